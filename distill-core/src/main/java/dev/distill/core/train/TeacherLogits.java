@@ -1,0 +1,58 @@
+package dev.distill.core.train;
+
+import dev.distill.core.DistillException;
+import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
+import org.deeplearning4j.nn.conf.layers.BaseOutputLayer;
+import org.deeplearning4j.nn.conf.layers.Layer;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.nd4j.linalg.activations.Activation;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.NDArrayIndex;
+
+/**
+ * A teacher's logits (the output layer's input to softmax) for a whole data set, computed once so
+ * that distilling a student costs about as much as training it alone (per batch, the teacher
+ * would cost a forward pass every step of every epoch).
+ */
+public final class TeacherLogits {
+
+    private static final int BATCH = 512;
+
+    private TeacherLogits() {
+    }
+
+    /** Logits {@code [n, classes]} in float, in inference mode. */
+    public static INDArray compute(MultiLayerNetwork teacher, INDArray features) {
+        MultiLayerNetwork logitsNet = withIdentityOutput(teacher);
+        long n = features.rows();
+        INDArray logits = Nd4j.create(DataType.FLOAT, n, logitsNet.layerSize(logitsNet.getnLayers() - 1));
+        for (long start = 0; start < n; start += BATCH) {
+            long end = Math.min(n, start + BATCH);
+            INDArray batch = features.get(NDArrayIndex.interval(start, end), NDArrayIndex.all());
+            logits.get(NDArrayIndex.interval(start, end), NDArrayIndex.all())
+                    .assign(logitsNet.output(batch, false).castTo(DataType.FLOAT));
+        }
+        return logits;
+    }
+
+    /**
+     * The same network with the softmax of its output layer replaced by the identity, sharing no
+     * state with the original. Softmax is shift-invariant, so log-probabilities would also do, but
+     * they lose precision where the teacher is confident; the raw logits do not.
+     */
+    static MultiLayerNetwork withIdentityOutput(MultiLayerNetwork teacher) {
+        MultiLayerConfiguration conf = teacher.getLayerWiseConfigurations().clone();
+        Layer last = conf.getConf(conf.getConfs().size() - 1).getLayer();
+        if (!(last instanceof BaseOutputLayer output)) {
+            throw new DistillException("the teacher's last layer must be an output layer to give logits, found "
+                    + last.getClass().getSimpleName());
+        }
+        output.setActivationFn(Activation.IDENTITY.getActivationFunction());
+        conf.setValidateOutputLayerConfig(false);
+        MultiLayerNetwork copy = new MultiLayerNetwork(conf);
+        copy.init(teacher.params().dup(), false);
+        return copy;
+    }
+}

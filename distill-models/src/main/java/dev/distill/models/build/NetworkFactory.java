@@ -1,0 +1,138 @@
+package dev.distill.models.build;
+
+import dev.distill.models.spec.InputShape;
+import dev.distill.models.spec.LayerSpec;
+import dev.distill.models.spec.LayerSpec.BatchNorm;
+import dev.distill.models.spec.LayerSpec.Conv2d;
+import dev.distill.models.spec.LayerSpec.Dense;
+import dev.distill.models.spec.LayerSpec.DepthwiseConv2d;
+import dev.distill.models.spec.LayerSpec.Dropout;
+import dev.distill.models.spec.LayerSpec.GlobalPool;
+import dev.distill.models.spec.LayerSpec.Output;
+import dev.distill.models.spec.LayerSpec.Padding;
+import dev.distill.models.spec.LayerSpec.Pool;
+import dev.distill.models.spec.LayerSpec.PoolType;
+import dev.distill.models.spec.LayerSpec.SeparableConv2d;
+import dev.distill.models.spec.ModelSpec;
+import org.deeplearning4j.nn.conf.ConvolutionMode;
+import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
+import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
+import org.deeplearning4j.nn.conf.NeuralNetConfiguration.ListBuilder;
+import org.deeplearning4j.nn.conf.inputs.InputType;
+import org.deeplearning4j.nn.conf.layers.BatchNormalization;
+import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
+import org.deeplearning4j.nn.conf.layers.DenseLayer;
+import org.deeplearning4j.nn.conf.layers.DepthwiseConvolution2D;
+import org.deeplearning4j.nn.conf.layers.DropoutLayer;
+import org.deeplearning4j.nn.conf.layers.GlobalPoolingLayer;
+import org.deeplearning4j.nn.conf.layers.Layer;
+import org.deeplearning4j.nn.conf.layers.OutputLayer;
+import org.deeplearning4j.nn.conf.layers.PoolingType;
+import org.deeplearning4j.nn.conf.layers.SeparableConvolution2D;
+import org.deeplearning4j.nn.conf.layers.SubsamplingLayer;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.deeplearning4j.nn.weights.WeightInit;
+import org.nd4j.linalg.activations.Activation;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.learning.config.IUpdater;
+import org.nd4j.linalg.lossfunctions.ILossFunction;
+import org.nd4j.linalg.lossfunctions.impl.LossMCXENT;
+
+/**
+ * Builds a DL4J {@link MultiLayerNetwork} from a {@link ModelSpec}. The output layer is a dense layer
+ * with softmax whose loss is given by the caller: cross-entropy for plain training, the distillation
+ * loss (which reads the logits, not the probabilities) for a distilled model.
+ */
+public final class NetworkFactory {
+
+    private NetworkFactory() {
+    }
+
+    /**
+     * A new, initialised network.
+     *
+     * @param weightDecay decoupled weight decay coefficient (0 for none), applied to weights, not biases
+     * @param seed        seeds the weight initialisation, so the same seed gives the same network
+     */
+    public static MultiLayerNetwork build(ModelSpec spec, InputShape input, IUpdater updater, double weightDecay,
+            long seed, ILossFunction outputLoss) {
+        NeuralNetConfiguration.Builder builder = new NeuralNetConfiguration.Builder()
+                .seed(seed)
+                .dataType(DataType.FLOAT)
+                .updater(updater)
+                // Glorot uniform, as Keras does: the scale most published results for these nets assume
+                .weightInit(WeightInit.XAVIER_UNIFORM);
+        if (weightDecay > 0) {
+            builder.weightDecay(weightDecay);
+        }
+        ListBuilder list = builder.list();
+        for (LayerSpec layer : spec.layers()) {
+            list.layer(toDl4j(layer, outputLoss));
+        }
+        list.setInputType(input.image()
+                ? InputType.convolutionalFlat(input.height(), input.width(), input.channels())
+                : InputType.feedForward(input.size()));
+        MultiLayerConfiguration conf = list.build();
+        MultiLayerNetwork net = new MultiLayerNetwork(conf);
+        net.init();
+        return net;
+    }
+
+    /** A new network trained with plain cross-entropy. */
+    public static MultiLayerNetwork build(ModelSpec spec, InputShape input, IUpdater updater, double weightDecay,
+            long seed) {
+        return build(spec, input, updater, weightDecay, seed, new LossMCXENT());
+    }
+
+    private static Layer toDl4j(LayerSpec layer, ILossFunction outputLoss) {
+        if (layer instanceof Dense d) {
+            return new DenseLayer.Builder().nOut(d.units()).activation(d.activation().dl4j()).build();
+        } else if (layer instanceof Output o) {
+            return new OutputLayer.Builder(outputLoss).nOut(o.classes()).activation(Activation.SOFTMAX).build();
+        } else if (layer instanceof Conv2d c) {
+            return new ConvolutionLayer.Builder(c.kernel(), c.kernel())
+                    .stride(c.stride(), c.stride())
+                    .nOut(c.filters())
+                    .convolutionMode(mode(c.padding()))
+                    .activation(c.activation().dl4j())
+                    .build();
+        } else if (layer instanceof DepthwiseConv2d d) {
+            return new DepthwiseConvolution2D.Builder(d.kernel(), d.kernel())
+                    .stride(d.stride(), d.stride())
+                    .depthMultiplier(d.multiplier())
+                    .convolutionMode(mode(d.padding()))
+                    .activation(d.activation().dl4j())
+                    .build();
+        } else if (layer instanceof SeparableConv2d s) {
+            return new SeparableConvolution2D.Builder(s.kernel(), s.kernel())
+                    .stride(s.stride(), s.stride())
+                    .depthMultiplier(s.multiplier())
+                    .nOut(s.filters())
+                    .convolutionMode(mode(s.padding()))
+                    .activation(s.activation().dl4j())
+                    .build();
+        } else if (layer instanceof Pool p) {
+            return new SubsamplingLayer.Builder(poolType(p.pool()))
+                    .kernelSize(p.size(), p.size())
+                    .stride(p.stride(), p.stride())
+                    .convolutionMode(ConvolutionMode.Truncate)
+                    .build();
+        } else if (layer instanceof GlobalPool g) {
+            return new GlobalPoolingLayer.Builder(poolType(g.pool())).build();
+        } else if (layer instanceof BatchNorm) {
+            return new BatchNormalization.Builder().build();
+        } else if (layer instanceof Dropout d) {
+            // DL4J's argument is the probability of keeping a unit
+            return new DropoutLayer.Builder(1.0 - d.rate()).build();
+        }
+        throw new IllegalArgumentException("no DL4J layer for " + layer);
+    }
+
+    private static ConvolutionMode mode(Padding padding) {
+        return padding == Padding.SAME ? ConvolutionMode.Same : ConvolutionMode.Truncate;
+    }
+
+    private static PoolingType poolType(PoolType type) {
+        return type == PoolType.MAX ? PoolingType.MAX : PoolingType.AVG;
+    }
+}

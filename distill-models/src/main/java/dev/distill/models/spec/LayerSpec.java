@@ -1,0 +1,129 @@
+package dev.distill.models.spec;
+
+/**
+ * One layer of a sequential model, as declared in a config. Immutable; each record checks its own
+ * values, and {@link ModelSpec} checks that the layers fit together (shapes).
+ *
+ * <p>Multiply-adds and parameters are counted from these specs alone (see {@link ModelCost}), so
+ * the report does not depend on how DL4J stores a layer.
+ */
+public sealed interface LayerSpec {
+
+    /** Name of this layer type in configs ({@code dense}, {@code conv2d}, ...). */
+    String type();
+
+    enum Padding { SAME, VALID }
+
+    enum PoolType { MAX, AVG }
+
+    /** Fully connected layer. */
+    record Dense(int units, Activation activation) implements LayerSpec {
+        public Dense {
+            positive("units", units);
+        }
+
+        public String type() {
+            return "dense";
+        }
+    }
+
+    /** 2-D convolution with square kernels. */
+    record Conv2d(int filters, int kernel, int stride, Padding padding, Activation activation) implements LayerSpec {
+        public Conv2d {
+            positive("filters", filters);
+            positive("kernel", kernel);
+            positive("stride", stride);
+        }
+
+        public String type() {
+            return "conv2d";
+        }
+    }
+
+    /** Depthwise convolution: each input channel convolved with its own {@code multiplier} filters. */
+    record DepthwiseConv2d(int kernel, int multiplier, int stride, Padding padding, Activation activation)
+            implements LayerSpec {
+        public DepthwiseConv2d {
+            positive("kernel", kernel);
+            positive("multiplier", multiplier);
+            positive("stride", stride);
+        }
+
+        public String type() {
+            return "depthwise_conv2d";
+        }
+    }
+
+    /** Depthwise-separable convolution: depthwise k×k, then pointwise 1×1 to {@code filters} channels. */
+    record SeparableConv2d(int filters, int kernel, int multiplier, int stride, Padding padding, Activation activation)
+            implements LayerSpec {
+        public SeparableConv2d {
+            positive("filters", filters);
+            positive("kernel", kernel);
+            positive("multiplier", multiplier);
+            positive("stride", stride);
+        }
+
+        public String type() {
+            return "separable_conv2d";
+        }
+    }
+
+    /** Max or average pooling over square windows. */
+    record Pool(PoolType pool, int size, int stride) implements LayerSpec {
+        public Pool {
+            positive("size", size);
+            positive("stride", stride);
+        }
+
+        public String type() {
+            return pool == PoolType.MAX ? "max_pool" : "avg_pool";
+        }
+    }
+
+    /** Pooling over the whole feature map, one value per channel. */
+    record GlobalPool(PoolType pool) implements LayerSpec {
+        public String type() {
+            return "global_pool";
+        }
+    }
+
+    /** Batch normalisation over the features (dense) or channels (conv). */
+    record BatchNorm() implements LayerSpec {
+        public String type() {
+            return "batch_norm";
+        }
+    }
+
+    /** Dropout with probability {@code rate} of dropping a unit (not DL4J's retain probability). */
+    record Dropout(double rate) implements LayerSpec {
+        public Dropout {
+            if (!(rate > 0 && rate < 1)) {
+                throw new IllegalArgumentException("rate must be in (0, 1), got " + rate);
+            }
+        }
+
+        public String type() {
+            return "dropout";
+        }
+    }
+
+    /** The classifier: a dense layer to {@code classes} logits followed by softmax. Always last. */
+    record Output(int classes) implements LayerSpec {
+        public Output {
+            if (classes < 2) {
+                throw new IllegalArgumentException("classes must be at least 2, got " + classes);
+            }
+        }
+
+        public String type() {
+            return "output";
+        }
+    }
+
+    private static void positive(String key, int value) {
+        if (value < 1) {
+            throw new IllegalArgumentException(key + " must be a positive integer, got " + value);
+        }
+    }
+}

@@ -1,0 +1,158 @@
+package dev.distill.models.spec;
+
+import dev.distill.models.spec.LayerSpec.BatchNorm;
+import dev.distill.models.spec.LayerSpec.Conv2d;
+import dev.distill.models.spec.LayerSpec.Dense;
+import dev.distill.models.spec.LayerSpec.DepthwiseConv2d;
+import dev.distill.models.spec.LayerSpec.GlobalPool;
+import dev.distill.models.spec.LayerSpec.Output;
+import dev.distill.models.spec.LayerSpec.Padding;
+import dev.distill.models.spec.LayerSpec.Pool;
+import dev.distill.models.spec.LayerSpec.SeparableConv2d;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * A sequential model declared layer by layer. {@link #cost(InputShape, int)} walks the layers over
+ * an input shape: it is both the shape check (conv on a flat input, a kernel larger than its
+ * feature map, an output of the wrong size are {@link SpecException}s naming the layer) and the
+ * parameter and multiply-add count the report shows.
+ */
+public record ModelSpec(List<LayerSpec> layers) {
+
+    public ModelSpec {
+        layers = List.copyOf(layers);
+        if (layers.isEmpty()) {
+            throw new SpecException(-1, "a model needs at least one layer");
+        }
+        for (int i = 0; i < layers.size(); i++) {
+            boolean last = i == layers.size() - 1;
+            boolean output = layers.get(i) instanceof Output;
+            if (last && !output) {
+                throw new SpecException(i, "the last layer must be of type output, found " + layers.get(i).type());
+            }
+            if (!last && output) {
+                throw new SpecException(i, "an output layer must be the last layer");
+            }
+        }
+    }
+
+    /** Number of classes the output layer predicts. */
+    public int classes() {
+        return ((Output) layers.get(layers.size() - 1)).classes();
+    }
+
+    /**
+     * Checks that every layer fits the shape it receives and counts parameters and multiply-adds.
+     *
+     * @throws SpecException naming the first layer that does not fit
+     */
+    public ModelCost cost(InputShape input, int numClasses) {
+        Shape shape = new Shape(input.height(), input.width(), input.channels(), input.image());
+        List<LayerCost> costs = new ArrayList<>();
+        for (int i = 0; i < layers.size(); i++) {
+            LayerSpec layer = layers.get(i);
+            long params = 0;
+            long macs = 0;
+            Shape out = shape;
+            if (layer instanceof Dense d) {
+                long in = shape.size();
+                params = in * d.units() + d.units();
+                macs = in * d.units();
+                out = Shape.flat(d.units());
+            } else if (layer instanceof Output o) {
+                if (o.classes() != numClasses) {
+                    throw new SpecException(i, "output has " + o.classes() + " classes but the data has "
+                            + numClasses + "; set classes: " + numClasses);
+                }
+                long in = shape.size();
+                params = in * o.classes() + o.classes();
+                macs = in * o.classes();
+                out = Shape.flat(o.classes());
+            } else if (layer instanceof Conv2d c) {
+                requireImage(i, layer, shape);
+                out = convolved(i, layer, shape, c.kernel(), c.stride(), c.padding(), c.filters());
+                long weights = (long) c.kernel() * c.kernel() * shape.c * c.filters();
+                params = weights + c.filters();
+                macs = (long) out.h * out.w * weights;
+            } else if (layer instanceof DepthwiseConv2d d) {
+                requireImage(i, layer, shape);
+                int channels = shape.c * d.multiplier();
+                out = convolved(i, layer, shape, d.kernel(), d.stride(), d.padding(), channels);
+                long weights = (long) d.kernel() * d.kernel() * channels;
+                params = weights + channels;
+                macs = (long) out.h * out.w * weights;
+            } else if (layer instanceof SeparableConv2d s) {
+                requireImage(i, layer, shape);
+                int depthChannels = shape.c * s.multiplier();
+                out = convolved(i, layer, shape, s.kernel(), s.stride(), s.padding(), s.filters());
+                long depthwise = (long) s.kernel() * s.kernel() * depthChannels;
+                long pointwise = (long) depthChannels * s.filters();
+                // DL4J's SeparableConvolution2D has one bias, after the pointwise step
+                params = depthwise + pointwise + s.filters();
+                macs = (long) out.h * out.w * (depthwise + pointwise);
+            } else if (layer instanceof Pool p) {
+                requireImage(i, layer, shape);
+                out = convolved(i, layer, shape, p.size(), p.stride(), Padding.VALID, shape.c);
+            } else if (layer instanceof GlobalPool) {
+                requireImage(i, layer, shape);
+                out = Shape.flat(shape.c);
+            } else if (layer instanceof BatchNorm) {
+                // gamma, beta and the running mean and variance, per feature or channel
+                params = 4L * shape.c;
+                // one multiply-add per value at inference (scale and shift)
+                macs = shape.size();
+            }
+            // dropout: no parameters, no arithmetic at inference, shape unchanged
+            costs.add(new LayerCost(i, layer.type(), out.toString(), params, macs));
+            shape = out;
+        }
+        return new ModelCost(costs);
+    }
+
+    private static void requireImage(int index, LayerSpec layer, Shape shape) {
+        if (!shape.image) {
+            throw new SpecException(index, layer.type() + " needs an image input (height x width x channels) but receives "
+                    + shape + "; declare data.input with height, width and channels, and put convolution and "
+                    + "pooling layers before dense ones");
+        }
+    }
+
+    private static Shape convolved(int index, LayerSpec layer, Shape in, int kernel, int stride, Padding padding,
+            int channels) {
+        int h;
+        int w;
+        if (padding == Padding.SAME) {
+            h = ceilDiv(in.h, stride);
+            w = ceilDiv(in.w, stride);
+        } else {
+            if (kernel > in.h || kernel > in.w) {
+                throw new SpecException(index, layer.type() + " window " + kernel + "x" + kernel
+                        + " is larger than its input " + in + "; use a smaller kernel or padding: same");
+            }
+            h = (in.h - kernel) / stride + 1;
+            w = (in.w - kernel) / stride + 1;
+        }
+        return new Shape(h, w, channels, true);
+    }
+
+    private static int ceilDiv(int a, int b) {
+        return (a + b - 1) / b;
+    }
+
+    /** Activation shape between layers; flat shapes keep their size in {@code c}. */
+    private record Shape(int h, int w, int c, boolean image) {
+        static Shape flat(int size) {
+            return new Shape(1, 1, size, false);
+        }
+
+        long size() {
+            return (long) h * w * c;
+        }
+
+        @Override
+        public String toString() {
+            return image ? h + "x" + w + "x" + c : String.valueOf(c);
+        }
+    }
+}
