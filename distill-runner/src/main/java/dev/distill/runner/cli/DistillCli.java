@@ -1,0 +1,69 @@
+package dev.distill.runner.cli;
+
+import dev.distill.core.DistillException;
+import java.io.PrintStream;
+import java.io.PrintWriter;
+import java.util.Arrays;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/**
+ * The command line. Exit codes: 0 success, 2 bad input (config, data, model files, arguments: one
+ * line on stderr, the stack trace only with {@code --verbose}), 1 an internal error.
+ */
+@Command(name = "distill", mixinStandardHelpOptions = true, version = "distill 0.1.0",
+        description = "Knowledge distillation (teacher -> assistants -> student) from one YAML file.",
+        subcommands = {RunCommand.class, ValidateCommand.class, CompareCommand.class, EvaluateCommand.class})
+public final class DistillCli implements Runnable {
+
+    public static final int BAD_INPUT = 2;
+    public static final int INTERNAL_ERROR = 1;
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public void run() {
+        throw new CommandLine.ParameterException(spec.commandLine(), "name a command: run, validate, compare or evaluate");
+    }
+
+    public static void main(String[] args) {
+        System.exit(execute(args, System.out, System.err));
+    }
+
+    /** Runs the command line and returns its exit code (tests call this instead of main). */
+    public static int execute(String[] args, PrintStream out, PrintStream err) {
+        boolean verbose = Arrays.asList(args).contains("--verbose");
+        CommandLine cli = new CommandLine(new DistillCli());
+        cli.setOut(new PrintWriter(out, true));
+        cli.setErr(new PrintWriter(err, true));
+        cli.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
+            if (ex instanceof DistillException) {
+                err.println("error: " + ex.getMessage());
+                if (verbose) {
+                    ex.printStackTrace(err);
+                }
+                return BAD_INPUT;
+            }
+            err.println("internal error: " + ex + (verbose ? "" : " (run with --verbose for the stack trace)"));
+            if (verbose) {
+                ex.printStackTrace(err);
+            }
+            return INTERNAL_ERROR;
+        });
+        cli.setExecutionStrategy(parseResult -> {
+            // the commands print to the stream the caller gave
+            Streams.out = out;
+            return new CommandLine.RunLast().execute(parseResult);
+        });
+        return cli.execute(args);
+    }
+
+    /** Where commands print; set per execution so that tests can capture it. */
+    static final class Streams {
+        static PrintStream out = System.out;
+
+        private Streams() {
+        }
+    }
+}

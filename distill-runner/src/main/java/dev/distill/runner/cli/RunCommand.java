@@ -1,0 +1,45 @@
+package dev.distill.runner.cli;
+
+import dev.distill.runner.config.ConfigLoader;
+import dev.distill.runner.config.ExperimentConfig;
+import dev.distill.runner.pipeline.ExperimentData;
+import dev.distill.runner.pipeline.Pipeline;
+import dev.distill.runner.pipeline.PretrainedModels;
+import dev.distill.runner.pipeline.RunDirectory;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+@Command(name = "run", description = "Train the chains of a config and write a run directory.")
+final class RunCommand implements Callable<Integer> {
+
+    @Parameters(paramLabel = "CONFIG", description = "The experiment's YAML file.")
+    Path config;
+
+    @Option(names = "--out", paramLabel = "DIR", description = "Run directory (default runs/<name>-<timestamp>).")
+    Path out;
+
+    @Mixin
+    ConfigOptions options;
+
+    @Override
+    public Integer call() {
+        PrintStream console = DistillCli.Streams.out;
+        // everything is read and checked before the run directory exists: bad input leaves nothing behind
+        ExperimentConfig experiment = ConfigLoader.load(ConfigOptions.absolute(config), options.overrides);
+        ExperimentData data = ExperimentData.load(experiment.data(), experiment.seed());
+        Map<String, MultiLayerNetwork> pretrained = PretrainedModels.load(experiment, data);
+        RunDirectory run = RunDirectory.create(experiment.name(), out);
+        console.printf("distill run %s: %s, %,d train / %,d validation / %,d test examples -> %s%n",
+                experiment.name(), data.name(), data.train().size(), data.validation().size(), data.test().size(),
+                run.root());
+        new Pipeline(experiment, data, pretrained, run, console, System.console() != null).run();
+        return 0;
+    }
+}

@@ -1,0 +1,48 @@
+package dev.distill.runner.cli;
+
+import dev.distill.runner.config.ConfigLoader;
+import dev.distill.runner.config.ExperimentConfig;
+import dev.distill.runner.config.ModelConfig;
+import dev.distill.runner.pipeline.ExperimentData;
+import dev.distill.runner.pipeline.Plan;
+import dev.distill.runner.pipeline.PretrainedModels;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Parameters;
+
+@Command(name = "validate", description = "Check a config, its data and model files without training; print the plan.")
+final class ValidateCommand implements Callable<Integer> {
+
+    @Parameters(paramLabel = "CONFIG", description = "The experiment's YAML file.")
+    Path config;
+
+    @Mixin
+    ConfigOptions options;
+
+    @Override
+    public Integer call() {
+        PrintStream out = DistillCli.Streams.out;
+        ExperimentConfig experiment = ConfigLoader.load(ConfigOptions.absolute(config), options.overrides);
+        ExperimentData data = ExperimentData.load(experiment.data(), experiment.seed());
+        PretrainedModels.load(experiment, data);
+        out.printf(Locale.ROOT, "%s: OK. %s, input %s, %d classes: %,d train / %,d validation / %,d test examples%n",
+                config, data.name(), experiment.data().input(), experiment.data().classes(), data.train().size(),
+                data.validation().size(), data.test().size());
+        for (Plan.Node node : Plan.of(experiment).nodes()) {
+            ModelConfig model = experiment.models().get(node.model());
+            String what = model instanceof ModelConfig.Declared d
+                    ? String.format(Locale.ROOT, "%,d params, %,d multiply-adds/example, %d epochs",
+                            d.cost().params(), d.cost().multiplyAdds(), d.training().epochs())
+                    : "loaded from " + ((ModelConfig.Pretrained) model).file();
+            out.printf(Locale.ROOT, "  %-30s %-9s %s%s%n", node.id(), node.role().label(), what,
+                    node.distilled() ? String.format(Locale.ROOT, ", distilled from %s (T=%s, soft %s, hard %s)",
+                            node.parentId(), node.distillation().temperature(), node.distillation().softWeight(),
+                            node.distillation().hardWeight()) : "");
+        }
+        return 0;
+    }
+}

@@ -1,0 +1,546 @@
+package dev.distill.runner.config;
+
+import dev.distill.core.DistillException;
+import dev.distill.core.train.LearningRateSchedule;
+import dev.distill.core.train.Optimizer;
+import dev.distill.core.train.TrainingSpec;
+import dev.distill.models.spec.Activation;
+import dev.distill.models.spec.InputShape;
+import dev.distill.models.spec.LayerSpec;
+import dev.distill.models.spec.LayerSpec.Padding;
+import dev.distill.models.spec.LayerSpec.PoolType;
+import dev.distill.models.spec.ModelCost;
+import dev.distill.models.spec.ModelSpec;
+import dev.distill.models.spec.SpecException;
+import java.io.IOException;
+import java.io.Reader;
+import java.io.StringReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.IdentityHashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.Supplier;
+import org.yaml.snakeyaml.LoaderOptions;
+import org.yaml.snakeyaml.Yaml;
+import org.yaml.snakeyaml.constructor.SafeConstructor;
+import org.yaml.snakeyaml.error.MarkedYAMLException;
+import org.yaml.snakeyaml.error.YAMLException;
+import org.yaml.snakeyaml.nodes.MappingNode;
+import org.yaml.snakeyaml.nodes.Node;
+import org.yaml.snakeyaml.nodes.NodeTuple;
+import org.yaml.snakeyaml.nodes.ScalarNode;
+import org.yaml.snakeyaml.nodes.SequenceNode;
+import org.yaml.snakeyaml.nodes.Tag;
+
+/**
+ * YAML file (plus {@code --set key.path=value} overrides) → {@link ExperimentConfig}. The whole
+ * config is checked here, once: keys, types, ranges, every model's shapes against the data's input,
+ * every chain's names. Nothing downstream re-parses or re-checks it.
+ */
+public final class ConfigLoader {
+
+    private static final Set<String> TOP_KEYS = Set.of("name", "seed", "data", "models", "distillation", "chains",
+            "baseline", "seeds");
+    private static final Set<String> DISTILLATION_KEYS = Set.of("temperature", "soft_weight", "hard_weight");
+    private static final Set<String> TRAINING_KEYS = Set.of("epochs", "batch_size", "optimizer", "learning_rate",
+            "schedule", "weight_decay");
+    private static final Map<String, Set<String>> LAYER_KEYS = new LinkedHashMap<>();
+
+    static {
+        LAYER_KEYS.put("dense", Set.of("type", "units", "activation"));
+        LAYER_KEYS.put("conv2d", Set.of("type", "filters", "kernel", "stride", "padding", "activation"));
+        LAYER_KEYS.put("depthwise_conv2d", Set.of("type", "kernel", "multiplier", "stride", "padding", "activation"));
+        LAYER_KEYS.put("separable_conv2d",
+                Set.of("type", "filters", "kernel", "multiplier", "stride", "padding", "activation"));
+        LAYER_KEYS.put("max_pool", Set.of("type", "size", "stride"));
+        LAYER_KEYS.put("avg_pool", Set.of("type", "size", "stride"));
+        LAYER_KEYS.put("global_pool", Set.of("type", "pool"));
+        LAYER_KEYS.put("batch_norm", Set.of("type"));
+        LAYER_KEYS.put("dropout", Set.of("type", "rate"));
+        LAYER_KEYS.put("output", Set.of("type", "classes"));
+    }
+
+    private ConfigLoader() {
+    }
+
+    public static ExperimentConfig load(Path file) {
+        return load(file, List.of());
+    }
+
+    /**
+     * @param overrides {@code key.path=value} strings; the value is read as YAML ({@code seeds=[0,1]})
+     */
+    public static ExperimentConfig load(Path file, List<String> overrides) {
+        if (!Files.isRegularFile(file)) {
+            throw new DistillException(file + ": config file not found");
+        }
+        String text;
+        try {
+            text = Files.readString(file, StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new DistillException(file + ": cannot read config: " + e.getMessage(), e);
+        }
+        Yaml yaml = new Yaml(new SafeConstructor(new LoaderOptions()));
+        Node root = compose(yaml, file.toString(), new StringReader(text));
+        if (root == null) {
+            throw new ConfigException(file + ":1", "", "the config is empty; it needs at least name, data, models and chains");
+        }
+        Map<Node, String> overridden = new IdentityHashMap<>();
+        for (String override : overrides) {
+            applyOverride(yaml, root, override, overridden);
+        }
+        YamlMap.Locator locator = node -> {
+            String source = overridden.get(node);
+            return source != null ? source : file + ":" + (node.getStartMark().getLine() + 1);
+        };
+        Path base = file.toAbsolutePath().getParent();
+        java.io.StringWriter effective = new java.io.StringWriter();
+        yaml.serialize(root, effective);
+        return new Parser(locator, base).experiment(new YamlMap(locator, "", root), file, effective.toString());
+    }
+
+    private static Node compose(Yaml yaml, String where, Reader reader) {
+        try {
+            return yaml.compose(reader);
+        } catch (MarkedYAMLException e) {
+            int line = e.getProblemMark() != null ? e.getProblemMark().getLine() + 1 : 1;
+            throw new ConfigException(where + ":" + line, "", "malformed YAML: " + oneLine(e.getProblem()));
+        } catch (YAMLException e) {
+            throw new ConfigException(where, "", "malformed YAML: " + oneLine(e.getMessage()));
+        }
+    }
+
+    private static String oneLine(String s) {
+        return s == null ? "" : s.replaceAll("\\s+", " ").trim();
+    }
+
+    /** Puts the value of {@code a.b.c=value} into the tree, creating mappings on the way. */
+    private static void applyOverride(Yaml yaml, Node root, String override, Map<Node, String> overridden) {
+        String where = "--set " + override;
+        int eq = override.indexOf('=');
+        if (eq <= 0) {
+            throw new ConfigException(where, "", "expected key.path=value");
+        }
+        String[] keys = override.substring(0, eq).trim().split("\\.");
+        Node value = compose(yaml, where, new StringReader(override.substring(eq + 1)));
+        if (value == null) {
+            value = new ScalarNode(Tag.STR, "", null, null, org.yaml.snakeyaml.DumperOptions.ScalarStyle.PLAIN);
+        }
+        markAll(value, where, overridden);
+        Node current = root;
+        for (int i = 0; i < keys.length; i++) {
+            if (!(current instanceof MappingNode mapping)) {
+                throw new ConfigException(where, String.join(".", List.of(keys).subList(0, i)),
+                        "is not a mapping, so it has no key " + keys[i]);
+            }
+            NodeTuple found = null;
+            int index = -1;
+            for (int t = 0; t < mapping.getValue().size(); t++) {
+                NodeTuple tuple = mapping.getValue().get(t);
+                if (tuple.getKeyNode() instanceof ScalarNode k && k.getValue().equals(keys[i])) {
+                    found = tuple;
+                    index = t;
+                }
+            }
+            boolean last = i == keys.length - 1;
+            if (found == null || last) {
+                Node child = last ? value : new MappingNode(Tag.MAP, new ArrayList<>(),
+                        org.yaml.snakeyaml.DumperOptions.FlowStyle.BLOCK);
+                if (!last) {
+                    overridden.put(child, where);
+                }
+                ScalarNode key = new ScalarNode(Tag.STR, keys[i], null, null,
+                        org.yaml.snakeyaml.DumperOptions.ScalarStyle.PLAIN);
+                overridden.put(key, where);
+                NodeTuple tuple = new NodeTuple(key, child);
+                if (found == null) {
+                    mapping.getValue().add(tuple);
+                } else {
+                    mapping.getValue().set(index, tuple);
+                }
+                current = child;
+            } else {
+                current = found.getValueNode();
+            }
+        }
+    }
+
+    private static void markAll(Node node, String where, Map<Node, String> overridden) {
+        overridden.put(node, where);
+        if (node instanceof MappingNode m) {
+            for (NodeTuple t : m.getValue()) {
+                markAll(t.getKeyNode(), where, overridden);
+                markAll(t.getValueNode(), where, overridden);
+            }
+        } else if (node instanceof SequenceNode s) {
+            for (Node n : s.getValue()) {
+                markAll(n, where, overridden);
+            }
+        }
+    }
+
+    /** Section readers; one instance per load. */
+    private static final class Parser {
+        private final YamlMap.Locator locator;
+        private final Path base;
+
+        Parser(YamlMap.Locator locator, Path base) {
+            this.locator = locator;
+            this.base = base;
+        }
+
+        ExperimentConfig experiment(YamlMap top, Path file, String effectiveYaml) {
+            top.allowOnly(TOP_KEYS);
+            String name = top.string("name");
+            if (!name.matches("[A-Za-z0-9][A-Za-z0-9._-]*")) {
+                throw top.error("name", "use letters, digits, '.', '_' and '-' (it names the run directory), found '"
+                        + name + "'");
+            }
+            long seed = top.longValue("seed", 0);
+            DataConfig data = data(top.map("data"));
+            Map<String, ModelConfig> models = models(top.map("models"), data);
+            DistillationSettings defaults = top.has("distillation")
+                    ? distillation(top.map("distillation"), DistillationSettings.DEFAULTS)
+                    : DistillationSettings.DEFAULTS;
+            List<ChainConfig> chains = chains(top, models, defaults);
+            boolean baseline = top.bool("baseline", true);
+            List<Long> seeds = new ArrayList<>();
+            if (top.has("seeds")) {
+                List<Node> nodes = top.list("seeds");
+                if (nodes.isEmpty()) {
+                    throw top.error("seeds", "give at least one seed, e.g. seeds: [0, 1, 2]");
+                }
+                Set<Long> seen = new HashSet<>();
+                for (Node n : nodes) {
+                    long s = top.parseLong(n, top.child("seeds"));
+                    if (!seen.add(s)) {
+                        throw top.error(n, top.child("seeds"), "seed " + s + " appears twice");
+                    }
+                    seeds.add(s);
+                }
+            } else {
+                seeds.add(seed);
+            }
+            return new ExperimentConfig(file, name, seed, data, models, defaults, chains, baseline, seeds,
+                    effectiveYaml);
+        }
+
+        DataConfig data(YamlMap d) {
+            String dataset = d.string("dataset");
+            Set<String> common = Set.of("dataset", "input", "classes", "batch_size", "validation_split", "test_split");
+            DataSource source;
+            InputShape defaultInput = null;
+            int defaultClasses = -1;
+            boolean hasTestFile;
+            switch (dataset) {
+                case "digits" -> {
+                    d.allowOnly(union(common, Set.of("path")));
+                    Path path = d.has("path") ? YamlMap.resolve(base, d.string("path")) : DefaultPaths.digits();
+                    source = new DataSource.Digits(path);
+                    defaultInput = InputShape.image(8, 8, 1);
+                    defaultClasses = 10;
+                    hasTestFile = false;
+                }
+                case "fashion-mnist" -> {
+                    d.allowOnly(union(common, Set.of("path")));
+                    Path path = d.has("path") ? YamlMap.resolve(base, d.string("path")) : dev.distill.runner.data.Datasets.FASHION_MNIST_DIR;
+                    source = new DataSource.FashionMnist(path);
+                    defaultInput = InputShape.image(28, 28, 1);
+                    defaultClasses = 10;
+                    hasTestFile = true;
+                }
+                case "idx" -> {
+                    d.allowOnly(union(common, Set.of("train_images", "train_labels", "test_images", "test_labels",
+                            "scale")));
+                    source = new DataSource.Idx(file(d, "train_images"), file(d, "train_labels"),
+                            file(d, "test_images"), file(d, "test_labels"), d.number("scale", 1.0 / 255));
+                    hasTestFile = true;
+                }
+                case "csv" -> {
+                    d.allowOnly(union(common, Set.of("train", "test", "label_column", "header", "scale")));
+                    Path test = d.has("test") ? file(d, "test") : null;
+                    source = new DataSource.Csv(file(d, "train"), test, d.integer("label_column", -1),
+                            d.bool("header", false), d.number("scale", 1.0));
+                    hasTestFile = test != null;
+                }
+                default -> throw d.error("dataset", "unknown data set '" + dataset
+                        + "'; known: digits, fashion-mnist, idx, csv");
+            }
+            InputShape input = d.has("input") ? input(d.map("input")) : defaultInput;
+            if (input == null) {
+                throw d.error("input", "missing required key: give {height, width, channels} for images or "
+                        + "{features: N} for flat vectors");
+            }
+            int classes = d.has("classes") ? d.integer("classes") : defaultClasses;
+            if (classes == -1) {
+                throw d.error("classes", "missing required key: the number of classes");
+            }
+            if (classes < 2) {
+                throw d.error("classes", "must be at least 2, found " + classes);
+            }
+            int batchSize = d.integer("batch_size", 64);
+            if (batchSize < 1) {
+                throw d.error("batch_size", "must be a positive integer, found " + batchSize);
+            }
+            double validation = fraction(d, "validation_split", 0.1);
+            double test = fraction(d, "test_split", hasTestFile ? 0.0 : 0.2);
+            if (hasTestFile && d.has("test_split")) {
+                throw d.error("test_split", "this data set has its own test files; remove test_split");
+            }
+            if (!hasTestFile && test == 0) {
+                throw d.error("test_split", "must be above 0: this data set has no test file");
+            }
+            return new DataConfig(source, input, classes, batchSize, validation, test);
+        }
+
+        private Path file(YamlMap d, String key) {
+            Path p = YamlMap.resolve(base, d.string(key));
+            if (!Files.isRegularFile(p)) {
+                throw d.error(key, "file not found: " + p);
+            }
+            return p;
+        }
+
+        private static double fraction(YamlMap d, String key, double fallback) {
+            double v = d.number(key, fallback);
+            if (!(v >= 0 && v < 0.9)) {
+                throw d.error(key, "must be in [0, 0.9), found " + v);
+            }
+            return v;
+        }
+
+        InputShape input(YamlMap in) {
+            if (in.has("features")) {
+                in.allowOnly(Set.of("features"));
+                return check(in, "features", () -> InputShape.flat(in.integer("features")));
+            }
+            in.allowOnly(Set.of("height", "width", "channels", "features"));
+            return check(in, "height", () -> InputShape.image(in.integer("height"), in.integer("width"),
+                    in.integer("channels", 1)));
+        }
+
+        Map<String, ModelConfig> models(YamlMap m, DataConfig data) {
+            if (m.keys().isEmpty()) {
+                throw m.error(m.node(), m.path(), "declare at least two models (a teacher and a student)");
+            }
+            Map<String, ModelConfig> models = new LinkedHashMap<>();
+            for (String name : m.keys()) {
+                if (!name.matches("[A-Za-z0-9][A-Za-z0-9_]*")) {
+                    throw m.error(m.keyNode(name), m.child(name),
+                            "model names use letters, digits and '_' (they name files), found '" + name + "'");
+                }
+                YamlMap model = m.map(name);
+                if (model.has("file")) {
+                    model.allowOnly(Set.of("file"));
+                    Path file = YamlMap.resolve(base, model.string("file"));
+                    if (!Files.isRegularFile(file)) {
+                        throw model.error("file", "model file not found: " + file);
+                    }
+                    models.put(name, new ModelConfig.Pretrained(name, file));
+                } else {
+                    model.allowOnly(Set.of("layers", "training", "file"));
+                    models.put(name, declared(name, model, data));
+                }
+            }
+            return models;
+        }
+
+        private ModelConfig.Declared declared(String name, YamlMap model, DataConfig data) {
+            List<Node> layerNodes = model.list("layers");
+            String layersPath = model.child("layers");
+            List<LayerSpec> layers = new ArrayList<>();
+            for (int i = 0; i < layerNodes.size(); i++) {
+                YamlMap layer = model.mapAt(layerNodes.get(i), layersPath + "[" + i + "]");
+                layers.add(layer(layer, data.classes()));
+            }
+            ModelSpec spec;
+            ModelCost cost;
+            try {
+                spec = new ModelSpec(layers);
+                cost = spec.cost(data.input(), data.classes());
+            } catch (SpecException e) {
+                Node at = e.layerIndex() >= 0 ? layerNodes.get(e.layerIndex()) : model.value("layers");
+                String where = e.layerIndex() >= 0 ? layersPath + "[" + e.layerIndex() + "]" : layersPath;
+                throw model.error(at, where, e.getMessage() + " (input " + data.input() + ")");
+            }
+            TrainingSpec training = training(model.has("training") ? model.map("training") : null, data);
+            return new ModelConfig.Declared(name, spec, training, cost);
+        }
+
+        LayerSpec layer(YamlMap l, int classes) {
+            String type = l.string("type");
+            Set<String> keys = LAYER_KEYS.get(type);
+            if (keys == null) {
+                throw l.error("type", "unknown layer type '" + type + "'; known: " + String.join(", ", LAYER_KEYS.keySet()));
+            }
+            l.allowOnly(keys);
+            return check(l, "type", () -> switch (type) {
+                case "dense" -> new LayerSpec.Dense(l.integer("units"), activation(l));
+                case "conv2d" -> new LayerSpec.Conv2d(l.integer("filters"), l.integer("kernel", 3),
+                        l.integer("stride", 1), padding(l), activation(l));
+                case "depthwise_conv2d" -> new LayerSpec.DepthwiseConv2d(l.integer("kernel", 3),
+                        l.integer("multiplier", 1), l.integer("stride", 1), padding(l), activation(l));
+                case "separable_conv2d" -> new LayerSpec.SeparableConv2d(l.integer("filters"), l.integer("kernel", 3),
+                        l.integer("multiplier", 1), l.integer("stride", 1), padding(l), activation(l));
+                case "max_pool", "avg_pool" -> {
+                    int size = l.integer("size", 2);
+                    yield new LayerSpec.Pool(type.equals("max_pool") ? PoolType.MAX : PoolType.AVG, size,
+                            l.integer("stride", size));
+                }
+                case "global_pool" -> new LayerSpec.GlobalPool(enumValue(l, "pool", "avg", PoolType.class));
+                case "batch_norm" -> new LayerSpec.BatchNorm();
+                case "dropout" -> new LayerSpec.Dropout(l.number("rate", 0.5));
+                case "output" -> new LayerSpec.Output(l.integer("classes", classes));
+                default -> throw new IllegalStateException(type);
+            });
+        }
+
+        private static Activation activation(YamlMap l) {
+            return enumValue(l, "activation", "relu", Activation.class);
+        }
+
+        private static Padding padding(YamlMap l) {
+            return enumValue(l, "padding", "same", Padding.class);
+        }
+
+        private static <E extends Enum<E>> E enumValue(YamlMap l, String key, String fallback, Class<E> type) {
+            String text = l.string(key, fallback);
+            try {
+                return Enum.valueOf(type, text.toUpperCase(Locale.ROOT));
+            } catch (IllegalArgumentException e) {
+                StringBuilder known = new StringBuilder();
+                for (E c : type.getEnumConstants()) {
+                    known.append(known.length() == 0 ? "" : ", ").append(c.name().toLowerCase(Locale.ROOT));
+                }
+                throw l.error(key, "unknown value '" + text + "'; known: " + known);
+            }
+        }
+
+        TrainingSpec training(YamlMap t, DataConfig data) {
+            if (t == null) {
+                return new TrainingSpec(10, data.batchSize(), Optimizer.ADAM, 1e-3,
+                        new LearningRateSchedule.Constant(), 0);
+            }
+            t.allowOnly(TRAINING_KEYS);
+            LearningRateSchedule schedule = t.has("schedule") ? schedule(t.map("schedule"))
+                    : new LearningRateSchedule.Constant();
+            return check(t, "", () -> new TrainingSpec(t.integer("epochs", 10), t.integer("batch_size", data.batchSize()),
+                    enumValue(t, "optimizer", "adam", Optimizer.class), t.number("learning_rate", 1e-3), schedule,
+                    t.number("weight_decay", 0)));
+        }
+
+        LearningRateSchedule schedule(YamlMap s) {
+            String type = s.string("type");
+            return switch (type) {
+                case "constant" -> {
+                    s.allowOnly(Set.of("type"));
+                    yield new LearningRateSchedule.Constant();
+                }
+                case "step" -> {
+                    s.allowOnly(Set.of("type", "gamma", "every_epochs"));
+                    yield check(s, "", () -> new LearningRateSchedule.Step(s.number("gamma", 0.1),
+                            s.integer("every_epochs")));
+                }
+                case "exponential" -> {
+                    s.allowOnly(Set.of("type", "gamma"));
+                    yield check(s, "", () -> new LearningRateSchedule.Exponential(s.number("gamma", 0.9)));
+                }
+                case "cosine" -> {
+                    s.allowOnly(Set.of("type", "min_learning_rate"));
+                    yield check(s, "", () -> new LearningRateSchedule.Cosine(s.number("min_learning_rate", 0)));
+                }
+                default -> throw s.error("type", "unknown schedule '" + type + "'; known: constant, step, exponential, cosine");
+            };
+        }
+
+        DistillationSettings distillation(YamlMap d, DistillationSettings defaults) {
+            d.allowOnly(DISTILLATION_KEYS);
+            double t = d.number("temperature", defaults.temperature());
+            double soft = d.number("soft_weight", defaults.softWeight());
+            double hard = d.number("hard_weight", defaults.hardWeight());
+            if (!(t > 0)) {
+                throw d.error("temperature", "must be positive, found " + t);
+            }
+            if (soft < 0 || hard < 0 || soft + hard <= 0) {
+                throw d.error(d.has("soft_weight") ? "soft_weight" : "hard_weight",
+                        "soft_weight and hard_weight must be non-negative and not both zero, found "
+                                + soft + " and " + hard);
+            }
+            return new DistillationSettings(t, soft, hard);
+        }
+
+        List<ChainConfig> chains(YamlMap top, Map<String, ModelConfig> models, DistillationSettings defaults) {
+            List<Node> nodes = top.list("chains");
+            if (nodes.isEmpty()) {
+                throw top.error("chains", "declare at least one chain, e.g. [teacher, student]");
+            }
+            List<ChainConfig> chains = new ArrayList<>();
+            for (int c = 0; c < nodes.size(); c++) {
+                String where = top.child("chains") + "[" + c + "]";
+                Node node = nodes.get(c);
+                List<Node> names;
+                DistillationSettings settings = defaults;
+                if (node instanceof MappingNode) {
+                    YamlMap chain = top.mapAt(node, where);
+                    chain.allowOnly(Set.of("models", "distillation"));
+                    names = chain.list("models");
+                    if (chain.has("distillation")) {
+                        settings = distillation(chain.map("distillation"), defaults);
+                    }
+                } else if (node instanceof SequenceNode seq) {
+                    names = seq.getValue();
+                } else {
+                    throw top.error(node, where, "expected a list of model names like [teacher, assistant, student]"
+                            + " or {models: [...], distillation: {...}}");
+                }
+                if (names.size() < 2) {
+                    throw top.error(node, where, "a chain needs at least a teacher and a student");
+                }
+                List<String> chain = new ArrayList<>();
+                for (int i = 0; i < names.size(); i++) {
+                    String name = top.scalarText(names.get(i), where);
+                    if (!models.containsKey(name)) {
+                        throw top.error(names.get(i), where, "no model named '" + name + "'; declared models: "
+                                + String.join(", ", models.keySet()));
+                    }
+                    if (chain.contains(name)) {
+                        throw top.error(names.get(i), where, "'" + name + "' appears twice in the chain");
+                    }
+                    if (i > 0 && models.get(name) instanceof ModelConfig.Pretrained) {
+                        throw top.error(names.get(i), where, "'" + name + "' is loaded from a file and is never "
+                                + "trained, so it can only be the first model of a chain (the teacher)");
+                    }
+                    chain.add(name);
+                }
+                chains.add(new ChainConfig(chain, settings));
+            }
+            return chains;
+        }
+
+        /** Turns the range checks of the typed records into located config errors. */
+        private static <T> T check(YamlMap at, String key, Supplier<T> build) {
+            try {
+                return build.get();
+            } catch (IllegalArgumentException e) {
+                if (e instanceof SpecException) {
+                    throw e;
+                }
+                String keyPath = key.isEmpty() ? at.path() : at.child(key);
+                throw at.error(key.isEmpty() || !at.has(key) ? at.node() : at.value(key), keyPath, e.getMessage());
+            }
+        }
+
+        private static Set<String> union(Set<String> a, Set<String> b) {
+            Set<String> all = new HashSet<>(a);
+            all.addAll(b);
+            return all;
+        }
+    }
+}

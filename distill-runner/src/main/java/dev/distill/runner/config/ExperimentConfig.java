@@ -1,0 +1,26 @@
+package dev.distill.runner.config;
+
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * One experiment, as loaded from one YAML file and checked as a whole (every model's shapes, every
+ * chain's names) before anything trains. Immutable.
+ *
+ * @param file         the config file it came from
+ * @param effectiveYaml the YAML after command-line overrides, written into the run directory
+ * @param seeds        seeds of the student runs (distilled students and baselines); the teacher and
+ *                     assistants are trained once, with {@code seed}
+ */
+public record ExperimentConfig(Path file, String name, long seed, DataConfig data, Map<String, ModelConfig> models,
+        DistillationSettings distillation, List<ChainConfig> chains, boolean baseline, List<Long> seeds,
+        String effectiveYaml) {
+
+    public ExperimentConfig {
+        models = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(models));
+        chains = List.copyOf(chains);
+        seeds = List.copyOf(seeds);
+    }
+}

@@ -1,0 +1,220 @@
+package dev.distill.runner.config;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.stream.Collectors;
+import org.apache.commons.text.similarity.LevenshteinDistance;
+import org.yaml.snakeyaml.nodes.MappingNode;
+import org.yaml.snakeyaml.nodes.Node;
+import org.yaml.snakeyaml.nodes.NodeTuple;
+import org.yaml.snakeyaml.nodes.ScalarNode;
+import org.yaml.snakeyaml.nodes.SequenceNode;
+
+/**
+ * Typed, located reads from a YAML mapping composed by SnakeYAML (a node tree: no object is ever
+ * constructed from a tag, so a config cannot instantiate classes). Every read knows its key path
+ * and line, so that every error can say where it is and what would be right.
+ */
+final class YamlMap {
+
+    private final Locator locator;
+    private final String path;
+    private final Node node;
+    private final Map<String, NodeTuple> entries = new LinkedHashMap<>();
+
+    /** Tells where a node came from: a file and line, or a command-line override. */
+    interface Locator {
+        String locate(Node node);
+    }
+
+    YamlMap(Locator locator, String path, Node node) {
+        this.locator = locator;
+        this.path = path;
+        this.node = node;
+        if (!(node instanceof MappingNode mapping)) {
+            throw error(node, path, "expected a mapping (key: value lines), found " + describe(node));
+        }
+        for (NodeTuple tuple : mapping.getValue()) {
+            if (!(tuple.getKeyNode() instanceof ScalarNode key)) {
+                throw error(tuple.getKeyNode(), path, "keys must be plain names");
+            }
+            if (entries.put(key.getValue(), tuple) != null) {
+                throw error(key, child(key.getValue()), "key appears twice");
+            }
+        }
+    }
+
+    String path() {
+        return path;
+    }
+
+    Node node() {
+        return node;
+    }
+
+    /** Rejects keys not in {@code known}, naming the known ones, nearest first. */
+    void allowOnly(Set<String> known) {
+        for (Map.Entry<String, NodeTuple> e : entries.entrySet()) {
+            if (!known.contains(e.getKey())) {
+                LevenshteinDistance distance = LevenshteinDistance.getDefaultInstance();
+                String suggestions = known.stream()
+                        .sorted(Comparator.comparingInt((String k) -> distance.apply(k, e.getKey()))
+                                .thenComparing(Comparator.naturalOrder()))
+                        .collect(Collectors.joining(", "));
+                throw error(e.getValue().getKeyNode(), child(e.getKey()),
+                        "unknown key; known keys here: " + suggestions);
+            }
+        }
+    }
+
+    boolean has(String key) {
+        return entries.containsKey(key);
+    }
+
+    Set<String> keys() {
+        return entries.keySet();
+    }
+
+    /** The node of a present key. */
+    Node value(String key) {
+        NodeTuple tuple = entries.get(key);
+        if (tuple == null) {
+            throw error(node, child(key), "missing required key");
+        }
+        return tuple.getValueNode();
+    }
+
+    Node keyNode(String key) {
+        return entries.get(key).getKeyNode();
+    }
+
+    String child(String key) {
+        return path.isEmpty() ? key : path + "." + key;
+    }
+
+    YamlMap map(String key) {
+        return new YamlMap(locator, child(key), value(key));
+    }
+
+    String string(String key) {
+        return scalar(key).getValue();
+    }
+
+    String string(String key, String fallback) {
+        return has(key) ? string(key) : fallback;
+    }
+
+    int integer(String key) {
+        String text = string(key);
+        try {
+            return Integer.parseInt(text.replace("_", ""));
+        } catch (NumberFormatException e) {
+            throw error(value(key), child(key), "expected an integer, found '" + text + "'");
+        }
+    }
+
+    int integer(String key, int fallback) {
+        return has(key) ? integer(key) : fallback;
+    }
+
+    long longValue(String key, long fallback) {
+        if (!has(key)) {
+            return fallback;
+        }
+        return parseLong(value(key), child(key));
+    }
+
+    double number(String key, double fallback) {
+        if (!has(key)) {
+            return fallback;
+        }
+        String text = string(key);
+        try {
+            double v = Double.parseDouble(text.replace("_", ""));
+            if (Double.isNaN(v) || Double.isInfinite(v)) {
+                throw new NumberFormatException();
+            }
+            return v;
+        } catch (NumberFormatException e) {
+            throw error(value(key), child(key), "expected a number, found '" + text + "'");
+        }
+    }
+
+    boolean bool(String key, boolean fallback) {
+        if (!has(key)) {
+            return fallback;
+        }
+        String text = string(key);
+        return switch (text) {
+            case "true", "True", "TRUE", "yes", "on" -> true;
+            case "false", "False", "FALSE", "no", "off" -> false;
+            default -> throw error(value(key), child(key), "expected true or false, found '" + text + "'");
+        };
+    }
+
+    List<Node> list(String key) {
+        Node v = value(key);
+        if (!(v instanceof SequenceNode seq)) {
+            throw error(v, child(key), "expected a list ([a, b] or '- a' lines), found " + describe(v));
+        }
+        return new ArrayList<>(seq.getValue());
+    }
+
+    long parseLong(Node n, String where) {
+        if (!(n instanceof ScalarNode s)) {
+            throw error(n, where, "expected an integer, found " + describe(n));
+        }
+        try {
+            return Long.parseLong(s.getValue().replace("_", ""));
+        } catch (NumberFormatException e) {
+            throw error(n, where, "expected an integer, found '" + s.getValue() + "'");
+        }
+    }
+
+    String scalarText(Node n, String where) {
+        if (!(n instanceof ScalarNode s)) {
+            throw error(n, where, "expected a single value, found " + describe(n));
+        }
+        return s.getValue();
+    }
+
+    YamlMap mapAt(Node n, String where) {
+        return new YamlMap(locator, where, n);
+    }
+
+    private ScalarNode scalar(String key) {
+        Node v = value(key);
+        if (!(v instanceof ScalarNode s)) {
+            throw error(v, child(key), "expected a single value, found " + describe(v));
+        }
+        return s;
+    }
+
+    ConfigException error(Node at, String keyPath, String problem) {
+        return new ConfigException(locator.locate(at), keyPath, problem);
+    }
+
+    ConfigException error(String key, String problem) {
+        return error(has(key) ? value(key) : node, child(key), problem);
+    }
+
+    static String describe(Node n) {
+        if (n instanceof MappingNode) {
+            return "a mapping";
+        }
+        if (n instanceof SequenceNode) {
+            return "a list";
+        }
+        return "'" + ((ScalarNode) n).getValue() + "'";
+    }
+
+    static Path resolve(Path base, String text) {
+        Path p = Path.of(text);
+        return p.isAbsolute() ? p : base.resolve(p).normalize();
+    }
+}

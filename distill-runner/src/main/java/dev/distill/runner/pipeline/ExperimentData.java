@@ -1,0 +1,77 @@
+package dev.distill.runner.pipeline;
+
+import dev.distill.core.DistillException;
+import dev.distill.core.data.LabeledData;
+import dev.distill.core.data.Splits;
+import dev.distill.runner.config.DataConfig;
+import dev.distill.runner.config.DataSource;
+import dev.distill.runner.data.CsvReader;
+import dev.distill.runner.data.Datasets;
+import dev.distill.runner.data.IdxReader;
+
+/**
+ * The three parts every run uses: training examples, the validation split held out from them (by
+ * the experiment's seed), and the test examples (the source's test file, or a split held out with
+ * seed 0 so that it does not move with the experiment's seed).
+ */
+public record ExperimentData(String name, LabeledData train, LabeledData validation, LabeledData test) {
+
+    /** Seed of the test split for sources without a test file; fixed so all runs share one test set. */
+    static final long TEST_SPLIT_SEED = 0;
+
+    /** Reads and checks the data a config names (feature count against the input shape, class count). */
+    public static ExperimentData load(DataConfig config, long seed) {
+        DataSource source = config.source();
+        int classes = config.classes();
+        LabeledData trainAll;
+        LabeledData test;
+        if (source instanceof DataSource.Digits d) {
+            Splits.Pair parts = Splits.holdOut(Datasets.digits(d.file()), config.testSplit(), TEST_SPLIT_SEED);
+            trainAll = parts.first();
+            test = parts.second();
+            checkClasses(d.file().toString(), trainAll, classes);
+        } else if (source instanceof DataSource.FashionMnist f) {
+            trainAll = Datasets.fashionMnistTrain(f.directory());
+            test = Datasets.fashionMnistTest(f.directory());
+            checkClasses(f.directory().toString(), trainAll, classes);
+        } else if (source instanceof DataSource.Idx idx) {
+            trainAll = IdxReader.read(idx.trainImages(), idx.trainLabels(), classes, idx.scale());
+            test = IdxReader.read(idx.testImages(), idx.testLabels(), classes, idx.scale());
+            checkClasses(idx.trainLabels().toString(), trainAll, classes);
+        } else {
+            DataSource.Csv csv = (DataSource.Csv) source;
+            LabeledData all = CsvReader.read(csv.train(), csv.labelColumn(), csv.header(), classes, csv.scale());
+            if (csv.test() != null) {
+                trainAll = all;
+                test = CsvReader.read(csv.test(), csv.labelColumn(), csv.header(), classes, csv.scale());
+            } else {
+                Splits.Pair parts = Splits.holdOut(all, config.testSplit(), TEST_SPLIT_SEED);
+                trainAll = parts.first();
+                test = parts.second();
+            }
+            checkClasses(csv.train().toString(), trainAll, classes);
+        }
+        checkFeatures(source.name(), trainAll, config);
+        checkFeatures(source.name(), test, config);
+        Splits.Pair parts = Splits.holdOut(trainAll, config.validationSplit(), seed);
+        return new ExperimentData(source.name(), parts.first(), parts.second(), test);
+    }
+
+    private static void checkFeatures(String where, LabeledData data, DataConfig config) {
+        if (data.featureCount() != config.input().size()) {
+            throw new DistillException(where + ": examples have " + data.featureCount() + " features but data.input "
+                    + config.input() + " needs " + config.input().size() + "; fix data.input");
+        }
+    }
+
+    /** A class count above what the labels use is as wrong as one below it (which the readers reject). */
+    private static void checkClasses(String where, LabeledData train, int classes) {
+        int[] counts = train.classCounts();
+        for (int c = 0; c < classes; c++) {
+            if (counts[c] == 0) {
+                throw new DistillException(where + ": data.classes is " + classes + " but no training example has label "
+                        + c + "; set data.classes to the number of classes the labels use");
+            }
+        }
+    }
+}

@@ -1,0 +1,214 @@
+package dev.distill.runner.pipeline;
+
+import dev.distill.core.eval.Accuracy;
+import dev.distill.core.io.ModelFiles;
+import dev.distill.core.loss.DistillationLoss;
+import dev.distill.core.train.EpochMetrics;
+import dev.distill.core.train.TeacherLogits;
+import dev.distill.core.train.Trainer;
+import dev.distill.core.train.TrainingListener;
+import dev.distill.core.train.TrainingResult;
+import dev.distill.models.build.NetworkFactory;
+import dev.distill.runner.config.ExperimentConfig;
+import dev.distill.runner.config.ModelConfig;
+import dev.distill.runner.report.Json;
+import dev.distill.runner.report.RunSummary;
+import dev.distill.runner.report.RunSummary.ModelEntry;
+import dev.distill.runner.report.SummaryTable;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import org.apache.commons.math3.stat.descriptive.SummaryStatistics;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * config → models → training (teacher → assistants → students, baselines) → evaluation → report.
+ * Each teacher's logits on the training split are computed once and shared by all its students.
+ */
+public final class Pipeline {
+
+    private final ExperimentConfig config;
+    private final ExperimentData data;
+    private final Map<String, MultiLayerNetwork> pretrained;
+    private final RunDirectory run;
+    private final PrintStream out;
+    private final boolean interactive;
+
+    /** Trained (or loaded) networks that later nodes distil from, by node id. */
+    private final Map<String, MultiLayerNetwork> teachers = new HashMap<>();
+    private final Map<String, INDArray> logitsCache = new HashMap<>();
+
+    /**
+     * @param pretrained networks of the config's pretrained models, already loaded and checked
+     *                   against the data (see {@link PretrainedModels})
+     */
+    public Pipeline(ExperimentConfig config, ExperimentData data, Map<String, MultiLayerNetwork> pretrained,
+            RunDirectory run, PrintStream out, boolean interactive) {
+        this.config = config;
+        this.data = data;
+        this.pretrained = pretrained;
+        this.run = run;
+        this.out = out;
+        this.interactive = interactive;
+    }
+
+    public RunSummary run() {
+        String started = Instant.now().toString();
+        run.write("config.yaml", config.effectiveYaml());
+        Plan plan = Plan.of(config);
+        List<ModelEntry> entries = new ArrayList<>();
+        for (Plan.Node node : plan.nodes()) {
+            entries.add(train(node, plan));
+        }
+        RunSummary.Dataset dataset = new RunSummary.Dataset(data.name(), config.data().input().toString(),
+                config.data().classes(), data.train().size(), data.validation().size(), data.test().size());
+        RunSummary summary = new RunSummary(config.name(), config.file().toString(), started, Instant.now().toString(),
+                dataset, config.seeds(), entries, Provenance.collect());
+        String table = SummaryTable.text(summary);
+        run.write("report.md", Report.markdown(summary, config));
+        // last: its presence marks the run as finished
+        run.write(RunDirectory.SUMMARY, Json.pretty(summary));
+        out.println();
+        out.print(table);
+        out.println();
+        out.println("run directory: " + run.root());
+        return summary;
+    }
+
+    private ModelEntry train(Plan.Node node, Plan plan) {
+        ModelConfig model = config.models().get(node.model());
+        if (model instanceof ModelConfig.Pretrained p) {
+            return loaded(node, p);
+        }
+        ModelConfig.Declared declared = (ModelConfig.Declared) model;
+        List<Long> seeds = node.perSeed() ? config.seeds() : List.of(config.seed());
+        INDArray targets = targets(node);
+        out.printf(Locale.ROOT, "%s (%s%s): %,d params, %,d multiply-adds/example, %d epoch(s), %d seed(s)%n",
+                node.id(), node.role().label(), node.distilled() ? ", distilled from " + node.parentId() : "",
+                declared.cost().params(), declared.cost().multiplyAdds(), declared.training().epochs(), seeds.size());
+        List<Double> accuracies = new ArrayList<>();
+        ModelEntry first = null;
+        for (long seed : seeds) {
+            MultiLayerNetwork net = NetworkFactory.build(declared.spec(), config.data().input(),
+                    declared.training().updater(), declared.training().weightDecay(), seed,
+                    node.distilled() ? node.distillation().loss() : new org.nd4j.linalg.lossfunctions.impl.LossMCXENT());
+            String label = seeds.size() > 1 ? node.id() + " seed " + seed : node.id();
+            List<TrainingListener> listeners = List.of(new ConsoleProgress(label, out, interactive),
+                    new MetricsLog(run, node.id(), seed));
+            TrainingResult result = new Trainer(declared.training(), listeners)
+                    .fit(net, data.train().features(), targets, data.validation(), seed);
+            double accuracy = Accuracy.of(net, data.test());
+            accuracies.add(accuracy);
+            String fileName = first == null ? node.id() + ".zip" : node.id() + "-seed" + seed + ".zip";
+            Path file = run.model(fileName);
+            ModelFiles.saveForShipping(net, file);
+            out.printf(Locale.ROOT, "  %s: test accuracy %.4f (best epoch %d, val %.4f), %.1f s%n", label, accuracy,
+                    result.bestEpoch(), result.bestValidationAccuracy(), result.seconds());
+            if (first == null) {
+                first = entry(node, accuracy, net.numParams(), size(file), declared.cost().multiplyAdds(), result,
+                        fileName);
+                if (isTeacherOfLaterNode(node, plan)) {
+                    teachers.put(node.id(), net);
+                }
+            }
+        }
+        if (seeds.size() > 1) {
+            SummaryStatistics stats = new SummaryStatistics();
+            accuracies.forEach(stats::addValue);
+            first = withSeeds(first, stats.getMean(), stats.getStandardDeviation(), accuracies);
+        }
+        return first;
+    }
+
+    private ModelEntry loaded(Plan.Node node, ModelConfig.Pretrained p) {
+        MultiLayerNetwork net = pretrained.get(node.model());
+        double accuracy = Accuracy.of(net, data.test());
+        String fileName = node.id() + ".zip";
+        Path file = run.model(fileName);
+        ModelFiles.saveForShipping(net, file);
+        out.printf(Locale.ROOT, "%s (teacher, loaded from %s, frozen): test accuracy %.4f%n", node.id(), p.file(),
+                accuracy);
+        teachers.put(node.id(), net);
+        // multiply-adds are counted from layer specs, which a loaded file does not have
+        return new ModelEntry(node.id(), node.model(), node.role().label(), null, null, null, null, accuracy, null,
+                null, null, net.numParams(), size(file), null, 0, null, null, null, "models/" + fileName);
+    }
+
+    /** One-hot labels, or {@code [one-hot | teacher logits]} for a distilled node. */
+    private INDArray targets(Plan.Node node) {
+        INDArray oneHot = data.train().oneHot();
+        if (!node.distilled()) {
+            return oneHot;
+        }
+        return DistillationLoss.labels(oneHot, teacherLogits(node.parentId()));
+    }
+
+    private INDArray teacherLogits(String teacherId) {
+        return logitsCache.computeIfAbsent(teacherId, id -> {
+            long start = System.nanoTime();
+            INDArray logits = TeacherLogits.compute(teachers.get(id), data.train().features());
+            Path file = run.logits(id);
+            ModelFiles.writeAtomically(file, tmp -> Nd4j.saveBinary(logits, tmp.toFile()));
+            out.printf(Locale.ROOT, "  logits of %s on %,d training examples cached in %.1f s (%s)%n", id,
+                    logits.rows(), (System.nanoTime() - start) / 1e9, run.root().relativize(file));
+            return logits;
+        });
+    }
+
+    private static boolean isTeacherOfLaterNode(Plan.Node node, Plan plan) {
+        return plan.nodes().stream().anyMatch(n -> node.id().equals(n.parentId()));
+    }
+
+    private static ModelEntry entry(Plan.Node node, double accuracy, long params, long fileBytes, long macs,
+            TrainingResult result, String fileName) {
+        Double t = node.distilled() ? node.distillation().temperature() : null;
+        Double soft = node.distilled() ? node.distillation().softWeight() : null;
+        Double hard = node.distilled() ? node.distillation().hardWeight() : null;
+        return new ModelEntry(node.id(), node.model(), node.role().label(), node.parentId(), t, soft, hard, accuracy,
+                null, null, null, params, fileBytes, macs, result.seconds(), result.secondsPerEpoch(),
+                result.bestEpoch(), result.bestValidationAccuracy(), "models/" + fileName);
+    }
+
+    private static ModelEntry withSeeds(ModelEntry e, double mean, double std, List<Double> perSeed) {
+        return new ModelEntry(e.id(), e.model(), e.role(), e.distilledFrom(), e.temperature(), e.softWeight(),
+                e.hardWeight(), e.testAccuracy(), mean, std, List.copyOf(perSeed), e.params(), e.fileBytes(),
+                e.flopsPerSample(), e.trainSeconds(), e.secondsPerEpoch(), e.bestEpoch(), e.validationAccuracy(),
+                e.file());
+    }
+
+    private static long size(Path file) {
+        try {
+            return Files.size(file);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** Appends each epoch's figures to {@code metrics.jsonl}. */
+    private record MetricsLog(RunDirectory run, String id, long seed) implements TrainingListener {
+        @Override
+        public void epochDone(EpochMetrics m, boolean best) {
+            Map<String, Object> line = new LinkedHashMap<>();
+            line.put("model", id);
+            line.put("seed", seed);
+            line.put("epoch", m.epoch());
+            line.put("train_loss", m.trainLoss());
+            line.put("val_accuracy", m.validationAccuracy());
+            line.put("seconds", m.seconds());
+            line.put("samples_per_s", m.samplesPerSecond());
+            line.put("best", best);
+            run.appendLine("metrics.jsonl", Json.line(line));
+        }
+    }
+}

@@ -1,0 +1,60 @@
+package dev.distill.runner.pipeline;
+
+import dev.distill.core.DistillException;
+import dev.distill.runner.config.ExperimentConfig;
+import dev.distill.runner.config.ModelConfig;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.deeplearning4j.util.ModelSerializer;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+/**
+ * Loads a config's pretrained models and checks, before anything trains, that each accepts the
+ * data's examples and predicts its number of classes.
+ */
+public final class PretrainedModels {
+
+    private PretrainedModels() {
+    }
+
+    public static Map<String, MultiLayerNetwork> load(ExperimentConfig config, ExperimentData data) {
+        Map<String, MultiLayerNetwork> nets = new LinkedHashMap<>();
+        for (ModelConfig model : config.models().values()) {
+            if (model instanceof ModelConfig.Pretrained p) {
+                nets.put(p.name(), loadChecked(p.file(), data.test().features(), config.data().classes()));
+            }
+        }
+        return nets;
+    }
+
+    /** A DL4J MultiLayerNetwork file that takes {@code features}' width and outputs {@code classes} values. */
+    public static MultiLayerNetwork loadChecked(Path file, INDArray features, int classes) {
+        MultiLayerNetwork net;
+        try {
+            net = ModelSerializer.restoreMultiLayerNetwork(file.toFile(), false);
+        } catch (Exception e) {
+            throw new DistillException(file + ": not a DL4J MultiLayerNetwork model file (" + firstLine(e) + ")", e);
+        }
+        INDArray probe = features.get(org.nd4j.linalg.indexing.NDArrayIndex.interval(0, Math.min(2, features.rows())),
+                org.nd4j.linalg.indexing.NDArrayIndex.all());
+        INDArray output;
+        try {
+            output = net.output(probe, false);
+        } catch (RuntimeException e) {
+            throw new DistillException(file + ": the model does not accept this data's examples (" + features.columns()
+                    + " values each): " + firstLine(e), e);
+        }
+        if (output.rank() != 2 || output.columns() != classes) {
+            throw new DistillException(file + ": the model outputs " + java.util.Arrays.toString(output.shape())
+                    + " per batch but the data has " + classes + " classes");
+        }
+        return net;
+    }
+
+    private static String firstLine(Exception e) {
+        String m = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+        return m.lines().findFirst().orElse(m);
+    }
+}

@@ -1,0 +1,94 @@
+package dev.distill.runner.report;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * The comparison every run ends with: per model, test accuracy (mean ± std over seeds where there
+ * are several), parameters, shipped file size, multiply-adds per example, seconds per epoch, and
+ * accuracy and size relative to the run's (first) teacher. Rendered as aligned text or Markdown.
+ */
+public final class SummaryTable {
+
+    private static final String[] HEADER = {"model", "role", "distilled from", "test acc", "vs teacher", "params",
+        "size vs teacher", "file bytes", "MACs/example", "s/epoch"};
+
+    private SummaryTable() {
+    }
+
+    public static String text(RunSummary summary) {
+        return render(rows(summary), false);
+    }
+
+    public static String markdown(RunSummary summary) {
+        return render(rows(summary), true);
+    }
+
+    static List<String[]> rows(RunSummary summary) {
+        RunSummary.ModelEntry teacher = summary.models().stream()
+                .filter(m -> m.role().equals("teacher")).findFirst().orElse(null);
+        List<String[]> rows = new ArrayList<>();
+        rows.add(HEADER);
+        for (RunSummary.ModelEntry m : summary.models()) {
+            double accuracy = m.testAccuracyMean() != null ? m.testAccuracyMean() : m.testAccuracy();
+            String acc = m.testAccuracyStd() != null
+                    ? f("%.4f ± %.4f (%d seeds)", accuracy, m.testAccuracyStd(), m.testAccuracyPerSeed().size())
+                    : f("%.4f", accuracy);
+            String vsTeacher = "";
+            String sizeVsTeacher = "";
+            if (teacher != null && m != teacher) {
+                double teacherAcc = teacher.testAccuracyMean() != null ? teacher.testAccuracyMean()
+                        : teacher.testAccuracy();
+                vsTeacher = f("%+.2f pts", 100 * (accuracy - teacherAcc));
+                sizeVsTeacher = f("%.1f%% params, %.1f%% file", 100.0 * m.params() / teacher.params(),
+                        100.0 * m.fileBytes() / teacher.fileBytes());
+            }
+            rows.add(new String[] {m.id(), m.role(), m.distilledFrom() == null ? "-" : m.distilledFrom(), acc,
+                vsTeacher, f("%,d", m.params()), sizeVsTeacher, f("%,d", m.fileBytes()),
+                m.flopsPerSample() == null ? "n/a" : f("%,d", m.flopsPerSample()),
+                m.secondsPerEpoch() == null ? "-" : f("%.1f", m.secondsPerEpoch())});
+        }
+        return rows;
+    }
+
+    static String render(List<String[]> rows, boolean markdown) {
+        int columns = rows.get(0).length;
+        int[] width = new int[columns];
+        for (String[] row : rows) {
+            for (int c = 0; c < columns; c++) {
+                width[c] = Math.max(width[c], row[c].length());
+            }
+        }
+        StringBuilder out = new StringBuilder();
+        for (int r = 0; r < rows.size(); r++) {
+            String[] row = rows.get(r);
+            StringBuilder line = new StringBuilder(markdown ? "| " : "");
+            for (int c = 0; c < columns; c++) {
+                // numbers right-aligned, names left-aligned
+                boolean left = c < 3;
+                String cell = left ? pad(row[c], width[c], false) : pad(row[c], width[c], true);
+                line.append(cell).append(markdown ? " | " : "  ");
+            }
+            out.append(line.toString().stripTrailing()).append('\n');
+            if (r == 0) {
+                StringBuilder rule = new StringBuilder(markdown ? "|" : "");
+                for (int c = 0; c < columns; c++) {
+                    rule.append(markdown ? (c < 3 ? "-" : "") + "-".repeat(width[c]) + (c < 3 ? "-|" : ":|")
+                            : "-".repeat(width[c]) + "  ");
+                }
+                out.append(rule.toString().stripTrailing()).append('\n');
+            }
+        }
+        return out.toString();
+    }
+
+    private static String pad(String s, int width, boolean right) {
+        String spaces = " ".repeat(Math.max(0, width - s.length()));
+        return right ? spaces + s : s + spaces;
+    }
+
+    private static String f(String format, Object... args) {
+        return String.format(Locale.ROOT, format, args);
+    }
+}
