@@ -9,8 +9,9 @@ import me.tongfei.progressbar.ProgressBarBuilder;
 import me.tongfei.progressbar.ProgressBarStyle;
 
 /**
- * A progress bar per epoch (progress, ETA, loss, samples/s) on an interactive terminal, and one
- * summary line per epoch everywhere (so a log file stays readable with {@code tail -f}).
+ * A progress bar per epoch (progress, ETA, loss, samples/s) on an interactive terminal; in a log
+ * file, a progress line every {@value #LOG_INTERVAL_SECONDS} s instead (a bar's carriage returns
+ * would make it unreadable with {@code tail -f}); and one summary line per epoch everywhere.
  */
 final class ConsoleProgress implements TrainingListener {
 
@@ -19,7 +20,12 @@ final class ConsoleProgress implements TrainingListener {
     private final boolean interactive;
     private ProgressBar bar;
     private int epochs;
+    private int epoch;
     private long started;
+    private long lastLogged;
+    private long examples;
+
+    static final int LOG_INTERVAL_SECONDS = 30;
 
     ConsoleProgress(String label, PrintStream out, boolean interactive) {
         this.label = label;
@@ -31,6 +37,9 @@ final class ConsoleProgress implements TrainingListener {
     public void epochStarted(int epoch, int epochs, long examples) {
         this.epochs = epochs;
         this.started = System.nanoTime();
+        this.lastLogged = started;
+        this.examples = examples;
+        this.epoch = epoch;
         if (interactive) {
             bar = new ProgressBarBuilder()
                     .setTaskName(label + " " + epoch + "/" + epochs)
@@ -44,10 +53,18 @@ final class ConsoleProgress implements TrainingListener {
 
     @Override
     public void batchDone(long examplesDone, double batchLoss) {
+        long now = System.nanoTime();
+        double seconds = (now - started) / 1e9;
         if (bar != null) {
-            double seconds = (System.nanoTime() - started) / 1e9;
             bar.stepTo(examplesDone);
             bar.setExtraMessage(String.format(Locale.ROOT, " loss %.4f %,.0f/s", batchLoss, examplesDone / seconds));
+        } else if (now - lastLogged >= LOG_INTERVAL_SECONDS * 1_000_000_000L && examplesDone < examples) {
+            lastLogged = now;
+            double rate = examplesDone / seconds;
+            out.printf(Locale.ROOT, "  %-28s epoch %2d/%d  %,d/%,d (%.0f%%)  loss %.4f  %,.0f samples/s  ETA %.0f s%n",
+                    label, epoch, epochs, examplesDone, examples, 100.0 * examplesDone / examples, batchLoss, rate,
+                    (examples - examplesDone) / rate);
+            out.flush();
         }
     }
 
