@@ -66,6 +66,11 @@ public record ExperimentData(String name, LabeledData train, LabeledData validat
 
     /** A class count above what the labels use is as wrong as one below it (which the readers reject). */
     private static void checkClasses(String where, LabeledData train, int classes) {
+        if (train.numClasses() != classes) {
+            throw new DistillException(where + ": data.classes is " + classes + " but this data set has "
+                    + train.numClasses() + " classes (labels 0.." + (train.numClasses() - 1) + "); set data.classes: "
+                    + train.numClasses());
+        }
         int[] counts = train.classCounts();
         for (int c = 0; c < classes; c++) {
             if (counts[c] == 0) {
