@@ -111,7 +111,9 @@ public final class ConfigLoader {
             return yaml.compose(reader);
         } catch (MarkedYAMLException e) {
             int line = e.getProblemMark() != null ? e.getProblemMark().getLine() + 1 : 1;
-            throw new ConfigException(where + ":" + line, "", "malformed YAML: " + oneLine(e.getProblem()));
+            // a --set value is one line: its location is the option itself
+            String location = where.startsWith("--set ") ? where : where + ":" + line;
+            throw new ConfigException(location, "", "malformed YAML: " + oneLine(e.getProblem()));
         } catch (YAMLException e) {
             throw new ConfigException(where, "", "malformed YAML: " + oneLine(e.getMessage()));
         }
@@ -482,6 +484,8 @@ public final class ConfigLoader {
                 throw top.error("chains", "declare at least one chain, e.g. [teacher, student]");
             }
             List<ChainConfig> chains = new ArrayList<>();
+            // a link (the path of names from the chain's root) shared by chains is one model: one loss
+            Map<List<String>, DistillationSettings> links = new java.util.HashMap<>();
             for (int c = 0; c < nodes.size(); c++) {
                 String where = top.child("chains") + "[" + c + "]";
                 Node node = nodes.get(c);
@@ -518,6 +522,14 @@ public final class ConfigLoader {
                                 + "trained, so it can only be the first model of a chain (the teacher)");
                     }
                     chain.add(name);
+                    if (i > 0) {
+                        DistillationSettings earlier = links.putIfAbsent(List.copyOf(chain), settings);
+                        if (earlier != null && !earlier.equals(settings)) {
+                            throw top.error(names.get(i), where, String.join(" -> ", chain) + " is also in an earlier "
+                                    + "chain with other distillation settings; give both chains the same settings, "
+                                    + "or declare a second model under another name for the second setting");
+                        }
+                    }
                 }
                 chains.add(new ChainConfig(chain, settings));
             }

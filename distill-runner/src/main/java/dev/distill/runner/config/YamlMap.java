@@ -25,6 +25,8 @@ final class YamlMap {
     private final Locator locator;
     private final String path;
     private final Node node;
+    /** Where a missing key is reported: the line of the key that holds this mapping, when there is one. */
+    private final Node owner;
     private final Map<String, NodeTuple> entries = new LinkedHashMap<>();
 
     /** Tells where a node came from: a file and line, or a command-line override. */
@@ -33,9 +35,14 @@ final class YamlMap {
     }
 
     YamlMap(Locator locator, String path, Node node) {
+        this(locator, path, node, node);
+    }
+
+    private YamlMap(Locator locator, String path, Node node, Node owner) {
         this.locator = locator;
         this.path = path;
         this.node = node;
+        this.owner = owner;
         if (!(node instanceof MappingNode mapping)) {
             throw error(node, path, "expected a mapping (key: value lines), found " + describe(node));
         }
@@ -84,7 +91,7 @@ final class YamlMap {
     Node value(String key) {
         NodeTuple tuple = entries.get(key);
         if (tuple == null) {
-            throw error(node, child(key), "missing required key");
+            throw error(owner, child(key), "missing required key");
         }
         return tuple.getValueNode();
     }
@@ -98,7 +105,7 @@ final class YamlMap {
     }
 
     YamlMap map(String key) {
-        return new YamlMap(locator, child(key), value(key));
+        return new YamlMap(locator, child(key), value(key), keyNode(key));
     }
 
     String string(String key) {
@@ -200,7 +207,7 @@ final class YamlMap {
     }
 
     ConfigException error(String key, String problem) {
-        return error(has(key) ? value(key) : node, child(key), problem);
+        return error(has(key) ? value(key) : owner, child(key), problem);
     }
 
     static String describe(Node n) {

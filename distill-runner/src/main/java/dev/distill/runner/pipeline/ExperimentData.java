@@ -25,21 +25,29 @@ public record ExperimentData(String name, LabeledData train, LabeledData validat
         int classes = config.classes();
         LabeledData trainAll;
         LabeledData test;
+        String trainFile;
+        String testFile;
         if (source instanceof DataSource.Digits d) {
+            trainFile = testFile = d.file().toString();
             Splits.Pair parts = Splits.holdOut(Datasets.digits(d.file()), config.testSplit(), TEST_SPLIT_SEED);
             trainAll = parts.first();
             test = parts.second();
             checkClasses(d.file().toString(), trainAll, classes);
         } else if (source instanceof DataSource.FashionMnist f) {
+            trainFile = testFile = f.directory().toString();
             trainAll = Datasets.fashionMnistTrain(f.directory());
             test = Datasets.fashionMnistTest(f.directory());
             checkClasses(f.directory().toString(), trainAll, classes);
         } else if (source instanceof DataSource.Idx idx) {
+            trainFile = idx.trainImages().toString();
+            testFile = idx.testImages().toString();
             trainAll = IdxReader.read(idx.trainImages(), idx.trainLabels(), classes, idx.scale());
             test = IdxReader.read(idx.testImages(), idx.testLabels(), classes, idx.scale());
             checkClasses(idx.trainLabels().toString(), trainAll, classes);
         } else {
             DataSource.Csv csv = (DataSource.Csv) source;
+            trainFile = csv.train().toString();
+            testFile = csv.test() != null ? csv.test().toString() : trainFile;
             LabeledData all = CsvReader.read(csv.train(), csv.labelColumn(), csv.header(), classes, csv.scale());
             if (csv.test() != null) {
                 trainAll = all;
@@ -51,8 +59,8 @@ public record ExperimentData(String name, LabeledData train, LabeledData validat
             }
             checkClasses(csv.train().toString(), trainAll, classes);
         }
-        checkFeatures(source.name(), trainAll, config);
-        checkFeatures(source.name(), test, config);
+        checkFeatures(trainFile, trainAll, config);
+        checkFeatures(testFile, test, config);
         Splits.Pair parts = Splits.holdOut(trainAll, config.validationSplit(), seed);
         return new ExperimentData(source.name(), parts.first(), parts.second(), test);
     }

@@ -31,6 +31,9 @@ public final class PretrainedModels {
 
     /** A DL4J MultiLayerNetwork file that takes {@code features}' width and outputs {@code classes} values. */
     public static MultiLayerNetwork loadChecked(Path file, INDArray features, int classes) {
+        if (!java.nio.file.Files.isRegularFile(file)) {
+            throw new DistillException(file + ": model file not found");
+        }
         MultiLayerNetwork net;
         try {
             net = ModelSerializer.restoreMultiLayerNetwork(file.toFile(), false);
