@@ -7,8 +7,8 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
 /**
- * Examples held in memory: features as a float matrix {@code [n, d]} (images flattened row-major,
- * channels last, already scaled) and integer class labels in {@code [0, numClasses)}.
+ * Examples held in memory: features as a float matrix {@code [n, d]} (images flattened channels
+ * first (c, h, w), each channel row-major, already scaled) and integer class labels in {@code [0, numClasses)}.
  *
  * <p>Everything in this project is small enough to sit in memory (Fashion-MNIST: 188 MB), and
  * holding whole arrays lets the trainer gather shuffled batches with one native call.

@@ -2,8 +2,8 @@ package dev.distill.models.spec;
 
 /**
  * The shape of one example as the network sees it. Data is always held flat ({@code [n, size]});
- * an image shape says how to fold it back into {@code height × width × channels} (row-major,
- * channels last) for convolutional layers.
+ * an image shape says how to fold it back into {@code channels × height × width} (channels first,
+ * each channel row-major), as DL4J's {@code InputType.convolutionalFlat} does, for convolutional layers.
  */
 public record InputShape(int height, int width, int channels, boolean image) {
 
