@@ -12,8 +12,15 @@ import dev.distill.models.build.NetworkFactory;
 import dev.distill.runner.config.ExperimentConfig;
 import dev.distill.runner.config.ModelConfig;
 import dev.distill.runner.report.Json;
+import dev.distill.runner.report.MarkdownReport;
+import dev.distill.runner.report.Predictions;
+import dev.distill.runner.report.ReportData;
+import dev.distill.runner.report.ReportFiles;
 import dev.distill.runner.report.RunSummary;
+import dev.distill.runner.report.RunSummary.LayerEntry;
 import dev.distill.runner.report.RunSummary.ModelEntry;
+import dev.distill.runner.report.SavedModel;
+import dev.distill.runner.report.SizeBudget;
 import dev.distill.runner.report.SummaryTable;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -48,6 +55,8 @@ public final class Pipeline {
     /** Trained (or loaded) networks that later nodes distil from, by node id. */
     private final Map<String, MultiLayerNetwork> teachers = new HashMap<>();
     private final Map<String, INDArray> logitsCache = new HashMap<>();
+    /** Seconds each teacher's logits took, by teacher id, for the report's timings. */
+    private final Map<String, Double> logitsSeconds = new LinkedHashMap<>();
 
     /**
      * @param pretrained networks of the config's pretrained models, already loaded and checked
@@ -66,6 +75,9 @@ public final class Pipeline {
     public RunSummary run() {
         String started = Instant.now().toString();
         run.write("config.yaml", config.effectiveYaml());
+        // the report's confusion matrices need the test labels beside each model's predictions
+        run.write(Predictions.file(Predictions.LABELS),
+                Predictions.labelsJson(data.test().labels(), config.data().classes()));
         Plan plan = Plan.of(config);
         List<ModelEntry> entries = new ArrayList<>();
         for (Plan.Node node : plan.nodes()) {
@@ -74,9 +86,10 @@ public final class Pipeline {
         RunSummary.Dataset dataset = new RunSummary.Dataset(data.name(), config.data().input().toString(),
                 config.data().classes(), data.train().size(), data.validation().size(), data.test().size());
         RunSummary summary = new RunSummary(config.name(), config.file().toString(), started, Instant.now().toString(),
-                dataset, config.seeds(), entries, Provenance.collect());
+                dataset, config.seeds(), entries, Provenance.collect(), logitsSeconds);
         String table = SummaryTable.text(summary);
-        run.write("report.md", Report.markdown(summary, config));
+        run.write(MarkdownReport.FILE, MarkdownReport.markdown(summary, config.effectiveYaml()));
+        writeHtmlReport(summary);
         // last: its presence marks the run as finished
         run.write(RunDirectory.SUMMARY, Json.pretty(summary));
         out.println();
@@ -84,6 +97,33 @@ public final class Pipeline {
         out.println();
         out.println("run directory: " + run.root());
         return summary;
+    }
+
+    /**
+     * report.html from the files written so far and the summary in memory. A failure here must not
+     * cost the run its summary.json (the models are trained and saved): it is reported, and
+     * {@code distill report} can draw the page again once the summary exists.
+     */
+    private void writeHtmlReport(RunSummary summary) {
+        try {
+            ReportFiles.writeHtml(ReportData.of(run.root(), summary), SizeBudget.defaultRule());
+        } catch (RuntimeException e) {
+            out.println("warning: report.html not written (" + e + "); write it with: distill report " + run.root());
+        }
+    }
+
+    /** Predicts the test set, saves the predictions for the report, and returns the test accuracy. */
+    private double testAndSavePredictions(String id, long seed, MultiLayerNetwork net) {
+        int[] predicted = Accuracy.predict(net, data.test().features());
+        int[] labels = data.test().labels();
+        int correct = 0;
+        for (int i = 0; i < predicted.length; i++) {
+            if (predicted[i] == labels[i]) {
+                correct++;
+            }
+        }
+        run.write(Predictions.file(id), Predictions.predictionsJson(id, seed, predicted));
+        return predicted.length == 0 ? Double.NaN : (double) correct / predicted.length;
     }
 
     private ModelEntry train(Plan.Node node, Plan plan) {
@@ -108,7 +148,8 @@ public final class Pipeline {
                     new MetricsLog(run, node.id(), seed));
             TrainingResult result = new Trainer(declared.training(), listeners)
                     .fit(net, data.train().features(), targets, data.validation(), seed);
-            double accuracy = Accuracy.of(net, data.test());
+            // the first seed's model is the one shipped in <id>.zip: its predictions are kept for the report
+            double accuracy = first == null ? testAndSavePredictions(node.id(), seed, net) : Accuracy.of(net, data.test());
             accuracies.add(accuracy);
             String fileName = first == null ? node.id() + ".zip" : node.id() + "-seed" + seed + ".zip";
             Path file = run.model(fileName);
@@ -117,7 +158,7 @@ public final class Pipeline {
                     result.bestEpoch(), result.bestValidationAccuracy(), result.seconds());
             if (first == null) {
                 first = entry(node, accuracy, net.numParams(), size(file), declared.cost().multiplyAdds(), result,
-                        fileName);
+                        fileName, SavedModel.read(file).nonzero(), layers(declared));
                 if (isTeacherOfLaterNode(node, plan)) {
                     teachers.put(node.id(), net);
                 }
@@ -133,7 +174,7 @@ public final class Pipeline {
 
     private ModelEntry loaded(Plan.Node node, ModelConfig.Pretrained p) {
         MultiLayerNetwork net = pretrained.get(node.model());
-        double accuracy = Accuracy.of(net, data.test());
+        double accuracy = testAndSavePredictions(node.id(), config.seed(), net);
         String fileName = node.id() + ".zip";
         Path file = run.model(fileName);
         ModelFiles.saveForShipping(net, file);
@@ -142,7 +183,8 @@ public final class Pipeline {
         teachers.put(node.id(), net);
         // multiply-adds are counted from layer specs, which a loaded file does not have
         return new ModelEntry(node.id(), node.model(), node.role().label(), null, null, null, null, accuracy, null,
-                null, null, net.numParams(), size(file), null, 0, null, null, null, "models/" + fileName);
+                null, null, net.numParams(), size(file), null, 0, null, null, null, "models/" + fileName,
+                SavedModel.read(file).nonzero(), null);
     }
 
     /** One-hot labels, or {@code [one-hot | teacher logits]} for a distilled node. */
@@ -160,8 +202,10 @@ public final class Pipeline {
             INDArray logits = TeacherLogits.compute(teachers.get(id), data.train().features());
             Path file = run.logits(id);
             ModelFiles.writeAtomically(file, tmp -> Nd4j.saveBinary(logits, tmp.toFile()));
+            double seconds = (System.nanoTime() - start) / 1e9;
+            logitsSeconds.put(id, seconds);
             out.printf(Locale.ROOT, "  logits of %s on %,d training examples cached in %.1f s (%s)%n", id,
-                    logits.rows(), (System.nanoTime() - start) / 1e9, run.root().relativize(file));
+                    logits.rows(), seconds, run.root().relativize(file));
             return logits;
         });
     }
@@ -171,20 +215,25 @@ public final class Pipeline {
     }
 
     private static ModelEntry entry(Plan.Node node, double accuracy, long params, long fileBytes, long macs,
-            TrainingResult result, String fileName) {
+            TrainingResult result, String fileName, long nonzero, List<LayerEntry> layers) {
         Double t = node.distilled() ? node.distillation().temperature() : null;
         Double soft = node.distilled() ? node.distillation().softWeight() : null;
         Double hard = node.distilled() ? node.distillation().hardWeight() : null;
         return new ModelEntry(node.id(), node.model(), node.role().label(), node.parentId(), t, soft, hard, accuracy,
                 null, null, null, params, fileBytes, macs, result.seconds(), result.secondsPerEpoch(),
-                result.bestEpoch(), result.bestValidationAccuracy(), "models/" + fileName);
+                result.bestEpoch(), result.bestValidationAccuracy(), "models/" + fileName, nonzero, layers);
     }
 
     private static ModelEntry withSeeds(ModelEntry e, double mean, double std, List<Double> perSeed) {
         return new ModelEntry(e.id(), e.model(), e.role(), e.distilledFrom(), e.temperature(), e.softWeight(),
                 e.hardWeight(), e.testAccuracy(), mean, std, List.copyOf(perSeed), e.params(), e.fileBytes(),
                 e.flopsPerSample(), e.trainSeconds(), e.secondsPerEpoch(), e.bestEpoch(), e.validationAccuracy(),
-                e.file());
+                e.file(), e.nonzeroParams(), e.layers());
+    }
+
+    private static List<LayerEntry> layers(ModelConfig.Declared declared) {
+        return declared.cost().layers().stream()
+                .map(l -> new LayerEntry(l.index(), l.type(), l.outputShape(), l.params(), l.multiplyAdds())).toList();
     }
 
     private static long size(Path file) {

@@ -1,18 +1,20 @@
-package dev.distill.runner.pipeline;
+package dev.distill.runner.report;
 
-import dev.distill.runner.config.ExperimentConfig;
-import dev.distill.runner.report.RunSummary;
-import dev.distill.runner.report.SummaryTable;
 import java.util.Locale;
 import java.util.Map;
 
-/** {@code report.md}: what was run, on what, and the comparison table. */
-final class Report {
+/**
+ * {@code report.md}: what was run, on what, and the comparison table. Made from the summary and the
+ * config as run (config.yaml), so that {@code distill report} can write it again from the run directory.
+ */
+public final class MarkdownReport {
 
-    private Report() {
+    public static final String FILE = "report.md";
+
+    private MarkdownReport() {
     }
 
-    static String markdown(RunSummary s, ExperimentConfig config) {
+    public static String markdown(RunSummary s, String configYaml) {
         StringBuilder md = new StringBuilder();
         md.append("# ").append(s.name()).append("\n\n");
         md.append("Config: `").append(s.config()).append("`, started ").append(s.started()).append(", finished ")
@@ -26,11 +28,12 @@ final class Report {
         md.append("Accuracy is on the test split; each model's epoch was chosen on the validation split. "
                 + "`file bytes` is the shipped model (architecture and parameters, no optimizer state). "
                 + "MACs are multiply-adds per example counted from the architecture.\n\n");
+        md.append("Plots, per-layer costs and per-class results: `").append(HtmlReport.FILE).append("`.\n\n");
         md.append("## Provenance\n\n");
         for (Map.Entry<String, String> e : s.provenance().entrySet()) {
             md.append("- ").append(e.getKey()).append(": ").append(e.getValue()).append('\n');
         }
-        md.append("\n## Config\n\n```yaml\n").append(config.effectiveYaml()).append("```\n");
+        md.append("\n## Config\n\n```yaml\n").append(configYaml).append("```\n");
         return md.toString();
     }
 }
