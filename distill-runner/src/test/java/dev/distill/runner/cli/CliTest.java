@@ -306,7 +306,7 @@ class CliTest {
     void noSubcommandExitsWith2AndNamesTheCommands() {
         Result r = cli();
         assertEquals(2, r.code());
-        assertTrue(r.err().contains("run, validate, compare or evaluate"), r.err());
+        assertTrue(r.err().contains("run, validate, compare, report or evaluate"), r.err());
     }
 
     @Test
