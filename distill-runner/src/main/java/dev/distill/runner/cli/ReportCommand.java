@@ -1,6 +1,7 @@
 package dev.distill.runner.cli;
 
 import dev.distill.core.DistillException;
+import dev.distill.runner.pipeline.Backfill;
 import dev.distill.runner.report.HtmlReport;
 import dev.distill.runner.report.MarkdownReport;
 import dev.distill.runner.report.ReportData;
@@ -24,6 +25,10 @@ final class ReportCommand implements Callable<Integer> {
                     + "within 1 point of the best student's accuracy).")
     Long budgetBytes;
 
+    @Option(names = "--backfill", description = "For runs made before predictions and per-layer costs were saved: "
+            + "read config.yaml's data again and predict the test set with the saved models (writes predictions/).")
+    boolean backfill;
+
     @Option(names = "--verbose", description = "Show stack traces of errors.")
     boolean verbose;
 
@@ -33,7 +38,8 @@ final class ReportCommand implements Callable<Integer> {
         if (budgetBytes != null && budgetBytes <= 0) {
             throw new DistillException("--budget-bytes must be a positive number of bytes, got " + budgetBytes);
         }
-        ReportData data = ReportData.read(run);
+        ReportData data = backfill ? ReportData.of(run, Backfill.apply(run, ReportData.readSummary(run), out))
+                : ReportData.read(run);
         ReportFiles.writeMarkdown(data);
         ReportFiles.writeHtml(data, budgetBytes == null ? SizeBudget.defaultRule() : new SizeBudget(budgetBytes));
         out.println("wrote " + run.resolve(HtmlReport.FILE) + " and " + run.resolve(MarkdownReport.FILE));

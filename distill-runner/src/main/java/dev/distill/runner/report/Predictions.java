@@ -34,7 +34,7 @@ public final class Predictions {
         return Json.line(doc) + "\n";
     }
 
-    public static String predictionsJson(String id, long seed, int[] predicted) {
+    public static String predictionsJson(String id, Long seed, int[] predicted) {
         Map<String, Object> doc = new LinkedHashMap<>();
         doc.put("model", id);
         doc.put("seed", seed);

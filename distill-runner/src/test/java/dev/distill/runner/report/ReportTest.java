@@ -276,6 +276,28 @@ class ReportTest {
     }
 
     @Test
+    void backfillRecomputesMissingPredictionsAndLayersFromTheRunsConfigAndData() throws Exception {
+        // what a run made before this version lacks: predictions/ and the layers of summary.json
+        Path old = copyRun("backfill");
+        String teacherPredictions = Files.readString(old.resolve("predictions/teacher.json"));
+        try (Stream<Path> files = Files.walk(old.resolve("predictions"))) {
+            files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        }
+        ObjectMapper mapper = new ObjectMapper();
+        JsonNode stripped = mapper.readTree(old.resolve("summary.json").toFile());
+        stripped.get("models").forEach(m -> ((com.fasterxml.jackson.databind.node.ObjectNode) m).remove("layers"));
+        mapper.writeValue(old.resolve("summary.json").toFile(), stripped);
+        Result r = cli("report", old.toString(), "--backfill");
+        assertEquals(0, r.code, r.err);
+        Document d = Jsoup.parse(Files.readString(old.resolve("report.html")));
+        assertEquals(2, d.select("table.cm").size());
+        assertEquals(5, d.select("table.layers").size());
+        JsonNode original = mapper.readTree(teacherPredictions);
+        JsonNode recomputed = mapper.readTree(old.resolve("predictions/teacher.json").toFile());
+        assertEquals(original.get("predicted"), recomputed.get("predicted"), "the saved teacher predicts the same");
+    }
+
+    @Test
     void summaryIsWrittenAfterTheReports() throws Exception {
         long html = Files.getLastModifiedTime(runDir.resolve("report.html")).toMillis();
         long md = Files.getLastModifiedTime(runDir.resolve("report.md")).toMillis();
