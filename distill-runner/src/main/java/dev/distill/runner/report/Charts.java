@@ -65,13 +65,17 @@ public final class Charts {
         XYChart chart = base(title, "file bytes (log scale)", "test accuracy", width, height);
         chart.getStyler().setXAxisLogarithmic(true);
         chart.getStyler().setXAxisDecimalPattern("#,###");
+        Color[] palette = chart.getStyler().getSeriesColors();
+        int group = 0;
         for (ParetoGroup g : groups) {
+            // a run's front is drawn in its points' colour so that several runs can be told apart
+            Color color = g.pointPerSeries() ? new Color(90, 90, 90) : palette[group++ % palette.length];
             if (g.pointPerSeries()) {
                 for (ParetoFront.Point p : g.points()) {
                     scatter(chart, p.label(), List.of(p));
                 }
             } else {
-                scatter(chart, g.name(), g.points());
+                scatter(chart, g.name(), g.points()).setMarkerColor(color);
             }
             List<ParetoFront.Point> front = ParetoFront.of(g.points());
             XYSeries line = chart.addSeries((g.name().isEmpty() ? "" : g.name() + ": ") + "Pareto front",
@@ -79,16 +83,17 @@ public final class Charts {
                     front.stream().mapToDouble(ParetoFront.Point::accuracy).toArray());
             line.setXYSeriesRenderStyle(XYSeries.XYSeriesRenderStyle.Line);
             line.setMarker(SeriesMarkers.NONE);
-            line.setLineColor(new Color(90, 90, 90));
+            line.setLineColor(color);
         }
         return chart;
     }
 
-    private static void scatter(XYChart chart, String name, List<ParetoFront.Point> points) {
+    private static XYSeries scatter(XYChart chart, String name, List<ParetoFront.Point> points) {
         XYSeries s = chart.addSeries(name, points.stream().mapToDouble(ParetoFront.Point::bytes).toArray(),
                 points.stream().mapToDouble(ParetoFront.Point::accuracy).toArray());
         s.setXYSeriesRenderStyle(XYSeries.XYSeriesRenderStyle.Scatter);
         s.setMarker(SeriesMarkers.CIRCLE);
+        return s;
     }
 
     /** The chart as a {@code data:image/png;base64,...} URI for an {@code <img src>}. */
