@@ -47,7 +47,11 @@ public record ReportData(Path dir, RunSummary summary, String configYaml, List<E
         if (!Files.isRegularFile(summary)) {
             throw new DistillException(summary + ": missing: the run did not finish (or this is not a run directory)");
         }
-        return Json.readSummary(summary);
+        RunSummary s = Json.readSummary(summary);
+        if (s.dataset() == null || s.name() == null) {
+            throw new DistillException(summary + ": not a run summary (no " + (s.name() == null ? "name" : "dataset") + ")");
+        }
+        return s;
     }
 
     /**

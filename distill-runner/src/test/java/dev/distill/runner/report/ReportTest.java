@@ -254,6 +254,12 @@ class ReportTest {
         assertTrue(r.err.startsWith("error: " + broken.resolve("metrics.jsonl") + ":1: "), r.err);
         assertEquals(1, r.err.lines().count(), r.err);
 
+        Path noDataset = copyRun("broken-summary");
+        Files.writeString(noDataset.resolve("summary.json"), "{\"name\": \"x\", \"seeds\": [], \"models\": []}");
+        r = cli("report", noDataset.toString());
+        assertEquals(DistillCli.BAD_INPUT, r.code);
+        assertTrue(r.err.startsWith("error: " + noDataset.resolve("summary.json")), r.err);
+
         Path badPredictions = copyRun("broken-predictions");
         Files.writeString(badPredictions.resolve("predictions/teacher.json"), "{\"predicted\": [1, 2]}");
         r = cli("report", badPredictions.toString());
