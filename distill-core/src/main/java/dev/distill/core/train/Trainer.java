@@ -42,7 +42,7 @@ public final class Trainer {
         if (features.rows() != targets.rows()) {
             throw new IllegalArgumentException(features.rows() + " inputs but " + targets.rows() + " targets");
         }
-        Nd4j.getRandom().setSeed(seed);
+        Nd4j.getRandom().setSeed(dev.distill.models.build.Seeds.dl4j(seed));
         Random shuffle = new Random(seed);
         int n = (int) features.rows();
         int[] order = new int[n];

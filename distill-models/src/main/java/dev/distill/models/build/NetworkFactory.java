@@ -57,7 +57,7 @@ public final class NetworkFactory {
     public static MultiLayerNetwork build(ModelSpec spec, InputShape input, IUpdater updater, double weightDecay,
             long seed, ILossFunction outputLoss) {
         NeuralNetConfiguration.Builder builder = new NeuralNetConfiguration.Builder()
-                .seed(seed)
+                .seed(Seeds.dl4j(seed))
                 .dataType(DataType.FLOAT)
                 .updater(updater)
                 // Glorot uniform, as Keras does: the scale most published results for these nets assume

@@ -114,6 +114,18 @@ class NetworkFactoryTest {
     }
 
     @Test
+    void seedZeroIsAsRepeatableAsAnyOther() {
+        // DL4J 1.0.0-M2.1 draws fresh weights for seed(0) every time: the factory must not pass it on
+        for (long seed : new long[] {0, 1, -1}) {
+            INDArray a = NetworkFactory.build(EVERY_LAYER, IMAGE, new Adam(1e-3), 0, seed).params();
+            INDArray b = NetworkFactory.build(EVERY_LAYER, IMAGE, new Adam(1e-3), 0, seed).params();
+            assertEquals(a, b, "seed " + seed);
+        }
+        assertNotEquals(NetworkFactory.build(EVERY_LAYER, IMAGE, new Adam(1e-3), 0, 0).params(),
+                NetworkFactory.build(EVERY_LAYER, IMAGE, new Adam(1e-3), 0, 1).params());
+    }
+
+    @Test
     void flatImagesAreFoldedChannelsFirstAsConvolutionalFlatDoes() {
         // 2x2 image, 2 channels; channels-first flat layout (c, h, w): channel 0 = 1s, channel 1 = 5s
         ModelSpec spec = new ModelSpec(List.of(new GlobalPool(PoolType.MAX), new Output(2)));
