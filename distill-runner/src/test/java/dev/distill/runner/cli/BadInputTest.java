@@ -1,14 +1,12 @@
 package dev.distill.runner.cli;
 
+import dev.distill.runner.testing.CliRun;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.ByteArrayOutputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
@@ -66,10 +64,8 @@ class BadInputTest {
                 + "  - [teacher, student]\n";
     }
 
-    record Result(int code, String out, String err) {
-    }
 
-    Result run(String yaml, String... extra) throws IOException {
+    CliRun run(String yaml, String... extra) throws IOException {
         Path file = dir.resolve("config.yaml");
         Files.writeString(file, yaml);
         String[] args = new String[4 + extra.length];
@@ -78,24 +74,17 @@ class BadInputTest {
         args[2] = "--out";
         args[3] = out.toString();
         System.arraycopy(extra, 0, args, 4, extra.length);
-        return cli(args);
+        return CliRun.of(args);
     }
 
-    static Result cli(String... args) {
-        ByteArrayOutputStream o = new ByteArrayOutputStream();
-        ByteArrayOutputStream e = new ByteArrayOutputStream();
-        int code = DistillCli.execute(args, new PrintStream(o, true, StandardCharsets.UTF_8),
-                new PrintStream(e, true, StandardCharsets.UTF_8));
-        return new Result(code, o.toString(StandardCharsets.UTF_8), e.toString(StandardCharsets.UTF_8));
-    }
 
     /** The contract of every bad-input case; returns the error line. */
-    String rejected(Result r, String... fragments) {
-        assertEquals(2, r.code, "exit code; stderr: " + r.err);
-        String[] lines = r.err.strip().split("\n");
-        assertEquals(1, lines.length, "one line on stderr: " + r.err);
+    String rejected(CliRun r, String... fragments) {
+        assertEquals(2, r.code(), "exit code; stderr: " + r.err());
+        String[] lines = r.err().strip().split("\n");
+        assertEquals(1, lines.length, "one line on stderr: " + r.err());
         assertTrue(lines[0].startsWith("error: "), lines[0]);
-        assertFalse(r.err.contains("Exception") || r.err.contains("\tat "), "no stack trace: " + r.err);
+        assertFalse(r.err().contains("Exception") || r.err().contains("\tat "), "no stack trace: " + r.err());
         for (String f : fragments) {
             assertTrue(lines[0].contains(f), "'" + f + "' missing from: " + lines[0]);
         }
@@ -134,7 +123,7 @@ class BadInputTest {
 
     @Test
     void missingConfigFileIsNamed() {
-        rejected(cli("run", dir.resolve("nope.yaml").toString(), "--out", out.toString()), "nope.yaml",
+        rejected(CliRun.of("run", dir.resolve("nope.yaml").toString(), "--out", out.toString()), "nope.yaml",
                 "not found");
     }
 
@@ -221,9 +210,9 @@ class BadInputTest {
 
     @Test
     void verboseAddsTheStackTrace() throws IOException {
-        Result r = run(config(null, null).replace("chains:", "chain:"), "--verbose");
-        assertEquals(2, r.code);
-        assertTrue(r.err.contains("ConfigException") && r.err.contains("\tat "), r.err);
+        CliRun r = run(config(null, null).replace("chains:", "chain:"), "--verbose");
+        assertEquals(2, r.code());
+        assertTrue(r.err().contains("ConfigException") && r.err().contains("\tat "), r.err());
     }
 
     @Test
@@ -232,24 +221,24 @@ class BadInputTest {
         Files.writeString(out.resolve("summary.json"), "{}");
         Path file = dir.resolve("config.yaml");
         Files.writeString(file, config(null, null));
-        Result r = cli("run", file.toString(), "--out", out.toString());
-        assertEquals(2, r.code);
-        assertTrue(r.err.contains("already holds a finished run"), r.err);
+        CliRun r = CliRun.of("run", file.toString(), "--out", out.toString());
+        assertEquals(2, r.code());
+        assertTrue(r.err().contains("already holds a finished run"), r.err());
         assertEquals("{}", Files.readString(out.resolve("summary.json")));
     }
 
     @Test
     void compareOfAnUnfinishedRunSaysSo() throws IOException {
         Files.createDirectories(out);
-        Result r = cli("compare", out.toString());
-        assertEquals(2, r.code);
-        assertTrue(r.err.contains("did not finish"), r.err);
+        CliRun r = CliRun.of("compare", out.toString());
+        assertEquals(2, r.code());
+        assertTrue(r.err().contains("did not finish"), r.err());
     }
 
     @Test
     void unknownCommandAndMissingArgumentAreUsageErrors() {
-        assertEquals(2, cli("train", "x.yaml").code);
-        assertEquals(2, cli("run").code);
+        assertEquals(2, CliRun.of("train", "x.yaml").code());
+        assertEquals(2, CliRun.of("run").code());
     }
 
     @Test
@@ -257,12 +246,12 @@ class BadInputTest {
         Path file = dir.resolve("config.yaml");
         Files.writeString(file, config(null, null) + "  - {models: [teacher, student], distillation: {temperature: 2}}\n"
                 .replace("[teacher, student]", "[student, teacher]"));
-        Result r = cli("validate", file.toString());
-        assertEquals(0, r.code, r.err);
-        assertTrue(r.out.contains("OK"), r.out);
-        assertTrue(r.out.contains("student-from-teacher") && r.out.contains("teacher-from-student")
-                && r.out.contains("student-baseline"), r.out);
-        assertTrue(r.out.contains("T=2.0"), r.out);
+        CliRun r = CliRun.of("validate", file.toString());
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("OK"), r.out());
+        assertTrue(r.out().contains("student-from-teacher") && r.out().contains("teacher-from-student")
+                && r.out().contains("student-baseline"), r.out());
+        assertTrue(r.out().contains("T=2.0"), r.out());
     }
 
     private String idxConfig(Path images, Path labels) {

@@ -1,14 +1,12 @@
 package dev.distill.runner.cli;
 
+import dev.distill.runner.testing.CliRun;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
 import java.nio.ByteBuffer;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -34,28 +32,13 @@ class CliTest {
     @TempDir
     Path dir;
 
-    record Result(int code, String out, String err) {
-        List<String> errLines() {
-            return err.lines().toList();
-        }
-    }
 
-    static Result cli(String... args) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        int code;
-        try (PrintStream o = new PrintStream(out, true, StandardCharsets.UTF_8);
-                PrintStream e = new PrintStream(err, true, StandardCharsets.UTF_8)) {
-            code = DistillCli.execute(args, o, e);
-        }
-        return new Result(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
-    }
 
     /** {@code run CONFIG --out DIR/run [extra...]}, which must fail before creating DIR/run. */
-    Result run(Path config, String... extra) {
+    CliRun run(Path config, String... extra) {
         List<String> args = new ArrayList<>(List.of("run", config.toString(), "--out", outDir().toString()));
         args.addAll(List.of(extra));
-        return cli(args.toArray(String[]::new));
+        return CliRun.of(args.toArray(String[]::new));
     }
 
     Path outDir() {
@@ -63,9 +46,9 @@ class CliTest {
     }
 
     /** Exit 2, exactly one "error: " line naming {@code fileName}, no stack trace, no run directory. */
-    void assertBadInput(Result r, String... mustContain) {
+    void assertBadInput(CliRun r, String... mustContain) {
         assertEquals(DistillCli.BAD_INPUT, r.code(), "exit code; stderr: " + r.err());
-        List<String> lines = r.errLines();
+        List<String> lines = r.err().lines().toList();
         assertEquals(1, lines.size(), "one line on stderr, got:\n" + r.err());
         String line = lines.get(0);
         assertTrue(line.startsWith("error: "), line);
@@ -82,35 +65,35 @@ class CliTest {
     @Test
     void malformedYamlExitsWith2AndNamesFileAndLine() throws IOException {
         Path config = write("config.yaml", digitsConfig().replace("  classes: 10\n", "  classes: 10: 11\n"));
-        Result r = run(config);
+        CliRun r = run(config);
         assertBadInput(r, config + ":" + lineOf(read(config), "classes: 10: 11") + ": ", "malformed YAML");
     }
 
     @Test
     void unknownKeyExitsWith2AndSuggestsTheKnownKey() throws IOException {
         Path config = write("config.yaml", digitsConfig().replace("chains:", "chain:"));
-        Result r = run(config);
+        CliRun r = run(config);
         assertBadInput(r, config + ":" + lineOf(read(config), "chain:") + ": chain: unknown key", "chains");
     }
 
     @Test
     void wrongTypeExitsWith2() throws IOException {
         Path config = write("config.yaml", digitsConfig().replace("epochs: 2", "epochs: ten"));
-        Result r = run(config);
+        CliRun r = run(config);
         assertBadInput(r, config.toString(), "models.student.training.epochs", "expected an integer, found 'ten'");
     }
 
     @Test
     void badSetOverrideExitsWith2AndNamesTheOverride() throws IOException {
         Path config = write("config.yaml", digitsConfig());
-        Result r = run(config, "--set", "data.classes=ten");
+        CliRun r = run(config, "--set", "data.classes=ten");
         assertBadInput(r, "--set data.classes=ten", "data.classes", "expected an integer");
     }
 
     @Test
     void missingConfigFileExitsWith2() {
         Path config = dir.resolve("no-such-config.yaml");
-        Result r = run(config);
+        CliRun r = run(config);
         assertBadInput(r, "no-such-config.yaml", "config file not found");
     }
 
@@ -119,7 +102,7 @@ class CliTest {
     @Test
     void missingCsvDataFileExitsWith2AndNamesBothFiles() throws IOException {
         Path config = write("config.yaml", csvConfig("no-such-data.csv", 3));
-        Result r = run(config);
+        CliRun r = run(config);
         assertBadInput(r, config.toString(), "data.train", "file not found", dir.resolve("no-such-data.csv").toString());
     }
 
@@ -127,7 +110,7 @@ class CliTest {
     void missingDigitsFileExitsWith2AndNamesIt() throws IOException {
         Path missing = dir.resolve("no-such-digits.csv.gz");
         Path config = write("config.yaml", digitsConfig().replace(digits().toString(), missing.toString()));
-        Result r = run(config);
+        CliRun r = run(config);
         assertBadInput(r, missing + ": file not found");
     }
 
@@ -135,7 +118,7 @@ class CliTest {
     void corruptIdxFileExitsWith2AndNamesIt() throws IOException {
         writeIdx(labelFile(new int[] {0, 1, 2, 0}), labelFile(new int[] {0, 1, 2, 0})); // labels where images belong
         Path config = write("config.yaml", idxConfig());
-        Result r = run(config);
+        CliRun r = run(config);
         assertBadInput(r, dir.resolve("train-images.idx") + ": wrong magic number 0x00000801, expected 0x00000803");
     }
 
@@ -145,7 +128,7 @@ class CliTest {
         byte[] cut = java.util.Arrays.copyOf(whole, whole.length - 10);
         writeIdx(cut, labelFile(new int[] {0, 1, 2, 0}));
         Path config = write("config.yaml", idxConfig());
-        Result r = run(config);
+        CliRun r = run(config);
         assertBadInput(r, dir.resolve("train-images.idx") + ": truncated");
     }
 
@@ -158,7 +141,7 @@ class CliTest {
                 0.9,1.0,1.1,1.2,7
                 """);
         Path config = write("config.yaml", csvConfig(data.getFileName().toString(), 3));
-        Result r = run(config);
+        CliRun r = run(config);
         assertBadInput(r, data + ": line 4, column 5: label 7 is outside the allowed range [0, 3)");
     }
 
@@ -166,7 +149,7 @@ class CliTest {
     void classCountAboveTheLabelsUsedExitsWith2() throws IOException {
         // digits has labels 0..9: with 12 classes no example has label 10
         Path config = write("config.yaml", digitsConfig().replace("  classes: 10\n", "  classes: 12\n"));
-        Result r = run(config);
+        CliRun r = run(config);
         assertBadInput(r, "digits.csv.gz", "data.classes");
     }
 
@@ -174,7 +157,7 @@ class CliTest {
     void classCountBelowTheLabelsUsedExitsWith2() throws IOException {
         // digits has labels 0..9: 5 classes cannot hold them (validate, not run: were it missed, run would train)
         Path config = write("config.yaml", digitsConfig().replace("  classes: 10\n", "  classes: 5\n"));
-        Result r = cli("validate", config.toString());
+        CliRun r = CliRun.of("validate", config.toString());
         assertBadInput(r, "digits.csv.gz");
     }
 
@@ -182,7 +165,7 @@ class CliTest {
     void chainsThatDisagreeOnALinksSettingsExitWith2BeforeTheRunDirectoryExists() throws IOException {
         Path config = write("config.yaml", digitsConfig().replace("  - [teacher, student]\n",
                 "  - [teacher, student]\n  - {models: [teacher, student], distillation: {temperature: 2}}\n"));
-        Result r = run(config);
+        CliRun r = run(config);
         assertBadInput(r, config.toString(), "chains[1]", "other distillation settings");
     }
 
@@ -191,7 +174,7 @@ class CliTest {
         // digits examples have 64 values; a 4x4x1 input needs 16
         Path config = write("config.yaml", digitsConfig().replace("  classes: 10\n",
                 "  classes: 10\n  input: {height: 4, width: 4, channels: 1}\n"));
-        Result r = run(config);
+        CliRun r = run(config);
         assertBadInput(r, "digits.csv.gz", "64 features", "data.input");
     }
 
@@ -201,7 +184,7 @@ class CliTest {
     void pretrainedTeacherWhoseInputDoesNotFitTheDataExitsWith2() throws IOException {
         Path model = writeModel("teacher.zip", 5, 10);
         Path config = write("config.yaml", pretrainedConfig("teacher.zip"));
-        Result r = run(config);
+        CliRun r = run(config);
         assertBadInput(r, model + ": the model does not accept this data's examples (64 values each)");
     }
 
@@ -209,7 +192,7 @@ class CliTest {
     void pretrainedTeacherWithAnotherNumberOfClassesExitsWith2() throws IOException {
         Path model = writeModel("teacher.zip", 64, 3);
         Path config = write("config.yaml", pretrainedConfig("teacher.zip"));
-        Result r = run(config);
+        CliRun r = run(config);
         assertBadInput(r, model + ": the model outputs [2, 3] per batch but the data has 10 classes");
     }
 
@@ -217,7 +200,7 @@ class CliTest {
     void pretrainedTeacherThatIsNotAModelFileExitsWith2() throws IOException {
         Path model = write("teacher.zip", "this is not a zip");
         Path config = write("config.yaml", pretrainedConfig("teacher.zip"));
-        Result r = run(config);
+        CliRun r = run(config);
         assertBadInput(r, model + ": not a DL4J MultiLayerNetwork model file");
     }
 
@@ -225,7 +208,7 @@ class CliTest {
     void pretrainedTeacherThatFitsValidatesAndIsShownAsLoaded() throws IOException {
         Path model = writeModel("teacher.zip", 64, 10);
         Path config = write("config.yaml", pretrainedConfig("teacher.zip"));
-        Result r = cli("validate", config.toString());
+        CliRun r = CliRun.of("validate", config.toString());
         assertEquals(0, r.code(), r.err());
         assertTrue(r.out().contains("loaded from " + model), r.out());
         assertTrue(r.out().contains("student-from-teacher"), r.out());
@@ -235,9 +218,9 @@ class CliTest {
     void evaluateOfAMissingModelFileExitsWith2AndNamesIt() throws IOException {
         Path config = write("config.yaml", digitsConfig());
         Path missing = dir.resolve("no-such-model.zip");
-        Result r = cli("evaluate", missing.toString(), "--data", config.toString());
+        CliRun r = CliRun.of("evaluate", missing.toString(), "--data", config.toString());
         assertBadInput(r, missing.toString());
-        String line = r.errLines().get(0).toLowerCase(java.util.Locale.ROOT);
+        String line = r.err().lines().toList().get(0).toLowerCase(java.util.Locale.ROOT);
         assertTrue(line.contains("not found") || line.contains("no such file"), line);
     }
 
@@ -245,7 +228,7 @@ class CliTest {
     void evaluateOfAFittingModelPrintsItsTestAccuracy() throws IOException {
         Path model = writeModel("model.zip", 64, 10);
         Path config = write("config.yaml", digitsConfig());
-        Result r = cli("evaluate", model.toString(), "--data", config.toString());
+        CliRun r = CliRun.of("evaluate", model.toString(), "--data", config.toString());
         assertEquals(0, r.code(), r.err());
         assertTrue(r.out().startsWith(model + ": test accuracy 0."), r.out());
         assertTrue(r.out().contains("on 359 digits test examples"), r.out());
@@ -256,9 +239,9 @@ class CliTest {
     @Test
     void verbosePrintsTheStackTraceAfterTheErrorLine() throws IOException {
         Path config = write("config.yaml", digitsConfig().replace("chains:", "chain:"));
-        Result r = run(config, "--verbose");
+        CliRun r = run(config, "--verbose");
         assertEquals(DistillCli.BAD_INPUT, r.code(), r.err());
-        List<String> lines = r.errLines();
+        List<String> lines = r.err().lines().toList();
         assertTrue(lines.get(0).startsWith("error: " + config + ":"), r.err());
         assertTrue(lines.size() > 2, r.err());
         assertTrue(r.err().contains("ConfigException"), r.err());
@@ -268,8 +251,8 @@ class CliTest {
 
     @Test
     void validateOnTheShippedDigitsConfigPrintsThePlan() {
-        Path config = repoFile("configs/digits-takd.yaml");
-        Result r = cli("validate", config.toString());
+        Path config = CliRun.repoFile("configs/digits-takd.yaml");
+        CliRun r = CliRun.of("validate", config.toString());
         assertEquals(0, r.code(), r.err());
         assertEquals("", r.err());
         List<String> lines = r.out().lines().toList();
@@ -288,7 +271,7 @@ class CliTest {
 
     @Test
     void validateAppliesSetOverrides() {
-        Result r = cli("validate", repoFile("configs/digits-takd.yaml").toString(),
+        CliRun r = CliRun.of("validate", CliRun.repoFile("configs/digits-takd.yaml").toString(),
                 "--set", "distillation.temperature=2", "--set", "baseline=false");
         assertEquals(0, r.code(), r.err());
         assertTrue(r.out().contains("(T=2.0, soft 0.9, hard 0.1)"), r.out());
@@ -297,31 +280,31 @@ class CliTest {
 
     @Test
     void unknownSubcommandExitsWith2() {
-        Result r = cli("frobnicate");
+        CliRun r = CliRun.of("frobnicate");
         assertEquals(2, r.code());
         assertTrue(r.err().contains("frobnicate"), r.err());
     }
 
     @Test
     void noSubcommandExitsWith2AndNamesTheCommands() {
-        Result r = cli();
+        CliRun r = CliRun.of();
         assertEquals(2, r.code());
         assertTrue(r.err().contains("run, validate, compare, report or evaluate"), r.err());
     }
 
     @Test
     void missingArgumentExitsWith2() {
-        Result r = cli("validate");
+        CliRun r = CliRun.of("validate");
         assertEquals(2, r.code());
         assertTrue(r.err().contains("CONFIG"), r.err());
-        assertEquals(2, cli("evaluate", "model.zip").code(), "evaluate without --data");
-        assertEquals(2, cli("compare").code(), "compare without a run directory");
+        assertEquals(2, CliRun.of("evaluate", "model.zip").code(), "evaluate without --data");
+        assertEquals(2, CliRun.of("compare").code(), "compare without a run directory");
     }
 
     @Test
     void unknownOptionExitsWith2() throws IOException {
         Path config = write("config.yaml", digitsConfig());
-        Result r = cli("run", config.toString(), "--out", outDir().toString(), "--epochs", "3");
+        CliRun r = CliRun.of("run", config.toString(), "--out", outDir().toString(), "--epochs", "3");
         assertEquals(2, r.code());
         assertTrue(r.err().contains("--epochs"), r.err());
         assertFalse(Files.exists(outDir()));
@@ -331,14 +314,14 @@ class CliTest {
     void compareOnARunThatDidNotFinishExitsWith2() throws IOException {
         Path unfinished = Files.createDirectories(dir.resolve("unfinished"));
         Files.writeString(unfinished.resolve("config.yaml"), "name: x\n");
-        Result r = cli("compare", unfinished.toString());
+        CliRun r = CliRun.of("compare", unfinished.toString());
         assertBadInput(r, unfinished.toString(), "did not finish");
     }
 
     @Test
     void compareOnAMissingDirectoryExitsWith2() {
         Path missing = dir.resolve("no-such-run");
-        Result r = cli("compare", missing.toString());
+        CliRun r = CliRun.of("compare", missing.toString());
         assertBadInput(r, missing + ": no such run directory");
     }
 
@@ -471,16 +454,7 @@ class CliTest {
     }
 
     private static Path digits() {
-        return repoFile("datasets/digits.csv.gz");
+        return CliRun.repoFile("datasets/digits.csv.gz");
     }
 
-    static Path repoFile(String relative) {
-        for (Path d = Path.of("").toAbsolutePath(); d != null; d = d.getParent()) {
-            Path candidate = d.resolve(relative);
-            if (Files.isRegularFile(candidate)) {
-                return candidate;
-            }
-        }
-        throw new IllegalStateException(relative + " not found above " + Path.of("").toAbsolutePath());
-    }
 }

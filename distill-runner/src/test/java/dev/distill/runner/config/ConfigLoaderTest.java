@@ -1,5 +1,6 @@
 package dev.distill.runner.config;
 
+import dev.distill.runner.testing.CliRun;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -17,18 +18,10 @@ import org.junit.jupiter.api.io.TempDir;
 /** The shipped configs load into the records they mean; overrides and the plan built from them. */
 class ConfigLoaderTest {
 
-    static Path repoFile(String relative) {
-        for (Path d = Path.of("").toAbsolutePath(); d != null; d = d.getParent()) {
-            if (Files.exists(d.resolve(relative))) {
-                return d.resolve(relative);
-            }
-        }
-        throw new IllegalStateException(relative + " not found");
-    }
 
     @Test
     void shippedFashionMnistConfigIsTheProtocol() {
-        ExperimentConfig c = ConfigLoader.load(repoFile("configs/fashion-mnist-takd.yaml"));
+        ExperimentConfig c = ConfigLoader.load(CliRun.repoFile("configs/fashion-mnist-takd.yaml"));
         assertEquals("fashion-mnist-takd", c.name());
         assertInstanceOf(DataSource.FashionMnist.class, c.data().source());
         assertEquals(128, c.data().batchSize());
@@ -47,7 +40,7 @@ class ConfigLoaderTest {
 
     @Test
     void planTrainsTheSharedTeacherOnceAndEveryParentFirst() {
-        Plan plan = Plan.of(ConfigLoader.load(repoFile("configs/digits-takd.yaml")));
+        Plan plan = Plan.of(ConfigLoader.load(CliRun.repoFile("configs/digits-takd.yaml")));
         List<String> ids = plan.nodes().stream().map(Plan.Node::id).toList();
         assertEquals(List.of("teacher", "student-from-teacher", "assistant-from-teacher", "student-from-assistant",
                 "student-baseline"), ids);
@@ -63,7 +56,7 @@ class ConfigLoaderTest {
 
     @Test
     void overridesReachNestedValuesAndLists() {
-        ExperimentConfig c = ConfigLoader.load(repoFile("configs/digits-takd.yaml"),
+        ExperimentConfig c = ConfigLoader.load(CliRun.repoFile("configs/digits-takd.yaml"),
                 List.of("distillation.temperature=2", "models.student.training.epochs=3", "seeds=[5, 6]",
                         "baseline=false"));
         assertEquals(2.0, c.distillation().temperature());
@@ -77,7 +70,7 @@ class ConfigLoaderTest {
     @Test
     void overrideOfAnUnknownKeyIsRejectedWithItsSource() {
         ConfigException e = assertThrows(ConfigException.class, () -> ConfigLoader.load(
-                repoFile("configs/digits-takd.yaml"), List.of("distillation.temprature=2")));
+                CliRun.repoFile("configs/digits-takd.yaml"), List.of("distillation.temprature=2")));
         assertTrue(e.getMessage().startsWith("--set distillation.temprature=2"), e.getMessage());
         assertTrue(e.getMessage().contains("temperature"), e.getMessage());
     }
@@ -86,7 +79,7 @@ class ConfigLoaderTest {
     void ambiguousShortIdsFallBackToTheWholePath(@TempDir Path dir) throws IOException {
         String mlp = "    layers: [{type: dense, units: 4}, {type: output}]\n";
         Path file = dir.resolve("c.yaml");
-        Files.writeString(file, "name: ids\ndata: {dataset: digits, path: " + repoFile("datasets/digits.csv.gz") + "}\n"
+        Files.writeString(file, "name: ids\ndata: {dataset: digits, path: " + CliRun.repoFile("datasets/digits.csv.gz") + "}\n"
                 + "models:\n  t:\n" + mlp + "  a:\n" + mlp + "  b:\n" + mlp + "  s:\n" + mlp
                 + "chains:\n  - [t, a, s]\n  - [t, b, a, s]\nbaseline: false\n");
         List<String> ids = Plan.of(ConfigLoader.load(file)).nodes().stream().map(Plan.Node::id).toList();
@@ -98,7 +91,7 @@ class ConfigLoaderTest {
     void pretrainedModelMayOnlyStartAChain(@TempDir Path dir) throws IOException {
         Path model = Files.writeString(dir.resolve("m.zip"), "not read at config time");
         Path file = dir.resolve("c.yaml");
-        Files.writeString(file, "name: p\ndata: {dataset: digits, path: " + repoFile("datasets/digits.csv.gz") + "}\n"
+        Files.writeString(file, "name: p\ndata: {dataset: digits, path: " + CliRun.repoFile("datasets/digits.csv.gz") + "}\n"
                 + "models:\n  t:\n    layers: [{type: output}]\n  p: {file: m.zip}\n"
                 + "chains:\n  - [t, p]\n");
         ConfigException e = assertThrows(ConfigException.class, () -> ConfigLoader.load(file));
@@ -109,7 +102,7 @@ class ConfigLoaderTest {
 
     @Test
     void duplicateSeedAndOneModelChainAreRejected(@TempDir Path dir) throws IOException {
-        String base = "name: p\ndata: {dataset: digits, path: " + repoFile("datasets/digits.csv.gz") + "}\n"
+        String base = "name: p\ndata: {dataset: digits, path: " + CliRun.repoFile("datasets/digits.csv.gz") + "}\n"
                 + "models:\n  t:\n    layers: [{type: output}]\n  s:\n    layers: [{type: output}]\n";
         Path file = dir.resolve("c.yaml");
         Files.writeString(file, base + "chains: [[t, s]]\nseeds: [1, 1]\n");

@@ -1,5 +1,6 @@
 package dev.distill.runner.config;
 
+import dev.distill.runner.testing.CliRun;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
@@ -35,7 +36,7 @@ class ConfigLoadingTest {
 
     @Test
     void shippedDigitsConfigLoadsWithItsModelsChainsAndDefaults() {
-        ExperimentConfig c = ConfigLoader.load(repoFile("configs/digits-takd.yaml"));
+        ExperimentConfig c = ConfigLoader.load(CliRun.repoFile("configs/digits-takd.yaml"));
 
         assertEquals("digits-takd", c.name());
         assertEquals(42, c.seed());
@@ -65,7 +66,7 @@ class ConfigLoadingTest {
 
     @Test
     void shippedFashionMnistConfigLoadsWithTheParameterCountsItsCommentsClaim() {
-        ExperimentConfig c = ConfigLoader.load(repoFile("configs/fashion-mnist-takd.yaml"));
+        ExperimentConfig c = ConfigLoader.load(CliRun.repoFile("configs/fashion-mnist-takd.yaml"));
 
         assertEquals("fashion-mnist-takd", c.name());
         assertEquals(42, c.seed());
@@ -511,7 +512,7 @@ class ConfigLoadingTest {
                       batch_size: 16
                 chains:
                   - [teacher, student]
-                """.formatted(repoFile("datasets/digits.csv.gz"));
+                """.formatted(CliRun.repoFile("datasets/digits.csv.gz"));
     }
 
     private static String replaceLine(String yaml, String line, String replacement) {
@@ -571,13 +572,4 @@ class ConfigLoadingTest {
         return Integer.parseInt(rest.substring(0, rest.indexOf(':')));
     }
 
-    private static Path repoFile(String relative) {
-        for (Path d = Path.of("").toAbsolutePath(); d != null; d = d.getParent()) {
-            Path candidate = d.resolve(relative);
-            if (Files.isRegularFile(candidate)) {
-                return candidate;
-            }
-        }
-        throw new IllegalStateException(relative + " not found above " + Path.of("").toAbsolutePath());
-    }
 }

@@ -1,5 +1,6 @@
 package dev.distill.runner.pipeline;
 
+import dev.distill.runner.testing.CliRun;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -8,10 +9,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.distill.runner.cli.DistillCli;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -55,20 +52,14 @@ class DigitsRunTest {
         runDir = temp.resolve("run");
         List<String> args = new ArrayList<>(List.of("run", config().toString(), "--out", runDir.toString()));
         args.addAll(SHORT);
-        Result result = cli(args.toArray(String[]::new));
-        assertEquals(0, result.code, result.err);
-        console = result.out;
+        CliRun result = CliRun.of(args.toArray(String[]::new));
+        assertEquals(0, result.code(), result.err());
+        console = result.out();
         summary = new ObjectMapper().readTree(runDir.resolve("summary.json").toFile());
     }
 
     static Path config() {
-        for (Path dir = Path.of("").toAbsolutePath(); dir != null; dir = dir.getParent()) {
-            Path c = dir.resolve("configs/digits-takd.yaml");
-            if (Files.isRegularFile(c)) {
-                return c;
-            }
-        }
-        throw new IllegalStateException("configs/digits-takd.yaml not found above " + Path.of("").toAbsolutePath());
+        return CliRun.repoFile("configs/digits-takd.yaml");
     }
 
     @Test
@@ -142,11 +133,11 @@ class DigitsRunTest {
     @Test
     void evaluateReproducesTheRecordedTestAccuracy() {
         JsonNode student = model("student-from-assistant");
-        Result result = cli("evaluate", runDir.resolve(student.get("file").asText()).toString(), "--data",
+        CliRun result = CliRun.of("evaluate", runDir.resolve(student.get("file").asText()).toString(), "--data",
                 config().toString());
-        assertEquals(0, result.code, result.err);
-        Matcher m = Pattern.compile("test accuracy (\\d\\.\\d{4})").matcher(result.out);
-        assertTrue(m.find(), result.out);
+        assertEquals(0, result.code(), result.err());
+        Matcher m = Pattern.compile("test accuracy (\\d\\.\\d{4})").matcher(result.out());
+        assertTrue(m.find(), result.out());
         assertEquals(String.format(java.util.Locale.ROOT, "%.4f", student.get("test_accuracy").asDouble()), m.group(1));
     }
 
@@ -176,12 +167,12 @@ class DigitsRunTest {
     @Test
     void reportAndCompareShowEveryModel() throws Exception {
         String report = Files.readString(runDir.resolve("report.md"));
-        Result compare = cli("compare", runDir.toString());
-        assertEquals(0, compare.code, compare.err);
+        CliRun compare = CliRun.of("compare", runDir.toString());
+        assertEquals(0, compare.code(), compare.err());
         for (JsonNode m : summary.get("models")) {
             String id = m.get("id").asText();
             assertTrue(report.contains("| " + id + " "), "report.md lacks " + id);
-            assertTrue(compare.out.contains(id), "compare lacks " + id);
+            assertTrue(compare.out().contains(id), "compare lacks " + id);
             assertTrue(console.contains(id));
         }
         assertTrue(Files.isRegularFile(runDir.resolve("config.yaml")));
@@ -200,8 +191,8 @@ class DigitsRunTest {
         for (int i = 0; i < 2; i++) {
             Path out = other.resolve("run" + i);
             args.set(3, out.toString());
-            Result r = cli(args.toArray(String[]::new));
-            assertEquals(0, r.code, r.err);
+            CliRun r = CliRun.of(args.toArray(String[]::new));
+            assertEquals(0, r.code(), r.err());
             metrics.add(Files.readAllLines(out.resolve("metrics.jsonl")).stream()
                     .map(l -> l.replaceAll("\"seconds\":[^,]*,\"samples_per_s\":[^,]*,", "")).toList().toString());
             JsonNode s = new ObjectMapper().readTree(out.resolve("summary.json").toFile());
@@ -231,14 +222,5 @@ class DigitsRunTest {
         return n;
     }
 
-    record Result(int code, String out, String err) {
-    }
 
-    static Result cli(String... args) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        int code = DistillCli.execute(args, new PrintStream(out, true, StandardCharsets.UTF_8),
-                new PrintStream(err, true, StandardCharsets.UTF_8));
-        return new Result(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
-    }
 }

@@ -1,5 +1,6 @@
 package dev.distill.runner.pipeline;
 
+import dev.distill.runner.testing.CliRun;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -32,7 +33,7 @@ class PlanTest {
 
     @Test
     void digitsConfigPlansTheSharedTeacherOnceThenBothChainsThenTheBaseline() {
-        Plan plan = Plan.of(ConfigLoader.load(repoFile("configs/digits-takd.yaml")));
+        Plan plan = Plan.of(ConfigLoader.load(CliRun.repoFile("configs/digits-takd.yaml")));
         assertEquals(List.of("teacher", "student-from-teacher", "assistant-from-teacher", "student-from-assistant",
                 "student-baseline"), ids(plan));
         Map<String, Plan.Node> byId = byId(plan);
@@ -50,7 +51,7 @@ class PlanTest {
 
     @Test
     void digitsConfigLinksCarryTheDistillationSettingsAndBaselinesAreNotDistilled() {
-        Plan plan = Plan.of(ConfigLoader.load(repoFile("configs/digits-takd.yaml")));
+        Plan plan = Plan.of(ConfigLoader.load(CliRun.repoFile("configs/digits-takd.yaml")));
         for (Plan.Node node : plan.nodes()) {
             boolean link = node.role() == Role.STUDENT || node.role() == Role.ASSISTANT;
             assertEquals(link, node.distilled(), node.id());
@@ -65,7 +66,7 @@ class PlanTest {
 
     @Test
     void noBaselinesWhenBaselineIsFalse() {
-        Plan plan = Plan.of(ConfigLoader.load(repoFile("configs/digits-takd.yaml"), List.of("baseline=false")));
+        Plan plan = Plan.of(ConfigLoader.load(CliRun.repoFile("configs/digits-takd.yaml"), List.of("baseline=false")));
         assertEquals(List.of("teacher", "student-from-teacher", "assistant-from-teacher", "student-from-assistant"),
                 ids(plan));
         assertTrue(plan.nodes().stream().noneMatch(n -> n.role() == Role.BASELINE));
@@ -182,7 +183,7 @@ class PlanTest {
                 name: plan
                 data: {dataset: digits, path: '%s'}
                 models:
-                """.formatted(repoFile("datasets/digits.csv.gz")));
+                """.formatted(CliRun.repoFile("datasets/digits.csv.gz")));
         for (String model : models) {
             yaml.append("  ").append(model).append(": {layers: [{type: dense, units: 4}, {type: output}]}\n");
         }
@@ -194,13 +195,4 @@ class PlanTest {
         return ConfigLoader.load(file);
     }
 
-    private static Path repoFile(String relative) {
-        for (Path d = Path.of("").toAbsolutePath(); d != null; d = d.getParent()) {
-            Path candidate = d.resolve(relative);
-            if (Files.isRegularFile(candidate)) {
-                return candidate;
-            }
-        }
-        throw new IllegalStateException(relative + " not found above " + Path.of("").toAbsolutePath());
-    }
 }

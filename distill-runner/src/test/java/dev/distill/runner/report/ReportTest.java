@@ -1,5 +1,6 @@
 package dev.distill.runner.report;
 
+import dev.distill.runner.testing.CliRun;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -11,8 +12,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.distill.runner.cli.DistillCli;
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -52,20 +51,20 @@ class ReportTest {
     @BeforeAll
     static void runDigits() throws Exception {
         runDir = temp.resolve("digits");
-        Result r = cli("run", config().toString(), "--out", runDir.toString(),
+        CliRun r = CliRun.of("run", config().toString(), "--out", runDir.toString(),
                 "--set", "models.teacher.training.epochs=2", "--set", "models.assistant.training.epochs=2",
                 "--set", "models.student.training.epochs=2", "--set", "seeds=[0,1]");
-        assertEquals(0, r.code, r.err);
+        assertEquals(0, r.code(), r.err());
         summary = new ObjectMapper().readTree(runDir.resolve("summary.json").toFile());
         html = Files.readString(runDir.resolve("report.html"));
         page = Jsoup.parse(html);
         // a second, smaller run (different models) for compare
         otherRun = temp.resolve("digits-assistant-only");
-        Result r2 = cli("run", config().toString(), "--out", otherRun.toString(),
+        CliRun r2 = CliRun.of("run", config().toString(), "--out", otherRun.toString(),
                 "--set", "chains=[[assistant, student]]", "--set", "baseline=false",
                 "--set", "models.assistant.training.epochs=1", "--set", "models.student.training.epochs=1",
                 "--set", "seeds=[3]");
-        assertEquals(0, r2.code, r2.err);
+        assertEquals(0, r2.code(), r2.err());
     }
 
     @Test
@@ -183,8 +182,8 @@ class ReportTest {
         String markdown = Files.readString(copy.resolve("report.md"));
         Files.delete(copy.resolve("report.html"));
         Files.delete(copy.resolve("report.md"));
-        Result r = cli("report", copy.toString());
-        assertEquals(0, r.code, r.err);
+        CliRun r = CliRun.of("report", copy.toString());
+        assertEquals(0, r.code(), r.err());
         assertEquals(html, Files.readString(copy.resolve("report.html")));
         assertEquals(markdown, Files.readString(copy.resolve("report.md")));
     }
@@ -198,8 +197,8 @@ class ReportTest {
                 budget = m.get("file_bytes").asLong();
             }
         }
-        Result r = cli("report", copy.toString(), "--budget-bytes", String.valueOf(budget));
-        assertEquals(0, r.code, r.err);
+        CliRun r = CliRun.of("report", copy.toString(), "--budget-bytes", String.valueOf(budget));
+        assertEquals(0, r.code(), r.err());
         String expected = null;
         double bestAccuracy = -1;
         for (JsonNode m : summary.get("models")) {
@@ -218,8 +217,8 @@ class ReportTest {
     @Test
     void compareWritesOnePageWithTheModelsOfBothRuns() throws Exception {
         Path out = temp.resolve("compare.html");
-        Result r = cli("compare", runDir.toString(), otherRun.toString(), "--out", out.toString());
-        assertEquals(0, r.code, r.err);
+        CliRun r = CliRun.of("compare", runDir.toString(), otherRun.toString(), "--out", out.toString());
+        assertEquals(0, r.code(), r.err());
         JsonNode other = new ObjectMapper().readTree(otherRun.resolve("summary.json").toFile());
         Document compare = Jsoup.parse(Files.readString(out));
         List<String> rows = new ArrayList<>();
@@ -231,7 +230,7 @@ class ReportTest {
         other.get("models").forEach(m -> expected.add("digits-takd (digits-assistant-only) / " + m.get("id").asText()));
         assertEquals(expected, rows);
         for (JsonNode m : other.get("models")) {
-            assertTrue(r.out.contains(m.get("id").asText()), "the console table too");
+            assertTrue(r.out().contains(m.get("id").asText()), "the console table too");
         }
         List<Element> images = compare.select("img");
         assertEquals(1, images.size(), "one Pareto plot of all runs");
@@ -242,29 +241,29 @@ class ReportTest {
     @Test
     void reportErrorsNameTheFile() throws Exception {
         Path unfinished = Files.createDirectories(temp.resolve("unfinished"));
-        Result r = cli("report", unfinished.toString());
-        assertEquals(DistillCli.BAD_INPUT, r.code);
-        assertTrue(r.err.startsWith("error: " + unfinished.resolve("summary.json")), r.err);
-        assertEquals(1, r.err.lines().count(), r.err);
+        CliRun r = CliRun.of("report", unfinished.toString());
+        assertEquals(DistillCli.BAD_INPUT, r.code());
+        assertTrue(r.err().startsWith("error: " + unfinished.resolve("summary.json")), r.err());
+        assertEquals(1, r.err().lines().count(), r.err());
 
         Path broken = copyRun("broken-metrics");
         Files.writeString(broken.resolve("metrics.jsonl"), "{\"model\": \"teacher\"}\n", StandardCharsets.UTF_8);
-        r = cli("report", broken.toString());
-        assertEquals(DistillCli.BAD_INPUT, r.code);
-        assertTrue(r.err.startsWith("error: " + broken.resolve("metrics.jsonl") + ":1: "), r.err);
-        assertEquals(1, r.err.lines().count(), r.err);
+        r = CliRun.of("report", broken.toString());
+        assertEquals(DistillCli.BAD_INPUT, r.code());
+        assertTrue(r.err().startsWith("error: " + broken.resolve("metrics.jsonl") + ":1: "), r.err());
+        assertEquals(1, r.err().lines().count(), r.err());
 
         Path noDataset = copyRun("broken-summary");
         Files.writeString(noDataset.resolve("summary.json"), "{\"name\": \"x\", \"seeds\": [], \"models\": []}");
-        r = cli("report", noDataset.toString());
-        assertEquals(DistillCli.BAD_INPUT, r.code);
-        assertTrue(r.err.startsWith("error: " + noDataset.resolve("summary.json")), r.err);
+        r = CliRun.of("report", noDataset.toString());
+        assertEquals(DistillCli.BAD_INPUT, r.code());
+        assertTrue(r.err().startsWith("error: " + noDataset.resolve("summary.json")), r.err());
 
         Path badPredictions = copyRun("broken-predictions");
         Files.writeString(badPredictions.resolve("predictions/teacher.json"), "{\"predicted\": [1, 2]}");
-        r = cli("report", badPredictions.toString());
-        assertEquals(DistillCli.BAD_INPUT, r.code);
-        assertTrue(r.err.startsWith("error: " + badPredictions.resolve("predictions/teacher.json")), r.err);
+        r = CliRun.of("report", badPredictions.toString());
+        assertEquals(DistillCli.BAD_INPUT, r.code());
+        assertTrue(r.err().startsWith("error: " + badPredictions.resolve("predictions/teacher.json")), r.err());
     }
 
     @Test
@@ -274,8 +273,8 @@ class ReportTest {
         try (Stream<Path> files = Files.walk(old.resolve("predictions"))) {
             files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
         }
-        Result r = cli("report", old.toString());
-        assertEquals(0, r.code, r.err);
+        CliRun r = CliRun.of("report", old.toString());
+        assertEquals(0, r.code(), r.err());
         Document d = Jsoup.parse(Files.readString(old.resolve("report.html")));
         assertTrue(d.text().contains("No test predictions in this run directory"));
         assertEquals(5, d.select("#models-table tr[data-model]").size());
@@ -293,8 +292,8 @@ class ReportTest {
         JsonNode stripped = mapper.readTree(old.resolve("summary.json").toFile());
         stripped.get("models").forEach(m -> ((com.fasterxml.jackson.databind.node.ObjectNode) m).remove("layers"));
         mapper.writeValue(old.resolve("summary.json").toFile(), stripped);
-        Result r = cli("report", old.toString(), "--backfill");
-        assertEquals(0, r.code, r.err);
+        CliRun r = CliRun.of("report", old.toString(), "--backfill");
+        assertEquals(0, r.code(), r.err());
         Document d = Jsoup.parse(Files.readString(old.resolve("report.html")));
         assertEquals(2, d.select("table.cm").size());
         assertEquals(5, d.select("table.layers").size());
@@ -389,21 +388,12 @@ class ReportTest {
     }
 
     static Path config() {
-        return repo().resolve("configs/digits-takd.yaml");
+        return CliRun.repoFile("configs/digits-takd.yaml");
     }
 
     private static String f(String format, Object... args) {
         return String.format(Locale.ROOT, format, args);
     }
 
-    record Result(int code, String out, String err) {
-    }
 
-    static Result cli(String... args) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        int code = DistillCli.execute(args, new PrintStream(out, true, StandardCharsets.UTF_8),
-                new PrintStream(err, true, StandardCharsets.UTF_8));
-        return new Result(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
-    }
 }
