@@ -15,7 +15,8 @@ final class ConfigOptions {
     @Option(names = "--verbose", description = "Show stack traces of errors.")
     boolean verbose;
 
-    static Path absolute(Path p) {
-        return p.toAbsolutePath().normalize();
+    /** The config at {@code file} with this command line's overrides, checked as a whole. */
+    dev.distill.runner.config.ExperimentConfig load(Path file) {
+        return dev.distill.runner.config.ConfigLoader.load(file.toAbsolutePath().normalize(), overrides);
     }
 }

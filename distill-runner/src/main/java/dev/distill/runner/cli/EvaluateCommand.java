@@ -1,7 +1,6 @@
 package dev.distill.runner.cli;
 
 import dev.distill.core.eval.Accuracy;
-import dev.distill.runner.config.ConfigLoader;
 import dev.distill.runner.config.ExperimentConfig;
 import dev.distill.runner.pipeline.ExperimentData;
 import dev.distill.runner.pipeline.PretrainedModels;
@@ -30,7 +29,7 @@ final class EvaluateCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         PrintStream out = DistillCli.Streams.out;
-        ExperimentConfig experiment = ConfigLoader.load(ConfigOptions.absolute(config), options.overrides);
+        ExperimentConfig experiment = options.load(config);
         ExperimentData data = ExperimentData.load(experiment.data(), experiment.seed());
         MultiLayerNetwork net = PretrainedModels.loadChecked(model, data.test().features(), experiment.data().classes());
         double accuracy = Accuracy.of(net, data.test());

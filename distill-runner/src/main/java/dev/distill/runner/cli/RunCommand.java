@@ -1,6 +1,5 @@
 package dev.distill.runner.cli;
 
-import dev.distill.runner.config.ConfigLoader;
 import dev.distill.runner.config.ExperimentConfig;
 import dev.distill.runner.pipeline.ExperimentData;
 import dev.distill.runner.pipeline.Pipeline;
@@ -32,7 +31,7 @@ final class RunCommand implements Callable<Integer> {
     public Integer call() {
         PrintStream console = DistillCli.Streams.out;
         // everything is read and checked before the run directory exists: bad input leaves nothing behind
-        ExperimentConfig experiment = ConfigLoader.load(ConfigOptions.absolute(config), options.overrides);
+        ExperimentConfig experiment = options.load(config);
         ExperimentData data = ExperimentData.load(experiment.data(), experiment.seed());
         Map<String, MultiLayerNetwork> pretrained = PretrainedModels.load(experiment, data);
         RunDirectory run = RunDirectory.create(experiment.name(), out);

@@ -1,6 +1,5 @@
 package dev.distill.runner.cli;
 
-import dev.distill.runner.config.ConfigLoader;
 import dev.distill.runner.config.ExperimentConfig;
 import dev.distill.runner.config.ModelConfig;
 import dev.distill.runner.pipeline.ExperimentData;
@@ -26,7 +25,7 @@ final class ValidateCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         PrintStream out = DistillCli.Streams.out;
-        ExperimentConfig experiment = ConfigLoader.load(ConfigOptions.absolute(config), options.overrides);
+        ExperimentConfig experiment = options.load(config);
         ExperimentData data = ExperimentData.load(experiment.data(), experiment.seed());
         PretrainedModels.load(experiment, data);
         out.printf(Locale.ROOT, "%s: OK. %s, input %s, %d classes: %,d train / %,d validation / %,d test examples%n",
