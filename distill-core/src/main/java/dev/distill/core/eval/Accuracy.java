@@ -34,16 +34,20 @@ public final class Accuracy {
 
     /** Fraction of examples whose predicted class is the label, in [0, 1]. */
     public static double of(MultiLayerNetwork net, LabeledData data) {
-        if (data.size() == 0) {
-            return Double.NaN;
+        return of(predict(net, data.features()), data.labels());
+    }
+
+    /** Fraction of predictions equal to their label, in [0, 1]; NaN when there are none. */
+    public static double of(int[] predictions, int[] labels) {
+        if (predictions.length != labels.length) {
+            throw new IllegalArgumentException(predictions.length + " predictions for " + labels.length + " labels");
         }
-        int[] predictions = predict(net, data.features());
         int correct = 0;
         for (int i = 0; i < predictions.length; i++) {
-            if (predictions[i] == data.labels()[i]) {
+            if (predictions[i] == labels[i]) {
                 correct++;
             }
         }
-        return (double) correct / predictions.length;
+        return predictions.length == 0 ? Double.NaN : (double) correct / predictions.length;
     }
 }

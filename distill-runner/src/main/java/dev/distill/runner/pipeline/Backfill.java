@@ -52,7 +52,7 @@ public final class Backfill {
                         config.data().classes());
                 int[] predicted = Accuracy.predict(net, data.test().features());
                 ReportFiles.write(predictions, Predictions.predictionsJson(m.id(), null, predicted));
-                double accuracy = accuracy(predicted, data.test().labels());
+                double accuracy = Accuracy.of(predicted, data.test().labels());
                 out.printf(Locale.ROOT, "  %s: predicted %,d test examples, accuracy %.4f (summary: %.4f)%n", m.id(),
                         predicted.length, accuracy, m.testAccuracy());
             }
@@ -70,15 +70,5 @@ public final class Backfill {
         }
         return new RunSummary(summary.name(), summary.config(), summary.started(), summary.finished(),
                 summary.dataset(), summary.seeds(), models, summary.provenance(), summary.logitsSeconds());
-    }
-
-    private static double accuracy(int[] predicted, int[] labels) {
-        int correct = 0;
-        for (int i = 0; i < predicted.length; i++) {
-            if (predicted[i] == labels[i]) {
-                correct++;
-            }
-        }
-        return predicted.length == 0 ? Double.NaN : (double) correct / predicted.length;
     }
 }

@@ -115,15 +115,8 @@ public final class Pipeline {
     /** Predicts the test set, saves the predictions for the report, and returns the test accuracy. */
     private double testAndSavePredictions(String id, long seed, MultiLayerNetwork net) {
         int[] predicted = Accuracy.predict(net, data.test().features());
-        int[] labels = data.test().labels();
-        int correct = 0;
-        for (int i = 0; i < predicted.length; i++) {
-            if (predicted[i] == labels[i]) {
-                correct++;
-            }
-        }
         run.write(Predictions.file(id), Predictions.predictionsJson(id, seed, predicted));
-        return predicted.length == 0 ? Double.NaN : (double) correct / predicted.length;
+        return Accuracy.of(predicted, data.test().labels());
     }
 
     private ModelEntry train(Plan.Node node, Plan plan) {
