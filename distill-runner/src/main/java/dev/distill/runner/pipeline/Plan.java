@@ -47,13 +47,8 @@ public record Plan(List<Node> nodes) {
             depth = Math.max(depth, chain.models().size());
             for (int i = 1; i <= chain.models().size(); i++) {
                 List<String> path = chain.models().subList(0, i);
-                DistillationSettings previous = settings.putIfAbsent(List.copyOf(path), chain.distillation());
-                if (previous != null && i > 1 && !previous.equals(chain.distillation())) {
-                    // same link declared twice with different losses: they are different models
-                    throw new dev.distill.core.DistillException(config.file() + ": chains disagree on the distillation "
-                            + "settings of " + String.join(" -> ", path) + "; give them the same settings or "
-                            + "different model names");
-                }
+                // chains that share a link agree on its settings: ConfigLoader rejects them otherwise
+                settings.putIfAbsent(List.copyOf(path), chain.distillation());
                 endsChain.merge(List.copyOf(path), i == chain.models().size(), Boolean::logicalOr);
             }
         }
