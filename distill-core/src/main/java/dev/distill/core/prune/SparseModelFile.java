@@ -112,6 +112,12 @@ public final class SparseModelFile {
         return layouts;
     }
 
+    /** A model file of either kind: this format, or DL4J's zip ({@code ModelSerializer}), without optimizer state. */
+    public static MultiLayerNetwork load(Path file) throws java.io.IOException {
+        return isSparseFile(file) ? read(file)
+                : org.deeplearning4j.util.ModelSerializer.restoreMultiLayerNetwork(file.toFile(), false);
+    }
+
     /** Reads a file written by {@link #write} into a new, initialised network. */
     public static MultiLayerNetwork read(Path file) {
         byte[] bytes;

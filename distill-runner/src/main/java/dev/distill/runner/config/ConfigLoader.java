@@ -47,7 +47,7 @@ import org.yaml.snakeyaml.nodes.Tag;
 public final class ConfigLoader {
 
     private static final Set<String> TOP_KEYS = Set.of("name", "seed", "data", "models", "distillation", "chains",
-            "baseline", "seeds");
+            "baseline", "seeds", "stages");
     private static final Set<String> DISTILLATION_KEYS = Set.of("temperature", "soft_weight", "hard_weight");
     private static final Set<String> TRAINING_KEYS = Set.of("epochs", "batch_size", "optimizer", "learning_rate",
             "schedule", "weight_decay");
@@ -230,8 +230,9 @@ public final class ConfigLoader {
             } else {
                 seeds.add(seed);
             }
+            List<StageConfig> stages = StageParser.stages(top, models, chains);
             return new ExperimentConfig(file, name, seed, data, models, defaults, chains, baseline, seeds,
-                    effectiveYaml);
+                    effectiveYaml, stages);
         }
 
         DataConfig data(YamlMap d) {
@@ -413,16 +414,7 @@ public final class ConfigLoader {
         }
 
         private static <E extends Enum<E>> E enumValue(YamlMap l, String key, String fallback, Class<E> type) {
-            String text = l.string(key, fallback);
-            try {
-                return Enum.valueOf(type, text.toUpperCase(Locale.ROOT));
-            } catch (IllegalArgumentException e) {
-                StringBuilder known = new StringBuilder();
-                for (E c : type.getEnumConstants()) {
-                    known.append(known.length() == 0 ? "" : ", ").append(c.name().toLowerCase(Locale.ROOT));
-                }
-                throw l.error(key, "unknown value '" + text + "'; known: " + known);
-            }
+            return l.enumValue(key, fallback, type);
         }
 
         TrainingSpec training(YamlMap t, DataConfig data) {

@@ -13,14 +13,16 @@ import java.util.Map;
  * @param effectiveYaml the YAML after command-line overrides, written into the run directory
  * @param seeds        seeds of the student runs (distilled students and baselines); the teacher and
  *                     assistants are trained once, with {@code seed}
+ * @param stages       what happens to the chains' final students after distillation (pruning), in order
  */
 public record ExperimentConfig(Path file, String name, long seed, DataConfig data, Map<String, ModelConfig> models,
         DistillationSettings distillation, List<ChainConfig> chains, boolean baseline, List<Long> seeds,
-        String effectiveYaml) {
+        String effectiveYaml, List<StageConfig> stages) {
 
     public ExperimentConfig {
         models = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(models));
         chains = List.copyOf(chains);
         seeds = List.copyOf(seeds);
+        stages = List.copyOf(stages);
     }
 }

@@ -164,6 +164,20 @@ final class YamlMap {
         };
     }
 
+    /** One of an enum's constants, written in lower case in configs ({@code one_shot} for ONE_SHOT). */
+    <E extends Enum<E>> E enumValue(String key, String fallback, Class<E> type) {
+        String text = string(key, fallback);
+        try {
+            return Enum.valueOf(type, text.toUpperCase(java.util.Locale.ROOT));
+        } catch (IllegalArgumentException e) {
+            StringBuilder known = new StringBuilder();
+            for (E c : type.getEnumConstants()) {
+                known.append(known.length() == 0 ? "" : ", ").append(c.name().toLowerCase(java.util.Locale.ROOT));
+            }
+            throw error(key, "unknown value '" + text + "'; known: " + known);
+        }
+    }
+
     List<Node> list(String key) {
         Node v = value(key);
         if (!(v instanceof SequenceNode seq)) {

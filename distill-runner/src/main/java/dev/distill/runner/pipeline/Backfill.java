@@ -63,10 +63,7 @@ public final class Backfill {
                         .toList();
             }
             Long nonzero = m.nonzeroParams() != null ? m.nonzeroParams() : SavedModel.read(file).nonzero();
-            models.add(new ModelEntry(m.id(), m.model(), m.role(), m.distilledFrom(), m.temperature(), m.softWeight(),
-                    m.hardWeight(), m.testAccuracy(), m.testAccuracyMean(), m.testAccuracyStd(),
-                    m.testAccuracyPerSeed(), m.params(), m.fileBytes(), m.flopsPerSample(), m.trainSeconds(),
-                    m.secondsPerEpoch(), m.bestEpoch(), m.validationAccuracy(), m.file(), nonzero, layers));
+            models.add(m.withCounts(nonzero, layers));
         }
         return new RunSummary(summary.name(), summary.config(), summary.started(), summary.finished(),
                 summary.dataset(), summary.seeds(), models, summary.provenance(), summary.logitsSeconds());

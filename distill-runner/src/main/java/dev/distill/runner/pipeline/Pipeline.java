@@ -22,6 +22,7 @@ import dev.distill.runner.report.RunSummary.ModelEntry;
 import dev.distill.runner.report.SavedModel;
 import dev.distill.runner.report.SizeBudget;
 import dev.distill.runner.report.SummaryTable;
+import dev.distill.runner.stages.StageRunner;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.io.UncheckedIOException;
@@ -55,6 +56,8 @@ public final class Pipeline {
     /** Trained (or loaded) networks that later nodes distil from, by node id. */
     private final Map<String, MultiLayerNetwork> teachers = new HashMap<>();
     private final Map<String, INDArray> logitsCache = new HashMap<>();
+    /** The chains' final students (first seed), by node id, for the stages. */
+    private final Map<String, MultiLayerNetwork> finalStudents = new LinkedHashMap<>();
     /** Seconds each teacher's logits took, by teacher id, for the report's timings. */
     private final Map<String, Double> logitsSeconds = new LinkedHashMap<>();
 
@@ -82,6 +85,11 @@ public final class Pipeline {
         List<ModelEntry> entries = new ArrayList<>();
         for (Plan.Node node : plan.nodes()) {
             entries.add(train(node, plan));
+        }
+        if (!config.stages().isEmpty()) {
+            entries.addAll(new StageRunner(config, data, run, out, this::teacherLogits,
+                    label -> new ConsoleProgress(label, out, interactive)).run(
+                            plan.nodes().stream().filter(n -> n.role() == Role.STUDENT).toList(), finalStudents));
         }
         RunSummary.Dataset dataset = new RunSummary.Dataset(data.name(), config.data().input().toString(),
                 config.data().classes(), data.train().size(), data.validation().size(), data.test().size());
@@ -154,6 +162,9 @@ public final class Pipeline {
                         fileName, SavedModel.read(file).nonzero(), layers(declared));
                 if (isTeacherOfLaterNode(node, plan)) {
                     teachers.put(node.id(), net);
+                }
+                if (node.role() == Role.STUDENT) {
+                    finalStudents.put(node.id(), net);
                 }
             }
         }

@@ -7,7 +7,6 @@ import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
-import org.deeplearning4j.util.ModelSerializer;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
@@ -36,7 +35,7 @@ public final class PretrainedModels {
         }
         MultiLayerNetwork net;
         try {
-            net = ModelSerializer.restoreMultiLayerNetwork(file.toFile(), false);
+            net = dev.distill.core.prune.SparseModelFile.load(file);
         } catch (Exception e) {
             throw new DistillException(file + ": not a DL4J MultiLayerNetwork model file (" + firstLine(e) + ")", e);
         }

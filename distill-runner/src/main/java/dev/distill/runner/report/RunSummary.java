@@ -7,7 +7,7 @@ import java.util.Map;
 /**
  * What {@code summary.json} holds; written last, atomically, so its presence means the run finished.
  * Field names are written in snake_case. Fields added after the first release ({@code nonzero_params},
- * {@code layers}, {@code logits_seconds}) are null when read from an older run.
+ * {@code layers}, {@code logits_seconds}, the stage fields) are null when read from an older run.
  */
 public record RunSummary(String name, String config, String started, String finished, Dataset dataset,
         List<Long> seeds, List<ModelEntry> models, Map<String, String> provenance,
@@ -27,19 +27,53 @@ public record RunSummary(String name, String config, String started, String fini
      * One model. {@code testAccuracy} is the model in {@code file} (the first seed's, for students and
      * baselines); with several seeds, mean and sample standard deviation over all of them.
      * {@code nonzeroParams} is counted from the saved file's parameters; {@code layers} is the declared
-     * architecture's per-layer cost (null for a loaded model).
+     * architecture's per-layer cost (null for a loaded model). A stage's model ({@code role} "stage")
+     * has {@code stage} ("prune"), {@code input} (the id of the model it started from), {@code sparsity}
+     * (fraction of its prunable weights that are zero, or removed by structured pruning), per-layer
+     * sparsity, its file's tensors and the stage's details; its {@code params} are non-zero parameters
+     * and {@code file} is the sparse file.
      */
     public record ModelEntry(String id, String model, String role, String distilledFrom, Double temperature,
             Double softWeight, Double hardWeight, double testAccuracy, Double testAccuracyMean,
             Double testAccuracyStd, List<Double> testAccuracyPerSeed, long params, long fileBytes,
             Long flopsPerSample, double trainSeconds, Double secondsPerEpoch, Integer bestEpoch,
-            Double validationAccuracy, String file, Long nonzeroParams, List<LayerEntry> layers) {
+            Double validationAccuracy, String file, Long nonzeroParams, List<LayerEntry> layers, String stage,
+            String input, Double sparsity, Map<String, Double> layerSparsity, List<TensorEntry> tensors,
+            Map<String, Object> stageDetails) {
+
+        /** A model of a chain (no stage fields). */
+        public ModelEntry(String id, String model, String role, String distilledFrom, Double temperature,
+                Double softWeight, Double hardWeight, double testAccuracy, Double testAccuracyMean,
+                Double testAccuracyStd, List<Double> testAccuracyPerSeed, long params, long fileBytes,
+                Long flopsPerSample, double trainSeconds, Double secondsPerEpoch, Integer bestEpoch,
+                Double validationAccuracy, String file, Long nonzeroParams, List<LayerEntry> layers) {
+            this(id, model, role, distilledFrom, temperature, softWeight, hardWeight, testAccuracy, testAccuracyMean,
+                    testAccuracyStd, testAccuracyPerSeed, params, fileBytes, flopsPerSample, trainSeconds,
+                    secondsPerEpoch, bestEpoch, validationAccuracy, file, nonzeroParams, layers, null, null, null, null,
+                    null, null);
+        }
+
+        /** The same entry with the counts {@code report --backfill} fills in. */
+        public ModelEntry withCounts(Long nonzero, List<LayerEntry> perLayer) {
+            return new ModelEntry(id, model, role, distilledFrom, temperature, softWeight, hardWeight, testAccuracy,
+                    testAccuracyMean, testAccuracyStd, testAccuracyPerSeed, params, fileBytes, flopsPerSample,
+                    trainSeconds, secondsPerEpoch, bestEpoch, validationAccuracy, file, nonzero, perLayer, stage, input,
+                    sparsity, layerSparsity, tensors, stageDetails);
+        }
 
         /** The figure the tables rank by: the mean over seeds where there are several, else the one model's. */
         @JsonIgnore
         public double accuracy() {
             return testAccuracyMean != null ? testAccuracyMean : testAccuracy;
         }
+    }
+
+    /**
+     * One parameter tensor of a stage's model file: its values, how many are non-zero, how it is stored
+     * (dense, csr, csc; index width in bytes) and its bytes dense against as stored.
+     */
+    public record TensorEntry(String layer, String tensor, long params, long nonzero, String encoding, int indexBytes,
+            long denseBytes, long storedBytes) {
     }
 
     /** One layer of a declared model: its type, output shape, parameters and multiply-adds per example. */

@@ -7,7 +7,6 @@ import java.util.ArrayList;
 import java.util.List;
 import org.deeplearning4j.nn.api.Layer;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
-import org.deeplearning4j.util.ModelSerializer;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
@@ -36,7 +35,7 @@ public record SavedModel(long params, long nonzero, List<LayerParams> layers) {
         }
         MultiLayerNetwork net;
         try {
-            net = ModelSerializer.restoreMultiLayerNetwork(file.toFile(), false);
+            net = dev.distill.core.prune.SparseModelFile.load(file);
         } catch (Exception e) {
             throw new DistillException(file + ": not a readable DL4J model file (" + e.getClass().getSimpleName() + ")", e);
         }

@@ -54,6 +54,6 @@ public record SizeBudget(Long maxBytes) {
     }
 
     private static boolean isStudent(RunSummary.ModelEntry m) {
-        return m.role().equals("student") || m.role().equals("baseline");
+        return m.role().equals("student") || m.role().equals("baseline") || m.role().equals("stage");
     }
 }

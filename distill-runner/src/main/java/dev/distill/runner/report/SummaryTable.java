@@ -44,7 +44,10 @@ public final class SummaryTable {
                 sizeVsTeacher = f("%.1f%% params, %.1f%% file", 100.0 * m.params() / teacher.params(),
                         100.0 * m.fileBytes() / teacher.fileBytes());
             }
-            rows.add(new String[] {m.id(), m.role(), m.distilledFrom() == null ? "-" : m.distilledFrom(), acc,
+            // a stage's row names what it did and the model it started from
+            String role = m.stage() == null ? m.role() : f("%s %.1f%%", m.stage(), 100 * m.sparsity());
+            String from = m.stage() != null ? m.input() : m.distilledFrom() == null ? "-" : m.distilledFrom();
+            rows.add(new String[] {m.id(), role, from, acc,
                 vsTeacher, f("%,d", m.params()), sizeVsTeacher, f("%,d", m.fileBytes()),
                 m.flopsPerSample() == null ? "n/a" : f("%,d", m.flopsPerSample()),
                 m.secondsPerEpoch() == null ? "-" : f("%.1f", m.secondsPerEpoch())});

@@ -1,0 +1,142 @@
+package dev.distill.runner.config;
+
+import dev.distill.core.prune.MagnitudePruner;
+import dev.distill.core.prune.Prunable;
+import dev.distill.core.prune.PruneSettings;
+import dev.distill.core.prune.StructuredPruner;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.yaml.snakeyaml.nodes.Node;
+
+/** The {@code stages:} list: every key checked against the models the stage applies to, with located errors. */
+final class StageParser {
+
+    private static final Set<String> PRUNE_KEYS = Set.of("type", "models", "method", "scope", "sparsity", "layers",
+            "include_biases", "include_output", "schedule", "fine_tune_epochs", "rounds", "max_accuracy_drop", "loss",
+            "learning_rate", "initial_sparsity", "start_epoch", "end_epoch", "update_every", "norm");
+
+    private StageParser() {
+    }
+
+    static List<StageConfig> stages(YamlMap top, Map<String, ModelConfig> models, List<ChainConfig> chains) {
+        if (!top.has("stages")) {
+            return List.of();
+        }
+        Set<String> students = new LinkedHashSet<>();
+        chains.forEach(c -> students.add(c.models().get(c.models().size() - 1)));
+        List<StageConfig> stages = new ArrayList<>();
+        List<Node> nodes = top.list("stages");
+        for (int i = 0; i < nodes.size(); i++) {
+            YamlMap s = top.mapAt(nodes.get(i), top.child("stages") + "[" + i + "]");
+            String type = s.string("type");
+            if (!type.equals("prune")) {
+                throw s.error("type", "unknown stage type '" + type + "'; known: prune");
+            }
+            stages.add(prune(i, s, models, students));
+        }
+        return stages;
+    }
+
+    private static StageConfig.Prune prune(int index, YamlMap s, Map<String, ModelConfig> models, Set<String> students) {
+        s.allowOnly(PRUNE_KEYS);
+        List<String> targets = new ArrayList<>();
+        if (s.has("models")) {
+            for (Node n : s.list("models")) {
+                String name = s.scalarText(n, s.child("models"));
+                if (!students.contains(name)) {
+                    throw s.error(n, s.child("models"), "'" + name + "' is not the last model of any chain; stages "
+                            + "apply to the chains' final students: " + String.join(", ", students));
+                }
+                targets.add(name);
+            }
+        }
+        PruneSettings.Method method = s.enumValue("method", "magnitude", PruneSettings.Method.class);
+        PruneSettings.Schedule schedule = s.enumValue("schedule", "one_shot", PruneSettings.Schedule.class);
+        MagnitudePruner.Scope scope = s.enumValue("scope", "layer", MagnitudePruner.Scope.class);
+        if (method == PruneSettings.Method.STRUCTURED && scope == MagnitudePruner.Scope.GLOBAL) {
+            throw s.error("scope", "structured pruning removes a fraction of each layer's units: use scope: layer");
+        }
+        if (method == PruneSettings.Method.STRUCTURED && schedule != PruneSettings.Schedule.ONE_SHOT) {
+            throw s.error("schedule", "structured pruning is one_shot (prune, rebuild smaller, fine-tune)");
+        }
+        double sparsity = s.number("sparsity", Double.NaN);
+        if (!s.has("sparsity")) {
+            throw s.error("sparsity", "missing required key: the fraction of weights to prune, e.g. 0.8");
+        }
+        fraction(s, "sparsity", sparsity);
+        boolean includeOutput = s.bool("include_output", false);
+        Map<String, Double> layers = new LinkedHashMap<>();
+        if (s.has("layers")) {
+            if (schedule == PruneSettings.Schedule.GRADUAL) {
+                throw s.error("layers", "per-layer sparsity works with schedule one_shot or iterative");
+            }
+            YamlMap l = s.map("layers");
+            for (String name : l.keys()) {
+                for (String model : targets.isEmpty() ? students : targets) {
+                    ModelConfig.Declared d = (ModelConfig.Declared) models.get(model);
+                    List<String> known = method == PruneSettings.Method.STRUCTURED
+                            ? StructuredPruner.layerNames(d.spec()) : Prunable.layerNames(d.spec(), includeOutput);
+                    if (!known.contains(name)) {
+                        throw l.error(l.keyNode(name), l.child(name), "no prunable layer '" + name + "' in model "
+                                + model + "; its prunable layers: " + String.join(", ", known)
+                                + (name.startsWith("output_") && !includeOutput ? " (set include_output: true)" : ""));
+                    }
+                }
+                double v = l.number(name, 0);
+                fraction(l, name, v);
+                layers.put(name, v);
+            }
+        }
+        if (method == PruneSettings.Method.STRUCTURED) {
+            for (String model : targets.isEmpty() ? students : targets) {
+                ModelConfig.Declared d = (ModelConfig.Declared) models.get(model);
+                try {
+                    StructuredPruner.check(d.spec());
+                } catch (IllegalArgumentException e) {
+                    throw s.error("method", "model " + model + ": " + e.getMessage());
+                }
+            }
+        }
+        int epochs = s.integer("fine_tune_epochs", 2);
+        String loss = s.string("loss", "distill");
+        if (!loss.equals("distill") && !loss.equals("hard")) {
+            throw s.error("loss", "unknown value '" + loss + "'; known: distill (from the student's teacher), hard");
+        }
+        Double learningRate = null;
+        if (s.has("learning_rate")) {
+            learningRate = s.number("learning_rate", 0);
+            if (!(learningRate > 0)) {
+                throw s.error("learning_rate", "must be positive, found " + learningRate);
+            }
+        }
+        Double maxDrop = s.has("max_accuracy_drop") ? s.number("max_accuracy_drop", 0) : null;
+        int start = s.integer("start_epoch", 0);
+        int end = s.integer("end_epoch", Math.max(1, epochs - 1));
+        if (schedule == PruneSettings.Schedule.GRADUAL && end <= start) {
+            throw s.error(s.has("end_epoch") ? "end_epoch" : "start_epoch", "the schedule ends (end_epoch " + end
+                    + ") before or where it starts (start_epoch " + start + ")");
+        }
+        try {
+            PruneSettings settings = new PruneSettings(method, scope, sparsity, layers, s.bool("include_biases", false),
+                    includeOutput, schedule, epochs, s.integer("rounds", 3), maxDrop,
+                    s.number("initial_sparsity", 0), start, end, s.integer("update_every", 10),
+                    s.enumValue("norm", "l1", StructuredPruner.Norm.class));
+            return new StageConfig.Prune(index, targets, loss.equals("distill"), learningRate, settings);
+        } catch (IllegalArgumentException e) {
+            // the settings' messages start with the key they are about
+            String key = e.getMessage().split(" ", 2)[0];
+            throw s.has(key) ? s.error(key, e.getMessage().substring(key.length()).trim())
+                    : s.error(s.node(), s.path(), e.getMessage());
+        }
+    }
+
+    private static void fraction(YamlMap m, String key, double v) {
+        if (!(v >= 0 && v < 1)) {
+            throw m.error(key, "must be in [0, 1) (0.8 prunes 80%), found " + v);
+        }
+    }
+}
