@@ -77,15 +77,17 @@ public final class StructuredPruner {
         List<LayerSpec> layers = new ArrayList<>();
         Map<String, INDArray> params = new LinkedHashMap<>();
         Map<String, int[]> kept = new LinkedHashMap<>();
-        int[] keep = IntStream.range(0, input.image() ? input.channels() : input.size()).toArray();
+        // kept units or channels of the previous layer's output; null while nothing has been removed
+        int[] keep = null;
         long[] previous = activations.get(0).shape();
-        boolean image = input.image();
         for (int i = 0; i < spec.layers().size(); i++) {
             LayerSpec layer = spec.layers().get(i);
             String name = Prunable.layerName(layer.type(), i);
             if (layer instanceof LayerSpec.Dense || layer instanceof LayerSpec.Output) {
-                int[] rows = image ? flattened(keep, previous) : keep;
-                INDArray w = take(net.getParam(i + "_W"), 0, rows);
+                INDArray w = net.getParam(i + "_W");
+                if (keep != null) {
+                    w = take(w, 0, previous.length == 4 ? flattened(keep, previous) : keep);
+                }
                 INDArray b = net.getParam(i + "_b");
                 if (layer instanceof LayerSpec.Dense d) {
                     int[] units = strongest(w, 1, perLayer.getOrDefault(name, fraction), norm);
@@ -97,9 +99,8 @@ public final class StructuredPruner {
                 }
                 params.put(i + "_W", w);
                 params.put(i + "_b", b);
-                image = false;
             } else if (layer instanceof LayerSpec.Conv2d c) {
-                INDArray w = take(net.getParam(i + "_W"), 1, keep);
+                INDArray w = keep == null ? net.getParam(i + "_W") : take(net.getParam(i + "_W"), 1, keep);
                 int[] filters = strongest(w.reshape('c', w.size(0), -1), 0, perLayer.getOrDefault(name, fraction), norm);
                 INDArray b = net.getParam(i + "_b");
                 params.put(i + "_W", take(w, 0, filters));
@@ -107,12 +108,10 @@ public final class StructuredPruner {
                 layer = new LayerSpec.Conv2d(filters.length, c.kernel(), c.stride(), c.padding(), c.activation());
                 kept.put(name, filters);
                 keep = filters;
-            } else if (layer instanceof LayerSpec.BatchNorm) {
+            } else if (layer instanceof LayerSpec.BatchNorm && keep != null) {
                 for (Map.Entry<String, INDArray> p : net.getLayer(i).paramTable().entrySet()) {
                     params.put(i + "_" + p.getKey(), take(p.getValue(), p.getValue().rank() - 1, keep));
                 }
-            } else if (layer instanceof LayerSpec.GlobalPool) {
-                image = false;
             }
             layers.add(layer);
             previous = activations.get(i + 1).shape();

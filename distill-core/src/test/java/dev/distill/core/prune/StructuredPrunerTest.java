@@ -39,7 +39,8 @@ class StructuredPrunerTest {
 
     @Test
     void deadDenseNeuronsAreRemovedAndTheOutputsStayTheSame() {
-        InputShape input = InputShape.flat(6);
+        // an image input read by a dense layer, as the digits MLP does (flat inputs: PruningTest)
+        InputShape input = InputShape.image(2, 3, 1);
         ModelSpec spec = new ModelSpec(List.of(new LayerSpec.Dense(8, Activation.RELU),
                 new LayerSpec.Dense(5, Activation.RELU), new LayerSpec.Output(3)));
         MultiLayerNetwork net = builder(input).apply(spec);

@@ -1,0 +1,154 @@
+package dev.distill.runner.config;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.distill.core.prune.MagnitudePruner;
+import dev.distill.core.prune.PruneSettings;
+import dev.distill.runner.testing.CliRun;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The {@code stages:} block: defaults, and bad stage configs that fail with one line naming the
+ * file, the line (marked {@code # <-} in each YAML) and the key.
+ */
+class StageConfigTest {
+
+    @TempDir
+    Path dir;
+
+    static final String BASE = """
+            name: small
+            data: {dataset: digits, path: '%s'}
+            models:
+              teacher:
+                layers: [{type: conv2d, filters: 4}, {type: max_pool}, {type: dense, units: 16}, {type: output}]
+              student:
+                layers: [{type: dense, units: 8}, {type: output}]
+            chains:
+              - [teacher, student]
+            stages:
+            """.formatted(CliRun.repoFile("datasets/digits.csv.gz"));
+
+    ExperimentConfig load(String stages) throws IOException {
+        Path file = dir.resolve("config.yaml");
+        Files.writeString(file, BASE + stages);
+        return ConfigLoader.load(file);
+    }
+
+    /** The error of a stage block, which must point at the line marked {@code # <-} and the key. */
+    void assertError(String stages, String keyPath, String problem) throws IOException {
+        ConfigException e = assertThrows(ConfigException.class, () -> load(stages));
+        List<String> lines = (BASE + stages).lines().toList();
+        int line = 1 + lines.indexOf(lines.stream().filter(l -> l.contains("# <-")).findFirst().orElseThrow());
+        String expected = dir.resolve("config.yaml") + ":" + line + ": " + keyPath + ": ";
+        assertTrue(e.getMessage().startsWith(expected), "expected '" + expected + "...', got '" + e.getMessage() + "'");
+        assertTrue(e.getMessage().contains(problem), e.getMessage());
+        assertEquals(1, e.getMessage().lines().count(), "one line");
+    }
+
+    @Test
+    void aPruneStageLoadsWithItsDefaults() throws IOException {
+        ExperimentConfig c = load("  - {type: prune, sparsity: 0.8}\n");
+        StageConfig.Prune p = assertInstanceOf(StageConfig.Prune.class, c.stages().get(0));
+        PruneSettings s = p.settings();
+        assertEquals(List.of(), p.models(), "every chain's final student");
+        assertTrue(p.distillLoss());
+        assertNull(p.learningRate(), "the model's own");
+        assertEquals(PruneSettings.Method.MAGNITUDE, s.method());
+        assertEquals(MagnitudePruner.Scope.LAYER, s.scope());
+        assertEquals(PruneSettings.Schedule.ONE_SHOT, s.schedule());
+        assertEquals(0.8, s.sparsity());
+        assertEquals(2, s.fineTuneEpochs());
+        assertEquals(false, s.includeBiases());
+        assertEquals(false, s.includeOutput());
+        assertNull(s.maxAccuracyDrop());
+    }
+
+    @Test
+    void everyKeyIsRead() throws IOException {
+        ExperimentConfig c = load("""
+                  - type: prune
+                    models: [student]
+                    method: magnitude
+                    scope: global
+                    sparsity: 0.9
+                    layers: {dense_0: 0.95, output_1: 0.5}
+                    include_biases: true
+                    include_output: true
+                    schedule: iterative
+                    rounds: 4
+                    fine_tune_epochs: 3
+                    max_accuracy_drop: 0.005
+                    loss: hard
+                    learning_rate: 0.0005
+                """);
+        StageConfig.Prune p = (StageConfig.Prune) c.stages().get(0);
+        assertEquals(List.of("student"), p.models());
+        assertEquals(false, p.distillLoss());
+        assertEquals(5e-4, p.learningRate());
+        assertEquals(new PruneSettings(PruneSettings.Method.MAGNITUDE, MagnitudePruner.Scope.GLOBAL, 0.9,
+                Map.of("dense_0", 0.95, "output_1", 0.5), true, true, PruneSettings.Schedule.ITERATIVE, 3, 4, 0.005,
+                0, 0, 2, 10, dev.distill.core.prune.StructuredPruner.Norm.L1), p.settings());
+    }
+
+    @Test
+    void sparsityOutsideZeroToOne() throws IOException {
+        assertError("  - type: prune\n    sparsity: 1.0   # <-\n", "stages[0].sparsity", "must be in [0, 1)");
+        assertError("  - type: prune\n    sparsity: -0.1   # <-\n", "stages[0].sparsity", "must be in [0, 1)");
+        assertError("  - type: prune\n    sparsity: 0.5\n    layers: {dense_0: 1.5}   # <-\n",
+                "stages[0].layers.dense_0", "must be in [0, 1)");
+    }
+
+    @Test
+    void unknownLayerNameListsThePrunableOnes() throws IOException {
+        assertError("  - type: prune\n    sparsity: 0.5\n    layers:\n      dense_3: 0.9   # <-\n",
+                "stages[0].layers.dense_3", "no prunable layer 'dense_3' in model student; its prunable layers: dense_0");
+        assertError("  - type: prune\n    sparsity: 0.5\n    layers:\n      output_1: 0.9   # <-\n",
+                "stages[0].layers.output_1", "set include_output: true");
+    }
+
+    @Test
+    void scheduleEndBeforeStart() throws IOException {
+        assertError("  - type: prune\n    sparsity: 0.5\n    schedule: gradual\n    fine_tune_epochs: 5\n"
+                + "    start_epoch: 3\n    end_epoch: 2   # <-\n", "stages[0].end_epoch", "before or where it starts");
+        assertError("  - type: prune\n    sparsity: 0.5\n    schedule: gradual\n    fine_tune_epochs: 3\n"
+                + "    end_epoch: 5   # <-\n", "stages[0].end_epoch", "after the last fine-tuning epoch");
+    }
+
+    @Test
+    void unknownKeysTypesAndValues() throws IOException {
+        assertError("  - type: prune\n    sparsity: 0.5\n    sparsty: 0.5   # <-\n", "stages[0].sparsty",
+                "unknown key; known keys here: sparsity");
+        assertError("  - type: quantize   # <-\n", "stages[0].type", "unknown stage type 'quantize'; known: prune");
+        assertError("  - type: prune\n    sparsity: 0.5\n    schedule: sometimes   # <-\n", "stages[0].schedule",
+                "known: one_shot, gradual, iterative");
+        assertError("  - type: prune\n    sparsity: 0.5\n    loss: soft   # <-\n", "stages[0].loss", "known: distill");
+        assertError("  - type: prune   # <-\n", "stages[0].sparsity", "missing required key");
+    }
+
+    @Test
+    void stagesApplyOnlyToChainsFinalStudents() throws IOException {
+        assertError("  - type: prune\n    sparsity: 0.5\n    models: [teacher]   # <-\n", "stages[0].models",
+                "'teacher' is not the last model of any chain");
+    }
+
+    @Test
+    void structuredPruningIsPerLayerAndOneShot() throws IOException {
+        assertError("  - type: prune\n    method: structured\n    sparsity: 0.5\n    scope: global   # <-\n",
+                "stages[0].scope", "use scope: layer");
+        assertError("  - type: prune\n    method: structured\n    sparsity: 0.5\n    schedule: iterative   # <-\n",
+                "stages[0].schedule", "one_shot");
+        assertError("  - type: prune\n    method: structured\n    sparsity: 0.5\n    layers: {output_1: 0.5}   # <-\n",
+                "stages[0].layers.output_1", "its prunable layers: dense_0");
+    }
+}
