@@ -109,4 +109,20 @@ class PruneStageRunTest {
         assertTrue(evaluate.out().contains(String.format(java.util.Locale.ROOT, "test accuracy %.4f", accuracy)),
                 evaluate.out());
     }
+
+    @Test
+    void sensitivityScanOfTheStudentByNameGivesATableAndACsv() throws Exception {
+        CliRun r = CliRun.of("sensitivity", runDir.toString(), "--model", "student");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().startsWith("student-from-teacher: validation accuracy"), r.out());
+        assertTrue(r.out().contains("dense_0"), r.out());
+        assertTrue(r.out().contains("output_1"), r.out());
+        java.util.List<String> csv = Files.readAllLines(runDir.resolve("sensitivity-student-from-teacher.csv"));
+        assertEquals("layer,weights,sparsity,accuracy", csv.get(0));
+        assertEquals(1 + 2 * 10, csv.size(), "two layers at 0.0 .. 0.9");
+        assertTrue(csv.get(1).startsWith("dense_0,2048,0.0,"), csv.get(1));
+        CliRun unknown = CliRun.of("sensitivity", runDir.toString(), "--model", "nobody");
+        assertEquals(2, unknown.code());
+        assertTrue(unknown.err().contains("no model 'nobody'; its models: teacher, student-from-teacher"), unknown.err());
+    }
 }
