@@ -79,6 +79,8 @@ public enum ConvBackend {
     public static boolean oneDnnAvailable() {
         Boolean known = oneDnnBuild;
         if (known == null) {
+            // NativeOpsHolder reads settings the ND4J backend loads first: initialise it before asking
+            org.nd4j.linalg.factory.Nd4j.getExecutioner();
             String info = NativeOpsHolder.getInstance().getDeviceNativeOps().buildInfo();
             known = info != null && info.contains("HAVE_ONEDNN");
             oneDnnBuild = known;
