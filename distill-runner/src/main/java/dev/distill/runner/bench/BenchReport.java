@@ -29,10 +29,13 @@ public record BenchReport(String config, boolean quick, int repeats, Machine mac
      *
      * @param oneDnnLayers      layers computed by oneDNN (0 on the DL4J backend or for a model without conv)
      * @param flopsPerSample    2 x forward multiply-adds
+     * @param runtimeLatencyMsP50 batch-1 latency of the plain-array runtime ({@code DenseRuntime}); null for
+     *                          models it cannot run (anything but dense layers)
      */
     public record ModelFigures(String model, String convBackend, int oneDnnLayers, long params, long flopsPerSample,
             int batchSize, double trainSamplesPerS, double inferSamplesPerS, double inferLatencyMsP50,
-            double inferLatencyMsP99, double trainEfficiency) {
+            double inferLatencyMsP99, Double runtimeLatencyMsP50, Double runtimeLatencyMsP99,
+            double trainEfficiency) {
     }
 
     /**

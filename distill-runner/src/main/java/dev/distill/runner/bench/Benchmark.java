@@ -2,6 +2,7 @@ package dev.distill.runner.bench;
 
 import dev.distill.core.DistillException;
 import dev.distill.core.data.LabeledData;
+import dev.distill.core.infer.DenseRuntime;
 import dev.distill.core.loss.DistillationLoss;
 import dev.distill.core.train.Trainer;
 import dev.distill.core.train.TrainingSpec;
@@ -156,20 +157,26 @@ public final class Benchmark {
         long macs = model.cost().multiplyAdds();
         for (int i = 0; i < nets.size(); i++) {
             MultiLayerNetwork net = nets.get(i);
-            List<Double> latencies = latenciesMs(net, single);
+            List<Double> latencies = latenciesMs(() -> net.output(single, false));
+            List<Double> runtime = conv ? null : latenciesMs(runtimeCall(net, single));
             double trainRate = Stopwatch.median(train.get(i));
             BenchReport.ModelFigures f = new BenchReport.ModelFigures(model.name(),
                     conv ? backends.get(i).name().toLowerCase(Locale.ROOT) : "-",
                     ConvBackend.acceleratedLayers(net.getLayers()), model.cost().params(), 2 * macs, batchSize,
                     trainRate, Stopwatch.median(infer.get(i)), Stopwatch.median(latencies),
-                    Stopwatch.percentile(latencies, 99), 3.0 * 2 * macs * trainRate / (gemm * 1e9));
+                    Stopwatch.percentile(latencies, 99),
+                    runtime == null ? null : Stopwatch.median(runtime),
+                    runtime == null ? null : Stopwatch.percentile(runtime, 99),
+                    3.0 * 2 * macs * trainRate / (gemm * 1e9));
             if (ConvBackend.fallbacks(net.getLayers()) > 0) {
                 log.printf("warning: %s: %d layer(s) gave up on oneDNN and fell back to DL4J's path%n", model.name(),
                         ConvBackend.fallbacks(net.getLayers()));
             }
             log.printf(Locale.ROOT, "%-10s %-6s train %8.1f samples/s  infer %8.1f samples/s  batch-1 p50 %.3f ms"
-                    + "  p99 %.3f ms  train_efficiency %.3f%n", f.model(), f.convBackend(), f.trainSamplesPerS(),
-                    f.inferSamplesPerS(), f.inferLatencyMsP50(), f.inferLatencyMsP99(), f.trainEfficiency());
+                    + "  p99 %.3f ms%s  train_efficiency %.3f%n", f.model(), f.convBackend(), f.trainSamplesPerS(),
+                    f.inferSamplesPerS(), f.inferLatencyMsP50(), f.inferLatencyMsP99(), runtime == null ? ""
+                            : String.format(Locale.ROOT, " (plain-array runtime p50 %.4f ms  p99 %.4f ms)",
+                                    f.runtimeLatencyMsP50(), f.runtimeLatencyMsP99()), f.trainEfficiency());
             out.add(f);
         }
         return out;
@@ -183,15 +190,28 @@ public final class Benchmark {
         return lists;
     }
 
-    private List<Double> latenciesMs(MultiLayerNetwork net, INDArray single) {
+    /** Milliseconds of each of {@code latencyCalls} calls, after as many (at most 200) untimed ones. */
+    private List<Double> latenciesMs(Runnable call) {
         for (int i = 0; i < Math.min(200, settings.latencyCalls()); i++) {
-            net.output(single, false);
+            call.run();
         }
         List<Double> ms = new ArrayList<>(settings.latencyCalls());
         for (int i = 0; i < settings.latencyCalls(); i++) {
-            ms.add(Stopwatch.seconds(() -> net.output(single, false)) * 1e3);
+            ms.add(Stopwatch.seconds(call) * 1e3);
         }
         return ms;
+    }
+
+    /** One example through the plain-array runtime; the result is checked so the JIT cannot drop the work. */
+    private static Runnable runtimeCall(MultiLayerNetwork net, INDArray single) {
+        DenseRuntime runtime = DenseRuntime.compile(net);
+        float[] x = single.toFloatVector();
+        int expected = Nd4j.argMax(net.output(single, false), 1).getInt(0);
+        return () -> {
+            if (runtime.predict(x) != expected) {
+                throw new IllegalStateException("the plain-array runtime disagrees with DL4J on the benchmark example");
+            }
+        };
     }
 
     /** Consecutive batches of real training examples (the order does not change the cost). */

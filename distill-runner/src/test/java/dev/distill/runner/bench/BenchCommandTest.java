@@ -48,6 +48,9 @@ class BenchCommandTest {
         assertEquals(4, bench.get("models").get(0).get("one_dnn_layers").asInt(), "2 conv + 2 pool layers of the teacher");
         assertEquals(0, bench.get("models").get(1).get("one_dnn_layers").asInt());
         assertEquals(0, bench.get("models").get(4).get("one_dnn_layers").asInt());
+        // the plain-array runtime serves the dense student only
+        assertTrue(bench.get("models").get(4).get("runtime_latency_ms_p50").asDouble() > 0);
+        assertTrue(bench.get("models").get(0).get("runtime_latency_ms_p50").isNull());
         // the teacher's 32-64 conv + 128 dense on 8x8 inputs, as the spec counts it
         assertEquals(2L * (8 * 8 * 32 * 9 + 4 * 4 * 64 * 32 * 9 + 2 * 2 * 64 * 128 + 128 * 10),
                 bench.get("models").get(0).get("flops_per_sample").asLong());
