@@ -53,9 +53,9 @@ public final class RunLock implements AutoCloseable {
                 // released between our attempt and the read; or unreadable (a foreign file): try again
                 continue;
             }
-            if (holder.aliveHere() && holder.pid() != ProcessHandle.current().pid()) {
-                throw new DistillException(runDir + ": in use by " + holder.describe() + "; wait for it to finish, "
-                        + "or stop it first");
+            if (holder.aliveHere()) {
+                throw new DistillException(runDir + ": in use by " + holder.describe() + "; wait for it to finish or "
+                        + "stop it (if that process is not distill, delete " + file + ")");
             }
             if (!holder.host().equals(thisHost())) {
                 throw new DistillException(runDir + ": locked by " + holder.describe() + ", another machine; if that "

@@ -304,6 +304,20 @@ class ResumeTest {
     }
 
     @Test
+    void aRunThatFailedSaysSoInItsStatus() throws Exception {
+        Path run = copyOf(killedInTeacher, "failed");
+        ObjectMapper json = new ObjectMapper();
+        com.fasterxml.jackson.databind.node.ObjectNode progress = (com.fasterxml.jackson.databind.node.ObjectNode)
+                json.readTree(run.resolve("checkpoints/progress.json").toFile());
+        progress.put("failure", "out of disk space");
+        json.writeValue(run.resolve("checkpoints/progress.json").toFile(), progress);
+        CliRun status = CliRun.of("status", run.toString());
+        assertEquals(0, status.code(), status.err());
+        assertTrue(status.out().startsWith(run + ": failed: out of disk space"), status.out());
+        assertTrue(status.out().contains("resume with: distill resume " + run), status.out());
+    }
+
+    @Test
     void anEditThatChangesResultsIsRefusedWithItsKeysUnlessForced() throws Exception {
         Path run = copyOf(killedInTeacher, "edited");
         Path config = run.resolve("config.yaml");
