@@ -26,6 +26,8 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.BooleanSupplier;
 import java.util.function.Predicate;
 import java.util.stream.Stream;
 import org.deeplearning4j.util.ModelSerializer;
@@ -35,7 +37,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Resume, for real: a child JVM running the digits chain is killed with SIGKILL in the middle of
- * training and between two links; {@code distill resume} then finishes each, and every model file
+ * training, while a checkpoint's temporary file exists (a write under way, mid-epoch), and between
+ * two links; {@code distill resume} then finishes each, and every model file
  * has the same parameters, bit for bit, and the summary the same figures, as a run never stopped.
  * Damaged checkpoints fall back to the previous one; a finished run, a locked run and an edited
  * config are each left alone.
@@ -80,29 +83,53 @@ class ResumeTest {
      * as it prints a line that {@code when} accepts. Returns the child's output.
      */
     static String killChildWhen(Path out, Predicate<String> when) throws Exception {
+        return killChild(out, List.of(), when, () -> false);
+    }
+
+    /**
+     * Starts {@code distill run} (with {@code more} arguments) in a child JVM writing {@code out}, and
+     * kills it with SIGKILL as soon as it prints a line that {@code line} accepts or {@code now} is true
+     * (polled every millisecond). Returns the child's output.
+     */
+    static String killChild(Path out, List<String> more, Predicate<String> line, BooleanSupplier now)
+            throws Exception {
         List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-Xmx2g", "-cp", System.getProperty("java.class.path"), DistillCli.class.getName()));
         command.addAll(List.of(args("run", DigitsRunTest.config().toString(), "--out", out.toString())));
+        command.addAll(more);
         ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true);
         builder.environment().put("OMP_NUM_THREADS", "1");
         Process child = builder.start();
-        StringBuilder printed = new StringBuilder();
-        try (BufferedReader lines = new BufferedReader(new InputStreamReader(child.getInputStream(),
-                StandardCharsets.UTF_8))) {
-            for (String line; (line = lines.readLine()) != null; ) {
-                printed.append(line).append('\n');
-                if (when.test(line)) {
-                    child.destroyForcibly();
-                    assertTrue(child.waitFor(30, TimeUnit.SECONDS));
-                    // SIGKILL: 128 + 9
-                    assertEquals(137, child.exitValue());
-                    return printed.toString();
+        StringBuffer printed = new StringBuffer();
+        AtomicBoolean seen = new AtomicBoolean();
+        Thread reader = new Thread(() -> {
+            try (BufferedReader lines = new BufferedReader(new InputStreamReader(child.getInputStream(),
+                    StandardCharsets.UTF_8))) {
+                for (String l; (l = lines.readLine()) != null; ) {
+                    printed.append(l).append('\n');
+                    if (line.test(l)) {
+                        seen.set(true);
+                    }
                 }
+            } catch (IOException ignored) {
+                // the child was killed
             }
+        });
+        reader.start();
+        try {
+            while (child.isAlive() && !seen.get() && !now.getAsBoolean()) {
+                Thread.sleep(1);
+            }
+            assertTrue(child.isAlive(), "the child ended before the kill point:\n" + printed);
+            child.destroyForcibly();
+            assertTrue(child.waitFor(30, TimeUnit.SECONDS));
+            // SIGKILL: 128 + 9
+            assertEquals(137, child.exitValue());
+            reader.join(10_000);
+            return printed.toString();
         } finally {
             child.destroyForcibly();
         }
-        return fail("the child ended before the kill point:\n" + printed);
     }
 
     static Path copyOf(Path run, String name) throws IOException {
@@ -193,6 +220,31 @@ class ResumeTest {
         assertEquals(0, resumed.code(), resumed.err() + resumed.out());
         assertTrue(resumed.out().matches("(?s).*teacher: finished earlier.*"), resumed.out());
         assertTrue(resumed.out().contains("logits of teacher read from logits/teacher.bin"), resumed.out());
+        assertSameResults(reference, run);
+    }
+
+    @Test
+    void killedDuringACheckpointWriteResumesToTheSameResult() throws Exception {
+        Path run = temp.resolve("killed-during-write");
+        Path dir = run.resolve(TEACHER_CHECKPOINTS);
+        // a checkpoint at every batch boundary (how often is not a result-changing key): writes are most of the time
+        killChild(run, List.of("--set", "checkpoints.every_minutes=0.000001"), l -> false, () -> {
+            try (Stream<Path> files = Files.list(dir)) {
+                // the temporary file of the fourth checkpoint or later: a write under way, mid-epoch
+                return files.anyMatch(f -> f.getFileName().toString().matches("\\.ckpt-0000(0[4-9]|[1-9]\\d).*\\.tmp"));
+            } catch (IOException notYet) {
+                return false;
+            }
+        });
+        // the checkpoints block may be edited without --force: back to the default for the rest of the run
+        Path config = run.resolve("config.yaml");
+        String text = Files.readString(config);
+        assertTrue(text.contains("every_minutes: 0.000001"), text);
+        Files.writeString(config, text.replace("every_minutes: 0.000001", "every_minutes: 10"));
+        CliRun resumed = resume(run);
+        assertEquals(0, resumed.code(), resumed.err() + resumed.out());
+        assertTrue(resumed.out().matches("(?s).*teacher: resuming from " + TEACHER_CHECKPOINTS
+                + "/ckpt-\\d+\\.zip \\(\\d of 5 epochs done, [\\d,]+ examples into the next\\).*"), resumed.out());
         assertSameResults(reference, run);
     }
 
