@@ -47,7 +47,10 @@ final class StatusCommand implements Callable<Integer> {
         Progress progress = run.progress();
         RunLock.Holder holder = RunLock.holder(dir);
         boolean running = holder != null && holder.aliveHere();
+        boolean elsewhere = holder != null && !running && !holder.host().equals(RunLock.thisHost());
         String state = running ? "running (pid " + holder.pid() + ", since " + holder.since() + ")"
+                : elsewhere ? "locked by pid " + holder.pid() + " on " + holder.host() + " (another machine; whether it "
+                        + "still runs cannot be told from here)"
                 : progress.failure() != null ? "failed: " + progress.failure()
                 : "resumable (interrupted)";
         out.println(dir + ": " + state);
@@ -67,7 +70,7 @@ final class StatusCommand implements Callable<Integer> {
                 out.printf(Locale.ROOT, "  %-30s seed %d done (test accuracy %.4f)%n", f.id(), f.seed(), f.testAccuracy());
             }
         }
-        if (!running) {
+        if (!running && !elsewhere) {
             out.println("resume with: distill resume " + dir);
         }
         return 0;

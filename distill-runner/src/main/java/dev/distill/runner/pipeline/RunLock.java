@@ -109,7 +109,8 @@ public final class RunLock implements AutoCloseable {
         }
     }
 
-    static String thisHost() {
+    /** This machine's host name, as a lock records it. */
+    public static String thisHost() {
         try {
             return InetAddress.getLocalHost().getHostName();
         } catch (IOException e) {
