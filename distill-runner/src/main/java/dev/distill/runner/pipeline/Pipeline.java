@@ -212,6 +212,11 @@ public final class Pipeline {
                 throw new DistillException(e.getMessage(), e);
             }
             resumed = restored.get().state();
+            if (resumed.examples() != data.train().size()) {
+                throw new DistillException(restored.get().file() + ": made on " + resumed.examples()
+                        + " training examples, but the data now has " + data.train().size() + "; the data changed "
+                        + "since the run started: start a new run");
+            }
             out.printf(Locale.ROOT, "  %s: resuming from %s (%d of %d epochs done%s)%n", label,
                     run.root().relativize(restored.get().file()), resumed.completedEpochs(),
                     declared.training().epochs(), resumed.atEpochBoundary() ? ""

@@ -44,7 +44,10 @@ public final class RunDirectory {
                 }
                 try (Stream<Path> entries = Files.list(root)) {
                     if (entries.findAny().isPresent()) {
-                        throw new DistillException(root + ": is not empty; choose another --out");
+                        throw new DistillException(root + ": is not empty; choose another --out" + (Progress.exists(
+                                root.resolve(CHECKPOINTS).resolve(Progress.FILE))
+                                        ? " (it holds an unfinished run: continue it with distill resume " + root + ")"
+                                        : ""));
                     }
                 } catch (IOException e) {
                     throw new DistillException(root + ": cannot read: " + e.getMessage(), e);
