@@ -245,7 +245,10 @@ public final class Pipeline {
         return teachers.computeIfAbsent(id, k -> {
             Path file = run.model(k + ".zip");
             try {
-                return ModelSerializer.restoreMultiLayerNetwork(file.toFile(), false);
+                MultiLayerNetwork net = ModelSerializer.restoreMultiLayerNetwork(file.toFile(), false);
+                // restoring builds fresh layers, without the oneDNN helpers NetworkFactory puts in
+                dev.distill.models.build.ConvBackend.DEFAULT.apply(net);
+                return net;
             } catch (IOException e) {
                 throw new DistillException(file + ": cannot read the finished teacher: " + e.getMessage(), e);
             }
