@@ -193,31 +193,20 @@ class ResumeTest {
     }
 
     @Test
-    void killedInTheMiddleOfTrainingResumesToTheSameResult() throws Exception {
-        Path run = copyOf(killedInTeacher, "resume-mid-training");
-        assertFalse(Files.exists(run.resolve("summary.json")), "a killed run must not look finished");
-        CliRun status = CliRun.of("status", run.toString());
-        assertEquals(0, status.code(), status.err());
-        assertTrue(status.out().contains("resumable"), status.out());
-        assertTrue(status.out().matches("(?s).*teacher\\s+checkpointed at epoch [34] of 5.*"), status.out());
-
-        CliRun resumed = resume(run);
-        assertEquals(0, resumed.code(), resumed.err() + resumed.out());
-        // the killed child left its lock behind
-        assertTrue(resumed.out().contains("taking over the stale lock of pid"), resumed.out());
-        assertTrue(resumed.out().contains("teacher: resuming from " + TEACHER_CHECKPOINTS), resumed.out());
-        assertSameResults(reference, run);
-        assertFalse(Files.exists(run.resolve(RunLock.FILE)), "the lock is released");
-        assertTrue(CliRun.of("status", run.toString()).out().contains(": done"));
-    }
-
-    @Test
-    void killedBetweenTwoLinksResumesToTheSameResult() throws Exception {
+    void killedBetweenTwoLinksResumesToTheSameResultAlsoWhenForcedPastAnEdit() throws Exception {
         Path run = temp.resolve("killed-between-links");
         // the teacher is finished and its logits cached; its first student has not started
         killChildWhen(run, line -> line.contains("logits of teacher"));
-        CliRun resumed = resume(run);
+        // an edit the config check counts (the summary's name) that leaves the models alone: refused, then forced
+        Path config = run.resolve("config.yaml");
+        Files.writeString(config, Files.readString(config).replace("name: digits-takd", "name: digits-renamed"));
+        CliRun refused = resume(run);
+        assertEquals(DistillCli.BAD_INPUT, refused.code(), refused.out());
+        assertTrue(refused.err().contains("in keys that change results (name)"), refused.err());
+        CliRun resumed = resume(run, "--force");
         assertEquals(0, resumed.code(), resumed.err() + resumed.out());
+        assertTrue(resumed.out().contains("--force: resuming with the edited config.yaml (name changed)"),
+                resumed.out());
         assertTrue(resumed.out().matches("(?s).*teacher: finished earlier.*"), resumed.out());
         assertTrue(resumed.out().contains("logits of teacher read from logits/teacher.bin"), resumed.out());
         assertSameResults(reference, run);
@@ -248,19 +237,30 @@ class ResumeTest {
         assertSameResults(reference, run);
     }
 
+    /** One full resume serves two cases: killed in the middle of training, and its newest checkpoint damaged. */
     @Test
-    void aDamagedNewestCheckpointIsReportedAndThePreviousOneUsed() throws Exception {
-        Path run = copyOf(killedInTeacher, "resume-flipped-byte");
+    void killedMidTrainingWithTheNewestCheckpointDamagedResumesFromThePreviousToTheSameResult() throws Exception {
+        Path run = copyOf(killedInTeacher, "resume-mid-training");
+        assertFalse(Files.exists(run.resolve("summary.json")), "a killed run must not look finished");
+        CliRun status = CliRun.of("status", run.toString());
+        assertEquals(0, status.code(), status.err());
+        assertTrue(status.out().contains("resumable"), status.out());
+        assertTrue(status.out().matches("(?s).*teacher\\s+checkpointed at epoch [34] of 5.*"), status.out());
+
         List<CheckpointStore.Entry> entries = manifest(run);
         assertEquals(2, entries.size(), "keep: 2");
         Path newest = run.resolve(TEACHER_CHECKPOINTS).resolve(entries.get(1).file());
         flipByte(newest, Files.size(newest) / 2);
         CliRun resumed = resume(run);
         assertEquals(0, resumed.code(), resumed.err() + resumed.out());
+        // the killed child left its lock behind
+        assertTrue(resumed.out().contains("taking over the stale lock of pid"), resumed.out());
         assertTrue(resumed.out().contains("warning: " + newest + ": damaged: SHA-256"), resumed.out());
         assertTrue(resumed.out().contains("teacher: resuming from " + TEACHER_CHECKPOINTS + "/"
                 + entries.get(0).file()), resumed.out());
         assertSameResults(reference, run);
+        assertFalse(Files.exists(run.resolve(RunLock.FILE)), "the lock is released");
+        assertTrue(CliRun.of("status", run.toString()).out().contains(": done"));
     }
 
     @Test
@@ -370,7 +370,7 @@ class ResumeTest {
     }
 
     @Test
-    void anEditThatChangesResultsIsRefusedWithItsKeysUnlessForced() throws Exception {
+    void anEditThatChangesResultsIsRefusedInOneLineNamingItsKeys() throws Exception {
         Path run = copyOf(killedInTeacher, "edited");
         Path config = run.resolve("config.yaml");
         String text = Files.readString(config);
