@@ -123,10 +123,10 @@ public final class DistillationLoss implements ILossFunction {
     }
 
     /** Per-example losses and the gradient with respect to the logits, of one batch. */
-    private record Evaluation(double[] perExample, double[][] gradientRows, DataType type) {
+    private record Evaluation(double[] perExample, double[] gradientRowMajor, int n, int classes, DataType type) {
 
         INDArray scores() {
-            return Nd4j.createFromArray(new double[][] {perExample}).reshape(perExample.length, 1).castTo(type);
+            return Nd4j.create(perExample, new long[] {n, 1}, 'c').castTo(type);
         }
 
         double score(boolean average) {
@@ -138,7 +138,7 @@ public final class DistillationLoss implements ILossFunction {
         }
 
         INDArray gradient() {
-            return Nd4j.createFromArray(gradientRows).castTo(type);
+            return Nd4j.create(gradientRowMajor, new long[] {n, classes}, 'c').castTo(type);
         }
     }
 
@@ -154,45 +154,51 @@ public final class DistillationLoss implements ILossFunction {
             throw new IllegalArgumentException("DistillationLoss needs labels [one-hot | teacher logits], "
                     + 2 * classes + " columns wide for " + classes + " classes; got " + labels.size(1));
         }
-        double[][] logits = preOutput.toDoubleMatrix();
-        double[][] wide = labels.toDoubleMatrix();
-        double[] weights = mask == null ? null : exampleMask(mask, preOutput).toDoubleVector();
-        int n = logits.length;
+        int n = (int) preOutput.size(0);
+        double[] logits = rowMajor(preOutput);
+        double[] wide = rowMajor(labels);
+        double[] weights = mask == null ? null : rowMajor(exampleMask(mask, preOutput));
         double[] perExample = new double[n];
-        double[][] gradient = new double[n][classes];
+        double[] gradient = new double[n * classes];
+        double[] student = new double[classes];
         double[] studentT = new double[classes];
         double[] teacherT = new double[classes];
         for (int i = 0; i < n; i++) {
-            double[] s = logits[i];
-            double[] y = wide[i];
+            int row = i * classes;
+            int labelRow = 2 * row;
             for (int j = 0; j < classes; j++) {
-                studentT[j] = s[j] / temperature;
-                teacherT[j] = y[classes + j] / temperature;
+                student[j] = logits[row + j];
+                studentT[j] = student[j] / temperature;
+                teacherT[j] = wide[labelRow + classes + j] / temperature;
             }
             double studentTNorm = logSumExp(studentT);
             double teacherTNorm = logSumExp(teacherT);
-            double studentNorm = logSumExp(s);
+            double studentNorm = logSumExp(student);
             double kl = 0;
             double ce = 0;
+            double weight = weights == null ? 1 : weights[i];
             for (int j = 0; j < classes; j++) {
+                double y = wide[labelRow + j];
                 double logQT = studentT[j] - studentTNorm;   // log softmax(s/T)
                 double logPT = teacherT[j] - teacherTNorm;   // log softmax(t/T)
-                double logQ = s[j] - studentNorm;            // log softmax(s)
+                double logQ = student[j] - studentNorm;      // log softmax(s)
                 double pT = Math.exp(logPT);
                 kl += pT * (logPT - logQT);
-                ce -= y[j] * logQ;
-                gradient[i][j] = softWeight * temperature * (Math.exp(logQT) - pT)
-                        + hardWeight * (Math.exp(logQ) - y[j]);
+                ce -= y * logQ;
+                gradient[row + j] = weight * (softWeight * temperature * (Math.exp(logQT) - pT)
+                        + hardWeight * (Math.exp(logQ) - y));
             }
-            perExample[i] = softWeight * temperature * temperature * kl + hardWeight * ce;
-            if (weights != null) {
-                perExample[i] *= weights[i];
-                for (int j = 0; j < classes; j++) {
-                    gradient[i][j] *= weights[i];
-                }
-            }
+            perExample[i] = weight * (softWeight * temperature * temperature * kl + hardWeight * ce);
         }
-        return new Evaluation(perExample, gradient, preOutput.dataType());
+        return new Evaluation(perExample, gradient, n, classes, preOutput.dataType());
+    }
+
+    /**
+     * The values of a matrix in row-major order, copied in bulk: {@code INDArray.toDoubleMatrix()} reads
+     * element by element and took 16 ms for a [128, 10] batch, a hundred times the whole training step.
+     */
+    private static double[] rowMajor(INDArray matrix) {
+        return matrix.dup('c').data().asDouble();
     }
 
     /** log(sum(exp(x))), shifted by the maximum so that large logits do not overflow. */
