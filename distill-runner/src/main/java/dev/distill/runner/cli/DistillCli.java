@@ -14,7 +14,7 @@ import picocli.CommandLine.Command;
 @Command(name = "distill", mixinStandardHelpOptions = true, version = "distill 0.1.0",
         description = "Knowledge distillation (teacher -> assistants -> student) from one YAML file.",
         subcommands = {RunCommand.class, ValidateCommand.class, CompareCommand.class, ReportCommand.class,
-            EvaluateCommand.class, BenchCommand.class})
+            EvaluateCommand.class, BenchCommand.class, ResumeCommand.class, StatusCommand.class})
 public final class DistillCli implements Runnable {
 
     public static final int BAD_INPUT = 2;
@@ -25,7 +25,8 @@ public final class DistillCli implements Runnable {
 
     @Override
     public void run() {
-        throw new CommandLine.ParameterException(spec.commandLine(), "name a command: run, validate, compare, report, evaluate or bench");
+        throw new CommandLine.ParameterException(spec.commandLine(),
+                "name a command: run, resume, status, validate, compare, report, evaluate or bench");
     }
 
     public static void main(String[] args) {
