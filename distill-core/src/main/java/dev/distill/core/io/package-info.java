@@ -1,5 +1,5 @@
 /**
- * Files a run writes (shipped models, atomic writes); nothing here is read back as a finished
- * artefact unless it was completely written.
+ * Files a run writes (shipped models, checkpoints with their manifest, atomic writes); nothing here
+ * is read back as a finished artefact unless it was completely written.
  */
 package dev.distill.core.io;

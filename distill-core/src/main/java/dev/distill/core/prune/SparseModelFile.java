@@ -21,6 +21,7 @@ import java.util.zip.CRC32;
 import java.util.zip.DataFormatException;
 import java.util.zip.Deflater;
 import java.util.zip.Inflater;
+import dev.distill.models.build.ConvBackend;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -112,10 +113,17 @@ public final class SparseModelFile {
         return layouts;
     }
 
-    /** A model file of either kind: this format, or DL4J's zip ({@code ModelSerializer}), without optimizer state. */
+    /**
+     * A model file of either kind, this format or DL4J's zip ({@code ModelSerializer}, without optimizer
+     * state), with the conv backend's helpers in its layers as {@code NetworkFactory} would put them.
+     */
     public static MultiLayerNetwork load(Path file) throws java.io.IOException {
-        return isSparseFile(file) ? read(file)
-                : org.deeplearning4j.util.ModelSerializer.restoreMultiLayerNetwork(file.toFile(), false);
+        if (isSparseFile(file)) {
+            return read(file);
+        }
+        MultiLayerNetwork net = org.deeplearning4j.util.ModelSerializer.restoreMultiLayerNetwork(file.toFile(), false);
+        ConvBackend.DEFAULT.apply(net);
+        return net;
     }
 
     /** Reads a file written by {@link #write} into a new, initialised network. */
@@ -167,6 +175,8 @@ public final class SparseModelFile {
                 }
                 net.setParam(key, values);
             }
+            // a network built from a configuration lacks the helpers NetworkFactory puts into conv layers
+            ConvBackend.DEFAULT.apply(net);
             return net;
         } catch (IOException | DataFormatException | RuntimeException e) {
             if (e instanceof DistillException d) {

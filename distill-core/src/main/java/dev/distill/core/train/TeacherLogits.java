@@ -53,6 +53,8 @@ public final class TeacherLogits {
         conf.setValidateOutputLayerConfig(false);
         MultiLayerNetwork copy = new MultiLayerNetwork(conf);
         copy.init(teacher.params().dup(), false);
+        // a new network: its conv layers need the oneDNN helpers again, or the pass takes 4x as long
+        dev.distill.models.build.ConvBackend.DEFAULT.apply(copy);
         return copy;
     }
 }

@@ -3,6 +3,7 @@ package dev.distill.core.train;
 import dev.distill.core.data.LabeledData;
 import dev.distill.core.eval.Accuracy;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
@@ -13,7 +14,8 @@ import org.nd4j.linalg.factory.Nd4j;
 /**
  * The training loop: shuffled mini-batches (the last partial batch kept), one validation pass per
  * epoch, and the parameters of the best validation epoch restored at the end. Everything else
- * (progress, metric files) is a {@link TrainingListener}.
+ * (progress, metric files) is a {@link TrainingListener}; checkpoints go to a {@link CheckpointSink}
+ * when one is given, and a run continues from one bit for bit.
  *
  * <p>The targets are whatever the network's loss expects: one-hot labels for cross-entropy, or
  * {@code [one-hot | teacher logits]} for {@link dev.distill.core.loss.DistillationLoss}.
@@ -24,14 +26,28 @@ public final class Trainer {
 
     private final TrainingSpec spec;
     private final List<TrainingListener> listeners;
+    private final CheckpointPolicy policy;
+    private final CheckpointSink sink;
 
     public Trainer(TrainingSpec spec, List<TrainingListener> listeners) {
+        this(spec, listeners, CheckpointPolicy.DEFAULT, null);
+    }
+
+    private Trainer(TrainingSpec spec, List<TrainingListener> listeners, CheckpointPolicy policy,
+            CheckpointSink sink) {
         this.spec = spec;
         this.listeners = List.copyOf(listeners);
+        this.policy = policy;
+        this.sink = sink;
+    }
+
+    /** The same trainer, handing a checkpoint to {@code sink} whenever {@code policy} says. */
+    public Trainer withCheckpoints(CheckpointPolicy policy, CheckpointSink sink) {
+        return new Trainer(spec, listeners, policy, sink);
     }
 
     /**
-     * Trains {@code net} in place.
+     * Trains {@code net} in place from scratch.
      *
      * @param features   training inputs {@code [n, d]}
      * @param targets    training targets {@code [n, k]} as the network's loss expects them
@@ -39,57 +55,145 @@ public final class Trainer {
      */
     public TrainingResult fit(MultiLayerNetwork net, INDArray features, INDArray targets, LabeledData validation,
             long seed) {
+        return fit(net, features, targets, validation, seed, null);
+    }
+
+    /**
+     * Trains {@code net} in place, continuing from {@code resumed} (null: from scratch), where
+     * {@code net} is the network restored from the same checkpoint.
+     */
+    public TrainingResult fit(MultiLayerNetwork net, INDArray features, INDArray targets, LabeledData validation,
+            long seed, TrainingState resumed) {
         if (features.rows() != targets.rows()) {
             throw new IllegalArgumentException(features.rows() + " inputs but " + targets.rows() + " targets");
         }
-        Nd4j.getRandom().setSeed(dev.distill.models.build.Seeds.dl4j(seed));
-        Random shuffle = new Random(seed);
         int n = (int) features.rows();
         int[] order = new int[n];
         for (int i = 0; i < n; i++) {
             order[i] = i;
         }
-        List<EpochMetrics> history = new ArrayList<>();
-        INDArray bestParams = null;
-        double bestAccuracy = Double.NEGATIVE_INFINITY;
-        int bestEpoch = 0;
-        long started = System.nanoTime();
-        for (int epoch = 1; epoch <= spec.epochs(); epoch++) {
-            long epochStart = System.nanoTime();
+        Random shuffle = new Random(seed);
+        Run run;
+        if (resumed == null) {
+            Nd4j.getRandom().setSeed(dev.distill.models.build.Seeds.dl4j(seed));
+            run = new Run(n);
+        } else {
+            if (resumed.examples() != n) {
+                throw new IllegalArgumentException("the checkpoint was made on " + resumed.examples()
+                        + " training examples, not " + n);
+            }
+            Nd4j.getRandom().setStates(resumed.rngRoot(), resumed.rngNode());
+            // the shuffle's generator is not stored: replaying the epochs' shuffles puts it where it was
+            int shuffled = resumed.completedEpochs() + (resumed.atEpochBoundary() ? 0 : 1);
+            for (int e = 0; e < shuffled; e++) {
+                shuffleInPlace(order, shuffle);
+            }
+            run = new Run(resumed);
+        }
+        long lastCheckpoint = System.nanoTime();
+        for (int epoch = run.completedEpochs + 1; epoch <= spec.epochs(); epoch++) {
+            long epochStart = System.nanoTime() - (long) (run.epochSeconds * 1e9);
             for (TrainingListener l : listeners) {
                 l.epochStarted(epoch, spec.epochs(), n);
             }
-            shuffleInPlace(order, shuffle);
-            double lossSum = 0;
-            for (int start = 0; start < n; start += spec.batchSize()) {
+            int first = run.nextExample;
+            if (first == 0) {
+                shuffleInPlace(order, shuffle);
+                run.lossSum = 0;
+            }
+            for (int start = first; start < n; start += spec.batchSize()) {
                 int end = Math.min(n, start + spec.batchSize());
-                int[] rows = java.util.Arrays.copyOfRange(order, start, end);
+                int[] rows = Arrays.copyOfRange(order, start, end);
                 DataSet batch = new DataSet(Nd4j.pullRows(features, 1, rows), Nd4j.pullRows(targets, 1, rows));
                 net.fit(batch);
                 double batchLoss = net.score();
-                lossSum += batchLoss * rows.length;
+                run.lossSum += batchLoss * rows.length;
                 for (TrainingListener l : listeners) {
                     l.batchDone(end, batchLoss);
+                }
+                if (sink != null && end < n && policy.dueByTime(System.nanoTime() - lastCheckpoint)) {
+                    run.nextExample = end;
+                    run.epochSeconds = (System.nanoTime() - epochStart) / 1e9;
+                    sink.save(net, run.state());
+                    lastCheckpoint = System.nanoTime();
                 }
             }
             // fit(DataSet) does not advance the epoch counter that per-epoch schedules read
             net.incrementEpochCount();
             double accuracy = validation.size() > 0 ? Accuracy.of(net, validation) : Double.NaN;
             double seconds = (System.nanoTime() - epochStart) / 1e9;
-            EpochMetrics metrics = new EpochMetrics(epoch, lossSum / n, accuracy, seconds, n / seconds);
-            history.add(metrics);
-            boolean best = validation.size() == 0 || accuracy > bestAccuracy;
-            if (best) {
-                bestAccuracy = accuracy;
-                bestEpoch = epoch;
-                bestParams = net.params().dup();
+            EpochMetrics metrics = new EpochMetrics(epoch, run.lossSum / n, accuracy, seconds, n / seconds);
+            boolean best = run.epochDone(metrics, net, validation.size() == 0);
+            if (sink != null && policy.dueAtEpochEnd(epoch, spec.epochs())) {
+                sink.save(net, run.state());
+                lastCheckpoint = System.nanoTime();
             }
             for (TrainingListener l : listeners) {
                 l.epochDone(metrics, best);
             }
         }
-        net.setParams(bestParams);
-        return new TrainingResult(history, bestEpoch, bestAccuracy, (System.nanoTime() - started) / 1e9);
+        net.setParams(run.bestParams);
+        return new TrainingResult(run.history, run.bestEpoch, run.bestAccuracy, run.seconds());
+    }
+
+    /** The loop's mutable bookkeeping, and the {@link TrainingState} it amounts to at any batch boundary. */
+    private static final class Run {
+        final int examples;
+        final List<EpochMetrics> history;
+        final long started = System.nanoTime();
+        final double secondsBefore;
+        int completedEpochs;
+        int nextExample;
+        double lossSum;
+        double epochSeconds;
+        INDArray bestParams;
+        double bestAccuracy = Double.NEGATIVE_INFINITY;
+        int bestEpoch;
+
+        Run(int examples) {
+            this.examples = examples;
+            this.history = new ArrayList<>();
+            this.secondsBefore = 0;
+        }
+
+        Run(TrainingState s) {
+            examples = s.examples();
+            history = new ArrayList<>(s.history());
+            secondsBefore = s.seconds();
+            completedEpochs = s.completedEpochs();
+            nextExample = s.nextExample();
+            lossSum = s.lossSum();
+            epochSeconds = s.epochSeconds();
+            bestParams = s.bestParams();
+            bestAccuracy = s.bestAccuracy();
+            bestEpoch = s.bestEpoch();
+        }
+
+        /** Records a finished epoch; true if it is the best so far (with no validation data, every epoch is). */
+        boolean epochDone(EpochMetrics metrics, MultiLayerNetwork net, boolean noValidation) {
+            history.add(metrics);
+            completedEpochs = metrics.epoch();
+            nextExample = 0;
+            lossSum = 0;
+            epochSeconds = 0;
+            boolean best = noValidation || metrics.validationAccuracy() > bestAccuracy;
+            if (best) {
+                bestAccuracy = metrics.validationAccuracy();
+                bestEpoch = metrics.epoch();
+                bestParams = net.params().dup();
+            }
+            return best;
+        }
+
+        double seconds() {
+            return secondsBefore + (System.nanoTime() - started) / 1e9;
+        }
+
+        TrainingState state() {
+            return new TrainingState(examples, completedEpochs, nextExample, lossSum, epochSeconds, history,
+                    bestEpoch, bestAccuracy, bestParams, seconds(), Nd4j.getRandom().rootState(),
+                    Nd4j.getRandom().nodeState());
+        }
     }
 
     /** Fisher-Yates, continuing from the previous epoch's order so each epoch depends only on the seed. */

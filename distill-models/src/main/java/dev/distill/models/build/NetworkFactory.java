@@ -75,6 +75,7 @@ public final class NetworkFactory {
         MultiLayerConfiguration conf = list.build();
         MultiLayerNetwork net = new MultiLayerNetwork(conf);
         net.init();
+        ConvBackend.DEFAULT.apply(net);
         return net;
     }
 

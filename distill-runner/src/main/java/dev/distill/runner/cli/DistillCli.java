@@ -14,7 +14,8 @@ import picocli.CommandLine.Command;
 @Command(name = "distill", mixinStandardHelpOptions = true, version = "distill 0.1.0",
         description = "Knowledge distillation (teacher -> assistants -> student) from one YAML file.",
         subcommands = {RunCommand.class, ValidateCommand.class, CompareCommand.class, ReportCommand.class,
-            EvaluateCommand.class, SensitivityCommand.class})
+            EvaluateCommand.class, BenchCommand.class, ResumeCommand.class, StatusCommand.class,
+            SensitivityCommand.class})
 public final class DistillCli implements Runnable {
 
     public static final int BAD_INPUT = 2;
@@ -25,7 +26,8 @@ public final class DistillCli implements Runnable {
 
     @Override
     public void run() {
-        throw new CommandLine.ParameterException(spec.commandLine(), "name a command: run, validate, compare, report, evaluate or sensitivity");
+        throw new CommandLine.ParameterException(spec.commandLine(),
+                "name a command: run, resume, status, validate, compare, report, evaluate, bench or sensitivity");
     }
 
     public static void main(String[] args) {

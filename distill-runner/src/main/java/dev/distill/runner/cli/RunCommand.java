@@ -5,6 +5,7 @@ import dev.distill.runner.pipeline.ExperimentData;
 import dev.distill.runner.pipeline.Pipeline;
 import dev.distill.runner.pipeline.PretrainedModels;
 import dev.distill.runner.pipeline.RunDirectory;
+import dev.distill.runner.pipeline.RunLock;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.Map;
@@ -35,10 +36,12 @@ final class RunCommand implements Callable<Integer> {
         ExperimentData data = ExperimentData.load(experiment.data(), experiment.seed());
         Map<String, MultiLayerNetwork> pretrained = PretrainedModels.load(experiment, data);
         RunDirectory run = RunDirectory.create(experiment.name(), out);
-        console.printf("distill run %s: %s, %,d train / %,d validation / %,d test examples -> %s%n",
-                experiment.name(), data.name(), data.train().size(), data.validation().size(), data.test().size(),
-                run.root());
-        new Pipeline(experiment, data, pretrained, run, console, System.console() != null).run();
+        try (RunLock lock = RunLock.acquire(run.root(), console)) {
+            console.printf("distill run %s: %s, %,d train / %,d validation / %,d test examples -> %s%n",
+                    experiment.name(), data.name(), data.train().size(), data.validation().size(), data.test().size(),
+                    run.root());
+            new Pipeline(experiment, data, pretrained, run, console, System.console() != null).run();
+        }
         return 0;
     }
 }

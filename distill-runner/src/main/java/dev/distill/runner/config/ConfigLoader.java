@@ -1,6 +1,7 @@
 package dev.distill.runner.config;
 
 import dev.distill.core.DistillException;
+import dev.distill.core.train.CheckpointPolicy;
 import dev.distill.core.train.LearningRateSchedule;
 import dev.distill.core.train.Optimizer;
 import dev.distill.core.train.TrainingSpec;
@@ -47,7 +48,7 @@ import org.yaml.snakeyaml.nodes.Tag;
 public final class ConfigLoader {
 
     private static final Set<String> TOP_KEYS = Set.of("name", "seed", "data", "models", "distillation", "chains",
-            "baseline", "seeds", "stages");
+            "baseline", "seeds", "checkpoints", "stages");
     private static final Set<String> DISTILLATION_KEYS = Set.of("temperature", "soft_weight", "hard_weight");
     private static final Set<String> TRAINING_KEYS = Set.of("epochs", "batch_size", "optimizer", "learning_rate",
             "schedule", "weight_decay");
@@ -78,6 +79,14 @@ public final class ConfigLoader {
      * @param overrides {@code key.path=value} strings; the value is read as YAML ({@code seeds=[0,1]})
      */
     public static ExperimentConfig load(Path file, List<String> overrides) {
+        return load(file, overrides, file.toAbsolutePath().getParent());
+    }
+
+    /**
+     * As {@link #load(Path, List)}, with relative data and model paths resolved against {@code base}
+     * instead of the file's directory (a run directory's copy of a config that lived elsewhere).
+     */
+    public static ExperimentConfig load(Path file, List<String> overrides, Path base) {
         if (!Files.isRegularFile(file)) {
             throw new DistillException(file + ": config file not found");
         }
@@ -100,7 +109,6 @@ public final class ConfigLoader {
             String source = overridden.get(node);
             return source != null ? source : file + ":" + (node.getStartMark().getLine() + 1);
         };
-        Path base = file.toAbsolutePath().getParent();
         java.io.StringWriter effective = new java.io.StringWriter();
         yaml.serialize(root, effective);
         return new Parser(locator, base).experiment(new YamlMap(locator, "", root), file, effective.toString());
@@ -230,9 +238,18 @@ public final class ConfigLoader {
             } else {
                 seeds.add(seed);
             }
+            CheckpointPolicy checkpoints = top.has("checkpoints") ? checkpoints(top.map("checkpoints"))
+                    : CheckpointPolicy.DEFAULT;
             List<StageConfig> stages = StageParser.stages(top, models, chains);
             return new ExperimentConfig(file, name, seed, data, models, defaults, chains, baseline, seeds,
-                    effectiveYaml, stages);
+                    effectiveYaml, checkpoints, stages);
+        }
+
+        CheckpointPolicy checkpoints(YamlMap c) {
+            c.allowOnly(Set.of("every_epochs", "keep", "every_minutes"));
+            CheckpointPolicy d = CheckpointPolicy.DEFAULT;
+            return check(c, "", () -> new CheckpointPolicy(c.integer("every_epochs", d.everyEpochs()),
+                    c.integer("keep", d.keep()), c.number("every_minutes", d.everyMinutes())));
         }
 
         DataConfig data(YamlMap d) {

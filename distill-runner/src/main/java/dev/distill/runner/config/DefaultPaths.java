@@ -3,7 +3,7 @@ package dev.distill.runner.config;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
-/** Where the shipped digits file lives when a config does not say. */
+/** Where shipped files (the digits data, the configs) live when the user does not say. */
 public final class DefaultPaths {
 
     private DefaultPaths() {
@@ -14,16 +14,26 @@ public final class DefaultPaths {
      * {@code datasets/digits.csv.gz} found walking up from the working directory.
      */
     public static Path digits() {
+        return shipped(Path.of("datasets", "digits.csv.gz"));
+    }
+
+    /** The Fashion-MNIST protocol's config, what {@code bench} measures unless told otherwise. */
+    public static Path fashionMnistConfig() {
+        return shipped(Path.of("configs", "fashion-mnist-takd.yaml"));
+    }
+
+    /** A file of the distribution: under {@code distill.home}, else found walking up from the working directory. */
+    private static Path shipped(Path relative) {
         String home = System.getProperty("distill.home");
         if (home != null) {
-            return Path.of(home, "datasets", "digits.csv.gz");
+            return Path.of(home).resolve(relative);
         }
         for (Path dir = Path.of("").toAbsolutePath(); dir != null; dir = dir.getParent()) {
-            Path candidate = dir.resolve("datasets").resolve("digits.csv.gz");
+            Path candidate = dir.resolve(relative);
             if (Files.isRegularFile(candidate)) {
                 return candidate;
             }
         }
-        return Path.of("datasets", "digits.csv.gz").toAbsolutePath();
+        return relative.toAbsolutePath();
     }
 }

@@ -1,5 +1,6 @@
 package dev.distill.runner.config;
 
+import dev.distill.core.train.CheckpointPolicy;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -13,11 +14,12 @@ import java.util.Map;
  * @param effectiveYaml the YAML after command-line overrides, written into the run directory
  * @param seeds        seeds of the student runs (distilled students and baselines); the teacher and
  *                     assistants are trained once, with {@code seed}
+ * @param checkpoints  when training runs write checkpoints and how many they keep (never changes results)
  * @param stages       what happens to the chains' final students after distillation (pruning), in order
  */
 public record ExperimentConfig(Path file, String name, long seed, DataConfig data, Map<String, ModelConfig> models,
         DistillationSettings distillation, List<ChainConfig> chains, boolean baseline, List<Long> seeds,
-        String effectiveYaml, List<StageConfig> stages) {
+        String effectiveYaml, CheckpointPolicy checkpoints, List<StageConfig> stages) {
 
     public ExperimentConfig {
         models = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(models));

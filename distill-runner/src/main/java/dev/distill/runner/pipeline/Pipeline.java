@@ -1,6 +1,8 @@
 package dev.distill.runner.pipeline;
 
+import dev.distill.core.DistillException;
 import dev.distill.core.eval.Accuracy;
+import dev.distill.core.io.CheckpointStore;
 import dev.distill.core.io.ModelFiles;
 import dev.distill.core.loss.DistillationLoss;
 import dev.distill.core.train.EpochMetrics;
@@ -8,6 +10,7 @@ import dev.distill.core.train.TeacherLogits;
 import dev.distill.core.train.Trainer;
 import dev.distill.core.train.TrainingListener;
 import dev.distill.core.train.TrainingResult;
+import dev.distill.core.train.TrainingState;
 import dev.distill.models.build.NetworkFactory;
 import dev.distill.runner.config.ExperimentConfig;
 import dev.distill.runner.config.ModelConfig;
@@ -35,14 +38,22 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import org.apache.commons.math3.stat.descriptive.SummaryStatistics;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.deeplearning4j.util.ModelSerializer;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * config → models → training (teacher → assistants → students, baselines) → evaluation → report.
  * Each teacher's logits on the training split are computed once and shared by all its students.
+ *
+ * <p>Resumable: every training run writes checkpoints ({@code checkpoints/<id>-seed<k>/}), and each
+ * finished one is recorded in {@link Progress} after its files. Run again on a directory that has a
+ * progress file, the pipeline skips what is finished, continues the interrupted training run from its
+ * newest good checkpoint, reloads cached teacher logits, and gives the summary an uninterrupted run
+ * would have given.
  */
 public final class Pipeline {
 
@@ -56,10 +67,8 @@ public final class Pipeline {
     /** Trained (or loaded) networks that later nodes distil from, by node id. */
     private final Map<String, MultiLayerNetwork> teachers = new HashMap<>();
     private final Map<String, INDArray> logitsCache = new HashMap<>();
-    /** The chains' final students (first seed), by node id, for the stages. */
-    private final Map<String, MultiLayerNetwork> finalStudents = new LinkedHashMap<>();
-    /** Seconds each teacher's logits took, by teacher id, for the report's timings. */
-    private final Map<String, Double> logitsSeconds = new LinkedHashMap<>();
+    /** What is finished (and each teacher's logits seconds, for the report's timings). */
+    private Progress progress;
 
     /**
      * @param pretrained networks of the config's pretrained models, already loaded and checked
@@ -75,9 +84,30 @@ public final class Pipeline {
         this.interactive = interactive;
     }
 
+    /** Runs the plan, or what is left of it if the run directory holds an interrupted run. */
     public RunSummary run() {
-        String started = Instant.now().toString();
-        run.write("config.yaml", config.effectiveYaml());
+        if (run.hasProgress()) {
+            progress = run.progress().withFailure(null);
+        } else {
+            run.write("config.yaml", config.effectiveYaml());
+            run.write(run.root().relativize(run.checkpointedConfig()).toString(), config.effectiveYaml());
+            progress = Progress.start(config.file().toString(), Instant.now().toString());
+        }
+        run.write(progress);
+        try {
+            return runPlan();
+        } catch (RuntimeException e) {
+            // status shows it; resume retries from the last checkpoint
+            try {
+                run.write(progress.withFailure(e.getMessage() == null ? e.toString() : e.getMessage()));
+            } catch (RuntimeException again) {
+                e.addSuppressed(again);
+            }
+            throw e;
+        }
+    }
+
+    private RunSummary runPlan() {
         // the report's confusion matrices need the test labels beside each model's predictions
         run.write(Predictions.file(Predictions.LABELS),
                 Predictions.labelsJson(data.test().labels(), config.data().classes()));
@@ -88,13 +118,14 @@ public final class Pipeline {
         }
         if (!config.stages().isEmpty()) {
             entries.addAll(new StageRunner(config, data, run, out, this::teacherLogits,
-                    label -> new ConsoleProgress(label, out, interactive)).run(
-                            plan.nodes().stream().filter(n -> n.role() == Role.STUDENT).toList(), finalStudents));
+                    label -> new ConsoleProgress(label, out, interactive))
+                    .run(plan.nodes().stream().filter(n -> n.role() == Role.STUDENT).toList()));
         }
         RunSummary.Dataset dataset = new RunSummary.Dataset(data.name(), config.data().input().toString(),
                 config.data().classes(), data.train().size(), data.validation().size(), data.test().size());
-        RunSummary summary = new RunSummary(config.name(), config.file().toString(), started, Instant.now().toString(),
-                dataset, config.seeds(), entries, Provenance.collect(), logitsSeconds);
+        RunSummary summary = new RunSummary(config.name(), progress.configFile(), progress.started(),
+                Instant.now().toString(), dataset, config.seeds(), entries, Provenance.collect(),
+                progress.logitsSeconds());
         String table = SummaryTable.text(summary);
         run.write(MarkdownReport.FILE, MarkdownReport.markdown(summary, config.effectiveYaml()));
         writeHtmlReport(summary);
@@ -134,38 +165,30 @@ public final class Pipeline {
         }
         ModelConfig.Declared declared = (ModelConfig.Declared) model;
         List<Long> seeds = node.perSeed() ? config.seeds() : List.of(config.seed());
-        INDArray targets = targets(node);
         out.printf(Locale.ROOT, "%s (%s%s): %,d params, %,d multiply-adds/example, %d epoch(s), %d seed(s)%n",
                 node.id(), node.role().label(), node.distilled() ? ", distilled from " + node.parentId() : "",
                 declared.cost().params(), declared.cost().multiplyAdds(), declared.training().epochs(), seeds.size());
         List<Double> accuracies = new ArrayList<>();
         ModelEntry first = null;
         for (long seed : seeds) {
-            MultiLayerNetwork net = NetworkFactory.build(declared.spec(), config.data().input(),
-                    declared.training().updater(), declared.training().weightDecay(), seed,
-                    node.distilled() ? node.distillation().loss() : new org.nd4j.linalg.lossfunctions.impl.LossMCXENT());
+            boolean shipped = first == null;
+            String fileName = shipped ? node.id() + ".zip" : node.id() + "-seed" + seed + ".zip";
             String label = seeds.size() > 1 ? node.id() + " seed " + seed : node.id();
-            List<TrainingListener> listeners = List.of(new ConsoleProgress(label, out, interactive),
-                    new MetricsLog(run, node.id(), seed));
-            TrainingResult result = new Trainer(declared.training(), listeners)
-                    .fit(net, data.train().features(), targets, data.validation(), seed);
-            // the first seed's model is the one shipped in <id>.zip: its predictions are kept for the report
-            double accuracy = first == null ? testAndSavePredictions(node.id(), seed, net) : Accuracy.of(net, data.test());
-            accuracies.add(accuracy);
-            String fileName = first == null ? node.id() + ".zip" : node.id() + "-seed" + seed + ".zip";
-            Path file = run.model(fileName);
-            ModelFiles.saveForShipping(net, file);
-            out.printf(Locale.ROOT, "  %s: test accuracy %.4f (best epoch %d, val %.4f), %.1f s%n", label, accuracy,
-                    result.bestEpoch(), result.bestValidationAccuracy(), result.seconds());
-            if (first == null) {
-                first = entry(node, accuracy, net.numParams(), size(file), declared.cost().multiplyAdds(), result,
-                        fileName, SavedModel.read(file).nonzero(), layers(declared));
-                if (isTeacherOfLaterNode(node, plan)) {
-                    teachers.put(node.id(), net);
-                }
-                if (node.role() == Role.STUDENT) {
-                    finalStudents.put(node.id(), net);
-                }
+            Progress.Finished done = progress.finished(node.id(), seed);
+            if (done != null) {
+                out.printf(Locale.ROOT, "  %s: finished earlier: test accuracy %.4f (%s)%n", label, done.testAccuracy(),
+                        done.file());
+            } else {
+                done = trainOne(node, declared, seed, label, fileName, shipped, shipped && isTeacherOfLaterNode(node, plan));
+                progress = progress.with(done);
+                run.write(progress);
+                deleteTree(run.checkpoints(node.id(), seed));
+            }
+            accuracies.add(done.testAccuracy());
+            if (shipped) {
+                Path file = run.model(fileName);
+                first = entry(node, done.testAccuracy(), done.params(), size(file), declared.cost().multiplyAdds(),
+                        done.result(), fileName, SavedModel.read(file).nonzero(), layers(declared));
             }
         }
         if (seeds.size() > 1) {
@@ -174,6 +197,68 @@ public final class Pipeline {
             first = withSeeds(first, stats.getMean(), stats.getStandardDeviation(), accuracies);
         }
         return first;
+    }
+
+    /**
+     * Trains one model with one seed (from its newest good checkpoint, if it has one), saves it and,
+     * for the shipped (first) seed, its test predictions.
+     */
+    private Progress.Finished trainOne(Plan.Node node, ModelConfig.Declared declared, long seed, String label,
+            String fileName, boolean shipped, boolean keepAsTeacher) {
+        MultiLayerNetwork net = NetworkFactory.build(declared.spec(), config.data().input(),
+                declared.training().updater(), declared.training().weightDecay(), seed,
+                node.distilled() ? node.distillation().loss() : new org.nd4j.linalg.lossfunctions.impl.LossMCXENT());
+        CheckpointStore store = new CheckpointStore(run.checkpoints(node.id(), seed), config.checkpoints().keep());
+        TrainingState resumed = null;
+        Optional<CheckpointStore.Restored> restored = store.newestGood(line -> out.println("warning: " + line));
+        if (restored.isPresent()) {
+            try {
+                restored.get().copyInto(net);
+            } catch (IllegalArgumentException e) {
+                throw new DistillException(e.getMessage(), e);
+            }
+            resumed = restored.get().state();
+            if (resumed.examples() != data.train().size()) {
+                throw new DistillException(restored.get().file() + ": made on " + resumed.examples()
+                        + " training examples, but the data now has " + data.train().size() + "; the data changed "
+                        + "since the run started: start a new run");
+            }
+            out.printf(Locale.ROOT, "  %s: resuming from %s (%d of %d epochs done%s)%n", label,
+                    run.root().relativize(restored.get().file()), resumed.completedEpochs(),
+                    declared.training().epochs(), resumed.atEpochBoundary() ? ""
+                            : String.format(Locale.ROOT, ", %,d examples into the next", resumed.nextExample()));
+        }
+        MetricsLog log = new MetricsLog(run, node.id(), seed);
+        log.replace(resumed == null ? List.of() : resumed.history());
+        List<TrainingListener> listeners = List.of(new ConsoleProgress(label, out, interactive), log);
+        TrainingResult result = new Trainer(declared.training(), listeners)
+                .withCheckpoints(config.checkpoints(), store)
+                .fit(net, data.train().features(), targets(node), data.validation(), seed, resumed);
+        // the first seed's model is the one shipped in <id>.zip: its predictions are kept for the report
+        double accuracy = shipped ? testAndSavePredictions(node.id(), seed, net) : Accuracy.of(net, data.test());
+        Path file = run.model(fileName);
+        ModelFiles.saveForShipping(net, file);
+        out.printf(Locale.ROOT, "  %s: test accuracy %.4f (best epoch %d, val %.4f), %.1f s%n", label, accuracy,
+                result.bestEpoch(), result.bestValidationAccuracy(), result.seconds());
+        if (keepAsTeacher) {
+            teachers.put(node.id(), net);
+        }
+        return new Progress.Finished(node.id(), seed, "models/" + fileName, accuracy, net.numParams(), result);
+    }
+
+    /** A finished teacher's network: still in memory, or read back from its shipped file after a resume. */
+    private MultiLayerNetwork teacher(String id) {
+        return teachers.computeIfAbsent(id, k -> {
+            Path file = run.model(k + ".zip");
+            try {
+                MultiLayerNetwork net = ModelSerializer.restoreMultiLayerNetwork(file.toFile(), false);
+                // restoring builds fresh layers, without the oneDNN helpers NetworkFactory puts in
+                dev.distill.models.build.ConvBackend.DEFAULT.apply(net);
+                return net;
+            } catch (IOException e) {
+                throw new DistillException(file + ": cannot read the finished teacher: " + e.getMessage(), e);
+            }
+        });
     }
 
     private ModelEntry loaded(Plan.Node node, ModelConfig.Pretrained p) {
@@ -202,12 +287,23 @@ public final class Pipeline {
 
     private INDArray teacherLogits(String teacherId) {
         return logitsCache.computeIfAbsent(teacherId, id -> {
-            long start = System.nanoTime();
-            INDArray logits = TeacherLogits.compute(teachers.get(id), data.train().features());
             Path file = run.logits(id);
+            if (progress.logitsSeconds().containsKey(id) && Files.isRegularFile(file)) {
+                // written atomically before progress listed it: complete, and the same floats as computing again
+                try {
+                    INDArray cached = Nd4j.readBinary(file.toFile());
+                    out.printf(Locale.ROOT, "  logits of %s read from %s%n", id, run.root().relativize(file));
+                    return cached;
+                } catch (IOException | RuntimeException e) {
+                    out.println("warning: " + file + ": unreadable (" + e.getMessage() + "); computing the logits again");
+                }
+            }
+            long start = System.nanoTime();
+            INDArray logits = TeacherLogits.compute(teacher(id), data.train().features());
             ModelFiles.writeAtomically(file, tmp -> Nd4j.saveBinary(logits, tmp.toFile()));
             double seconds = (System.nanoTime() - start) / 1e9;
-            logitsSeconds.put(id, seconds);
+            progress = progress.withLogits(id, seconds);
+            run.write(progress);
             out.printf(Locale.ROOT, "  logits of %s on %,d training examples cached in %.1f s (%s)%n", id,
                     logits.rows(), seconds, run.root().relativize(file));
             return logits;
@@ -248,20 +344,55 @@ public final class Pipeline {
         }
     }
 
+    private static void deleteTree(Path dir) {
+        if (!Files.exists(dir)) {
+            return;
+        }
+        try (java.util.stream.Stream<Path> files = Files.walk(dir)) {
+            for (Path p : files.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.delete(p);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(dir + ": cannot delete finished checkpoints: " + e.getMessage(), e);
+        }
+    }
+
     /** Appends each epoch's figures to {@code metrics.jsonl}. */
     private record MetricsLog(RunDirectory run, String id, long seed) implements TrainingListener {
-        @Override
-        public void epochDone(EpochMetrics m, boolean best) {
+
+        /**
+         * Replaces this training run's lines with those of {@code history} (a resumed run logs the
+         * epochs after its checkpoint again; the ones before may not all have been logged).
+         */
+        void replace(List<EpochMetrics> history) {
+            String prefix = Json.line(key());
+            String mine = prefix.substring(0, prefix.length() - 1) + ",";
+            run.rewriteLines(RunDirectory.METRICS, l -> l.startsWith(mine));
+            double best = Double.NEGATIVE_INFINITY;
+            for (EpochMetrics m : history) {
+                boolean isBest = Double.isNaN(m.validationAccuracy()) || m.validationAccuracy() > best;
+                best = isBest ? m.validationAccuracy() : best;
+                epochDone(m, isBest);
+            }
+        }
+
+        private Map<String, Object> key() {
             Map<String, Object> line = new LinkedHashMap<>();
             line.put("model", id);
             line.put("seed", seed);
+            return line;
+        }
+
+        @Override
+        public void epochDone(EpochMetrics m, boolean best) {
+            Map<String, Object> line = key();
             line.put("epoch", m.epoch());
             line.put("train_loss", m.trainLoss());
             line.put("val_accuracy", m.validationAccuracy());
             line.put("seconds", m.seconds());
             line.put("samples_per_s", m.samplesPerSecond());
             line.put("best", best);
-            run.appendLine("metrics.jsonl", Json.line(line));
+            run.appendLine(RunDirectory.METRICS, Json.line(line));
         }
     }
 }

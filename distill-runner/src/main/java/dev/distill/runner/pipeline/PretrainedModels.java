@@ -39,6 +39,8 @@ public final class PretrainedModels {
         } catch (Exception e) {
             throw new DistillException(file + ": not a DL4J MultiLayerNetwork model file (" + firstLine(e) + ")", e);
         }
+        // restoring builds fresh layers, without the oneDNN helpers NetworkFactory puts in
+        dev.distill.models.build.ConvBackend.DEFAULT.apply(net);
         INDArray probe = features.get(org.nd4j.linalg.indexing.NDArrayIndex.interval(0, Math.min(2, features.rows())),
                 org.nd4j.linalg.indexing.NDArrayIndex.all());
         INDArray output;

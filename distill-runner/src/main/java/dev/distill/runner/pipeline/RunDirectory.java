@@ -20,6 +20,9 @@ import java.util.stream.Stream;
 public final class RunDirectory {
 
     public static final String SUMMARY = "summary.json";
+    /** Checkpoints of unfinished training runs, the progress file and the config that produced them. */
+    public static final String CHECKPOINTS = "checkpoints";
+    public static final String METRICS = "metrics.jsonl";
 
     private final Path root;
 
@@ -41,7 +44,10 @@ public final class RunDirectory {
                 }
                 try (Stream<Path> entries = Files.list(root)) {
                     if (entries.findAny().isPresent()) {
-                        throw new DistillException(root + ": is not empty; choose another --out");
+                        throw new DistillException(root + ": is not empty; choose another --out" + (Progress.exists(
+                                root.resolve(CHECKPOINTS).resolve(Progress.FILE))
+                                        ? " (it holds an unfinished run: continue it with distill resume " + root + ")"
+                                        : ""));
                     }
                 } catch (IOException e) {
                     throw new DistillException(root + ": cannot read: " + e.getMessage(), e);
@@ -63,6 +69,14 @@ public final class RunDirectory {
         return new RunDirectory(root);
     }
 
+    /** An existing run directory that a run was started in (for {@code resume} and {@code status}). */
+    public static RunDirectory open(Path dir) {
+        if (!Files.isDirectory(dir)) {
+            throw new DistillException(dir + ": no such run directory");
+        }
+        return new RunDirectory(dir);
+    }
+
     /** An existing run directory (for {@code compare} and {@code report}). */
     public static Path finishedSummary(Path dir) {
         Path summary = dir.resolve(SUMMARY);
@@ -81,6 +95,56 @@ public final class RunDirectory {
 
     public Path model(String fileName) {
         return root.resolve("models").resolve(fileName);
+    }
+
+    /** The checkpoint directory of one training run ({@code <id>-seed<k>}). */
+    public Path checkpoints(String id, long seed) {
+        return root.resolve(CHECKPOINTS).resolve(id + "-seed" + seed);
+    }
+
+    public Path progressFile() {
+        return root.resolve(CHECKPOINTS).resolve(Progress.FILE);
+    }
+
+    /** The config as the run's checkpoints were made with it (config.yaml itself may be edited later). */
+    public Path checkpointedConfig() {
+        return root.resolve(CHECKPOINTS).resolve("config.yaml");
+    }
+
+    public boolean finished() {
+        return Files.isRegularFile(root.resolve(SUMMARY));
+    }
+
+    public Progress progress() {
+        return Progress.read(progressFile());
+    }
+
+    public boolean hasProgress() {
+        return Progress.exists(progressFile());
+    }
+
+    public void write(Progress progress) {
+        write(root.relativize(progressFile()).toString(), dev.distill.runner.report.Json.pretty(progress));
+    }
+
+    /**
+     * Keeps only the lines of {@code metrics.jsonl} that do not match {@code drop} (a resumed training
+     * run's epochs after its checkpoint are trained again and logged again).
+     */
+    public void rewriteLines(String relative, java.util.function.Predicate<String> drop) {
+        Path file = root.resolve(relative);
+        if (!Files.isRegularFile(file)) {
+            return;
+        }
+        try {
+            java.util.List<String> lines = Files.readAllLines(file, StandardCharsets.UTF_8);
+            java.util.List<String> kept = lines.stream().filter(drop.negate()).toList();
+            if (kept.size() != lines.size()) {
+                write(relative, kept.stream().map(l -> l + "\n").collect(java.util.stream.Collectors.joining()));
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
     public Path logits(String id) {

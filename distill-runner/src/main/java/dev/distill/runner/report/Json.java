@@ -36,10 +36,15 @@ public final class Json {
     }
 
     public static RunSummary readSummary(Path file) {
+        return read(file, RunSummary.class, "run summary");
+    }
+
+    /** Reads a JSON document the project wrote; {@code what} names it in the error. */
+    public static <T> T read(Path file, Class<T> type, String what) {
         try {
-            return MAPPER.readValue(file.toFile(), RunSummary.class);
+            return MAPPER.readValue(file.toFile(), type);
         } catch (IOException e) {
-            throw new DistillException(file + ": not a readable run summary: " + firstLine(e.getMessage()), e);
+            throw new DistillException(file + ": not a readable " + what + ": " + firstLine(e.getMessage()), e);
         }
     }
 

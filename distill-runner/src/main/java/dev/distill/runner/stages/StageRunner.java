@@ -77,15 +77,22 @@ public final class StageRunner {
     }
 
     /**
-     * @param students the chains' final students, with their trained networks by node id
+     * @param students the chains' final students; their shipped files ({@code models/<id>.zip}) are read,
+     *                 so a resumed run whose students finished earlier prunes the same models
      */
-    public List<ModelEntry> run(List<Plan.Node> students, Map<String, MultiLayerNetwork> nets) {
+    public List<ModelEntry> run(List<Plan.Node> students) {
         List<ModelEntry> entries = new ArrayList<>();
         Map<String, Current> current = new LinkedHashMap<>();
         for (Plan.Node node : students) {
             ModelConfig.Declared declared = (ModelConfig.Declared) config.models().get(node.model());
-            current.put(node.id(), new Current(node.id(), nets.get(node.id()), declared.spec(),
-                    size(run.model(node.id() + ".zip"))));
+            Path file = run.model(node.id() + ".zip");
+            MultiLayerNetwork net;
+            try {
+                net = SparseModelFile.load(file);
+            } catch (IOException e) {
+                throw new UncheckedIOException(file + ": cannot read the student to prune", e);
+            }
+            current.put(node.id(), new Current(node.id(), net, declared.spec(), size(file)));
         }
         for (StageConfig stage : config.stages()) {
             for (Plan.Node node : students) {

@@ -289,7 +289,8 @@ class CliTest {
     void noSubcommandExitsWith2AndNamesTheCommands() {
         CliRun r = CliRun.of();
         assertEquals(2, r.code());
-        assertTrue(r.err().contains("run, validate, compare, report, evaluate or sensitivity"), r.err());
+        assertTrue(r.err().contains("run, resume, status, validate, compare, report, evaluate, bench or sensitivity"),
+                r.err());
     }
 
     @Test

@@ -364,18 +364,7 @@ class ReportTest {
     }
 
     private static Path copyRun(String name) throws Exception {
-        Path copy = temp.resolve(name);
-        try (Stream<Path> files = Files.walk(runDir)) {
-            for (Path p : files.toList()) {
-                Path target = copy.resolve(runDir.relativize(p).toString());
-                if (Files.isDirectory(p)) {
-                    Files.createDirectories(target);
-                } else {
-                    Files.copy(p, target);
-                }
-            }
-        }
-        return copy;
+        return CliRun.copyTree(runDir, temp.resolve(name));
     }
 
     static Path repo() {

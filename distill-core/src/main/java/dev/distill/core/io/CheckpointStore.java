@@ -1,0 +1,384 @@
+package dev.distill.core.io;
+
+import dev.distill.core.train.CheckpointSink;
+import dev.distill.core.train.EpochMetrics;
+import dev.distill.core.train.TrainingState;
+import java.io.BufferedOutputStream;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.DigestOutputStream;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.Properties;
+import java.util.function.Consumer;
+import java.util.stream.Stream;
+import java.util.zip.ZipEntry;
+import java.util.zip.ZipInputStream;
+import java.util.zip.ZipOutputStream;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.deeplearning4j.util.ModelSerializer;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * The checkpoints of one training run, in one directory: {@code ckpt-NNNNNN.zip} files and a
+ * {@code manifest.tsv} that lists each with its size and SHA-256 and the epoch and example it
+ * stands at. A checkpoint holds the network with its optimizer state (DL4J's own format, with the
+ * iteration and epoch counters that learning-rate schedules read), the best epoch's parameters and
+ * the rest of the {@link TrainingState}.
+ *
+ * <p>Every file is written atomically (temporary file in the same directory, fsync, rename, fsync
+ * of the directory), the checkpoint before the manifest entry that vouches for it, so nothing good
+ * is ever replaced by something partial. Only the last {@code keep} checkpoints stay. Reading, a
+ * checkpoint that is missing, has the wrong size or checksum, is not in the manifest, or does not
+ * deserialize is reported in one line naming the file, and the one before it is used.
+ */
+public final class CheckpointStore implements CheckpointSink {
+
+    public static final String MANIFEST = "manifest.tsv";
+    private static final String HEADER = "# file\tbytes\tsha256\tepochs_done\tnext_example";
+    private static final String NETWORK = "network.zip";
+    private static final String BEST = "best-params.bin";
+    private static final String STATE = "state.properties";
+
+    private final Path dir;
+    private final int keep;
+
+    public CheckpointStore(Path dir, int keep) {
+        if (keep < 1) {
+            throw new IllegalArgumentException("keep must be positive, got " + keep);
+        }
+        this.dir = dir;
+        this.keep = keep;
+    }
+
+    public Path dir() {
+        return dir;
+    }
+
+    /** One line of the manifest. */
+    public record Entry(String file, long bytes, String sha256, int epochsDone, int nextExample) {
+
+        String line() {
+            return String.join("\t", file, Long.toString(bytes), sha256, Integer.toString(epochsDone),
+                    Integer.toString(nextExample));
+        }
+
+        static Entry parse(String line) {
+            String[] f = line.split("\t");
+            if (f.length != 5) {
+                throw new IllegalArgumentException("expected 5 tab-separated fields, found " + f.length);
+            }
+            return new Entry(f[0], Long.parseLong(f[1]), f[2], Integer.parseInt(f[3]), Integer.parseInt(f[4]));
+        }
+    }
+
+    /** A checkpoint read back: the network with its optimizer state, where training stood, and its file. */
+    public record Restored(MultiLayerNetwork net, TrainingState state, Path file) {
+
+        /**
+         * Puts the checkpoint's parameters, optimizer state and iteration and epoch counters into
+         * {@code fresh}, a network built from the same specification (so that whatever the builder
+         * sets up beyond the saved configuration is there too).
+         */
+        public void copyInto(MultiLayerNetwork fresh) {
+            if (fresh.numParams() != net.numParams()) {
+                throw new IllegalArgumentException(file + ": holds " + net.numParams() + " parameters but the model has "
+                        + fresh.numParams() + "; was the model's configuration changed?");
+            }
+            fresh.setParams(net.params().dup());
+            INDArray updaterState = net.getUpdater().getStateViewArray();
+            if (updaterState != null) {
+                fresh.getUpdater().setStateViewArray(fresh, updaterState.dup(), false);
+            }
+            fresh.setIterationCount(net.getIterationCount());
+            fresh.setEpochCount(net.getEpochCount());
+        }
+    }
+
+    @Override
+    public void save(MultiLayerNetwork net, TrainingState state) {
+        List<Entry> entries = readManifestQuietly();
+        int number = 1;
+        for (Entry e : entries) {
+            number = Math.max(number, sequence(e.file()) + 1);
+        }
+        String name = String.format(Locale.ROOT, "ckpt-%06d.zip", number);
+        MessageDigest sha = sha256();
+        long[] bytes = {0};
+        ModelFiles.writeAtomically(dir.resolve(name), tmp -> {
+            try (OutputStream file = Files.newOutputStream(tmp);
+                    CountingStream counted = new CountingStream(new DigestOutputStream(file, sha))) {
+                write(net, state, counted);
+                counted.flush();
+                bytes[0] = counted.count;
+            }
+        });
+        entries.add(new Entry(name, bytes[0], HexFormat.of().formatHex(sha.digest()), state.completedEpochs(),
+                state.nextExample()));
+        List<Entry> kept = entries.subList(Math.max(0, entries.size() - keep), entries.size());
+        writeManifest(kept);
+        // old checkpoints go only once the manifest no longer names them
+        for (Entry e : entries.subList(0, entries.size() - kept.size())) {
+            deleteQuietly(dir.resolve(e.file()));
+        }
+    }
+
+    /** The newest checkpoint's manifest entry, without reading the checkpoint itself (for status). */
+    public Optional<Entry> newestEntry() {
+        List<Entry> entries = readManifestQuietly();
+        return entries.isEmpty() ? Optional.empty() : Optional.of(entries.get(entries.size() - 1));
+    }
+
+    /**
+     * The newest checkpoint that is intact, or empty if there is none; every one passed over is
+     * reported to {@code warn} in one line naming its file.
+     */
+    public Optional<Restored> newestGood(Consumer<String> warn) {
+        if (!Files.isDirectory(dir)) {
+            return Optional.empty();
+        }
+        List<Entry> entries;
+        try {
+            entries = readManifest();
+        } catch (RuntimeException e) {
+            warn.accept(dir.resolve(MANIFEST) + ": unreadable (" + e.getMessage() + "); its checkpoints are not used");
+            return Optional.empty();
+        }
+        List<String> listed = entries.stream().map(Entry::file).toList();
+        int newestListed = listed.stream().mapToInt(CheckpointStore::sequence).max().orElse(0);
+        for (Path f : checkpointFiles()) {
+            String name = f.getFileName().toString();
+            if (!listed.contains(name) && sequence(name) > newestListed) {
+                warn.accept(f + ": not in " + MANIFEST + " (its write did not finish?); not used");
+            }
+        }
+        for (int i = entries.size() - 1; i >= 0; i--) {
+            Entry e = entries.get(i);
+            Path file = dir.resolve(e.file());
+            String problem = check(e, file);
+            if (problem == null) {
+                try {
+                    return Optional.of(read(file));
+                } catch (IOException | RuntimeException ex) {
+                    problem = "does not deserialize (" + ex.getClass().getSimpleName()
+                            + (ex.getMessage() == null ? "" : ": " + ex.getMessage().lines().findFirst().orElse(""))
+                            + ")";
+                }
+            }
+            warn.accept(file + ": " + problem + "; " + (i > 0 ? "using the previous checkpoint"
+                    : "no earlier checkpoint: this training run starts over"));
+        }
+        return Optional.empty();
+    }
+
+    /** Null if {@code file} has the size and checksum the manifest gives it, else what is wrong. */
+    private static String check(Entry e, Path file) {
+        if (!Files.isRegularFile(file)) {
+            return "missing";
+        }
+        try {
+            long size = Files.size(file);
+            if (size != e.bytes()) {
+                return "truncated or damaged: " + size + " bytes, the manifest says " + e.bytes();
+            }
+            MessageDigest sha = sha256();
+            try (InputStream in = Files.newInputStream(file)) {
+                byte[] buffer = new byte[1 << 16];
+                for (int r; (r = in.read(buffer)) > 0; ) {
+                    sha.update(buffer, 0, r);
+                }
+            }
+            String actual = HexFormat.of().formatHex(sha.digest());
+            return actual.equals(e.sha256()) ? null : "damaged: SHA-256 " + actual + ", the manifest says " + e.sha256();
+        } catch (IOException ex) {
+            return "unreadable: " + ex.getMessage();
+        }
+    }
+
+    private static void write(MultiLayerNetwork net, TrainingState state, OutputStream out) throws IOException {
+        ZipOutputStream zip = new ZipOutputStream(out);
+        // the network file is compressed already
+        zip.setLevel(java.util.zip.Deflater.NO_COMPRESSION);
+        zip.putNextEntry(new ZipEntry(NETWORK));
+        ByteArrayOutputStream network = new ByteArrayOutputStream();
+        ModelSerializer.writeModel(net, network, true);
+        network.writeTo(zip);
+        zip.closeEntry();
+        if (state.bestParams() != null) {
+            zip.putNextEntry(new ZipEntry(BEST));
+            DataOutputStream data = new DataOutputStream(zip);
+            Nd4j.write(state.bestParams(), data);
+            data.flush();
+            zip.closeEntry();
+        }
+        zip.putNextEntry(new ZipEntry(STATE));
+        zip.write(properties(state).getBytes(StandardCharsets.UTF_8));
+        zip.closeEntry();
+        zip.finish();
+    }
+
+    static Restored read(Path file) throws IOException {
+        MultiLayerNetwork net = null;
+        INDArray best = null;
+        Properties p = null;
+        try (ZipInputStream zip = new ZipInputStream(Files.newInputStream(file))) {
+            for (ZipEntry entry; (entry = zip.getNextEntry()) != null; ) {
+                byte[] content = zip.readAllBytes();
+                switch (entry.getName()) {
+                    case NETWORK -> net = ModelSerializer.restoreMultiLayerNetwork(new ByteArrayInputStream(content), true);
+                    case BEST -> best = Nd4j.read(new DataInputStream(new ByteArrayInputStream(content)));
+                    case STATE -> {
+                        p = new Properties();
+                        p.load(new java.io.StringReader(new String(content, StandardCharsets.UTF_8)));
+                    }
+                    default -> throw new IOException("unexpected entry " + entry.getName());
+                }
+            }
+        }
+        if (net == null || p == null) {
+            throw new IOException("no " + (net == null ? NETWORK : STATE) + " in it");
+        }
+        return new Restored(net, state(p, best), file);
+    }
+
+    /** The state as text; doubles as Java prints them, which reads back to the same bits. */
+    private static String properties(TrainingState s) {
+        StringBuilder b = new StringBuilder();
+        b.append("examples=").append(s.examples()).append('\n');
+        b.append("completed_epochs=").append(s.completedEpochs()).append('\n');
+        b.append("next_example=").append(s.nextExample()).append('\n');
+        b.append("loss_sum=").append(s.lossSum()).append('\n');
+        b.append("epoch_seconds=").append(s.epochSeconds()).append('\n');
+        b.append("best_epoch=").append(s.bestEpoch()).append('\n');
+        b.append("best_accuracy=").append(s.bestAccuracy()).append('\n');
+        b.append("seconds=").append(s.seconds()).append('\n');
+        b.append("rng_root=").append(s.rngRoot()).append('\n');
+        b.append("rng_node=").append(s.rngNode()).append('\n');
+        for (EpochMetrics m : s.history()) {
+            b.append("epoch.").append(m.epoch()).append('=').append(m.trainLoss()).append(' ')
+                    .append(m.validationAccuracy()).append(' ').append(m.seconds()).append(' ')
+                    .append(m.samplesPerSecond()).append('\n');
+        }
+        return b.toString();
+    }
+
+    private static TrainingState state(Properties p, INDArray best) throws IOException {
+        try {
+            int done = Integer.parseInt(p.getProperty("completed_epochs"));
+            List<EpochMetrics> history = new ArrayList<>();
+            for (int e = 1; e <= done; e++) {
+                String[] f = p.getProperty("epoch." + e).split(" ");
+                history.add(new EpochMetrics(e, Double.parseDouble(f[0]), Double.parseDouble(f[1]),
+                        Double.parseDouble(f[2]), Double.parseDouble(f[3])));
+            }
+            return new TrainingState(Integer.parseInt(p.getProperty("examples")), done,
+                    Integer.parseInt(p.getProperty("next_example")), Double.parseDouble(p.getProperty("loss_sum")),
+                    Double.parseDouble(p.getProperty("epoch_seconds")), history,
+                    Integer.parseInt(p.getProperty("best_epoch")), Double.parseDouble(p.getProperty("best_accuracy")),
+                    best, Double.parseDouble(p.getProperty("seconds")), Long.parseLong(p.getProperty("rng_root")),
+                    Long.parseLong(p.getProperty("rng_node")));
+        } catch (RuntimeException e) {
+            throw new IOException(STATE + ": " + e, e);
+        }
+    }
+
+    private List<Entry> readManifest() {
+        Path file = dir.resolve(MANIFEST);
+        if (!Files.exists(file)) {
+            return new ArrayList<>();
+        }
+        List<Entry> entries = new ArrayList<>();
+        try {
+            for (String line : Files.readAllLines(file, StandardCharsets.UTF_8)) {
+                if (!line.isBlank() && !line.startsWith("#")) {
+                    entries.add(Entry.parse(line));
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return entries;
+    }
+
+    private List<Entry> readManifestQuietly() {
+        try {
+            return readManifest();
+        } catch (RuntimeException e) {
+            return new ArrayList<>();
+        }
+    }
+
+    private void writeManifest(List<Entry> entries) {
+        StringBuilder b = new StringBuilder(HEADER).append('\n');
+        for (Entry e : entries) {
+            b.append(e.line()).append('\n');
+        }
+        ModelFiles.writeAtomically(dir.resolve(MANIFEST),
+                tmp -> Files.writeString(tmp, b.toString(), StandardCharsets.UTF_8));
+    }
+
+    private List<Path> checkpointFiles() {
+        try (Stream<Path> files = Files.list(dir)) {
+            return files.filter(f -> f.getFileName().toString().matches("ckpt-\\d+\\.zip")).sorted().toList();
+        } catch (IOException e) {
+            return List.of();
+        }
+    }
+
+    private static int sequence(String name) {
+        String digits = name.replaceAll("\\D", "");
+        return digits.isEmpty() ? 0 : Integer.parseInt(digits);
+    }
+
+    private static void deleteQuietly(Path file) {
+        try {
+            Files.deleteIfExists(file);
+        } catch (IOException ignored) {
+            // a stale checkpoint left behind is not in the manifest and is never read
+        }
+    }
+
+    private static MessageDigest sha256() {
+        try {
+            return MessageDigest.getInstance("SHA-256");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** Counts the bytes written through it. */
+    private static final class CountingStream extends BufferedOutputStream {
+        long count;
+
+        CountingStream(OutputStream out) {
+            super(out, 1 << 16);
+        }
+
+        @Override
+        public synchronized void write(int b) throws IOException {
+            super.write(b);
+            count++;
+        }
+
+        @Override
+        public synchronized void write(byte[] b, int off, int len) throws IOException {
+            super.write(b, off, len);
+            count += len;
+        }
+    }
+}

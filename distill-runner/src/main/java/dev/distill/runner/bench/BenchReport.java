@@ -1,0 +1,48 @@
+package dev.distill.runner.bench;
+
+import java.util.List;
+
+/**
+ * What {@code bench.json} holds. Speeds are medians over {@code repeats}; {@code train_efficiency} is
+ * the achieved training FLOP/s (3 x forward multiply-adds x 2 x samples/s) over {@code gemm_gflops}.
+ */
+public record BenchReport(String config, boolean quick, int repeats, Machine machine, double gemmGflops,
+        List<ModelFigures> models, KdOverhead kdOverhead, long peakRssBytes, double seconds) {
+
+    public BenchReport {
+        models = List.copyOf(models);
+    }
+
+    /**
+     * The machine as the process saw it.
+     *
+     * @param nativeBuild  the nd4j-native platform directory the native library was loaded from
+     * @param ompThreads   OpenMP threads ND4J uses ({@code OMP_NUM_THREADS} if set)
+     * @param loadAverage  the 1-minute load average at the start and at the end of the benchmark
+     */
+    public record Machine(String cpu, int cores, String nativeBuild, boolean oneDnn, String ompThreads,
+            String blasThreads, String java, List<Double> loadAverage) {
+    }
+
+    /**
+     * One model on one conv backend.
+     *
+     * @param oneDnnLayers      layers computed by oneDNN (0 on the DL4J backend or for a model without conv)
+     * @param flopsPerSample    2 x forward multiply-adds
+     * @param runtimeLatencyMsP50 batch-1 latency of the plain-array runtime ({@code DenseRuntime}); null for
+     *                          models it cannot run (anything but dense layers)
+     */
+    public record ModelFigures(String model, String convBackend, int oneDnnLayers, long params, long flopsPerSample,
+            int batchSize, double trainSamplesPerS, double inferSamplesPerS, double inferLatencyMsP50,
+            double inferLatencyMsP99, Double runtimeLatencyMsP50, Double runtimeLatencyMsP99,
+            double trainEfficiency) {
+    }
+
+    /**
+     * Seconds per epoch of a student distilled with cached teacher logits over the same student on hard
+     * labels, both through the project's Trainer on the same examples.
+     */
+    public record KdOverhead(String model, int examples, double kdSecondsPerEpoch, double hardSecondsPerEpoch,
+            double ratio) {
+    }
+}

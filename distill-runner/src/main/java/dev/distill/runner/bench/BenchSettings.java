@@ -1,0 +1,45 @@
+package dev.distill.runner.bench;
+
+import dev.distill.models.build.ConvBackend;
+import java.util.List;
+
+/**
+ * How much the benchmark measures.
+ *
+ * @param repeats        timed repeats per figure; the median is reported
+ * @param trainBatches   training batches per timed repeat
+ * @param inferBatches   batches of {@link #INFER_BATCH} per timed inference repeat
+ * @param latencyCalls   single-example calls timed for the latency percentiles
+ * @param kdExamples     training examples per epoch of the distillation-overhead measurement (0: all)
+ * @param backends       conv backends to measure conv models on, interleaved repeat by repeat
+ */
+public record BenchSettings(int repeats, int trainBatches, int inferBatches, int latencyCalls, int kdExamples,
+        List<ConvBackend> backends) {
+
+    /** Inference throughput is measured at this batch size. */
+    public static final int INFER_BATCH = 256;
+
+    public BenchSettings {
+        backends = List.copyOf(backends);
+        if (repeats < 1 || trainBatches < 1 || inferBatches < 1 || latencyCalls < 1 || kdExamples < 0) {
+            throw new IllegalArgumentException("benchmark sizes must be positive");
+        }
+        if (backends.isEmpty()) {
+            throw new IllegalArgumentException("at least one conv backend");
+        }
+    }
+
+    /** The figures the README quotes: a few minutes on 2 cores. */
+    public static BenchSettings full(List<ConvBackend> backends) {
+        return new BenchSettings(5, 20, 8, 2000, 0, backends);
+    }
+
+    /** A smoke test of the command, under a minute: checks that it works, not the figures. */
+    public static BenchSettings quick(List<ConvBackend> backends) {
+        return new BenchSettings(2, 2, 1, 50, 2000, backends);
+    }
+
+    public BenchSettings withRepeats(int n) {
+        return new BenchSettings(n, trainBatches, inferBatches, latencyCalls, kdExamples, backends);
+    }
+}

@@ -1,0 +1,280 @@
+package dev.distill.runner.bench;
+
+import dev.distill.core.DistillException;
+import dev.distill.core.data.LabeledData;
+import dev.distill.core.infer.DenseRuntime;
+import dev.distill.core.loss.DistillationLoss;
+import dev.distill.core.train.Trainer;
+import dev.distill.core.train.TrainingSpec;
+import dev.distill.models.build.ConvBackend;
+import dev.distill.models.build.NetworkFactory;
+import dev.distill.models.spec.LayerSpec;
+import dev.distill.runner.config.ChainConfig;
+import dev.distill.runner.config.ExperimentConfig;
+import dev.distill.runner.config.ModelConfig;
+import dev.distill.runner.pipeline.ExperimentData;
+import java.io.PrintStream;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.dataset.DataSet;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.NDArrayIndex;
+import org.nd4j.linalg.lossfunctions.impl.LossMCXENT;
+
+/**
+ * Measures, in one process: the GEMM peak, then per model its training and inference speed (per conv
+ * backend, the backends interleaved repeat by repeat so that load on a shared machine hits both
+ * alike), batch-1 latency, and the overhead of a distillation epoch over a plain one.
+ */
+public final class Benchmark {
+
+    private static final int GEMM_SIZE = 1024;
+    private static final int WARMUP_BATCHES = 3;
+
+    private final BenchSettings settings;
+    private final PrintStream log;
+
+    public Benchmark(BenchSettings settings, PrintStream log) {
+        this.settings = settings;
+        this.log = log;
+    }
+
+    /** Benchmarks {@code modelNames} (declared models of {@code config}) on {@code data}. */
+    public BenchReport run(ExperimentConfig config, ExperimentData data, List<String> modelNames, boolean quick) {
+        long started = System.nanoTime();
+        double loadAtStart = MachineInfo.loadAverage();
+        Map<String, ModelConfig.Declared> models = declared(config, modelNames);
+        double gemm = gemmGflops();
+        log.printf(Locale.ROOT, "gemm %dx%d float: %.1f GFLOP/s (median of %d)%n", GEMM_SIZE, GEMM_SIZE, gemm,
+                gemmRepeats());
+        List<BenchReport.ModelFigures> figures = new ArrayList<>();
+        for (ModelConfig.Declared model : models.values()) {
+            figures.addAll(measureModel(config, data, model, gemm));
+        }
+        BenchReport.KdOverhead kd = kdOverhead(config, data, student(config, models));
+        return new BenchReport(config.file().toString(), quick, settings.repeats(), MachineInfo.describe(loadAtStart),
+                gemm, figures, kd, MachineInfo.peakRssBytes(), (System.nanoTime() - started) / 1e9);
+    }
+
+    private static Map<String, ModelConfig.Declared> declared(ExperimentConfig config, List<String> names) {
+        Map<String, ModelConfig.Declared> out = new LinkedHashMap<>();
+        for (String name : names) {
+            ModelConfig model = config.models().get(name);
+            if (model == null) {
+                throw new DistillException(config.file() + ": no model named '" + name + "' (models: "
+                        + String.join(", ", config.models().keySet()) + ")");
+            }
+            if (!(model instanceof ModelConfig.Declared d)) {
+                throw new DistillException(config.file() + ": model '" + name
+                        + "' is a pretrained file; bench measures declared models (layers:)");
+            }
+            out.put(name, d);
+        }
+        return out;
+    }
+
+    /** The model distillation is measured on: the last link of the first chain, if benchmarked, else the last. */
+    private static ModelConfig.Declared student(ExperimentConfig config, Map<String, ModelConfig.Declared> models) {
+        for (ChainConfig chain : config.chains()) {
+            ModelConfig.Declared last = models.get(chain.models().get(chain.models().size() - 1));
+            if (last != null) {
+                return last;
+            }
+        }
+        return new ArrayList<>(models.values()).get(models.size() - 1);
+    }
+
+    private int gemmRepeats() {
+        return Math.max(5, settings.repeats());
+    }
+
+    /** ND4J float GEMM at 1024x1024: the machine's practical peak, the denominator of train_efficiency. */
+    double gemmGflops() {
+        Nd4j.getRandom().setSeed(1);
+        INDArray a = Nd4j.rand(DataType.FLOAT, GEMM_SIZE, GEMM_SIZE);
+        INDArray b = Nd4j.rand(DataType.FLOAT, GEMM_SIZE, GEMM_SIZE);
+        INDArray c = Nd4j.create(DataType.FLOAT, GEMM_SIZE, GEMM_SIZE);
+        int perRepeat = 4;
+        for (int i = 0; i < 3; i++) {
+            a.mmuli(b, c);
+        }
+        List<Double> gflops = new ArrayList<>();
+        for (int r = 0; r < gemmRepeats(); r++) {
+            double s = Stopwatch.seconds(() -> {
+                for (int i = 0; i < perRepeat; i++) {
+                    a.mmuli(b, c);
+                }
+            });
+            gflops.add(perRepeat * 2.0 * GEMM_SIZE * GEMM_SIZE * GEMM_SIZE / s / 1e9);
+        }
+        return Stopwatch.median(gflops);
+    }
+
+    private List<BenchReport.ModelFigures> measureModel(ExperimentConfig config, ExperimentData data,
+            ModelConfig.Declared model, double gemm) {
+        boolean conv = model.spec().layers().stream().anyMatch(l -> l instanceof LayerSpec.Conv2d
+                || l instanceof LayerSpec.Pool);
+        List<ConvBackend> backends = conv ? settings.backends() : List.of(ConvBackend.DEFAULT);
+        int batchSize = model.training().batchSize();
+        List<DataSet> batches = trainingBatches(data.train(), batchSize, settings.trainBatches() + WARMUP_BATCHES);
+        INDArray inferBatch = rows(data.test().features(), BenchSettings.INFER_BATCH);
+        INDArray single = rows(data.test().features(), 1);
+
+        List<MultiLayerNetwork> nets = new ArrayList<>();
+        for (ConvBackend backend : backends) {
+            MultiLayerNetwork net = NetworkFactory.build(model.spec(), config.data().input(),
+                    model.training().updater(), model.training().weightDecay(), 0);
+            backend.apply(net);
+            for (DataSet b : batches.subList(0, WARMUP_BATCHES)) {
+                net.fit(b);
+            }
+            net.output(inferBatch, false);
+            nets.add(net);
+        }
+        List<DataSet> timed = batches.subList(WARMUP_BATCHES, batches.size());
+        int trainSamples = timed.stream().mapToInt(DataSet::numExamples).sum();
+        List<List<Double>> train = perBackend(backends.size());
+        List<List<Double>> infer = perBackend(backends.size());
+        for (int r = 0; r < settings.repeats(); r++) {
+            for (int i = 0; i < nets.size(); i++) {
+                MultiLayerNetwork net = nets.get(i);
+                train.get(i).add(trainSamples / Stopwatch.seconds(() -> timed.forEach(net::fit)));
+                infer.get(i).add(settings.inferBatches() * (double) BenchSettings.INFER_BATCH
+                        / Stopwatch.seconds(() -> {
+                            for (int k = 0; k < settings.inferBatches(); k++) {
+                                net.output(inferBatch, false);
+                            }
+                        }));
+            }
+        }
+        List<BenchReport.ModelFigures> out = new ArrayList<>();
+        long macs = model.cost().multiplyAdds();
+        for (int i = 0; i < nets.size(); i++) {
+            MultiLayerNetwork net = nets.get(i);
+            List<Double> latencies = latenciesMs(() -> net.output(single, false));
+            List<Double> runtime = conv ? null : latenciesMs(runtimeCall(net, single));
+            double trainRate = Stopwatch.median(train.get(i));
+            BenchReport.ModelFigures f = new BenchReport.ModelFigures(model.name(),
+                    conv ? backends.get(i).name().toLowerCase(Locale.ROOT) : "-",
+                    ConvBackend.acceleratedLayers(net.getLayers()), model.cost().params(), 2 * macs, batchSize,
+                    trainRate, Stopwatch.median(infer.get(i)), Stopwatch.median(latencies),
+                    Stopwatch.percentile(latencies, 99),
+                    runtime == null ? null : Stopwatch.median(runtime),
+                    runtime == null ? null : Stopwatch.percentile(runtime, 99),
+                    3.0 * 2 * macs * trainRate / (gemm * 1e9));
+            if (ConvBackend.fallbacks(net.getLayers()) > 0) {
+                log.printf("warning: %s: %d layer(s) gave up on oneDNN and fell back to DL4J's path%n", model.name(),
+                        ConvBackend.fallbacks(net.getLayers()));
+            }
+            log.printf(Locale.ROOT, "%-10s %-6s train %8.1f samples/s  infer %8.1f samples/s  batch-1 p50 %.3f ms"
+                    + "  p99 %.3f ms%s  train_efficiency %.3f%n", f.model(), f.convBackend(), f.trainSamplesPerS(),
+                    f.inferSamplesPerS(), f.inferLatencyMsP50(), f.inferLatencyMsP99(), runtime == null ? ""
+                            : String.format(Locale.ROOT, " (plain-array runtime p50 %.4f ms  p99 %.4f ms)",
+                                    f.runtimeLatencyMsP50(), f.runtimeLatencyMsP99()), f.trainEfficiency());
+            out.add(f);
+        }
+        return out;
+    }
+
+    private static List<List<Double>> perBackend(int n) {
+        List<List<Double>> lists = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            lists.add(new ArrayList<>());
+        }
+        return lists;
+    }
+
+    /** Milliseconds of each of {@code latencyCalls} calls, after as many (at most 200) untimed ones. */
+    private List<Double> latenciesMs(Runnable call) {
+        for (int i = 0; i < Math.min(200, settings.latencyCalls()); i++) {
+            call.run();
+        }
+        List<Double> ms = new ArrayList<>(settings.latencyCalls());
+        for (int i = 0; i < settings.latencyCalls(); i++) {
+            ms.add(Stopwatch.seconds(call) * 1e3);
+        }
+        return ms;
+    }
+
+    /** One example through the plain-array runtime; the result is checked so the JIT cannot drop the work. */
+    private static Runnable runtimeCall(MultiLayerNetwork net, INDArray single) {
+        DenseRuntime runtime = DenseRuntime.compile(net);
+        float[] x = single.toFloatVector();
+        int expected = Nd4j.argMax(net.output(single, false), 1).getInt(0);
+        return () -> {
+            if (runtime.predict(x) != expected) {
+                throw new IllegalStateException("the plain-array runtime disagrees with DL4J on the benchmark example");
+            }
+        };
+    }
+
+    /** Consecutive batches of real training examples (the order does not change the cost). */
+    private static List<DataSet> trainingBatches(LabeledData train, int batchSize, int count) {
+        INDArray oneHot = train.oneHot();
+        List<DataSet> batches = new ArrayList<>();
+        for (int i = 0; i < count; i++) {
+            long start = ((long) i * batchSize) % Math.max(1, train.size() - batchSize);
+            batches.add(new DataSet(
+                    train.features().get(NDArrayIndex.interval(start, start + batchSize), NDArrayIndex.all()).dup(),
+                    oneHot.get(NDArrayIndex.interval(start, start + batchSize), NDArrayIndex.all()).dup()));
+        }
+        return batches;
+    }
+
+    private static INDArray rows(INDArray features, int n) {
+        return features.get(NDArrayIndex.interval(0, Math.min(n, features.rows())), NDArrayIndex.all()).dup();
+    }
+
+    /**
+     * One epoch of {@code model} through the Trainer, distilled (labels and cached teacher logits) vs on
+     * hard labels, interleaved, median of the repeats. The teacher logits are Gaussian: the loss costs
+     * the same whatever the teacher said, and no teacher has to be trained first.
+     */
+    private BenchReport.KdOverhead kdOverhead(ExperimentConfig config, ExperimentData data,
+            ModelConfig.Declared model) {
+        LabeledData train = data.train();
+        int n = settings.kdExamples() == 0 ? train.size() : Math.min(settings.kdExamples(), train.size());
+        INDArray features = rows(train.features(), n);
+        INDArray oneHot = rows(train.oneHot(), n);
+        Nd4j.getRandom().setSeed(7);
+        INDArray logits = Nd4j.randn(DataType.FLOAT, n, config.data().classes()).muli(3);
+        INDArray kdTargets = DistillationLoss.labels(oneHot, logits);
+        LabeledData validation = settings.kdExamples() == 0 ? data.validation()
+                : data.validation().subset(java.util.stream.IntStream.range(0,
+                        Math.min(500, data.validation().size())).toArray());
+        TrainingSpec t = model.training();
+        TrainingSpec oneEpoch = new TrainingSpec(1, t.batchSize(), t.optimizer(), t.learningRate(), t.schedule(),
+                t.weightDecay());
+        DistillationLoss loss = config.distillation().loss();
+        List<Double> kd = new ArrayList<>();
+        List<Double> hard = new ArrayList<>();
+        for (int r = -1; r < settings.repeats(); r++) {     // r = -1: warm-up, not counted
+            double kdSeconds = epochSeconds(model, config, oneEpoch, features, kdTargets, validation, loss);
+            double hardSeconds = epochSeconds(model, config, oneEpoch, features, oneHot, validation, new LossMCXENT());
+            if (r >= 0) {
+                kd.add(kdSeconds);
+                hard.add(hardSeconds);
+            }
+        }
+        double kdMedian = Stopwatch.median(kd);
+        double hardMedian = Stopwatch.median(hard);
+        log.printf(Locale.ROOT, "kd_overhead %s: %.2f s/epoch distilled vs %.2f s/epoch on labels (%,d examples):"
+                + " %.3f%n", model.name(), kdMedian, hardMedian, n, kdMedian / hardMedian);
+        return new BenchReport.KdOverhead(model.name(), n, kdMedian, hardMedian, kdMedian / hardMedian);
+    }
+
+    private static double epochSeconds(ModelConfig.Declared model, ExperimentConfig config, TrainingSpec oneEpoch,
+            INDArray features, INDArray targets, LabeledData validation,
+            org.nd4j.linalg.lossfunctions.ILossFunction loss) {
+        MultiLayerNetwork net = NetworkFactory.build(model.spec(), config.data().input(), oneEpoch.updater(),
+                oneEpoch.weightDecay(), 0, loss);
+        Trainer trainer = new Trainer(oneEpoch, List.of());
+        return Stopwatch.seconds(() -> trainer.fit(net, features, targets, validation, 0));
+    }
+}

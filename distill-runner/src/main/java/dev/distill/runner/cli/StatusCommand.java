@@ -1,0 +1,100 @@
+package dev.distill.runner.cli;
+
+import dev.distill.core.DistillException;
+import dev.distill.core.io.CheckpointStore;
+import dev.distill.runner.config.ConfigLoader;
+import dev.distill.runner.config.ExperimentConfig;
+import dev.distill.runner.config.ModelConfig;
+import dev.distill.runner.pipeline.Plan;
+import dev.distill.runner.pipeline.Progress;
+import dev.distill.runner.pipeline.RunDirectory;
+import dev.distill.runner.pipeline.RunLock;
+import dev.distill.runner.report.ReportData;
+import dev.distill.runner.report.RunSummary;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+@Command(name = "status", description = "Where a run stands: done, running, resumable or failed, and what is finished.")
+final class StatusCommand implements Callable<Integer> {
+
+    @Parameters(paramLabel = "RUN_DIR", description = "A run directory.")
+    Path dir;
+
+    @Option(names = "--verbose", description = "Show stack traces of errors.")
+    boolean verbose;
+
+    @Override
+    public Integer call() {
+        PrintStream out = DistillCli.Streams.out;
+        RunDirectory run = RunDirectory.open(dir);
+        if (run.finished()) {
+            RunSummary summary = ReportData.readSummary(dir);
+            out.printf("%s: done (finished %s): %d models; see %s%n", dir, summary.finished(), summary.models().size(),
+                    dir.resolve("report.html"));
+            return 0;
+        }
+        if (!run.hasProgress()) {
+            throw new DistillException(dir + ": no " + RunDirectory.SUMMARY + " and no "
+                    + dir.relativize(run.progressFile()) + ": not a run directory, or one made before checkpoints existed");
+        }
+        Progress progress = run.progress();
+        RunLock.Holder holder = RunLock.holder(dir);
+        boolean running = holder != null && holder.aliveHere();
+        boolean elsewhere = holder != null && !running && !holder.host().equals(RunLock.thisHost());
+        String state = running ? "running (pid " + holder.pid() + ", since " + holder.since() + ")"
+                : elsewhere ? "locked by pid " + holder.pid() + " on " + holder.host() + " (another machine; whether it "
+                        + "still runs cannot be told from here)"
+                : progress.failure() != null ? "failed: " + progress.failure()
+                : "resumable (interrupted)";
+        out.println(dir + ": " + state);
+        ExperimentConfig config = null;
+        try {
+            Path base = Path.of(progress.configFile()).toAbsolutePath().getParent();
+            config = ConfigLoader.load(dir.resolve(ReportData.CONFIG), List.of(), base);
+        } catch (DistillException e) {
+            out.println("  (the plan is unknown: " + e.getMessage() + ")");
+        }
+        if (config != null) {
+            for (Plan.Node node : Plan.of(config).nodes()) {
+                out.printf(Locale.ROOT, "  %-30s %s%n", node.id(), nodeState(run, config, node, progress));
+            }
+        } else {
+            for (Progress.Finished f : progress.finished()) {
+                out.printf(Locale.ROOT, "  %-30s seed %d done (test accuracy %.4f)%n", f.id(), f.seed(), f.testAccuracy());
+            }
+        }
+        if (!running && !elsewhere) {
+            out.println("resume with: distill resume " + dir);
+        }
+        return 0;
+    }
+
+    private static String nodeState(RunDirectory run, ExperimentConfig config, Plan.Node node, Progress progress) {
+        if (!(config.models().get(node.model()) instanceof ModelConfig.Declared declared)) {
+            return "loaded from a file (nothing to train)";
+        }
+        List<Long> seeds = node.perSeed() ? config.seeds() : List.of(config.seed());
+        List<String> parts = new ArrayList<>();
+        for (long seed : seeds) {
+            String prefix = seeds.size() > 1 ? "seed " + seed + " " : "";
+            Progress.Finished f = progress.finished(node.id(), seed);
+            if (f != null) {
+                parts.add(String.format(Locale.ROOT, "%sdone (test accuracy %.4f)", prefix, f.testAccuracy()));
+                continue;
+            }
+            var entry = new CheckpointStore(run.checkpoints(node.id(), seed), 1).newestEntry();
+            parts.add(entry.map(e -> String.format(Locale.ROOT, "%scheckpointed at epoch %d of %d%s", prefix,
+                    e.epochsDone(), declared.training().epochs(),
+                    e.nextExample() == 0 ? "" : String.format(Locale.ROOT, " (+%,d examples)", e.nextExample())))
+                    .orElse(prefix + "to do"));
+        }
+        return String.join(", ", parts);
+    }
+}

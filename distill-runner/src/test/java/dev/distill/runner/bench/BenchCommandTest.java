@@ -1,0 +1,93 @@
+package dev.distill.runner.bench;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.distill.runner.testing.CliRun;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** {@code distill bench} measures what it says on a real config and writes figures that add up. */
+class BenchCommandTest {
+
+    private static final String DIGITS = CliRun.repoFile("configs/digits-takd.yaml").toString();
+
+    @Test
+    void quickBenchOfBothConvBackendsWritesConsistentFigures(@TempDir Path dir) throws IOException {
+        CliRun run = CliRun.of("bench", DIGITS, "--quick", "--repeats", "1", "--conv", "both", "--out", dir.toString());
+        assertEquals(0, run.code(), run.err());
+        JsonNode bench = new ObjectMapper().readTree(dir.resolve("bench.json").toFile());
+        double gemm = bench.get("gemm_gflops").asDouble();
+        assertTrue(gemm > 0.1, "gemm " + gemm);
+        assertTrue(bench.get("machine").get("native_build").asText().contains("onednn"), bench.get("machine").toString());
+        assertTrue(bench.get("peak_rss_bytes").asLong() > 0);
+
+        List<String> seen = new ArrayList<>();
+        for (JsonNode m : bench.get("models")) {
+            String id = m.get("model").asText() + "/" + m.get("conv_backend").asText();
+            seen.add(id);
+            for (String key : List.of("train_samples_per_s", "infer_samples_per_s", "infer_latency_ms_p50",
+                    "flops_per_sample", "train_efficiency")) {
+                double v = m.get(key).asDouble();
+                assertTrue(v > 0 && Double.isFinite(v), id + " " + key + " = " + v);
+            }
+            assertTrue(m.get("infer_latency_ms_p99").asDouble() >= m.get("infer_latency_ms_p50").asDouble(), id);
+            // train_efficiency is derived from the other figures as documented
+            double expected = 3.0 * m.get("flops_per_sample").asDouble() * m.get("train_samples_per_s").asDouble()
+                    / (gemm * 1e9);
+            assertEquals(expected, m.get("train_efficiency").asDouble(), expected * 1e-9, id);
+        }
+        assertEquals(List.of("teacher/onednn", "teacher/dl4j", "assistant/onednn", "assistant/dl4j", "student/-"), seen);
+        assertEquals(4, bench.get("models").get(0).get("one_dnn_layers").asInt(), "2 conv + 2 pool layers of the teacher");
+        assertEquals(0, bench.get("models").get(1).get("one_dnn_layers").asInt());
+        assertEquals(0, bench.get("models").get(4).get("one_dnn_layers").asInt());
+        // the plain-array runtime serves the dense student only
+        assertTrue(bench.get("models").get(4).get("runtime_latency_ms_p50").asDouble() > 0);
+        assertTrue(bench.get("models").get(0).get("runtime_latency_ms_p50").isNull());
+        // the teacher's 32-64 conv + 128 dense on 8x8 inputs, as the spec counts it
+        assertEquals(2L * (8 * 8 * 32 * 9 + 4 * 4 * 64 * 32 * 9 + 2 * 2 * 64 * 128 + 128 * 10),
+                bench.get("models").get(0).get("flops_per_sample").asLong());
+
+        JsonNode kd = bench.get("kd_overhead");
+        assertEquals("student", kd.get("model").asText());
+        assertEquals(kd.get("kd_seconds_per_epoch").asDouble() / kd.get("hard_seconds_per_epoch").asDouble(),
+                kd.get("ratio").asDouble(), 1e-9);
+        assertTrue(run.out().contains("kd_overhead student") && run.out().contains("wrote "), run.out());
+    }
+
+    @Test
+    void unknownConvBackendIsOneLineNamingTheChoices(@TempDir Path dir) {
+        CliRun run = CliRun.of("bench", DIGITS, "--quick", "--conv", "cudnn", "--out", dir.toString());
+        assertEquals(2, run.code());
+        assertEquals("error: --conv: unknown value 'cudnn' (expected auto, onednn, dl4j or both)", run.err().strip());
+        assertTrue(Files.notExists(dir.resolve("bench.json")));
+    }
+
+    @Test
+    void unknownModelIsOneLineNamingTheModels(@TempDir Path dir) {
+        CliRun run = CliRun.of("bench", DIGITS, "--quick", "--models", "teacher,studnet", "--out", dir.toString());
+        assertEquals(2, run.code());
+        assertTrue(run.err().strip().endsWith("no model named 'studnet' (models: teacher, assistant, student)"),
+                run.err());
+        assertEquals(1, run.err().strip().lines().count(), run.err());
+    }
+
+    @Test
+    void percentilesFollowTheNearestRankRule() {
+        List<Double> values = new ArrayList<>();
+        for (int i = 100; i >= 1; i--) {
+            values.add((double) i);
+        }
+        assertEquals(50.0, Stopwatch.median(values));
+        assertEquals(99.0, Stopwatch.percentile(values, 99));
+        assertEquals(100.0, Stopwatch.percentile(values, 100));
+        assertEquals(7.0, Stopwatch.median(List.of(7.0)));
+    }
+}
