@@ -151,4 +151,19 @@ class StageConfigTest {
         assertError("  - type: prune\n    method: structured\n    sparsity: 0.5\n    layers: {output_1: 0.5}   # <-\n",
                 "stages[0].layers.output_1", "its prunable layers: dense_0");
     }
+
+    @Test
+    void shippedPruningConfigsLoadWithTheirStages() {
+        ExperimentConfig takd = ConfigLoader.load(CliRun.repoFile("configs/fashion-mnist-takd-prune.yaml"));
+        assertEquals(2, takd.stages().size());
+        PruneSettings first = ((StageConfig.Prune) takd.stages().get(0)).settings();
+        assertEquals(PruneSettings.Schedule.GRADUAL, first.schedule());
+        assertEquals(0.8, first.sparsity());
+        assertEquals(0.8, ((StageConfig.Prune) takd.stages().get(1)).settings().initialSparsity());
+        ExperimentConfig methods = ConfigLoader.load(CliRun.repoFile("configs/fashion-mnist-prune-methods.yaml"));
+        assertEquals(List.of("student_s"), methods.stages().get(1).models());
+        assertEquals(PruneSettings.Method.STRUCTURED, ((StageConfig.Prune) methods.stages().get(1)).settings().method());
+        ExperimentConfig digits = ConfigLoader.load(CliRun.repoFile("configs/digits-compress.yaml"));
+        assertEquals(MagnitudePruner.Scope.GLOBAL, ((StageConfig.Prune) digits.stages().get(0)).settings().scope());
+    }
 }
