@@ -6,6 +6,8 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.lossfunctions.ILossFunction;
+import java.util.Arrays;
+import org.nd4j.shade.jackson.annotation.JsonIgnore;
 import org.nd4j.shade.jackson.annotation.JsonProperty;
 
 /**
@@ -36,6 +38,17 @@ public final class DistillationLoss implements ILossFunction {
     private double softWeight;
     @JsonProperty("hardWeight")
     private double hardWeight;
+
+    /**
+     * The last batch's inputs and result. DL4J asks for the score and then the gradient of the same
+     * batch in two calls; the second finds its inputs here (compared by value, so a stale entry can
+     * never be used) instead of computing every softmax again. Immutable, swapped whole: thread-safe.
+     */
+    @JsonIgnore
+    private transient volatile Memo last;
+
+    private record Memo(double[] logits, double[] wide, double[] weights, Evaluation evaluation) {
+    }
 
     /** Needed by DL4J's (Jackson) model deserialisation; the values are then set from the file. */
     public DistillationLoss() {
@@ -158,11 +171,19 @@ public final class DistillationLoss implements ILossFunction {
         double[] logits = rowMajor(preOutput);
         double[] wide = rowMajor(labels);
         double[] weights = mask == null ? null : rowMajor(exampleMask(mask, preOutput));
+        Memo memo = last;
+        if (memo != null && memo.evaluation().type() == preOutput.dataType() && Arrays.equals(memo.logits(), logits)
+                && Arrays.equals(memo.wide(), wide) && Arrays.equals(memo.weights(), weights)) {
+            return memo.evaluation();
+        }
         double[] perExample = new double[n];
         double[] gradient = new double[n * classes];
         double[] student = new double[classes];
         double[] studentT = new double[classes];
         double[] teacherT = new double[classes];
+        double[] qT = new double[classes];
+        double[] pT = new double[classes];
+        double[] q = new double[classes];
         for (int i = 0; i < n; i++) {
             int row = i * classes;
             int labelRow = 2 * row;
@@ -171,9 +192,10 @@ public final class DistillationLoss implements ILossFunction {
                 studentT[j] = student[j] / temperature;
                 teacherT[j] = wide[labelRow + classes + j] / temperature;
             }
-            double studentTNorm = logSumExp(studentT);
-            double teacherTNorm = logSumExp(teacherT);
-            double studentNorm = logSumExp(student);
+            // one exp per class and distribution: the softmax comes from the same terms as its normaliser
+            double studentTNorm = softmax(studentT, qT);
+            double teacherTNorm = softmax(teacherT, pT);
+            double studentNorm = softmax(student, q);
             double kl = 0;
             double ce = 0;
             double weight = weights == null ? 1 : weights[i];
@@ -182,15 +204,15 @@ public final class DistillationLoss implements ILossFunction {
                 double logQT = studentT[j] - studentTNorm;   // log softmax(s/T)
                 double logPT = teacherT[j] - teacherTNorm;   // log softmax(t/T)
                 double logQ = student[j] - studentNorm;      // log softmax(s)
-                double pT = Math.exp(logPT);
-                kl += pT * (logPT - logQT);
+                kl += pT[j] * (logPT - logQT);
                 ce -= y * logQ;
-                gradient[row + j] = weight * (softWeight * temperature * (Math.exp(logQT) - pT)
-                        + hardWeight * (Math.exp(logQ) - y));
+                gradient[row + j] = weight * (softWeight * temperature * (qT[j] - pT[j]) + hardWeight * (q[j] - y));
             }
             perExample[i] = weight * (softWeight * temperature * temperature * kl + hardWeight * ce);
         }
-        return new Evaluation(perExample, gradient, n, classes, preOutput.dataType());
+        Evaluation evaluation = new Evaluation(perExample, gradient, n, classes, preOutput.dataType());
+        last = new Memo(logits, wide, weights, evaluation);
+        return evaluation;
     }
 
     /**
@@ -201,15 +223,22 @@ public final class DistillationLoss implements ILossFunction {
         return matrix.dup('c').data().asDouble();
     }
 
-    /** log(sum(exp(x))), shifted by the maximum so that large logits do not overflow. */
-    private static double logSumExp(double[] x) {
+    /**
+     * Writes softmax(x) into {@code probabilities} and returns log(sum(exp(x))), shifted by the maximum
+     * so that large logits do not overflow.
+     */
+    private static double softmax(double[] x, double[] probabilities) {
         double max = Double.NEGATIVE_INFINITY;
         for (double v : x) {
             max = Math.max(max, v);
         }
         double sum = 0;
-        for (double v : x) {
-            sum += Math.exp(v - max);
+        for (int j = 0; j < x.length; j++) {
+            probabilities[j] = Math.exp(x[j] - max);
+            sum += probabilities[j];
+        }
+        for (int j = 0; j < x.length; j++) {
+            probabilities[j] /= sum;
         }
         return max + Math.log(sum);
     }

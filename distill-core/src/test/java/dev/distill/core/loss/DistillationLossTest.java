@@ -366,4 +366,28 @@ class DistillationLossTest {
         DataSet data = new DataSet(x, wideLabels(6, 2));
         assertEquals(net.score(data), restored.score(data), 1e-12);
     }
+
+    @Test
+    void aBatchChangedSinceTheScoreGetsItsOwnGradient() {
+        // the loss remembers the last batch for DL4J's score-then-gradient pair; a changed batch must miss
+        Nd4j.getRandom().setSeed(31);
+        INDArray oneHot = Nd4j.zeros(DataType.FLOAT, 6, 4);
+        for (int i = 0; i < 6; i++) {
+            oneHot.putScalar(i, i % 4, 1f);
+        }
+        INDArray labels = DistillationLoss.labels(oneHot, Nd4j.randn(DataType.FLOAT, 6, 4));
+        INDArray logits = Nd4j.randn(DataType.FLOAT, 6, 4);
+        DistillationLoss loss = new DistillationLoss(3, 0.7, 0.3);
+        IActivation softmax = new ActivationSoftmax();
+        loss.computeScore(labels, logits, softmax, null, true);
+        logits.muli(2);                                       // the same array, new values
+        INDArray expected = new DistillationLoss(3, 0.7, 0.3).computeGradient(labels, logits, softmax, null);
+        assertEquals(expected, loss.computeGradient(labels, logits, softmax, null));
+        INDArray otherLabels = DistillationLoss.labels(oneHot, Nd4j.randn(DataType.FLOAT, 6, 4));
+        assertEquals(new DistillationLoss(3, 0.7, 0.3).computeGradient(otherLabels, logits, softmax, null),
+                loss.computeGradient(otherLabels, logits, softmax, null));
+        // and the pair DL4J makes gives what two fresh losses give
+        assertEquals(new DistillationLoss(3, 0.7, 0.3).computeScore(otherLabels, logits, softmax, null, false),
+                loss.computeScore(otherLabels, logits, softmax, null, false));
+    }
 }

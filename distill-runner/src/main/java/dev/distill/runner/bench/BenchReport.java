@@ -7,10 +7,23 @@ import java.util.List;
  * the achieved training FLOP/s (3 x forward multiply-adds x 2 x samples/s) over {@code gemm_gflops}.
  */
 public record BenchReport(String config, boolean quick, int repeats, Machine machine, double gemmGflops,
-        List<ModelFigures> models, KdOverhead kdOverhead, long peakRssBytes, double seconds) {
+        List<ModelFigures> models, KdOverhead kdOverhead, List<SavedModelFigures> savedModels, long peakRssBytes,
+        double seconds) {
 
     public BenchReport {
         models = List.copyOf(models);
+        savedModels = List.copyOf(savedModels);
+    }
+
+    /**
+     * A model file of a run directory (distilled, pruned, ...): its size and inference speed, so that a
+     * compressed student stands next to its teacher.
+     *
+     * @param runtimeLatencyMsP50 as in {@link ModelFigures}: null unless the model is all dense layers
+     */
+    public record SavedModelFigures(String file, long fileBytes, long params, long nonzeroParams,
+            double inferSamplesPerS, double inferLatencyMsP50, double inferLatencyMsP99, Double runtimeLatencyMsP50,
+            Double runtimeLatencyMsP99) {
     }
 
     /**

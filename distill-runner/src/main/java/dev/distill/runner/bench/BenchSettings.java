@@ -11,17 +11,18 @@ import java.util.List;
  * @param inferBatches   batches of {@link #INFER_BATCH} per timed inference repeat
  * @param latencyCalls   single-example calls timed for the latency percentiles
  * @param kdExamples     training examples per epoch of the distillation-overhead measurement (0: all)
+ * @param kdRepeats      epoch pairs timed for the distillation overhead (a ratio near 1 needs more than the rest)
  * @param backends       conv backends to measure conv models on, interleaved repeat by repeat
  */
 public record BenchSettings(int repeats, int trainBatches, int inferBatches, int latencyCalls, int kdExamples,
-        List<ConvBackend> backends) {
+        int kdRepeats, List<ConvBackend> backends) {
 
     /** Inference throughput is measured at this batch size. */
     public static final int INFER_BATCH = 256;
 
     public BenchSettings {
         backends = List.copyOf(backends);
-        if (repeats < 1 || trainBatches < 1 || inferBatches < 1 || latencyCalls < 1 || kdExamples < 0) {
+        if (repeats < 1 || kdRepeats < 1 || trainBatches < 1 || inferBatches < 1 || latencyCalls < 1 || kdExamples < 0) {
             throw new IllegalArgumentException("benchmark sizes must be positive");
         }
         if (backends.isEmpty()) {
@@ -31,15 +32,16 @@ public record BenchSettings(int repeats, int trainBatches, int inferBatches, int
 
     /** The figures the README quotes: a few minutes on 2 cores. */
     public static BenchSettings full(List<ConvBackend> backends) {
-        return new BenchSettings(5, 20, 8, 2000, 0, backends);
+        return new BenchSettings(5, 20, 8, 2000, 0, 9, backends);
     }
 
     /** A smoke test of the command, under a minute: checks that it works, not the figures. */
     public static BenchSettings quick(List<ConvBackend> backends) {
-        return new BenchSettings(2, 2, 1, 50, 2000, backends);
+        return new BenchSettings(2, 2, 1, 50, 2000, 2, backends);
     }
 
+    /** {@code n} repeats for every figure, the distillation overhead included. */
     public BenchSettings withRepeats(int n) {
-        return new BenchSettings(n, trainBatches, inferBatches, latencyCalls, kdExamples, backends);
+        return new BenchSettings(n, trainBatches, inferBatches, latencyCalls, kdExamples, n, backends);
     }
 }

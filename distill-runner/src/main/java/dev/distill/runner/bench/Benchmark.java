@@ -13,7 +13,12 @@ import dev.distill.runner.config.ChainConfig;
 import dev.distill.runner.config.ExperimentConfig;
 import dev.distill.runner.config.ModelConfig;
 import dev.distill.runner.pipeline.ExperimentData;
+import dev.distill.core.prune.SparseModelFile;
+import dev.distill.runner.report.SavedModel;
+import java.io.IOException;
 import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -47,6 +52,12 @@ public final class Benchmark {
 
     /** Benchmarks {@code modelNames} (declared models of {@code config}) on {@code data}. */
     public BenchReport run(ExperimentConfig config, ExperimentData data, List<String> modelNames, boolean quick) {
+        return run(config, data, modelNames, List.of(), quick);
+    }
+
+    /** As above, and also the inference speed and size of each of {@code modelFiles} (zip or sparse). */
+    public BenchReport run(ExperimentConfig config, ExperimentData data, List<String> modelNames,
+            List<Path> modelFiles, boolean quick) {
         long started = System.nanoTime();
         double loadAtStart = MachineInfo.loadAverage();
         Map<String, ModelConfig.Declared> models = declared(config, modelNames);
@@ -58,8 +69,12 @@ public final class Benchmark {
             figures.addAll(measureModel(config, data, model, gemm));
         }
         BenchReport.KdOverhead kd = kdOverhead(config, data, student(config, models));
+        List<BenchReport.SavedModelFigures> saved = new ArrayList<>();
+        for (Path file : modelFiles) {
+            saved.add(measureFile(file, data));
+        }
         return new BenchReport(config.file().toString(), quick, settings.repeats(), MachineInfo.describe(loadAtStart),
-                gemm, figures, kd, MachineInfo.peakRssBytes(), (System.nanoTime() - started) / 1e9);
+                gemm, figures, kd, saved, MachineInfo.peakRssBytes(), (System.nanoTime() - started) / 1e9);
     }
 
     private static Map<String, ModelConfig.Declared> declared(ExperimentConfig config, List<String> names) {
@@ -182,6 +197,50 @@ public final class Benchmark {
         return out;
     }
 
+    /** Inference of a saved model on the test images: throughput at batch 256 and batch-1 latency. */
+    private BenchReport.SavedModelFigures measureFile(Path file, ExperimentData data) {
+        MultiLayerNetwork net;
+        long bytes;
+        try {
+            net = SparseModelFile.load(file);
+            bytes = Files.size(file);
+        } catch (IOException | RuntimeException e) {
+            throw new DistillException(file + ": not a readable model file (" + e.getMessage() + ")", e);
+        }
+        INDArray inferBatch = rows(data.test().features(), BenchSettings.INFER_BATCH);
+        INDArray single = rows(data.test().features(), 1);
+        net.output(inferBatch, false);
+        List<Double> infer = new ArrayList<>();
+        for (int r = 0; r < settings.repeats(); r++) {
+            infer.add(settings.inferBatches() * (double) BenchSettings.INFER_BATCH / Stopwatch.seconds(() -> {
+                for (int k = 0; k < settings.inferBatches(); k++) {
+                    net.output(inferBatch, false);
+                }
+            }));
+        }
+        List<Double> latencies = latenciesMs(() -> net.output(single, false));
+        boolean dense = isDense(net);
+        List<Double> runtime = dense ? latenciesMs(runtimeCall(net, single)) : null;
+        SavedModel counts = SavedModel.of(net);
+        BenchReport.SavedModelFigures f = new BenchReport.SavedModelFigures(file.getFileName().toString(), bytes,
+                counts.params(), counts.nonzero(), Stopwatch.median(infer), Stopwatch.median(latencies),
+                Stopwatch.percentile(latencies, 99), dense ? Stopwatch.median(runtime) : null,
+                dense ? Stopwatch.percentile(runtime, 99) : null);
+        log.printf(Locale.ROOT, "%-40s %,10d bytes  %,9d non-zero params  infer %9.1f samples/s  batch-1 p50 %.3f ms%s%n",
+                f.file(), f.fileBytes(), f.nonzeroParams(), f.inferSamplesPerS(), f.inferLatencyMsP50(),
+                dense ? String.format(Locale.ROOT, " (plain-array runtime p50 %.4f ms)", f.runtimeLatencyMsP50()) : "");
+        return f;
+    }
+
+    private static boolean isDense(MultiLayerNetwork net) {
+        try {
+            DenseRuntime.compile(net);
+            return true;
+        } catch (IllegalArgumentException notDense) {
+            return false;
+        }
+    }
+
     private static List<List<Double>> perBackend(int n) {
         List<List<Double>> lists = new ArrayList<>();
         for (int i = 0; i < n; i++) {
@@ -254,7 +313,7 @@ public final class Benchmark {
         DistillationLoss loss = config.distillation().loss();
         List<Double> kd = new ArrayList<>();
         List<Double> hard = new ArrayList<>();
-        for (int r = -1; r < settings.repeats(); r++) {     // r = -1: warm-up, not counted
+        for (int r = -1; r < settings.kdRepeats(); r++) {     // r = -1: warm-up, not counted
             // ABBA order: whichever runs second in a pair inherits the first one's garbage and cache state
             boolean kdFirst = r % 2 == 0;
             double first = kdFirst ? epochSeconds(model, config, oneEpoch, features, kdTargets, validation, loss)

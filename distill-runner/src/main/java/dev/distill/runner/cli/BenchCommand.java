@@ -46,6 +46,10 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--repeats", paramLabel = "N", description = "Timed repeats per figure (median reported).")
     Integer repeats;
 
+    @Option(names = "--run", paramLabel = "RUN_DIR", description = "Also measure every model file of this run"
+            + " directory (distilled, pruned: size and inference speed side by side); its config is the default CONFIG.")
+    Path run;
+
     @Option(names = "--out", paramLabel = "DIR", description = "Where to write bench.json (default: here).")
     Path out;
 
@@ -59,7 +63,9 @@ final class BenchCommand implements Callable<Integer> {
         if (repeats != null && repeats < 1) {
             throw new DistillException("--repeats: must be a positive integer, got " + repeats);
         }
-        ExperimentConfig experiment = options.load(config != null ? config : DefaultPaths.fashionMnistConfig());
+        List<Path> modelFiles = run == null ? List.of() : modelFiles(run);
+        ExperimentConfig experiment = options.load(config != null ? config
+                : run != null ? run.resolve("config.yaml") : DefaultPaths.fashionMnistConfig());
         List<String> names = models != null ? models : chainModels(experiment);
         ExperimentData data = ExperimentData.load(experiment.data(), experiment.seed());
         BenchSettings settings = quick ? BenchSettings.quick(backends) : BenchSettings.full(backends);
@@ -68,7 +74,7 @@ final class BenchCommand implements Callable<Integer> {
         }
         console.printf("distill bench %s%s: %s on %s%n", experiment.name(), quick ? " (quick)" : "",
                 String.join(", ", names), data.name());
-        BenchReport report = new Benchmark(settings, console).run(experiment, data, names, quick);
+        BenchReport report = new Benchmark(settings, console).run(experiment, data, names, modelFiles, quick);
         Path file = (out != null ? out : Path.of("")).toAbsolutePath().resolve("bench.json");
         ModelFiles.writeAtomically(file, tmp -> Files.writeString(tmp, Json.pretty(report), StandardCharsets.UTF_8));
         BenchReport.Machine m = report.machine();
@@ -89,6 +95,31 @@ final class BenchCommand implements Callable<Integer> {
                     : List.of(ConvBackend.fromSetting(v));
         } catch (IllegalArgumentException e) {
             throw new DistillException("--conv " + value + ": " + e.getMessage());
+        }
+    }
+
+    /** The run's model files, largest first (the teacher leads, compressed students follow). */
+    private static List<Path> modelFiles(Path runDir) {
+        Path models = runDir.resolve("models");
+        if (!Files.isDirectory(models)) {
+            throw new DistillException(runDir + ": not a run directory (no models/ in it)");
+        }
+        try (var files = Files.list(models)) {
+            return files.filter(Files::isRegularFile)
+                    .filter(f -> f.toString().endsWith(".zip") || f.toString().endsWith(".sparse"))
+                    .sorted(java.util.Comparator.comparingLong(BenchCommand::size).reversed()
+                            .thenComparing(Path::toString))
+                    .toList();
+        } catch (java.io.IOException e) {
+            throw new DistillException(models + ": cannot list (" + e.getMessage() + ")", e);
+        }
+    }
+
+    private static long size(Path file) {
+        try {
+            return Files.size(file);
+        } catch (java.io.IOException e) {
+            return 0;
         }
     }
 

@@ -5,6 +5,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.distill.core.io.ModelFiles;
+import dev.distill.core.prune.SparseModelFile;
+import dev.distill.models.build.NetworkFactory;
+import dev.distill.runner.config.ConfigLoader;
+import dev.distill.runner.config.ExperimentConfig;
+import dev.distill.runner.config.ModelConfig;
 import dev.distill.runner.testing.CliRun;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -13,6 +19,11 @@ import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.learning.config.Adam;
 
 /** {@code distill bench} measures what it says on a real config and writes figures that add up. */
 class BenchCommandTest {
@@ -60,6 +71,39 @@ class BenchCommandTest {
         assertEquals(kd.get("kd_seconds_per_epoch").asDouble() / kd.get("hard_seconds_per_epoch").asDouble(),
                 kd.get("ratio").asDouble(), 1e-9);
         assertTrue(run.out().contains("kd_overhead student") && run.out().contains("wrote "), run.out());
+    }
+
+    @Test
+    void runDirectoryModelsAreMeasuredLargestFirstWithTheirRealSizes(@TempDir Path dir) throws IOException {
+        ExperimentConfig config = ConfigLoader.load(Path.of(DIGITS));
+        Path models = Files.createDirectories(dir.resolve("run").resolve("models"));
+        Files.copy(Path.of(DIGITS), dir.resolve("run").resolve("config.yaml"));
+        ModelConfig.Declared teacher = (ModelConfig.Declared) config.models().get("teacher");
+        ModelConfig.Declared student = (ModelConfig.Declared) config.models().get("student");
+        ModelFiles.saveForShipping(NetworkFactory.build(teacher.spec(), config.data().input(), new Adam(1e-3), 0, 1),
+                models.resolve("teacher.zip"));
+        MultiLayerNetwork pruned = NetworkFactory.build(student.spec(), config.data().input(), new Adam(1e-3), 0, 1);
+        Nd4j.getRandom().setSeed(5);
+        INDArray w = pruned.getParam("0_W");
+        w.muli(Nd4j.rand(DataType.FLOAT, w.shape()).gt(0.8).castTo(DataType.FLOAT));   // about 80% zeros
+        SparseModelFile.write(pruned, models.resolve("student-pruned.sparse"));
+
+        CliRun run = CliRun.of("bench", "--run", dir.resolve("run").toString(), "--quick", "--repeats", "1",
+                "--models", "student", "--out", dir.toString());
+        assertEquals(0, run.code(), run.err());
+        JsonNode saved = new ObjectMapper().readTree(dir.resolve("bench.json").toFile()).get("saved_models");
+        assertEquals(2, saved.size());
+        assertEquals("teacher.zip", saved.get(0).get("file").asText());
+        assertEquals("student-pruned.sparse", saved.get(1).get("file").asText());
+        assertEquals(Files.size(models.resolve("student-pruned.sparse")), saved.get(1).get("file_bytes").asLong());
+        assertEquals(student.cost().params(), saved.get(1).get("params").asLong());
+        // the pruned weights and the biases (zero at initialisation) are not counted
+        long nonzero = pruned.params().neq(0).castTo(DataType.INT32).sumNumber().longValue();
+        assertTrue(nonzero < 0.3 * student.cost().params(), "pruning left " + nonzero);
+        assertEquals(nonzero, saved.get(1).get("nonzero_params").asLong());
+        assertTrue(saved.get(0).get("runtime_latency_ms_p50").isNull(), "the conv teacher has no plain-array runtime");
+        assertTrue(saved.get(1).get("runtime_latency_ms_p50").asDouble() > 0);
+        assertTrue(saved.get(1).get("infer_samples_per_s").asDouble() > 0);
     }
 
     @Test
