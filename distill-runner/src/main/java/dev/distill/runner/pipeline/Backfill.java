@@ -66,6 +66,7 @@ public final class Backfill {
             models.add(m.withCounts(nonzero, layers));
         }
         return new RunSummary(summary.name(), summary.config(), summary.started(), summary.finished(),
-                summary.dataset(), summary.seeds(), models, summary.provenance(), summary.logitsSeconds());
+                summary.dataset(), summary.seeds(), dev.distill.runner.report.KdVerdict.attach(models),
+                summary.provenance(), summary.logitsSeconds());
     }
 }

@@ -24,6 +24,7 @@ import dev.distill.runner.report.RunSummary.LayerEntry;
 import dev.distill.runner.report.RunSummary.ModelEntry;
 import dev.distill.runner.report.SavedModel;
 import dev.distill.runner.report.SizeBudget;
+import dev.distill.runner.report.KdVerdict;
 import dev.distill.runner.report.SummaryTable;
 import dev.distill.runner.stages.StageRunner;
 import java.io.IOException;
@@ -124,7 +125,7 @@ public final class Pipeline {
         RunSummary.Dataset dataset = new RunSummary.Dataset(data.name(), config.data().input().toString(),
                 config.data().classes(), data.train().size(), data.validation().size(), data.test().size());
         RunSummary summary = new RunSummary(config.name(), progress.configFile(), progress.started(),
-                Instant.now().toString(), dataset, config.seeds(), entries, Provenance.collect(),
+                Instant.now().toString(), dataset, config.seeds(), KdVerdict.attach(entries), Provenance.collect(),
                 progress.logitsSeconds());
         String table = SummaryTable.text(summary);
         run.write(MarkdownReport.FILE, MarkdownReport.markdown(summary, config.effectiveYaml()));

@@ -31,7 +31,9 @@ public record RunSummary(String name, String config, String started, String fini
      * has {@code stage} ("prune"), {@code input} (the id of the model it started from), {@code sparsity}
      * (fraction of its prunable weights that are zero, or removed by structured pruning), per-layer
      * sparsity, its file's tensors and the stage's details; its {@code params} are non-zero parameters
-     * and {@code file} is the sparse file.
+     * and {@code file} is the sparse file. A distilled model with a baseline of the same architecture has
+     * {@code kdGain} (mean test accuracy minus the baseline's), {@code kdGainStd} (the standard error of
+     * that difference), {@code kdGainP} (Welch's two-sided t-test) and {@code kdVerdict} in words.
      */
     public record ModelEntry(String id, String model, String role, String distilledFrom, Double temperature,
             Double softWeight, Double hardWeight, double testAccuracy, Double testAccuracyMean,
@@ -39,7 +41,7 @@ public record RunSummary(String name, String config, String started, String fini
             Long flopsPerSample, double trainSeconds, Double secondsPerEpoch, Integer bestEpoch,
             Double validationAccuracy, String file, Long nonzeroParams, List<LayerEntry> layers, String stage,
             String input, Double sparsity, Map<String, Double> layerSparsity, List<TensorEntry> tensors,
-            Map<String, Object> stageDetails) {
+            Map<String, Object> stageDetails, Double kdGain, Double kdGainStd, Double kdGainP, String kdVerdict) {
 
         /** A model of a chain (no stage fields). */
         public ModelEntry(String id, String model, String role, String distilledFrom, Double temperature,
@@ -50,7 +52,7 @@ public record RunSummary(String name, String config, String started, String fini
             this(id, model, role, distilledFrom, temperature, softWeight, hardWeight, testAccuracy, testAccuracyMean,
                     testAccuracyStd, testAccuracyPerSeed, params, fileBytes, flopsPerSample, trainSeconds,
                     secondsPerEpoch, bestEpoch, validationAccuracy, file, nonzeroParams, layers, null, null, null, null,
-                    null, null);
+                    null, null, null, null, null, null);
         }
 
         /** The same entry with the counts {@code report --backfill} fills in. */
@@ -58,7 +60,15 @@ public record RunSummary(String name, String config, String started, String fini
             return new ModelEntry(id, model, role, distilledFrom, temperature, softWeight, hardWeight, testAccuracy,
                     testAccuracyMean, testAccuracyStd, testAccuracyPerSeed, params, fileBytes, flopsPerSample,
                     trainSeconds, secondsPerEpoch, bestEpoch, validationAccuracy, file, nonzero, perLayer, stage, input,
-                    sparsity, layerSparsity, tensors, stageDetails);
+                    sparsity, layerSparsity, tensors, stageDetails, kdGain, kdGainStd, kdGainP, kdVerdict);
+        }
+
+        /** The same entry with its distillation verdict against the baseline ({@link KdVerdict}). */
+        public ModelEntry withVerdict(Double gain, Double gainStd, Double p, String verdict) {
+            return new ModelEntry(id, model, role, distilledFrom, temperature, softWeight, hardWeight, testAccuracy,
+                    testAccuracyMean, testAccuracyStd, testAccuracyPerSeed, params, fileBytes, flopsPerSample,
+                    trainSeconds, secondsPerEpoch, bestEpoch, validationAccuracy, file, nonzeroParams, layers, stage,
+                    input, sparsity, layerSparsity, tensors, stageDetails, gain, gainStd, p, verdict);
         }
 
         /** The figure the tables rank by: the mean over seeds where there are several, else the one model's. */

@@ -18,11 +18,22 @@ public final class SummaryTable {
     }
 
     public static String text(RunSummary summary) {
-        return render(rows(summary), false);
+        return render(rows(summary), false) + verdicts(summary, "");
     }
 
     public static String markdown(RunSummary summary) {
-        return render(rows(summary), true);
+        return render(rows(summary), true) + verdicts(summary, "- ");
+    }
+
+    /** One line per distilled model with a baseline: did distillation help ({@link KdVerdict}). */
+    static String verdicts(RunSummary summary, String bullet) {
+        StringBuilder out = new StringBuilder();
+        for (RunSummary.ModelEntry m : summary.models()) {
+            if (m.kdVerdict() != null) {
+                out.append(bullet).append(m.id()).append(": ").append(m.kdVerdict()).append('\n');
+            }
+        }
+        return out.length() == 0 ? "" : "\n" + out;
     }
 
     static List<String[]> rows(RunSummary summary) {

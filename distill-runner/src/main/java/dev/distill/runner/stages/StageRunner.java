@@ -178,7 +178,8 @@ public final class StageRunner {
                 distill ? node.distillation().temperature() : null, distill ? node.distillation().softWeight() : null,
                 distill ? node.distillation().hardWeight() : null, accuracy, null, null, null, saved.nonzero(),
                 fileBytes, cost.multiplyAdds(), o.seconds(), null, null, validation, "models/" + id + ".sparse",
-                saved.nonzero(), layers, "prune", input.id(), o.sparsity(), o.layerSparsity(), tensors, details));
+                saved.nonzero(), layers, "prune", input.id(), o.sparsity(), o.layerSparsity(), tensors, details,
+                null, null, null, null));
         out.printf(Locale.ROOT, "  %s: sparsity %.3f, test accuracy %.4f (%s: %.4f), %,d non-zero params, file %,d bytes "
                 + "(%s: %,d; its dense zip would be %,d), %.0f vs %.0f examples/s, %.1f s%n", id, o.sparsity(),
                 accuracy, input.id(), inputAccuracy, saved.nonzero(), fileBytes, input.id(), input.fileBytes(),
