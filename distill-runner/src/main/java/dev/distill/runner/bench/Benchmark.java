@@ -24,6 +24,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.function.DoubleSupplier;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -160,12 +161,7 @@ public final class Benchmark {
             for (int i = 0; i < nets.size(); i++) {
                 MultiLayerNetwork net = nets.get(i);
                 train.get(i).add(trainSamples / Stopwatch.seconds(() -> timed.forEach(net::fit)));
-                infer.get(i).add(settings.inferBatches() * (double) BenchSettings.INFER_BATCH
-                        / Stopwatch.seconds(() -> {
-                            for (int k = 0; k < settings.inferBatches(); k++) {
-                                net.output(inferBatch, false);
-                            }
-                        }));
+                infer.get(i).add(inferSamplesPerS(net, inferBatch));
             }
         }
         List<BenchReport.ModelFigures> out = new ArrayList<>();
@@ -173,7 +169,7 @@ public final class Benchmark {
         for (int i = 0; i < nets.size(); i++) {
             MultiLayerNetwork net = nets.get(i);
             List<Double> latencies = latenciesMs(() -> net.output(single, false));
-            List<Double> runtime = conv ? null : latenciesMs(runtimeCall(net, single));
+            List<Double> runtime = runtimeLatenciesMs(net, single);
             double trainRate = Stopwatch.median(train.get(i));
             BenchReport.ModelFigures f = new BenchReport.ModelFigures(model.name(),
                     conv ? backends.get(i).name().toLowerCase(Locale.ROOT) : "-",
@@ -183,9 +179,10 @@ public final class Benchmark {
                     runtime == null ? null : Stopwatch.median(runtime),
                     runtime == null ? null : Stopwatch.percentile(runtime, 99),
                     3.0 * 2 * macs * trainRate / (gemm * 1e9));
-            if (ConvBackend.fallbacks(net.getLayers()) > 0) {
+            int fallbacks = ConvBackend.fallbacks(net.getLayers());
+            if (fallbacks > 0) {
                 log.printf("warning: %s: %d layer(s) gave up on oneDNN and fell back to DL4J's path%n", model.name(),
-                        ConvBackend.fallbacks(net.getLayers()));
+                        fallbacks);
             }
             log.printf(Locale.ROOT, "%-10s %-6s train %8.1f samples/s  infer %8.1f samples/s  batch-1 p50 %.3f ms"
                     + "  p99 %.3f ms%s  train_efficiency %.3f%n", f.model(), f.convBackend(), f.trainSamplesPerS(),
@@ -212,15 +209,11 @@ public final class Benchmark {
         net.output(inferBatch, false);
         List<Double> infer = new ArrayList<>();
         for (int r = 0; r < settings.repeats(); r++) {
-            infer.add(settings.inferBatches() * (double) BenchSettings.INFER_BATCH / Stopwatch.seconds(() -> {
-                for (int k = 0; k < settings.inferBatches(); k++) {
-                    net.output(inferBatch, false);
-                }
-            }));
+            infer.add(inferSamplesPerS(net, inferBatch));
         }
         List<Double> latencies = latenciesMs(() -> net.output(single, false));
-        boolean dense = isDense(net);
-        List<Double> runtime = dense ? latenciesMs(runtimeCall(net, single)) : null;
+        List<Double> runtime = runtimeLatenciesMs(net, single);
+        boolean dense = runtime != null;
         SavedModel counts = SavedModel.of(net);
         BenchReport.SavedModelFigures f = new BenchReport.SavedModelFigures(file.getFileName().toString(), bytes,
                 counts.params(), counts.nonzero(), Stopwatch.median(infer), Stopwatch.median(latencies),
@@ -230,15 +223,6 @@ public final class Benchmark {
                 f.file(), f.fileBytes(), f.nonzeroParams(), f.inferSamplesPerS(), f.inferLatencyMsP50(),
                 dense ? String.format(Locale.ROOT, " (plain-array runtime p50 %.4f ms)", f.runtimeLatencyMsP50()) : "");
         return f;
-    }
-
-    private static boolean isDense(MultiLayerNetwork net) {
-        try {
-            DenseRuntime.compile(net);
-            return true;
-        } catch (IllegalArgumentException notDense) {
-            return false;
-        }
     }
 
     private static List<List<Double>> perBackend(int n) {
@@ -261,16 +245,33 @@ public final class Benchmark {
         return ms;
     }
 
-    /** One example through the plain-array runtime; the result is checked so the JIT cannot drop the work. */
-    private static Runnable runtimeCall(MultiLayerNetwork net, INDArray single) {
-        DenseRuntime runtime = DenseRuntime.compile(net);
+    /**
+     * Batch-1 latencies of the plain-array runtime, or null for a network it cannot run (anything but
+     * dense layers). Each call's result is checked, so the JIT cannot drop the work.
+     */
+    private List<Double> runtimeLatenciesMs(MultiLayerNetwork net, INDArray single) {
+        DenseRuntime runtime;
+        try {
+            runtime = DenseRuntime.compile(net);
+        } catch (IllegalArgumentException notDense) {
+            return null;
+        }
         float[] x = single.toFloatVector();
         int expected = Nd4j.argMax(net.output(single, false), 1).getInt(0);
-        return () -> {
+        return latenciesMs(() -> {
             if (runtime.predict(x) != expected) {
                 throw new IllegalStateException("the plain-array runtime disagrees with DL4J on the benchmark example");
             }
-        };
+        });
+    }
+
+    /** Samples per second of one timed repeat: {@code inferBatches} forward passes of {@code batch}. */
+    private double inferSamplesPerS(MultiLayerNetwork net, INDArray batch) {
+        return settings.inferBatches() * (double) batch.rows() / Stopwatch.seconds(() -> {
+            for (int k = 0; k < settings.inferBatches(); k++) {
+                net.output(batch, false);
+            }
+        });
     }
 
     /** Consecutive batches of real training examples (the order does not change the cost). */
@@ -315,14 +316,21 @@ public final class Benchmark {
         List<Double> hard = new ArrayList<>();
         for (int r = -1; r < settings.kdRepeats(); r++) {     // r = -1: warm-up, not counted
             // ABBA order: whichever runs second in a pair inherits the first one's garbage and cache state
-            boolean kdFirst = r % 2 == 0;
-            double first = kdFirst ? epochSeconds(model, config, oneEpoch, features, kdTargets, validation, loss)
-                    : epochSeconds(model, config, oneEpoch, features, oneHot, validation, new LossMCXENT());
-            double second = kdFirst ? epochSeconds(model, config, oneEpoch, features, oneHot, validation, new LossMCXENT())
-                    : epochSeconds(model, config, oneEpoch, features, kdTargets, validation, loss);
+            DoubleSupplier kdEpoch = () -> epochSeconds(model, config, oneEpoch, features, kdTargets, validation, loss);
+            DoubleSupplier hardEpoch = () -> epochSeconds(model, config, oneEpoch, features, oneHot, validation,
+                    new LossMCXENT());
+            double kdSeconds;
+            double hardSeconds;
+            if (r % 2 == 0) {
+                kdSeconds = kdEpoch.getAsDouble();
+                hardSeconds = hardEpoch.getAsDouble();
+            } else {
+                hardSeconds = hardEpoch.getAsDouble();
+                kdSeconds = kdEpoch.getAsDouble();
+            }
             if (r >= 0) {
-                kd.add(kdFirst ? first : second);
-                hard.add(kdFirst ? second : first);
+                kd.add(kdSeconds);
+                hard.add(hardSeconds);
             }
         }
         double kdMedian = Stopwatch.median(kd);
