@@ -110,44 +110,65 @@ public enum ConvBackend {
         }
         int accelerated = 0;
         for (Layer layer : layers) {
-            // exact classes: subclasses (depthwise, separable, deconvolution, 1D) compute differently
-            if (layer.getClass() == ConvolutionLayer.class) {
-                accelerated += install(layer, ConvolutionLayer.class,
-                        this == ONEDNN ? new MKLDNNConvHelper(layer.getParam("W").dataType()) : null);
-            } else if (layer.getClass() == SubsamplingLayer.class) {
-                accelerated += install(layer, SubsamplingLayer.class,
-                        this == ONEDNN ? new MKLDNNSubsamplingHelper(DataType.FLOAT) : null);
+            if (!managed(layer)) {
+                continue;
             }
+            Object helper = this == DL4J ? null
+                    : layer instanceof ConvolutionLayer ? new MKLDNNConvHelper(layer.getParam("W").dataType())
+                    : new MKLDNNSubsamplingHelper(DataType.FLOAT);
+            field(layer, "helper").set(layer, helper);
+            // a helper that failed before would be skipped; a new one starts with a clean record
+            field(layer, "helperCountFail").set(layer, 0);
+            accelerated += helper == null ? 0 : 1;
         }
         return accelerated;
     }
 
-    private static int install(Layer layer, Class<?> type, Object helper) {
+    /**
+     * Whether this class manages {@code layer}'s helper: standard convolution and pooling, by exact class,
+     * because subclasses (depthwise, separable, deconvolution, 1D) compute differently.
+     */
+    private static boolean managed(Layer layer) {
+        return layer.getClass() == ConvolutionLayer.class || layer.getClass() == SubsamplingLayer.class;
+    }
+
+    /** A field DL4J keeps non-public on a {@linkplain #managed managed} layer's own class. */
+    private static FieldAccess field(Layer layer, String name) {
         try {
-            Field field = type.getDeclaredField("helper");
+            Field field = layer.getClass().getDeclaredField(name);
             field.setAccessible(true);
-            field.set(layer, helper);
-            // a helper that failed before would be skipped; a new one starts with a clean record
-            Field failures = type.getDeclaredField("helperCountFail");
-            failures.setAccessible(true);
-            failures.setInt(layer, 0);
+            return new FieldAccess(field);
         } catch (ReflectiveOperationException e) {
-            throw new IllegalStateException("cannot set the " + type.getSimpleName() + " helper of this DL4J version", e);
+            throw new IllegalStateException("cannot reach " + layer.getClass().getSimpleName() + "." + name
+                    + " in this DL4J version", e);
         }
-        return helper == null ? 0 : 1;
+    }
+
+    /** Reflective reads and writes with the checked exceptions turned into one clear failure. */
+    private record FieldAccess(Field field) {
+
+        Object get(Object owner) {
+            try {
+                return field.get(owner);
+            } catch (IllegalAccessException e) {
+                throw new IllegalStateException("cannot read " + field, e);
+            }
+        }
+
+        void set(Object owner, Object value) {
+            try {
+                field.set(owner, value);
+            } catch (IllegalAccessException e) {
+                throw new IllegalStateException("cannot write " + field, e);
+            }
+        }
     }
 
     /** How many layers of {@code layers} currently run on oneDNN (for the benchmark's report). */
     public static int acceleratedLayers(Layer[] layers) {
         int count = 0;
         for (Layer layer : layers) {
-            Object helper = null;
-            if (layer.getClass() == ConvolutionLayer.class) {
-                helper = ((ConvolutionLayer) layer).getHelper();
-            } else if (layer.getClass() == SubsamplingLayer.class) {
-                helper = ((SubsamplingLayer) layer).getHelper();
-            }
-            count += helper != null ? 1 : 0;
+            count += managed(layer) && field(layer, "helper").get(layer) != null ? 1 : 0;
         }
         return count;
     }
@@ -159,18 +180,7 @@ public enum ConvBackend {
     public static int fallbacks(Layer[] layers) {
         int count = 0;
         for (Layer layer : layers) {
-            Class<?> type = layer.getClass() == ConvolutionLayer.class ? ConvolutionLayer.class
-                    : layer.getClass() == SubsamplingLayer.class ? SubsamplingLayer.class : null;
-            if (type == null) {
-                continue;
-            }
-            try {
-                Field failures = type.getDeclaredField("helperCountFail");
-                failures.setAccessible(true);
-                count += failures.getInt(layer) > 0 ? 1 : 0;
-            } catch (ReflectiveOperationException e) {
-                throw new IllegalStateException("cannot read the helper state of this DL4J version", e);
-            }
+            count += managed(layer) && (Integer) field(layer, "helperCountFail").get(layer) > 0 ? 1 : 0;
         }
         return count;
     }
