@@ -58,6 +58,9 @@ public sealed interface Network permits Network.Sequential, Network.Graph {
     /** Puts the conv backend's helpers into the layers (new and restored networks lack them). */
     void applyConvBackend();
 
+    /** DL4J's layers (for a graph, its layer vertices in topological order). */
+    org.deeplearning4j.nn.api.Layer[] layers();
+
     /** Kind of network, for messages: {@code sequential} or {@code graph}. */
     String kind();
 
@@ -165,6 +168,10 @@ public sealed interface Network permits Network.Sequential, Network.Graph {
         public String kind() {
             return "sequential";
         }
+
+        public org.deeplearning4j.nn.api.Layer[] layers() {
+            return net.getLayers();
+        }
     }
 
     /** A {@link ComputationGraph} with one input and one output. */
@@ -229,6 +236,35 @@ public sealed interface Network permits Network.Sequential, Network.Graph {
 
         public String kind() {
             return "graph";
+        }
+
+        public org.deeplearning4j.nn.api.Layer[] layers() {
+            return graph.getLayers();
+        }
+
+        /**
+         * A copy sharing no state, whose output layer has {@code activation} and (when not null)
+         * {@code loss}, and the conv backend's helpers: what teacher logits (identity output) and
+         * shipped files (softmax with cross-entropy) need.
+         */
+        public Graph withOutput(org.nd4j.linalg.activations.IActivation activation,
+                org.nd4j.linalg.lossfunctions.ILossFunction loss) {
+            org.deeplearning4j.nn.conf.ComputationGraphConfiguration conf = graph.getConfiguration().clone();
+            String out = conf.getNetworkOutputs().get(0);
+            org.deeplearning4j.nn.conf.layers.Layer layer =
+                    ((org.deeplearning4j.nn.conf.graph.LayerVertex) conf.getVertices().get(out)).getLayerConf().getLayer();
+            if (!(layer instanceof org.deeplearning4j.nn.conf.layers.BaseOutputLayer output)) {
+                throw new IllegalArgumentException("the graph's output vertex " + out + " is not an output layer");
+            }
+            output.setActivationFn(activation);
+            if (loss != null) {
+                output.setLossFn(loss);
+            }
+            conf.setValidateOutputLayerConfig(false);
+            ComputationGraph copy = new ComputationGraph(conf);
+            copy.init(graph.params().dup(), false);
+            ConvBackend.DEFAULT.apply(copy);
+            return new Graph(copy);
         }
     }
 }

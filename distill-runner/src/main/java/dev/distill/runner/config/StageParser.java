@@ -36,9 +36,23 @@ final class StageParser {
             if (!type.equals("prune")) {
                 throw s.error("type", "unknown stage type '" + type + "'; known: prune");
             }
+            List<String> named = s.has("models")
+                    ? s.list("models").stream().map(n -> s.scalarText(n, s.child("models"))).toList() : List.of();
+            refuseGraphs(s, named, models, students);
             stages.add(prune(i, s, models, students));
         }
         return stages;
+    }
+
+    /** Stages work on sequential networks; a graph student is refused here, before anything trains. */
+    private static void refuseGraphs(YamlMap s, List<String> named, Map<String, ModelConfig> models,
+            Set<String> students) {
+        for (String model : named.isEmpty() ? students : named) {
+            if (models.get(model) instanceof ModelConfig.Declared d && !d.sequential()) {
+                throw s.error("type", "model " + model + " is a graph model; stages support sequential models (layers:)"
+                        + " only for now: name the sequential students in models: [...], or drop the stage");
+            }
+        }
     }
 
     private static StageConfig.Prune prune(int index, YamlMap s, Map<String, ModelConfig> models, Set<String> students) {
