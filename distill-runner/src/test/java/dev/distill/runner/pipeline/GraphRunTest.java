@@ -121,6 +121,14 @@ class GraphRunTest {
     }
 
     @Test
+    void sensitivityRefusesAGraphInOneLine() {
+        CliRun r = CliRun.of("sensitivity", runDir.toString(), "--model", "student-from-teacher");
+        assertEquals(2, r.code(), r.out() + r.err());
+        assertEquals("error: " + runDir.resolve("models/student-from-teacher.zip") + ": distill sensitivity supports"
+                + " sequential models (layers:) only, not graph models", r.err().strip());
+    }
+
+    @Test
     void aSavedGraphTeacherDistilsAZooStudentAndEvaluates() throws Exception {
         Path file = temp.resolve("from-file.yaml");
         Files.writeString(file, """
