@@ -2,7 +2,6 @@ package dev.distill.models.build;
 
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.zip.ZipEntry;
 import java.util.zip.ZipInputStream;
@@ -99,11 +98,6 @@ public sealed interface Network permits Network.Sequential, Network.Graph {
             }
         }
         return false;
-    }
-
-    /** Whether a DL4J model zip in {@code in} holds a ComputationGraph. */
-    static boolean isGraph(InputStream in) throws IOException {
-        return isGraph(in.readAllBytes());
     }
 
     /** A {@link MultiLayerNetwork}. */

@@ -266,6 +266,36 @@ class GraphFactoryTest {
         assertEquals(net.updaterState(), back.updaterState());
     }
 
+    /**
+     * Graph blocks' convolutions (no bias, 1×1, strided projections) and batch norms run on oneDNN
+     * without falling back, and compute what DL4J's own path computes.
+     */
+    @Test
+    void graphBlocksOnOneDnnAgreeWithDl4jsPath() {
+        org.junit.jupiter.api.Assumptions.assumeTrue(ConvBackend.oneDnnAvailable(), "needs a oneDNN build");
+        GraphSpec spec = new GraphSpec(List.of(Block.of("res", new Residual(8, 3, 2, Activation.RELU)),
+                Block.of("bottle", new Bottleneck(8, 2, 3, 1, Activation.RELU)),
+                Block.of("gc", new GroupConv(8, 3, 2, 1, true, Activation.RELU)),
+                Block.of("pool", new BlockSpec.Layer(new LayerSpec.GlobalPool(PoolType.AVG))),
+                Block.of("out", new BlockSpec.Layer(new LayerSpec.Output(3)))));
+        ComputationGraph onednn = build(spec);
+        ComputationGraph dl4j = build(spec);
+        assertTrue(ConvBackend.ONEDNN.apply(onednn) > 0);
+        ConvBackend.DL4J.apply(dl4j);
+        INDArray x = images(8, 4);
+        assertEquals(0, onednn.outputSingle(false, x).sub(dl4j.outputSingle(false, x)).amaxNumber().doubleValue(), 1e-5);
+        INDArray y = Nd4j.zeros(DataType.FLOAT, 8, 3);
+        for (int i = 0; i < 8; i++) {
+            y.putScalar(i, i % 3, 1);
+        }
+        for (int step = 0; step < 3; step++) {
+            onednn.fit(new org.nd4j.linalg.dataset.DataSet(x, y));
+            dl4j.fit(new org.nd4j.linalg.dataset.DataSet(x, y));
+        }
+        assertEquals(0, onednn.params().sub(dl4j.params()).amaxNumber().doubleValue(), 1e-4);
+        assertEquals(0, ConvBackend.fallbacks(onednn.getLayers()));
+    }
+
     private static org.nd4j.linalg.indexing.INDArrayIndex all() {
         return org.nd4j.linalg.indexing.NDArrayIndex.all();
     }
