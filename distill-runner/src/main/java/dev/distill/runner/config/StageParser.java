@@ -34,16 +34,28 @@ final class StageParser {
         chains.forEach(c -> students.add(c.models().get(c.models().size() - 1)));
         List<StageConfig> stages = new ArrayList<>();
         List<Node> nodes = top.list("stages");
+        // students whose layers an earlier low_rank stage may have split (and renumbered)
+        Set<String> factorized = new LinkedHashSet<>();
         for (int i = 0; i < nodes.size(); i++) {
             YamlMap s = top.mapAt(nodes.get(i), top.child("stages") + "[" + i + "]");
             String type = s.string("type");
+            StageConfig stage;
             if (type.equals("prune")) {
-                stages.add(prune(i, s, models, students));
+                stage = prune(i, s, models, students);
             } else if (type.equals("low_rank")) {
-                stages.add(lowRank(i, s, models, students));
+                stage = lowRank(i, s, models, students);
             } else {
                 throw s.error("type", "unknown stage type '" + type + "'; known: prune, low_rank");
             }
+            List<String> targets = stage.models().isEmpty() ? List.copyOf(students) : stage.models();
+            if (s.has("layers") && targets.stream().anyMatch(factorized::contains)) {
+                throw s.error("layers", "layer names are those of the declared model, and the low_rank stage "
+                        + "before this one renumbers them: leave out layers: here, or put this stage first");
+            }
+            if (stage instanceof StageConfig.LowRank) {
+                factorized.addAll(targets);
+            }
+            stages.add(stage);
         }
         return stages;
     }

@@ -230,6 +230,17 @@ class StageConfigTest {
     }
 
     @Test
+    void layerNamesAfterALowRankStageAreRefusedAsTheyHaveMoved() throws IOException {
+        assertError("  - {type: low_rank, energy: 0.9}\n  - type: prune\n    sparsity: 0.5\n"
+                + "    layers: {dense_0: 0.5}   # <-\n", "stages[1].layers", "the low_rank stage before this one renumbers");
+        assertError("  - {type: low_rank, energy: 0.9}\n  - type: low_rank\n    energy: 0.9\n"
+                + "    layers: [dense_0]   # <-\n", "stages[1].layers", "leave out layers: here");
+        assertEquals(2, load("  - {type: low_rank, energy: 0.9}\n  - {type: prune, sparsity: 0.5}\n").stages().size());
+        assertEquals(2, load("  - {type: prune, sparsity: 0.5, layers: {dense_0: 0.5}}\n"
+                + "  - {type: low_rank, energy: 0.9, layers: [dense_0]}\n").stages().size());
+    }
+
+    @Test
     void shippedLowRankConfigsLoadWithTheirStages() {
         ExperimentConfig digits = ConfigLoader.load(CliRun.repoFile("configs/digits-mobile.yaml"));
         StageConfig.LowRank d = (StageConfig.LowRank) digits.stages().get(0);
