@@ -100,6 +100,8 @@ public final class GraphFactory {
         BlockSpec.Layer l = (BlockSpec.Layer) spec;
         if (l.layer() instanceof dev.distill.models.spec.LayerSpec.Conv2d c) {
             return c.filters();
+        } else if (l.layer() instanceof dev.distill.models.spec.LayerSpec.RectConv2d c) {
+            return c.filters();
         } else if (l.layer() instanceof dev.distill.models.spec.LayerSpec.SeparableConv2d s) {
             return s.filters();
         } else if (l.layer() instanceof dev.distill.models.spec.LayerSpec.DepthwiseConv2d d) {

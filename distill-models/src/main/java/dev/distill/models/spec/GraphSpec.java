@@ -263,7 +263,7 @@ public record GraphSpec(List<Block> blocks) implements NetworkSpec {
         Shape x = in.get(0);
         ModelSpec.requireImage(at, spec.type(), x);
         if (spec instanceof Separable s) {
-            Shape out = ModelSpec.convolved(at, spec.type(), x, s.kernel(), s.stride(), Padding.SAME, s.filters());
+            Shape out = same(at, spec, x, s.kernel(), s.stride(), s.filters());
             long hw = (long) out.h() * out.w();
             long depthwise = (long) s.kernel() * s.kernel() * x.c();
             long pointwise = (long) x.c() * s.filters();
@@ -272,7 +272,7 @@ public record GraphSpec(List<Block> blocks) implements NetworkSpec {
         }
         if (spec instanceof Bottleneck b) {
             long reduce = (long) x.c() * b.reduce();
-            Shape out = ModelSpec.convolved(at, spec.type(), x, b.kernel(), b.stride(), Padding.SAME, b.filters());
+            Shape out = same(at, spec, x, b.kernel(), b.stride(), b.filters());
             long conv = (long) b.kernel() * b.kernel() * b.reduce() * b.filters();
             long inHw = (long) x.h() * x.w();
             long outHw = (long) out.h() * out.w();
@@ -280,7 +280,7 @@ public record GraphSpec(List<Block> blocks) implements NetworkSpec {
                     inHw * (reduce + b.reduce()) + outHw * (conv + b.filters()));
         }
         if (spec instanceof Residual r) {
-            Shape out = ModelSpec.convolved(at, spec.type(), x, r.kernel(), r.stride(), Padding.SAME, r.filters());
+            Shape out = same(at, spec, x, r.kernel(), r.stride(), r.filters());
             long hw = (long) out.h() * out.w();
             long k2 = (long) r.kernel() * r.kernel();
             long conv1 = k2 * x.c() * r.filters();
@@ -311,11 +311,16 @@ public record GraphSpec(List<Block> blocks) implements NetworkSpec {
                 throw new SpecException(at, "block '" + n.name() + "': its input has " + x.c() + " channels, not a"
                         + " multiple of groups (" + g.groups() + ")");
             }
-            Shape out = ModelSpec.convolved(at, spec.type(), x, g.kernel(), g.stride(), Padding.SAME, g.filters());
+            Shape out = same(at, spec, x, g.kernel(), g.stride(), g.filters());
             long weights = (long) g.kernel() * g.kernel() * (x.c() / g.groups()) * g.filters();
             return new Step(out, weights + g.filters(), (long) out.h() * out.w() * weights);
         }
         throw new IllegalStateException("no cost for " + spec);
+    }
+
+    /** A square convolution with padding same, as every composite block's are. */
+    private static Shape same(int at, BlockSpec spec, Shape x, int kernel, int stride, int filters) {
+        return ModelSpec.convolved(at, spec.type(), x, kernel, kernel, stride, stride, Padding.SAME, filters);
     }
 
     /** Whether a residual block needs a 1×1 projection on its shortcut (its shape changes). */
