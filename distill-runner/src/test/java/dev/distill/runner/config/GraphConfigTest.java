@@ -137,8 +137,11 @@ class GraphConfigTest {
 
     @Test
     void aStageOnAGraphStudentIsRefusedBeforeAnythingTrains() throws IOException {
-        String yaml = config("{zoo: resnet-tiny}") + "stages:\n  - {type: prune, sparsity: 0.5}\n";
-        assertEquals("10: stages[0].type: model student is a graph model; stages support sequential models (layers:)"
-                + " only for now: name the sequential students in models: [...], or drop the stage", error(yaml));
+        for (String stage : List.of("{type: prune, sparsity: 0.5}", "{type: low_rank, energy: 0.9}")) {
+            String yaml = config("{zoo: resnet-tiny}") + "stages:\n  - " + stage + "\n";
+            assertEquals("10: stages[0].type: model student is a graph model; stages support sequential models"
+                    + " (layers:) only for now: name the sequential students in models: [...], or drop the stage",
+                    error(yaml), stage);
+        }
     }
 }
