@@ -99,13 +99,18 @@ public final class StageRunner {
                 if (!stage.models().isEmpty() && !stage.models().contains(node.model())) {
                     continue;
                 }
-                StageConfig.Prune prune = (StageConfig.Prune) stage;
-                Current input = current.get(node.id());
-                Current output = prune(prune, node, input, entries);
-                current.put(node.id(), output);
+                current.put(node.id(), dispatch(stage, node, current.get(node.id()), entries));
             }
         }
         return entries;
+    }
+
+    /** One stage on one student: the model the next stage starts from. */
+    private Current dispatch(StageConfig stage, Plan.Node node, Current input, List<ModelEntry> entries) {
+        if (stage instanceof StageConfig.Prune prune) {
+            return prune(prune, node, input, entries);
+        }
+        throw new IllegalStateException("no runner for stage " + stage);
     }
 
     private Current prune(StageConfig.Prune stage, Plan.Node node, Current input, List<ModelEntry> entries) {
