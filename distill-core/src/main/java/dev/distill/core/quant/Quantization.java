@@ -16,7 +16,8 @@ import org.nd4j.linalg.factory.Nd4j;
  * weight tensor of its dense, conv and output layers (biases and batch norm stay float32), then the
  * scheme's fine-tuning: k-means centroids by grouped gradients ({@link CentroidTuner}), binary and
  * INT8 with {@code qat} straight-through ({@link StraightThrough}); then, for INT8, the activation
- * ranges of the integer path. The input network is never changed.
+ * ranges of the integer path. If fine-tuning ends below the post-training model's validation accuracy,
+ * the post-training model is kept. The input network is never changed.
  */
 public final class Quantization {
 
@@ -63,6 +64,7 @@ public final class Quantization {
         }
         double quantized = Accuracy.of(net, validation);
         double after = quantized;
+        List<QuantizedTensor> postTraining = List.copyOf(tensors);
         if (settings.fineTuneEpochs() > 0 && (settings.scheme() != QuantSettings.Scheme.INT8 || settings.qat())) {
             if (settings.scheme() == QuantSettings.Scheme.KMEANS) {
                 fineTuning.fit(net, settings.fineTuneEpochs(), new CentroidTuner(net, tensors));
@@ -77,10 +79,12 @@ public final class Quantization {
                 }
                 tensors = tuned;
             }
-            for (QuantizedTensor t : tensors) {
-                net.setParam(t.key(), Nd4j.create(t.dequantize(), t.shape(), 'c'));
+            after = set(net, tensors);
+            if (after < quantized) {
+                // fine-tuning keeps its best epoch, which may still be worse than no fine-tuning at all
+                after = set(net, postTraining);
+                tensors = postTraining;
             }
-            after = Accuracy.of(net, validation);
         }
         List<ActivationCalibration.Range> activations = settings.scheme() == QuantSettings.Scheme.INT8
                 ? ActivationCalibration.measure(net, fineTuning.features(),
@@ -88,6 +92,14 @@ public final class Quantization {
                         settings.calibration() == QuantSettings.Calibration.MINMAX ? 100 : settings.percentile())
                 : List.of();
         return new Outcome(net, tensors, activations, before, quantized, after, (System.nanoTime() - start) / 1e9);
+    }
+
+    /** Puts the tensors' values into {@code net}; its validation accuracy. */
+    private double set(MultiLayerNetwork net, List<QuantizedTensor> tensors) {
+        for (QuantizedTensor t : tensors) {
+            net.setParam(t.key(), Nd4j.create(t.dequantize(), t.shape(), 'c'));
+        }
+        return Accuracy.of(net, fineTuning.validation());
     }
 
     /** The output-channel axis of a layer's weights: dense [in, out] → 1, conv [out, in, kh, kw] → 0; else none. */

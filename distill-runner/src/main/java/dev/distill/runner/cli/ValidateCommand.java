@@ -43,16 +43,9 @@ final class ValidateCommand implements Callable<Integer> {
                             node.distillation().hardWeight()) : "");
         }
         for (dev.distill.runner.config.StageConfig stage : experiment.stages()) {
-            dev.distill.core.prune.PruneSettings p = ((dev.distill.runner.config.StageConfig.Prune) stage).settings();
-            out.printf(Locale.ROOT, "  stage %d: prune %s, %s, %s to sparsity %s, %d fine-tuning epoch(s), on %s%n",
-                    stage.index(), lower(p.method()), lower(p.scope()), lower(p.schedule()), p.sparsity(),
-                    p.fineTuneEpochs(), stage.models().isEmpty() ? "every chain's final student"
-                            : String.join(", ", stage.models()));
+            out.printf(Locale.ROOT, "  stage %d: %s, on %s%n", stage.index(), stage.describe(),
+                    stage.models().isEmpty() ? "every chain's final student" : String.join(", ", stage.models()));
         }
         return 0;
-    }
-
-    private static String lower(Enum<?> e) {
-        return e.name().toLowerCase(Locale.ROOT);
     }
 }

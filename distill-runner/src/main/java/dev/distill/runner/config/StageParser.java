@@ -4,6 +4,7 @@ import dev.distill.core.prune.MagnitudePruner;
 import dev.distill.core.prune.Prunable;
 import dev.distill.core.prune.PruneSettings;
 import dev.distill.core.prune.StructuredPruner;
+import dev.distill.core.quant.QuantSettings;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
@@ -19,6 +20,9 @@ final class StageParser {
             "include_biases", "include_output", "schedule", "fine_tune_epochs", "rounds", "max_accuracy_drop", "loss",
             "learning_rate", "initial_sparsity", "start_epoch", "end_epoch", "update_every", "norm");
 
+    private static final Set<String> QUANTIZE_KEYS = Set.of("type", "models", "scheme", "bits", "per_channel",
+            "symmetric", "calibration", "init", "fine_tune_epochs", "qat", "huffman", "loss", "learning_rate");
+
     private StageParser() {
     }
 
@@ -33,27 +37,20 @@ final class StageParser {
         for (int i = 0; i < nodes.size(); i++) {
             YamlMap s = top.mapAt(nodes.get(i), top.child("stages") + "[" + i + "]");
             String type = s.string("type");
-            if (!type.equals("prune")) {
-                throw s.error("type", "unknown stage type '" + type + "'; known: prune");
+            if (type.equals("prune")) {
+                stages.add(prune(i, s, models, students));
+            } else if (type.equals("quantize")) {
+                stages.add(quantize(i, s, students));
+            } else {
+                throw s.error("type", "unknown stage type '" + type + "'; known: prune, quantize");
             }
-            stages.add(prune(i, s, models, students));
         }
         return stages;
     }
 
     private static StageConfig.Prune prune(int index, YamlMap s, Map<String, ModelConfig> models, Set<String> students) {
         s.allowOnly(PRUNE_KEYS);
-        List<String> targets = new ArrayList<>();
-        if (s.has("models")) {
-            for (Node n : s.list("models")) {
-                String name = s.scalarText(n, s.child("models"));
-                if (!students.contains(name)) {
-                    throw s.error(n, s.child("models"), "'" + name + "' is not the last model of any chain; stages "
-                            + "apply to the chains' final students: " + String.join(", ", students));
-                }
-                targets.add(name);
-            }
-        }
+        List<String> targets = targets(s, students);
         PruneSettings.Method method = s.enumValue("method", "magnitude", PruneSettings.Method.class);
         PruneSettings.Schedule schedule = s.enumValue("schedule", "one_shot", PruneSettings.Schedule.class);
         MagnitudePruner.Scope scope = s.enumValue("scope", "layer", MagnitudePruner.Scope.class);
@@ -102,17 +99,8 @@ final class StageParser {
             }
         }
         int epochs = s.integer("fine_tune_epochs", 2);
-        String loss = s.string("loss", "distill");
-        if (!loss.equals("distill") && !loss.equals("hard")) {
-            throw s.error("loss", "unknown value '" + loss + "'; known: distill (from the student's teacher), hard");
-        }
-        Double learningRate = null;
-        if (s.has("learning_rate")) {
-            learningRate = s.number("learning_rate", 0);
-            if (!(learningRate > 0)) {
-                throw s.error("learning_rate", "must be positive, found " + learningRate);
-            }
-        }
+        boolean distillLoss = distillLoss(s);
+        Double learningRate = learningRate(s);
         Double maxDrop = s.has("max_accuracy_drop") ? s.number("max_accuracy_drop", 0) : null;
         int start = s.integer("start_epoch", 0);
         int end = s.integer("end_epoch", Math.max(1, epochs - 1));
@@ -125,12 +113,100 @@ final class StageParser {
                     includeOutput, schedule, epochs, s.integer("rounds", 3), maxDrop,
                     s.number("initial_sparsity", 0), start, end, s.integer("update_every", 10),
                     s.enumValue("norm", "l1", StructuredPruner.Norm.class));
-            return new StageConfig.Prune(index, targets, loss.equals("distill"), learningRate, settings);
+            return new StageConfig.Prune(index, targets, distillLoss, learningRate, settings);
         } catch (IllegalArgumentException e) {
-            // the settings' messages start with the key they are about
-            String key = e.getMessage().split(" ", 2)[0];
-            throw s.has(key) ? s.error(key, e.getMessage().substring(key.length()).trim())
-                    : s.error(s.node(), s.path(), e.getMessage());
+            throw keyError(s, e);
+        }
+    }
+
+    /** The settings' messages start with the key they are about: locate the error there. */
+    private static ConfigException keyError(YamlMap s, IllegalArgumentException e) {
+        String key = e.getMessage().split(" ", 2)[0];
+        return s.has(key) ? s.error(key, e.getMessage().substring(key.length()).trim())
+                : s.error(s.node(), s.path(), e.getMessage());
+    }
+
+    private static List<String> targets(YamlMap s, Set<String> students) {
+        List<String> targets = new ArrayList<>();
+        if (s.has("models")) {
+            for (Node n : s.list("models")) {
+                String name = s.scalarText(n, s.child("models"));
+                if (!students.contains(name)) {
+                    throw s.error(n, s.child("models"), "'" + name + "' is not the last model of any chain; stages "
+                            + "apply to the chains' final students: " + String.join(", ", students));
+                }
+                targets.add(name);
+            }
+        }
+        return targets;
+    }
+
+    private static boolean distillLoss(YamlMap s) {
+        String loss = s.string("loss", "distill");
+        if (!loss.equals("distill") && !loss.equals("hard")) {
+            throw s.error("loss", "unknown value '" + loss + "'; known: distill (from the student's teacher), hard");
+        }
+        return loss.equals("distill");
+    }
+
+    private static Double learningRate(YamlMap s) {
+        if (!s.has("learning_rate")) {
+            return null;
+        }
+        double learningRate = s.number("learning_rate", 0);
+        if (!(learningRate > 0)) {
+            throw s.error("learning_rate", "must be positive, found " + learningRate);
+        }
+        return learningRate;
+    }
+
+    private static StageConfig.Quantize quantize(int index, YamlMap s, Set<String> students) {
+        s.allowOnly(QUANTIZE_KEYS);
+        List<String> targets = targets(s, students);
+        if (!s.has("scheme")) {
+            throw s.error(s.node(), s.path(), "missing required key 'scheme': int8, kmeans or binary");
+        }
+        QuantSettings.Scheme scheme = s.enumValue("scheme", "int8", QuantSettings.Scheme.class);
+        int bits = s.integer("bits", switch (scheme) {
+            case INT8 -> 8;
+            case KMEANS -> 4;
+            case BINARY -> 1;
+        });
+        if (bits < 1 || bits > 8) {
+            throw s.error("bits", "must be in 1..8 (int8 and kmeans: 2..8, binary: 1), found " + bits);
+        }
+        QuantSettings.Calibration method = QuantSettings.Calibration.MINMAX;
+        double percentile = 99.99;
+        int batches = 10;
+        if (s.has("calibration")) {
+            YamlMap c = s.map("calibration");
+            c.allowOnly(Set.of("method", "percentile", "batches"));
+            method = c.enumValue("method", "minmax", QuantSettings.Calibration.class);
+            percentile = c.number("percentile", percentile);
+            batches = c.integer("batches", batches);
+            if (!(percentile > 50 && percentile <= 100)) {
+                throw c.error("percentile", "must be in (50, 100], e.g. 99.99, found " + percentile);
+            }
+            if (batches < 1) {
+                throw c.error("batches", "must be a positive number of training batches, found " + batches);
+            }
+        }
+        String init = s.string("init", "linear");
+        if (!init.equals("linear") && !init.equals("kmeans++")) {
+            throw s.error("init", "unknown value '" + init + "'; known: linear, kmeans++");
+        }
+        boolean qat = s.bool("qat", false);
+        if (scheme == QuantSettings.Scheme.INT8 && !qat && s.has("fine_tune_epochs")) {
+            throw s.error("fine_tune_epochs", "int8 is fine-tuned only with qat: true (post-training otherwise)");
+        }
+        try {
+            QuantSettings settings = new QuantSettings(scheme, bits, s.bool("per_channel", true),
+                    s.bool("symmetric", true), method, percentile, batches,
+                    init.equals("linear") ? QuantSettings.Init.LINEAR : QuantSettings.Init.KMEANS_PLUS_PLUS,
+                    s.integer("fine_tune_epochs", 2), qat, s.bool("huffman", false));
+            return new StageConfig.Quantize(index, targets, distillLoss(s), learningRate(s), settings);
+        } catch (IllegalArgumentException e) {
+            throw keyError(s, e);
         }
     }
 

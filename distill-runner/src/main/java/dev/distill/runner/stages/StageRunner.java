@@ -40,14 +40,15 @@ import org.nd4j.linalg.lossfunctions.impl.LossMCXENT;
 
 /**
  * Runs the config's stages on the chains' final students (the first seed's model, the one shipped
- * in {@code models/<id>.zip}), in order: a later stage takes the earlier one's output for the same
- * student. Each stage's model is saved as {@code models/<input id>-pruned.sparse}, its test
- * predictions beside the others', and it becomes a summary entry with role {@code stage}.
+ * in {@code models/<id>.zip}), in order: a later stage takes the earlier pruning stage's output for the
+ * same student (a quantization stage's packed file is an end point, see {@link QuantizeStage}). A
+ * pruned model is saved as {@code models/<input id>-pruned.sparse}; every stage's model gets its test
+ * predictions beside the others' and a summary entry with role {@code stage}.
  */
 public final class StageRunner {
 
     /** Passes over the test set per timing; the median is kept. */
-    private static final int SPEED_REPEATS = 7;
+    static final int SPEED_REPEATS = 7;
     /** Examples per timing pass, the test set repeated to reach it (small test sets time badly). */
     private static final int SPEED_EXAMPLES = 8192;
 
@@ -59,7 +60,7 @@ public final class StageRunner {
     private final Function<String, TrainingListener> progress;
 
     /** A model a stage starts from: its id in the run, network and architecture. */
-    private record Current(String id, MultiLayerNetwork net, ModelSpec spec, long fileBytes) {
+    record Current(String id, MultiLayerNetwork net, ModelSpec spec, long fileBytes) {
     }
 
     /**
@@ -110,6 +111,12 @@ public final class StageRunner {
         if (stage instanceof StageConfig.Prune prune) {
             return prune(prune, node, input, entries);
         }
+        if (stage instanceof StageConfig.Quantize quantize) {
+            // a packed file is an end point: the next stage starts from the model this one started from
+            entries.add(new QuantizeStage(config, data, run, out, progress).run(quantize, node, input,
+                    targets(node, quantize.distillLoss())));
+            return input;
+        }
         throw new IllegalStateException("no runner for stage " + stage);
     }
 
@@ -119,10 +126,10 @@ public final class StageRunner {
         TrainingSpec fineTune = new TrainingSpec(Math.max(1, stage.settings().fineTuneEpochs()), training.batchSize(),
                 training.optimizer(), stage.learningRate() != null ? stage.learningRate() : training.learningRate(),
                 training.schedule(), training.weightDecay());
-        boolean distill = stage.distillLoss() && node.distilled();
-        ILossFunction loss = distill ? node.distillation().loss() : new LossMCXENT();
-        INDArray oneHot = data.train().oneHot();
-        INDArray targets = distill ? DistillationLoss.labels(oneHot, teacherLogits.apply(node.parentId())) : oneHot;
+        Targets t = targets(node, stage.distillLoss());
+        boolean distill = t.distill();
+        ILossFunction loss = t.loss();
+        INDArray targets = t.targets();
         long seed = config.seeds().get(0);
         String id = input.id() + "-pruned";
         out.printf(Locale.ROOT, "%s (prune %s, %s, %s, sparsity %.2f; fine-tuning %d epoch(s) with %s) from %s%n", id,
@@ -184,7 +191,7 @@ public final class StageRunner {
                 distill ? node.distillation().hardWeight() : null, accuracy, null, null, null, saved.nonzero(),
                 fileBytes, cost.multiplyAdds(), o.seconds(), null, null, validation, "models/" + id + ".sparse",
                 saved.nonzero(), layers, "prune", input.id(), o.sparsity(), o.layerSparsity(), tensors, details,
-                null, null, null, null));
+                null, null, null, null, null, null, null, null));
         out.printf(Locale.ROOT, "  %s: sparsity %.3f, test accuracy %.4f (%s: %.4f), %,d non-zero params, file %,d bytes "
                 + "(%s: %,d; its dense zip would be %,d), %.0f vs %.0f examples/s, %.1f s%n", id, o.sparsity(),
                 accuracy, input.id(), inputAccuracy, saved.nonzero(), fileBytes, input.id(), input.fileBytes(),
@@ -193,6 +200,22 @@ public final class StageRunner {
             out.println("  stopped at " + o.stopped());
         }
         return new Current(id, o.net(), o.spec(), fileBytes);
+    }
+
+    /**
+     * What a stage fine-tunes with: the student's own link loss with its teacher's cached logits
+     * ({@code distill}, when asked and the student was distilled), or cross-entropy on the labels.
+     */
+    record Targets(boolean distill, ILossFunction loss, INDArray targets) {
+    }
+
+    private Targets targets(Plan.Node node, boolean distillLoss) {
+        boolean distill = distillLoss && node.distilled();
+        INDArray oneHot = data.train().oneHot();
+        return distill
+                ? new Targets(true, node.distillation().loss(),
+                        DistillationLoss.labels(oneHot, teacherLogits.apply(node.parentId())))
+                : new Targets(false, new LossMCXENT(), oneHot);
     }
 
     private static double lastKept(List<Pruning.Round> rounds, double before) {
@@ -206,7 +229,7 @@ public final class StageRunner {
     }
 
     /** The layer name ({@code dense_0}) of a parameter key ({@code 0_W}). */
-    private static String layerName(ModelSpec spec, String key) {
+    static String layerName(ModelSpec spec, String key) {
         int index = Integer.parseInt(key.substring(0, key.indexOf('_')));
         return spec.layers().get(index).type() + "_" + index;
     }
@@ -226,18 +249,18 @@ public final class StageRunner {
         }
     }
 
-    private static INDArray repeated(INDArray features) {
+    static INDArray repeated(INDArray features) {
         int times = (int) Math.max(1, (SPEED_EXAMPLES + features.rows() - 1) / features.rows());
         INDArray[] copies = new INDArray[times];
         java.util.Arrays.fill(copies, features);
         return org.nd4j.linalg.factory.Nd4j.vstack(copies);
     }
 
-    private static String lower(Enum<?> e) {
+    static String lower(Enum<?> e) {
         return e.name().toLowerCase(Locale.ROOT);
     }
 
-    private static long size(Path file) {
+    static long size(Path file) {
         try {
             return Files.size(file);
         } catch (IOException e) {

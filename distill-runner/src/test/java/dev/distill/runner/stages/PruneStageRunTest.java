@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.distill.core.prune.SparseModelFile;
 import dev.distill.runner.testing.CliRun;
 import java.nio.file.Files;
@@ -40,10 +39,7 @@ class PruneStageRunTest {
                         + " {type: prune, method: structured, sparsity: 0.5, fine_tune_epochs: 1, norm: l2}]");
         assertEquals(0, result.code(), result.err());
         console = result.out();
-        JsonNode summary = new ObjectMapper().readTree(runDir.resolve("summary.json").toFile());
-        for (JsonNode m : summary.get("models")) {
-            MODELS.put(m.get("id").asText(), m);
-        }
+        MODELS.putAll(CliRun.summaryModels(runDir));
     }
 
     @Test

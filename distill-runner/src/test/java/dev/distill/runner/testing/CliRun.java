@@ -35,6 +35,17 @@ public record CliRun(int code, String out, String err) {
     }
 
     /** A file of the repository (configs/, datasets/), found by walking up from the working directory. */
+    /** The {@code models} of a finished run's summary.json, by id. */
+    public static java.util.Map<String, com.fasterxml.jackson.databind.JsonNode> summaryModels(Path runDir)
+            throws java.io.IOException {
+        java.util.Map<String, com.fasterxml.jackson.databind.JsonNode> models = new java.util.LinkedHashMap<>();
+        for (com.fasterxml.jackson.databind.JsonNode m : new com.fasterxml.jackson.databind.ObjectMapper()
+                .readTree(runDir.resolve("summary.json").toFile()).get("models")) {
+            models.put(m.get("id").asText(), m);
+        }
+        return models;
+    }
+
     public static Path repoFile(String relative) {
         for (Path dir = Path.of("").toAbsolutePath(); dir != null; dir = dir.getParent()) {
             Path candidate = dir.resolve(relative);
