@@ -67,11 +67,11 @@ public final class Quantization {
         List<QuantizedTensor> postTraining = List.copyOf(tensors);
         if (settings.fineTuneEpochs() > 0 && (settings.scheme() != QuantSettings.Scheme.INT8 || settings.qat())) {
             if (settings.scheme() == QuantSettings.Scheme.KMEANS) {
-                fineTuning.fit(net, settings.fineTuneEpochs(), new CentroidTuner(net, tensors));
+                fineTuning.fit(net, settings.fineTuneEpochs(), new CentroidTuner(net, tensors), true);
                 tensors = CentroidTuner.codebooksOf(net, tensors);
             } else {
                 fineTuning.fit(net, settings.fineTuneEpochs(), new StraightThrough(net, tensors,
-                        t -> values -> quantize(t.key(), values, t.shape(), t.channelAxis(), t.positions())));
+                        t -> values -> quantize(t.key(), values, t.shape(), t.channelAxis(), t.positions())), true);
                 List<QuantizedTensor> tuned = new ArrayList<>();
                 for (QuantizedTensor t : tensors) {
                     tuned.add(quantize(t.key(), PackedModelFile.values(net.getParam(t.key())), t.shape(),
@@ -88,7 +88,7 @@ public final class Quantization {
         }
         List<ActivationCalibration.Range> activations = settings.scheme() == QuantSettings.Scheme.INT8
                 ? ActivationCalibration.measure(net, fineTuning.features(),
-                        fineTuning.training().batchSize(), settings.calibrationBatches(),
+                        fineTuning.spec().batchSize(), settings.calibrationBatches(),
                         settings.calibration() == QuantSettings.Calibration.MINMAX ? 100 : settings.percentile())
                 : List.of();
         return new Outcome(net, tensors, activations, before, quantized, after, (System.nanoTime() - start) / 1e9);

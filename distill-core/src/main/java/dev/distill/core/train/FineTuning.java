@@ -9,21 +9,23 @@ import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
- * How a compression stage fine-tunes: the network builder (which fixes the loss and gives a fresh
- * updater), batch size, optimizer and learning rate, the training data with targets as that loss
- * expects them, the validation split that picks the best epoch, the seed and progress listeners.
+ * Fine-tuning after a compression step (pruning, low-rank factorization): everything but the
+ * network and the number of epochs.
  *
- * @param build    a new network for a spec, with the fine-tuning loss and a fresh updater
- * @param training batch size, optimizer, learning rate, schedule and weight decay (its epochs are not used)
+ * @param build      a new network for a spec, with the fine-tuning loss and a fresh updater
+ * @param spec       batch size, optimizer and learning rate (its epochs are ignored)
+ * @param targets    training targets as {@code build}'s loss expects them
+ * @param validation picks the best epoch, and measures every step
+ * @param listeners  progress of each fine-tuning run
  */
-public record FineTuning(Function<ModelSpec, MultiLayerNetwork> build, TrainingSpec training, INDArray features,
+public record FineTuning(Function<ModelSpec, MultiLayerNetwork> build, TrainingSpec spec, INDArray features,
         INDArray targets, LabeledData validation, long seed, List<TrainingListener> listeners) {
 
     public FineTuning {
         listeners = List.copyOf(listeners);
     }
 
-    /** A new network of {@code spec} (with the fine-tuning loss and updater) holding {@code net}'s parameters. */
+    /** A new network of {@code spec} (built by {@link #build}) holding {@code net}'s parameters. */
     public MultiLayerNetwork copy(MultiLayerNetwork net, ModelSpec spec) {
         MultiLayerNetwork copy = build.apply(spec);
         copy.setParams(net.params().dup());
@@ -31,17 +33,22 @@ public record FineTuning(Function<ModelSpec, MultiLayerNetwork> build, TrainingS
     }
 
     /**
-     * Trains {@code net} in place for {@code epochs}, keeping the best validation epoch.
+     * Trains {@code net} for {@code epochs} (none when below 1).
      *
-     * @param first a listener called before the progress listeners after every step (masks, codebooks)
+     * @param first         a listener run before the progress listeners (a mask keeper), or null
+     * @param keepBestEpoch end with the parameters of the epoch of best validation accuracy, else the last
      */
-    public TrainingResult fit(MultiLayerNetwork net, int epochs, TrainingListener first) {
+    public void fit(MultiLayerNetwork net, int epochs, TrainingListener first, boolean keepBestEpoch) {
+        if (epochs < 1) {
+            return;
+        }
         List<TrainingListener> all = new ArrayList<>(listeners);
         if (first != null) {
             all.add(0, first);
         }
-        TrainingSpec spec = new TrainingSpec(epochs, training.batchSize(), training.optimizer(),
-                training.learningRate(), training.schedule(), training.weightDecay());
-        return new Trainer(spec, all).fit(net, features, targets, validation, seed);
+        TrainingSpec training = new TrainingSpec(epochs, spec.batchSize(), spec.optimizer(), spec.learningRate(),
+                spec.schedule(), spec.weightDecay());
+        LabeledData check = keepBestEpoch ? validation : validation.subset(new int[0]);
+        new Trainer(training, all).fit(net, features, targets, check, seed);
     }
 }

@@ -1,5 +1,6 @@
 package dev.distill.runner.config;
 
+import dev.distill.core.lowrank.LowRankSettings;
 import dev.distill.core.prune.PruneSettings;
 import dev.distill.core.quant.QuantSettings;
 import java.util.List;
@@ -80,5 +81,27 @@ public sealed interface StageConfig {
 
     private static String lower(Enum<?> e) {
         return e.name().toLowerCase(java.util.Locale.ROOT);
+    }
+
+    /**
+     * Low-rank factorization of the chosen layers, input to output, each followed by fine-tuning with
+     * the distillation loss from the student's own teacher ({@code distillLoss}) or the hard labels.
+     *
+     * @param learningRate fine-tuning learning rate, or null for the model's own
+     */
+    record LowRank(int index, List<String> models, boolean distillLoss, Double learningRate, LowRankSettings settings)
+            implements StageConfig {
+        public LowRank {
+            models = List.copyOf(models);
+        }
+
+        @Override
+        public String describe() {
+            LowRankSettings l = settings;
+            return String.format(java.util.Locale.ROOT, "low rank, %s, layers %s, conv %s, %d fine-tuning epoch(s) a "
+                    + "layer", l.energy() != null ? "energy " + l.energy() : "param_ratio " + l.paramRatio(),
+                    l.layers().isEmpty() ? "all dense and conv2d" : String.join(", ", l.layers()), lower(l.conv()),
+                    l.fineTuneEpochs());
+        }
     }
 }

@@ -1,5 +1,7 @@
 package dev.distill.runner.config;
 
+import dev.distill.core.lowrank.LowRankFactorizer;
+import dev.distill.core.lowrank.LowRankSettings;
 import dev.distill.core.prune.MagnitudePruner;
 import dev.distill.core.prune.Prunable;
 import dev.distill.core.prune.PruneSettings;
@@ -19,6 +21,8 @@ final class StageParser {
     private static final Set<String> PRUNE_KEYS = Set.of("type", "models", "method", "scope", "sparsity", "layers",
             "include_biases", "include_output", "schedule", "fine_tune_epochs", "rounds", "max_accuracy_drop", "loss",
             "learning_rate", "initial_sparsity", "start_epoch", "end_epoch", "update_every", "norm");
+    private static final Set<String> LOW_RANK_KEYS = Set.of("type", "models", "energy", "param_ratio", "layers",
+            "conv", "fine_tune_epochs", "loss", "learning_rate");
 
     private static final Set<String> QUANTIZE_KEYS = Set.of("type", "models", "scheme", "bits", "per_channel",
             "symmetric", "calibration", "init", "fine_tune_epochs", "qat", "huffman", "loss", "learning_rate");
@@ -34,16 +38,30 @@ final class StageParser {
         chains.forEach(c -> students.add(c.models().get(c.models().size() - 1)));
         List<StageConfig> stages = new ArrayList<>();
         List<Node> nodes = top.list("stages");
+        // students whose layers an earlier low_rank stage may have split (and renumbered)
+        Set<String> factorized = new LinkedHashSet<>();
         for (int i = 0; i < nodes.size(); i++) {
             YamlMap s = top.mapAt(nodes.get(i), top.child("stages") + "[" + i + "]");
             String type = s.string("type");
+            StageConfig stage;
             if (type.equals("prune")) {
-                stages.add(prune(i, s, models, students));
+                stage = prune(i, s, models, students);
+            } else if (type.equals("low_rank")) {
+                stage = lowRank(i, s, models, students);
             } else if (type.equals("quantize")) {
-                stages.add(quantize(i, s, students));
+                stage = quantize(i, s, students);
             } else {
-                throw s.error("type", "unknown stage type '" + type + "'; known: prune, quantize");
+                throw s.error("type", "unknown stage type '" + type + "'; known: prune, low_rank, quantize");
             }
+            List<String> targets = stage.models().isEmpty() ? List.copyOf(students) : stage.models();
+            if (s.has("layers") && targets.stream().anyMatch(factorized::contains)) {
+                throw s.error("layers", "layer names are those of the declared model, and the low_rank stage "
+                        + "before this one renumbers them: leave out layers: here, or put this stage first");
+            }
+            if (stage instanceof StageConfig.LowRank) {
+                factorized.addAll(targets);
+            }
+            stages.add(stage);
         }
         return stages;
     }
@@ -115,49 +133,8 @@ final class StageParser {
                     s.enumValue("norm", "l1", StructuredPruner.Norm.class));
             return new StageConfig.Prune(index, targets, distillLoss, learningRate, settings);
         } catch (IllegalArgumentException e) {
-            throw keyError(s, e);
+            throw located(s, e);
         }
-    }
-
-    /** The settings' messages start with the key they are about: locate the error there. */
-    private static ConfigException keyError(YamlMap s, IllegalArgumentException e) {
-        String key = e.getMessage().split(" ", 2)[0];
-        return s.has(key) ? s.error(key, e.getMessage().substring(key.length()).trim())
-                : s.error(s.node(), s.path(), e.getMessage());
-    }
-
-    private static List<String> targets(YamlMap s, Set<String> students) {
-        List<String> targets = new ArrayList<>();
-        if (s.has("models")) {
-            for (Node n : s.list("models")) {
-                String name = s.scalarText(n, s.child("models"));
-                if (!students.contains(name)) {
-                    throw s.error(n, s.child("models"), "'" + name + "' is not the last model of any chain; stages "
-                            + "apply to the chains' final students: " + String.join(", ", students));
-                }
-                targets.add(name);
-            }
-        }
-        return targets;
-    }
-
-    private static boolean distillLoss(YamlMap s) {
-        String loss = s.string("loss", "distill");
-        if (!loss.equals("distill") && !loss.equals("hard")) {
-            throw s.error("loss", "unknown value '" + loss + "'; known: distill (from the student's teacher), hard");
-        }
-        return loss.equals("distill");
-    }
-
-    private static Double learningRate(YamlMap s) {
-        if (!s.has("learning_rate")) {
-            return null;
-        }
-        double learningRate = s.number("learning_rate", 0);
-        if (!(learningRate > 0)) {
-            throw s.error("learning_rate", "must be positive, found " + learningRate);
-        }
-        return learningRate;
     }
 
     private static StageConfig.Quantize quantize(int index, YamlMap s, Set<String> students) {
@@ -206,8 +183,87 @@ final class StageParser {
                     s.integer("fine_tune_epochs", 2), qat, s.bool("huffman", false));
             return new StageConfig.Quantize(index, targets, distillLoss(s), learningRate(s), settings);
         } catch (IllegalArgumentException e) {
-            throw keyError(s, e);
+            throw located(s, e);
         }
+    }
+
+    private static StageConfig.LowRank lowRank(int index, YamlMap s, Map<String, ModelConfig> models,
+            Set<String> students) {
+        s.allowOnly(LOW_RANK_KEYS);
+        List<String> targets = targets(s, students);
+        if (s.has("energy") == s.has("param_ratio")) {
+            throw s.has("energy")
+                    ? s.error("param_ratio", "energy is set too: choose each layer's rank by one of them")
+                    : s.error(s.node(), s.path(), "missing key energy or param_ratio: the fraction of the squared "
+                            + "singular values each layer keeps (energy: 0.9) or of its parameters (param_ratio: 0.5)");
+        }
+        List<String> layers = new ArrayList<>();
+        if (s.has("layers")) {
+            for (Node n : s.list("layers")) {
+                String name = s.scalarText(n, s.child("layers"));
+                for (String model : targets.isEmpty() ? students : targets) {
+                    List<String> known = LowRankFactorizer.layerNames(((ModelConfig.Declared) models.get(model)).spec());
+                    if (!known.contains(name)) {
+                        throw s.error(n, s.child("layers"), "no layer '" + name + "' to factorize in model " + model
+                                + "; its dense and conv2d layers: " + String.join(", ", known));
+                    }
+                }
+                if (layers.contains(name)) {
+                    throw s.error(n, s.child("layers"), "'" + name + "' is listed twice");
+                }
+                layers.add(name);
+            }
+        }
+        try {
+            LowRankSettings settings = new LowRankSettings(s.has("energy") ? s.number("energy", 0) : null,
+                    s.has("param_ratio") ? s.number("param_ratio", 0) : null, layers,
+                    s.enumValue("conv", "filters", LowRankSettings.Conv.class), s.integer("fine_tune_epochs", 2));
+            return new StageConfig.LowRank(index, targets, distillLoss(s), learningRate(s), settings);
+        } catch (IllegalArgumentException e) {
+            throw located(s, e);
+        }
+    }
+
+    /** The {@code models:} a stage is limited to: each must end a chain. */
+    private static List<String> targets(YamlMap s, Set<String> students) {
+        List<String> targets = new ArrayList<>();
+        if (s.has("models")) {
+            for (Node n : s.list("models")) {
+                String name = s.scalarText(n, s.child("models"));
+                if (!students.contains(name)) {
+                    throw s.error(n, s.child("models"), "'" + name + "' is not the last model of any chain; stages "
+                            + "apply to the chains' final students: " + String.join(", ", students));
+                }
+                targets.add(name);
+            }
+        }
+        return targets;
+    }
+
+    private static boolean distillLoss(YamlMap s) {
+        String loss = s.string("loss", "distill");
+        if (!loss.equals("distill") && !loss.equals("hard")) {
+            throw s.error("loss", "unknown value '" + loss + "'; known: distill (from the student's teacher), hard");
+        }
+        return loss.equals("distill");
+    }
+
+    private static Double learningRate(YamlMap s) {
+        if (!s.has("learning_rate")) {
+            return null;
+        }
+        double learningRate = s.number("learning_rate", 0);
+        if (!(learningRate > 0)) {
+            throw s.error("learning_rate", "must be positive, found " + learningRate);
+        }
+        return learningRate;
+    }
+
+    /** A settings record's message, which starts with the key it is about, at that key's line. */
+    private static ConfigException located(YamlMap s, IllegalArgumentException e) {
+        String key = e.getMessage().split(" ", 2)[0];
+        return s.has(key) ? s.error(key, e.getMessage().substring(key.length()).trim())
+                : s.error(s.node(), s.path(), e.getMessage());
     }
 
     private static void fraction(YamlMap m, String key, double v) {

@@ -69,7 +69,7 @@ public final class SummaryTable {
     /** What a stage did, in a few words: {@code prune 80.0%}, {@code quantize kmeans 4-bit, 80.0% sparse}. */
     static String stageRole(RunSummary.ModelEntry m) {
         if (m.scheme() == null) {
-            return f("%s %.1f%%", m.stage(), 100 * (m.sparsity() == null ? 0 : m.sparsity()));
+            return m.sparsity() == null ? m.stage() : f("%s %.1f%%", m.stage(), 100 * m.sparsity());
         }
         String scheme = m.scheme().equals("int8") ? "int" + m.bits() : m.scheme().equals("binary") ? "binary"
                 : f("%s %d-bit", m.scheme(), m.bits());

@@ -9,12 +9,8 @@ import dev.distill.core.quant.QuantSettings;
 import dev.distill.core.quant.Quantization;
 import dev.distill.core.train.FineTuning;
 import dev.distill.core.train.Optimizer;
-import dev.distill.core.train.TrainingListener;
-import dev.distill.core.train.TrainingSpec;
-import dev.distill.models.build.NetworkFactory;
 import dev.distill.models.spec.ModelCost;
 import dev.distill.runner.config.ExperimentConfig;
-import dev.distill.runner.config.ModelConfig;
 import dev.distill.runner.config.StageConfig;
 import dev.distill.runner.pipeline.ExperimentData;
 import dev.distill.runner.pipeline.Plan;
@@ -26,16 +22,13 @@ import dev.distill.runner.report.RunSummary.TensorEntry;
 import dev.distill.runner.report.SavedModel;
 import java.io.PrintStream;
 import java.lang.management.ManagementFactory;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.function.Function;
 import java.util.function.ToIntFunction;
-import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
@@ -48,19 +41,10 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  */
 final class QuantizeStage {
 
-    private final ExperimentConfig config;
-    private final ExperimentData data;
-    private final RunDirectory run;
-    private final PrintStream out;
-    private final Function<String, TrainingListener> progress;
+    private final StageContext context;
 
-    QuantizeStage(ExperimentConfig config, ExperimentData data, RunDirectory run, PrintStream out,
-            Function<String, TrainingListener> progress) {
-        this.config = config;
-        this.data = data;
-        this.run = run;
-        this.out = out;
-        this.progress = progress;
+    QuantizeStage(StageContext context) {
+        this.context = context;
     }
 
     /** The id of a stage's model: {@code <input>-int8}, {@code -kmeans4}, {@code -binary}, then {@code -huffman} if so. */
@@ -72,24 +56,23 @@ final class QuantizeStage {
         } + (s.huffman() ? "-huffman" : "");
     }
 
-    ModelEntry run(StageConfig.Quantize stage, Plan.Node node, StageRunner.Current input, StageRunner.Targets targets) {
+    ModelEntry run(StageConfig.Quantize stage, Plan.Node node, StageRunner.Current input) {
+        ExperimentConfig config = context.config();
+        ExperimentData data = context.data();
+        RunDirectory run = context.run();
+        PrintStream out = context.out();
         QuantSettings s = stage.settings();
-        ModelConfig.Declared declared = (ModelConfig.Declared) config.models().get(node.model());
-        TrainingSpec training = declared.training();
         boolean kmeans = s.scheme() == QuantSettings.Scheme.KMEANS;
-        // k-means moves centroids by lr × the grouped gradient: that is plain SGD's step summed
-        Optimizer optimizer = kmeans ? Optimizer.SGD : training.optimizer();
-        double learningRate = stage.learningRate() != null ? stage.learningRate()
-                : kmeans ? StageConfig.Quantize.KMEANS_LEARNING_RATE : training.learningRate();
-        TrainingSpec fineTune = new TrainingSpec(Math.max(1, s.fineTuneEpochs()), training.batchSize(), optimizer,
-                learningRate, training.schedule(), training.weightDecay());
-        long seed = config.seeds().get(0);
         String id = id(input.id(), s);
-        out.printf(Locale.ROOT, "%s (%s; %s) from %s%n", id, stage.describe(),
-                targets.distill() ? "distillation from " + node.parentId() : "hard labels", input.id());
-        FineTuning fineTuning = new FineTuning(spec -> NetworkFactory.build(spec, config.data().input(),
-                fineTune.updater(), fineTune.weightDecay(), seed, targets.loss()), fineTune, data.train().features(),
-                targets.targets(), data.validation(), seed, List.of(progress.apply(id)));
+        // k-means moves centroids by lr × the grouped gradient: that is plain SGD's step summed
+        StageContext.Tuning tuning = context.tuning(node, stage.learningRate() != null ? stage.learningRate()
+                : kmeans ? StageConfig.Quantize.KMEANS_LEARNING_RATE : null, stage.distillLoss(), id,
+                kmeans ? Optimizer.SGD : null);
+        FineTuning fineTuning = tuning.fineTuning();
+        Optimizer optimizer = fineTuning.spec().optimizer();
+        double learningRate = fineTuning.spec().learningRate();
+        long seed = config.seeds().get(0);
+        out.printf(Locale.ROOT, "%s (%s; %s) from %s%n", id, stage.describe(), tuning.describe(node), input.id());
         Quantization.Outcome o = new Quantization(s, fineTuning).run(input.net(), input.spec());
 
         Path file = run.model(id + ".packed");
@@ -121,7 +104,7 @@ final class QuantizeStage {
         details.put("fine_tune_epochs", tuned ? s.fineTuneEpochs() : 0);
         details.put("optimizer", tuned ? StageRunner.lower(optimizer) : null);
         details.put("learning_rate", tuned ? learningRate : null);
-        details.put("loss", targets.distill() ? "distill" : "hard");
+        details.put("loss", tuning.distill() ? "distill" : "hard");
         details.put("huffman", s.huffman());
         details.put("input_test_accuracy", inputAccuracy);
         details.put("input_file_bytes", input.fileBytes());
@@ -172,10 +155,10 @@ final class QuantizeStage {
         List<LayerEntry> layers = cost.layers().stream()
                 .map(l -> new LayerEntry(l.index(), l.type(), l.outputShape(), l.params(), l.multiplyAdds())).toList();
         double sparsity = weights == 0 ? 0 : 1.0 - (double) stored / weights;
-        ModelEntry entry = new ModelEntry(id, node.model(), "stage", targets.distill() ? node.parentId() : null,
-                targets.distill() ? node.distillation().temperature() : null,
-                targets.distill() ? node.distillation().softWeight() : null,
-                targets.distill() ? node.distillation().hardWeight() : null, accuracy, null, null, null,
+        ModelEntry entry = new ModelEntry(id, node.model(), "stage", tuning.distill() ? node.parentId() : null,
+                tuning.distill() ? node.distillation().temperature() : null,
+                tuning.distill() ? node.distillation().softWeight() : null,
+                tuning.distill() ? node.distillation().hardWeight() : null, accuracy, null, null, null,
                 saved.nonzero(), fileBytes, cost.multiplyAdds(), o.seconds(), null, null, o.validationAfter(),
                 "models/" + id + ".packed", saved.nonzero(), layers, "quantize", input.id(), sparsity, null, tensors,
                 details, null, null, null, null, StageRunner.lower(s.scheme()), s.bits(), intSpeed, floatSpeed);

@@ -3,12 +3,9 @@ package dev.distill.runner.stages;
 import dev.distill.core.eval.Accuracy;
 import dev.distill.core.eval.InferenceSpeed;
 import dev.distill.core.io.ModelFiles;
-import dev.distill.core.loss.DistillationLoss;
 import dev.distill.core.prune.Pruning;
 import dev.distill.core.prune.SparseModelFile;
 import dev.distill.core.train.TrainingListener;
-import dev.distill.core.train.TrainingSpec;
-import dev.distill.models.build.NetworkFactory;
 import dev.distill.models.spec.ModelCost;
 import dev.distill.models.spec.ModelSpec;
 import dev.distill.runner.config.ExperimentConfig;
@@ -35,15 +32,14 @@ import java.util.Map;
 import java.util.function.Function;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.lossfunctions.ILossFunction;
-import org.nd4j.linalg.lossfunctions.impl.LossMCXENT;
 
 /**
  * Runs the config's stages on the chains' final students (the first seed's model, the one shipped
- * in {@code models/<id>.zip}), in order: a later stage takes the earlier pruning stage's output for the
- * same student (a quantization stage's packed file is an end point, see {@link QuantizeStage}). A
- * pruned model is saved as {@code models/<input id>-pruned.sparse}; every stage's model gets its test
- * predictions beside the others' and a summary entry with role {@code stage}.
+ * in {@code models/<id>.zip}), in order: a later stage takes the earlier one's output for the same
+ * student, except that a quantization stage's packed file is an end point (see {@link QuantizeStage}).
+ * Each stage's model is saved ({@code models/<input id>-pruned.sparse}, {@code models/<input
+ * id>-lowrank.zip} by {@link LowRankStage}, {@code models/<input id>-int8.packed} ...), its test
+ * predictions beside the others', and it becomes a summary entry with role {@code stage}.
  */
 public final class StageRunner {
 
@@ -58,6 +54,9 @@ public final class StageRunner {
     private final PrintStream out;
     private final Function<String, INDArray> teacherLogits;
     private final Function<String, TrainingListener> progress;
+    private final StageContext context;
+    private final LowRankStage lowRank;
+    private final QuantizeStage quantize;
 
     /** A model a stage starts from: its id in the run, network and architecture. */
     record Current(String id, MultiLayerNetwork net, ModelSpec spec, long fileBytes) {
@@ -75,6 +74,9 @@ public final class StageRunner {
         this.out = out;
         this.teacherLogits = teacherLogits;
         this.progress = progress;
+        this.context = new StageContext(config, data, run, out, teacherLogits, progress);
+        this.lowRank = new LowRankStage(context);
+        this.quantize = new QuantizeStage(context);
     }
 
     /**
@@ -113,34 +115,22 @@ public final class StageRunner {
         }
         if (stage instanceof StageConfig.Quantize quantize) {
             // a packed file is an end point: the next stage starts from the model this one started from
-            entries.add(new QuantizeStage(config, data, run, out, progress).run(quantize, node, input,
-                    targets(node, quantize.distillLoss())));
+            entries.add(this.quantize.run(quantize, node, input));
             return input;
         }
-        throw new IllegalStateException("no runner for stage " + stage);
+        return lowRank.run((StageConfig.LowRank) stage, node, input, entries);
     }
 
     private Current prune(StageConfig.Prune stage, Plan.Node node, Current input, List<ModelEntry> entries) {
-        ModelConfig.Declared declared = (ModelConfig.Declared) config.models().get(node.model());
-        TrainingSpec training = declared.training();
-        TrainingSpec fineTune = new TrainingSpec(Math.max(1, stage.settings().fineTuneEpochs()), training.batchSize(),
-                training.optimizer(), stage.learningRate() != null ? stage.learningRate() : training.learningRate(),
-                training.schedule(), training.weightDecay());
-        Targets t = targets(node, stage.distillLoss());
-        boolean distill = t.distill();
-        ILossFunction loss = t.loss();
-        INDArray targets = t.targets();
         long seed = config.seeds().get(0);
         String id = input.id() + "-pruned";
+        StageContext.Tuning tuning = context.tuning(node, stage.learningRate(), stage.distillLoss(), id);
+        boolean distill = tuning.distill();
         out.printf(Locale.ROOT, "%s (prune %s, %s, %s, sparsity %.2f; fine-tuning %d epoch(s) with %s) from %s%n", id,
                 lower(stage.settings().method()), lower(stage.settings().scope()), lower(stage.settings().schedule()),
-                stage.settings().sparsity(), stage.settings().fineTuneEpochs(),
-                distill ? "distillation from " + node.parentId() : "hard labels", input.id());
-        Function<ModelSpec, MultiLayerNetwork> build = spec -> NetworkFactory.build(spec, config.data().input(),
-                fineTune.updater(), fineTune.weightDecay(), seed, loss);
-        Pruning.Outcome o = new Pruning(stage.settings(), build, fineTune, data.train().features(), targets,
-                data.validation(), seed, List.of(progress.apply(id))).run(input.net(), input.spec(),
-                        config.data().input());
+                stage.settings().sparsity(), stage.settings().fineTuneEpochs(), tuning.describe(node), input.id());
+        Pruning.Outcome o = new Pruning(stage.settings(), tuning.fineTuning()).run(input.net(), input.spec(),
+                config.data().input());
 
         int[] predicted = Accuracy.predict(o.net(), data.test().features());
         run.write(Predictions.file(id), Predictions.predictionsJson(id, seed, predicted));
@@ -200,22 +190,6 @@ public final class StageRunner {
             out.println("  stopped at " + o.stopped());
         }
         return new Current(id, o.net(), o.spec(), fileBytes);
-    }
-
-    /**
-     * What a stage fine-tunes with: the student's own link loss with its teacher's cached logits
-     * ({@code distill}, when asked and the student was distilled), or cross-entropy on the labels.
-     */
-    record Targets(boolean distill, ILossFunction loss, INDArray targets) {
-    }
-
-    private Targets targets(Plan.Node node, boolean distillLoss) {
-        boolean distill = distillLoss && node.distilled();
-        INDArray oneHot = data.train().oneHot();
-        return distill
-                ? new Targets(true, node.distillation().loss(),
-                        DistillationLoss.labels(oneHot, teacherLogits.apply(node.parentId())))
-                : new Targets(false, new LossMCXENT(), oneHot);
     }
 
     private static double lastKept(List<Pruning.Round> rounds, double before) {
