@@ -200,7 +200,7 @@ public final class PackedModelFile {
         int indexBits = 0;
         boolean huffmanIndices = false;
         if (t.positions() != null) {
-            indexBits = bestIndexBits(t.positions());
+            indexBits = bestIndexBits(t.positions(), huffman);
             int[] deltas = relativeIndices(t.positions(), indexBits);
             out.writeInt(deltas.length);
             out.writeByte(indexBits);
@@ -216,12 +216,23 @@ public final class PackedModelFile {
                 huffmanCodes, floatBytes, out.size() - start - headerBytes);
     }
 
-    /** The index width (1..8 bits) that stores these positions in the fewest bits, fillers included. */
-    static int bestIndexBits(int[] positions) {
+    /**
+     * The index width (1..8 bits) that stores these positions in the fewest bits, fillers included, and
+     * with {@code huffman} after Huffman coding (a wider index with few fillers codes close to the gaps'
+     * entropy).
+     */
+    static int bestIndexBits(int[] positions, boolean huffman) {
         int best = 8;
         long bestBits = Long.MAX_VALUE;
         for (int w = 1; w <= 8; w++) {
             long bits = (long) relativeIndexCount(positions, w) * w;
+            if (huffman) {
+                int[] deltas = relativeIndices(positions, w);
+                Huffman code = Huffman.of(deltas, 1 << w);
+                if (code != null) {
+                    bits = Math.min(bits, Huffman.tableBits(1 << w) + code.codedBits(deltas));
+                }
+            }
             if (bits < bestBits) {
                 bestBits = bits;
                 best = w;
