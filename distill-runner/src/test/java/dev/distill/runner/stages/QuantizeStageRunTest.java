@@ -64,6 +64,11 @@ class QuantizeStageRunTest {
             assertTrue(m.get("test_accuracy").asDouble() > 0.3, c[0] + " " + m.get("test_accuracy"));
         }
         assertEquals("int8", MODELS.get("student-from-teacher-pruned-int8").get("scheme").asText());
+        // the report's per-layer bit width is read from the packed file
+        dev.distill.runner.report.SavedModel saved = dev.distill.runner.report.SavedModel.read(
+                runDir.resolve("models/student-from-teacher-pruned-kmeans3-huffman.packed"));
+        assertEquals(3, saved.layers().get(0).bits());
+        assertEquals(3, saved.layers().get(1).bits());
         assertEquals("binary", MODELS.get("student-from-teacher-pruned-binary").get("scheme").asText());
     }
 
