@@ -16,6 +16,9 @@ public final class InferenceSpeed {
     /** Examples per forward pass. */
     public static final int BATCH = 256;
 
+    /** Calls of each one-at-a-time predictor before timing. */
+    static final int WARM_UP_CALLS = 50_000;
+
     private InferenceSpeed() {
     }
 
@@ -40,12 +43,55 @@ public final class InferenceSpeed {
                 seconds[k][r] = (System.nanoTime() - start) / 1e9;
             }
         }
-        double[] rates = new double[nets.length];
-        for (int k = 0; k < nets.length; k++) {
+        return rates(seconds, features.rows());
+    }
+
+    /**
+     * Examples per second of each predictor run on one example at a time (a plain-array runtime, as a
+     * device would call it), in turns, after {@value #WARM_UP_CALLS} warm-up calls each; median of
+     * {@code repeats} passes.
+     */
+    public static double[] oneAtATime(float[][] inputs, int repeats,
+            java.util.List<java.util.function.ToIntFunction<float[]>> predictors) {
+        if (repeats < 1) {
+            throw new IllegalArgumentException("repeats must be positive, got " + repeats);
+        }
+        int sink = 0;
+        // enough calls for the JIT to compile the loops (a few hundred examples would time the interpreter)
+        for (java.util.function.ToIntFunction<float[]> p : predictors) {
+            for (int calls = 0; calls < WARM_UP_CALLS; calls += inputs.length) {
+                for (float[] x : inputs) {
+                    sink += p.applyAsInt(x);
+                }
+            }
+        }
+        double[][] seconds = new double[predictors.size()][repeats];
+        for (int r = 0; r < repeats; r++) {
+            for (int k = 0; k < predictors.size(); k++) {
+                java.util.function.ToIntFunction<float[]> p = predictors.get(k);
+                long start = System.nanoTime();
+                for (float[] x : inputs) {
+                    sink += p.applyAsInt(x);
+                }
+                seconds[k][r] = (System.nanoTime() - start) / 1e9;
+            }
+        }
+        // the predictions' sum is used, so the JIT cannot drop the calls
+        if (sink == Integer.MIN_VALUE) {
+            System.out.print("");
+        }
+        return rates(seconds, inputs.length);
+    }
+
+    /** Examples per second from each row of pass times: examples over the median pass. */
+    private static double[] rates(double[][] seconds, long examples) {
+        double[] rates = new double[seconds.length];
+        for (int k = 0; k < seconds.length; k++) {
             double[] s = seconds[k].clone();
             Arrays.sort(s);
+            int repeats = s.length;
             double median = repeats % 2 == 1 ? s[repeats / 2] : (s[repeats / 2 - 1] + s[repeats / 2]) / 2;
-            rates[k] = features.rows() / median;
+            rates[k] = examples / median;
         }
         return rates;
     }

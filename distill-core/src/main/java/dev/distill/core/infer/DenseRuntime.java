@@ -137,7 +137,11 @@ public final class DenseRuntime {
 
     /** The index of the largest output: the predicted class. */
     public int predict(float[] input) {
-        float[] out = output(input);
+        return argmax(output(input));
+    }
+
+    /** The index of the largest value (the first of equals). */
+    public static int argmax(float[] out) {
         int best = 0;
         for (int i = 1; i < out.length; i++) {
             if (out[i] > out[best]) {
@@ -201,7 +205,8 @@ public final class DenseRuntime {
         }
     }
 
-    private static void softmax(float[] v) {
+    /** Softmax in place, shifted by the maximum so that exp cannot overflow. */
+    public static void softmax(float[] v) {
         float max = Float.NEGATIVE_INFINITY;
         for (float x : v) {
             max = Math.max(max, x);

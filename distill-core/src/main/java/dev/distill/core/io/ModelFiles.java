@@ -131,4 +131,22 @@ public final class ModelFiles {
             }
         }
     }
+
+    /** Whether a file starts with {@code magic} (false for a file that cannot be read). */
+    public static boolean startsWith(Path file, byte[] magic) {
+        try (java.io.InputStream in = Files.newInputStream(file)) {
+            return java.util.Arrays.equals(in.readNBytes(magic.length), magic);
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    /** The whole file, or a one-line {@link dev.distill.core.DistillException} naming it. */
+    public static byte[] readAllBytes(Path file) {
+        try {
+            return Files.readAllBytes(file);
+        } catch (IOException e) {
+            throw new dev.distill.core.DistillException(file + ": cannot read (" + e.getMessage() + ")", e);
+        }
+    }
 }

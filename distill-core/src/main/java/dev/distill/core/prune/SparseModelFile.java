@@ -64,11 +64,7 @@ public final class SparseModelFile {
 
     /** Whether a file starts with this format's magic (a DL4J zip does not). */
     public static boolean isSparseFile(Path file) {
-        try (InputStream in = Files.newInputStream(file)) {
-            return Arrays.equals(in.readNBytes(MAGIC.length), MAGIC);
-        } catch (IOException e) {
-            return false;
-        }
+        return ModelFiles.startsWith(file, MAGIC);
     }
 
     /** The encoding each tensor of {@code net} would get, without writing anything. */
@@ -114,12 +110,16 @@ public final class SparseModelFile {
     }
 
     /**
-     * A model file of either kind, this format or DL4J's zip ({@code ModelSerializer}, without optimizer
-     * state), with the conv backend's helpers in its layers as {@code NetworkFactory} would put them.
+     * A model file of any of our kinds, this format, the packed quantized format (its weights
+     * dequantized) or DL4J's zip ({@code ModelSerializer}, without optimizer state), with the conv
+     * backend's helpers in its layers as {@code NetworkFactory} would put them.
      */
     public static MultiLayerNetwork load(Path file) throws java.io.IOException {
         if (isSparseFile(file)) {
             return read(file);
+        }
+        if (dev.distill.core.quant.PackedModelFile.isPackedFile(file)) {
+            return dev.distill.core.quant.PackedModelFile.read(file).net();
         }
         MultiLayerNetwork net = org.deeplearning4j.util.ModelSerializer.restoreMultiLayerNetwork(file.toFile(), false);
         ConvBackend.DEFAULT.apply(net);
@@ -128,12 +128,7 @@ public final class SparseModelFile {
 
     /** Reads a file written by {@link #write} into a new, initialised network. */
     public static MultiLayerNetwork read(Path file) {
-        byte[] bytes;
-        try {
-            bytes = Files.readAllBytes(file);
-        } catch (IOException e) {
-            throw new DistillException(file + ": cannot read (" + e.getMessage() + ")", e);
-        }
+        byte[] bytes = ModelFiles.readAllBytes(file);
         if (bytes.length < MAGIC.length + 4 || !Arrays.equals(Arrays.copyOf(bytes, MAGIC.length), MAGIC)) {
             throw new DistillException(file + ": not a sparse model file (no DSTLSPRS header)");
         }

@@ -6,6 +6,7 @@ import dev.distill.core.prune.MagnitudePruner;
 import dev.distill.core.prune.Prunable;
 import dev.distill.core.prune.PruneSettings;
 import dev.distill.core.prune.StructuredPruner;
+import dev.distill.core.quant.QuantSettings;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
@@ -22,6 +23,9 @@ final class StageParser {
             "learning_rate", "initial_sparsity", "start_epoch", "end_epoch", "update_every", "norm");
     private static final Set<String> LOW_RANK_KEYS = Set.of("type", "models", "energy", "param_ratio", "layers",
             "conv", "fine_tune_epochs", "loss", "learning_rate");
+
+    private static final Set<String> QUANTIZE_KEYS = Set.of("type", "models", "scheme", "bits", "per_channel",
+            "symmetric", "calibration", "init", "fine_tune_epochs", "qat", "huffman", "loss", "learning_rate");
 
     private StageParser() {
     }
@@ -48,8 +52,10 @@ final class StageParser {
                 stage = prune(i, s, models, students);
             } else if (type.equals("low_rank")) {
                 stage = lowRank(i, s, models, students);
+            } else if (type.equals("quantize")) {
+                stage = quantize(i, s, students);
             } else {
-                throw s.error("type", "unknown stage type '" + type + "'; known: prune, low_rank");
+                throw s.error("type", "unknown stage type '" + type + "'; known: prune, low_rank, quantize");
             }
             List<String> targets = stage.models().isEmpty() ? List.copyOf(students) : stage.models();
             if (s.has("layers") && targets.stream().anyMatch(factorized::contains)) {
@@ -141,6 +147,56 @@ final class StageParser {
                     s.number("initial_sparsity", 0), start, end, s.integer("update_every", 10),
                     s.enumValue("norm", "l1", StructuredPruner.Norm.class));
             return new StageConfig.Prune(index, targets, distillLoss, learningRate, settings);
+        } catch (IllegalArgumentException e) {
+            throw located(s, e);
+        }
+    }
+
+    private static StageConfig.Quantize quantize(int index, YamlMap s, Set<String> students) {
+        s.allowOnly(QUANTIZE_KEYS);
+        List<String> targets = targets(s, students);
+        if (!s.has("scheme")) {
+            throw s.error(s.node(), s.path(), "missing required key 'scheme': int8, kmeans or binary");
+        }
+        QuantSettings.Scheme scheme = s.enumValue("scheme", "int8", QuantSettings.Scheme.class);
+        int bits = s.integer("bits", switch (scheme) {
+            case INT8 -> 8;
+            case KMEANS -> 4;
+            case BINARY -> 1;
+        });
+        if (bits < 1 || bits > 8) {
+            throw s.error("bits", "must be in 1..8 (int8 and kmeans: 2..8, binary: 1), found " + bits);
+        }
+        QuantSettings.Calibration method = QuantSettings.Calibration.MINMAX;
+        double percentile = 99.99;
+        int batches = 10;
+        if (s.has("calibration")) {
+            YamlMap c = s.map("calibration");
+            c.allowOnly(Set.of("method", "percentile", "batches"));
+            method = c.enumValue("method", "minmax", QuantSettings.Calibration.class);
+            percentile = c.number("percentile", percentile);
+            batches = c.integer("batches", batches);
+            if (!(percentile > 50 && percentile <= 100)) {
+                throw c.error("percentile", "must be in (50, 100], e.g. 99.99, found " + percentile);
+            }
+            if (batches < 1) {
+                throw c.error("batches", "must be a positive number of training batches, found " + batches);
+            }
+        }
+        String init = s.string("init", "linear");
+        if (!init.equals("linear") && !init.equals("kmeans++")) {
+            throw s.error("init", "unknown value '" + init + "'; known: linear, kmeans++");
+        }
+        boolean qat = s.bool("qat", false);
+        if (scheme == QuantSettings.Scheme.INT8 && !qat && s.has("fine_tune_epochs")) {
+            throw s.error("fine_tune_epochs", "int8 is fine-tuned only with qat: true (post-training otherwise)");
+        }
+        try {
+            QuantSettings settings = new QuantSettings(scheme, bits, s.bool("per_channel", true),
+                    s.bool("symmetric", true), method, percentile, batches,
+                    init.equals("linear") ? QuantSettings.Init.LINEAR : QuantSettings.Init.KMEANS_PLUS_PLUS,
+                    s.integer("fine_tune_epochs", 2), qat, s.bool("huffman", false));
+            return new StageConfig.Quantize(index, targets, distillLoss(s), learningRate(s), settings);
         } catch (IllegalArgumentException e) {
             throw located(s, e);
         }

@@ -183,8 +183,8 @@ public final class HtmlReport {
 
     private static void layers(StringBuilder h, ReportData data) {
         h.append("<h2 id=\"layers\">Layers</h2>\n<p class=\"muted\">Per layer of each declared model. Sparsity and bit "
-                + "width are read from the saved model file (the first seed's); they stay 0% and 32-bit float until "
-                + "pruning and quantization stages exist.</p>\n");
+                + "width are read from the saved model file (the first seed's; a stage's pruned or packed file): "
+                + "32-bit float except for the weights of a quantized model, at their stored width.</p>\n");
         for (RunSummary.ModelEntry m : data.summary().models()) {
             h.append("<h3>").append(escape(m.id())).append("</h3>\n");
             SavedModel saved = data.saved().get(m.id());

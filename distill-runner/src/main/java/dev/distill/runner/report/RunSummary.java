@@ -33,7 +33,11 @@ public record RunSummary(String name, String config, String started, String fini
      * sparsity, its file's tensors and the stage's details; its {@code params} are non-zero parameters
      * and {@code file} is the sparse file. A distilled model with a baseline of the same architecture has
      * {@code kdGain} (mean test accuracy minus the baseline's), {@code kdGainStd} (the standard error of
-     * that difference), {@code kdGainP} (Welch's two-sided t-test) and {@code kdVerdict} in words.
+     * that difference), {@code kdGainP} (Welch's two-sided t-test) and {@code kdVerdict} in words. A
+     * quantization stage's model ({@code stage} "quantize") has {@code scheme} (int8, kmeans, binary),
+     * {@code bits}, and for the integer path {@code inferSamplesPerS} (one example at a time, in
+     * integers) beside {@code fp32InferSamplesPerS} (its input model, one example at a time in float32,
+     * timed in turns in the same process); its {@code file} is the packed file.
      */
     public record ModelEntry(String id, String model, String role, String distilledFrom, Double temperature,
             Double softWeight, Double hardWeight, double testAccuracy, Double testAccuracyMean,
@@ -41,7 +45,8 @@ public record RunSummary(String name, String config, String started, String fini
             Long flopsPerSample, double trainSeconds, Double secondsPerEpoch, Integer bestEpoch,
             Double validationAccuracy, String file, Long nonzeroParams, List<LayerEntry> layers, String stage,
             String input, Double sparsity, Map<String, Double> layerSparsity, List<TensorEntry> tensors,
-            Map<String, Object> stageDetails, Double kdGain, Double kdGainStd, Double kdGainP, String kdVerdict) {
+            Map<String, Object> stageDetails, Double kdGain, Double kdGainStd, Double kdGainP, String kdVerdict,
+            String scheme, Integer bits, Double inferSamplesPerS, Double fp32InferSamplesPerS) {
 
         /** A model of a chain (no stage fields). */
         public ModelEntry(String id, String model, String role, String distilledFrom, Double temperature,
@@ -52,7 +57,7 @@ public record RunSummary(String name, String config, String started, String fini
             this(id, model, role, distilledFrom, temperature, softWeight, hardWeight, testAccuracy, testAccuracyMean,
                     testAccuracyStd, testAccuracyPerSeed, params, fileBytes, flopsPerSample, trainSeconds,
                     secondsPerEpoch, bestEpoch, validationAccuracy, file, nonzeroParams, layers, null, null, null, null,
-                    null, null, null, null, null, null);
+                    null, null, null, null, null, null, null, null, null, null);
         }
 
         /** The same entry with the counts {@code report --backfill} fills in. */
@@ -60,7 +65,8 @@ public record RunSummary(String name, String config, String started, String fini
             return new ModelEntry(id, model, role, distilledFrom, temperature, softWeight, hardWeight, testAccuracy,
                     testAccuracyMean, testAccuracyStd, testAccuracyPerSeed, params, fileBytes, flopsPerSample,
                     trainSeconds, secondsPerEpoch, bestEpoch, validationAccuracy, file, nonzero, perLayer, stage, input,
-                    sparsity, layerSparsity, tensors, stageDetails, kdGain, kdGainStd, kdGainP, kdVerdict);
+                    sparsity, layerSparsity, tensors, stageDetails, kdGain, kdGainStd, kdGainP, kdVerdict, scheme, bits,
+                    inferSamplesPerS, fp32InferSamplesPerS);
         }
 
         /** The same entry with its distillation verdict against the baseline ({@link KdVerdict}). */
@@ -68,7 +74,8 @@ public record RunSummary(String name, String config, String started, String fini
             return new ModelEntry(id, model, role, distilledFrom, temperature, softWeight, hardWeight, testAccuracy,
                     testAccuracyMean, testAccuracyStd, testAccuracyPerSeed, params, fileBytes, flopsPerSample,
                     trainSeconds, secondsPerEpoch, bestEpoch, validationAccuracy, file, nonzeroParams, layers, stage,
-                    input, sparsity, layerSparsity, tensors, stageDetails, gain, gainStd, p, verdict);
+                    input, sparsity, layerSparsity, tensors, stageDetails, gain, gainStd, p, verdict, scheme, bits,
+                    inferSamplesPerS, fp32InferSamplesPerS);
         }
 
         /** The figure the tables rank by: the mean over seeds where there are several, else the one model's. */

@@ -11,9 +11,8 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
  * What a shipped model file actually stores, counted from its parameters rather than from the
- * architecture: non-zero parameters and the bit width of each layer. Until pruning and quantization
- * exist every layer is dense 32-bit float, but counting the file (not assuming) keeps the report honest
- * when they arrive.
+ * architecture: non-zero parameters and the bit width of each layer (32 for float files; a packed file's
+ * weights as stored).
  */
 public record SavedModel(long params, long nonzero, List<LayerParams> layers) {
 
@@ -33,6 +32,9 @@ public record SavedModel(long params, long nonzero, List<LayerParams> layers) {
         if (!Files.isRegularFile(file)) {
             throw new DistillException(file + ": model file not found");
         }
+        if (dev.distill.core.quant.PackedModelFile.isPackedFile(file)) {
+            return ofPacked(dev.distill.core.quant.PackedModelFile.read(file));
+        }
         dev.distill.models.build.Network net;
         try {
             net = dev.distill.core.io.ModelFiles.load(file, dev.distill.core.prune.SparseModelFile::load);
@@ -40,6 +42,20 @@ public record SavedModel(long params, long nonzero, List<LayerParams> layers) {
             throw new DistillException(file + ": not a readable DL4J model file (" + e.getClass().getSimpleName() + ")", e);
         }
         return of(net);
+    }
+
+    /** A packed file: each layer's bit width is that of its weights as stored (its biases stay float32). */
+    static SavedModel ofPacked(dev.distill.core.quant.PackedModelFile.Packed packed) {
+        SavedModel dense = of(packed.net());
+        List<LayerParams> layers = new ArrayList<>(dense.layers());
+        for (dev.distill.core.quant.QuantizedTensor t : packed.tensors()) {
+            if (t.kind() != dev.distill.core.quant.QuantizedTensor.Kind.FLOAT) {
+                int layer = Integer.parseInt(t.key().substring(0, t.key().indexOf('_')));
+                LayerParams l = layers.get(layer);
+                layers.set(layer, new LayerParams(l.params(), l.nonzero(), Math.min(l.bits(), t.bits())));
+            }
+        }
+        return new SavedModel(dense.params(), dense.nonzero(), layers);
     }
 
     public static SavedModel of(MultiLayerNetwork net) {

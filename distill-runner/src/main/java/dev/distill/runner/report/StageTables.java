@@ -25,6 +25,11 @@ final class StageTables {
             }
             Map<String, Object> d = m.stageDetails() == null ? Map.of() : m.stageDetails();
             md.append(f("### %s (%s of %s)%n%n", m.id(), m.stage(), m.input()));
+            if (m.scheme() != null) {
+                md.append(quantized(m, d));
+                tensors(md, m);
+                continue;
+            }
             if ("low_rank".equals(m.stage())) {
                 md.append(lowRank(m, d));
                 continue;
@@ -40,21 +45,54 @@ final class StageTables {
             if (d.get("stopped") != null) {
                 md.append("Stopped at ").append(d.get("stopped")).append(".\n\n");
             }
-            if (m.tensors() != null) {
-                List<String[]> rows = new ArrayList<>();
-                rows.add(new String[] {"layer", "tensor", "sparsity", "values", "non-zero", "stored as", "dense bytes",
-                    "stored bytes"});
-                for (RunSummary.TensorEntry t : m.tensors()) {
-                    String as = t.encoding().equals("dense") ? "dense" : f("%s, %d-byte index", t.encoding(),
-                            t.indexBytes());
-                    rows.add(new String[] {t.layer(), t.tensor(),
-                        f("%.3f", t.params() == 0 ? 0 : 1 - (double) t.nonzero() / t.params()), f("%,d", t.params()),
-                        f("%,d", t.nonzero()), as, f("%,d", t.denseBytes()), f("%,d", t.storedBytes())});
-                }
-                md.append(SummaryTable.render(rows, true)).append('\n');
-            }
+            tensors(md, m);
         }
         return md.toString();
+    }
+
+    /** Per tensor: how it is stored and its bytes as float32 against as stored. */
+    private static void tensors(StringBuilder md, RunSummary.ModelEntry m) {
+        if (m.tensors() == null) {
+            return;
+        }
+        List<String[]> rows = new ArrayList<>();
+        rows.add(new String[] {"layer", "tensor", "sparsity", "values", "non-zero", "stored as", "dense bytes",
+            "stored bytes"});
+        for (RunSummary.TensorEntry t : m.tensors()) {
+            // a packed file's encodings name their own index widths (in bits)
+            String as = t.indexBytes() == 0 ? t.encoding() : f("%s, %d-byte index", t.encoding(), t.indexBytes());
+            rows.add(new String[] {t.layer(), t.tensor(),
+                f("%.3f", t.params() == 0 ? 0 : 1 - (double) t.nonzero() / t.params()), f("%,d", t.params()),
+                f("%,d", t.nonzero()), as, f("%,d", t.denseBytes()), f("%,d", t.storedBytes())});
+        }
+        md.append(SummaryTable.render(rows, true)).append('\n');
+    }
+
+    private static String quantized(RunSummary.ModelEntry m, Map<String, Object> d) {
+        StringBuilder p = new StringBuilder();
+        p.append(f("%s; fine-tuning %s epoch(s)%s with the %s loss. Test accuracy %.4f (%s: %s); validation %s "
+                + "before, %s right after quantization, %s after fine-tuning. Packed file %,d bytes (%s: %s bytes).",
+                SummaryTable.stageRole(m), d.get("fine_tune_epochs"),
+                d.get("learning_rate") == null ? "" : f(" (%s, learning rate %s)", d.get("optimizer"),
+                        d.get("learning_rate")), d.get("loss"), m.testAccuracy(), m.input(),
+                number(d.get("input_test_accuracy"), "%.4f"), number(d.get("validation_accuracy_before"), "%.4f"),
+                number(d.get("validation_accuracy_quantized"), "%.4f"),
+                number(d.get("validation_accuracy_after"), "%.4f"), m.fileBytes(), m.input(),
+                number(d.get("input_file_bytes"), "%,.0f")));
+        if (m.inferSamplesPerS() != null) {
+            p.append(f(" Integer path: test accuracy %s, the input's class on %s of the test examples; %,.0f "
+                    + "examples/s one at a time against %,.0f for the input in float32 (%.2fx), DL4J's batched "
+                    + "output %s examples/s (median of %s passes, load average %s).",
+                    number(d.get("integer_test_accuracy"), "%.4f"),
+                    d.get("integer_agreement_with_input") instanceof Number n ? f("%.2f%%", 100 * n.doubleValue())
+                            : "n/a", m.inferSamplesPerS(), m.fp32InferSamplesPerS(),
+                    m.inferSamplesPerS() / m.fp32InferSamplesPerS(),
+                    number(d.get("dl4j_batch_infer_samples_per_s"), "%,.0f"), d.get("speed_repeats"),
+                    number(d.get("load_average"), "%.2f")));
+        } else if (d.get("integer_path") != null) {
+            p.append(" Integer path: ").append(d.get("integer_path")).append('.');
+        }
+        return p.append("\n\n").toString();
     }
 
     /** Settings, what the stage cost and saved, and per layer its rank and reconstruction error. */

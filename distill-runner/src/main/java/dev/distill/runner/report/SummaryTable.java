@@ -56,8 +56,7 @@ public final class SummaryTable {
                         100.0 * m.fileBytes() / teacher.fileBytes());
             }
             // a stage's row names what it did and the model it started from
-            String role = m.stage() == null ? m.role()
-                    : m.sparsity() == null ? m.stage() : f("%s %.1f%%", m.stage(), 100 * m.sparsity());
+            String role = m.stage() == null ? m.role() : stageRole(m);
             String from = m.stage() != null ? m.input() : m.distilledFrom() == null ? "-" : m.distilledFrom();
             rows.add(new String[] {m.id(), role, from, acc,
                 vsTeacher, f("%,d", m.params()), sizeVsTeacher, f("%,d", m.fileBytes()),
@@ -65,6 +64,17 @@ public final class SummaryTable {
                 m.secondsPerEpoch() == null ? "-" : f("%.1f", m.secondsPerEpoch())});
         }
         return rows;
+    }
+
+    /** What a stage did, in a few words: {@code prune 80.0%}, {@code quantize kmeans 4-bit, 80.0% sparse}. */
+    static String stageRole(RunSummary.ModelEntry m) {
+        if (m.scheme() == null) {
+            return m.sparsity() == null ? m.stage() : f("%s %.1f%%", m.stage(), 100 * m.sparsity());
+        }
+        String scheme = m.scheme().equals("int8") ? "int" + m.bits() : m.scheme().equals("binary") ? "binary"
+                : f("%s %d-bit", m.scheme(), m.bits());
+        return f("%s %s%s", m.stage(), scheme, m.sparsity() != null && m.sparsity() > 0
+                ? f(", %.1f%% sparse", 100 * m.sparsity()) : "");
     }
 
     static String render(List<String[]> rows, boolean markdown) {

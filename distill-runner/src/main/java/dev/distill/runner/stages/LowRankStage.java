@@ -106,7 +106,7 @@ final class LowRankStage {
                 distill ? node.distillation().hardWeight() : null, accuracy, null, null, null, cost.params(),
                 fileBytes, cost.multiplyAdds(), o.seconds(), null, null, validation, "models/" + id + ".zip",
                 saved.nonzero(), layerCosts, "low_rank", input.id(), null, null, null, details, null, null, null,
-                null));
+                null, null, null, null, null));
         for (LowRanking.LayerOutcome l : o.layers()) {
             out.printf(Locale.ROOT, "  %s %s: %s%n", l.layer(), l.rows() + "x" + l.columns(), l.factorized()
                     ? String.format(Locale.ROOT, "rank %d of %d, reconstruction error %.4f, %,d -> %,d params, "

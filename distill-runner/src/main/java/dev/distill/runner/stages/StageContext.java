@@ -2,6 +2,7 @@ package dev.distill.runner.stages;
 
 import dev.distill.core.loss.DistillationLoss;
 import dev.distill.core.train.FineTuning;
+import dev.distill.core.train.Optimizer;
 import dev.distill.core.train.TrainingListener;
 import dev.distill.core.train.TrainingSpec;
 import dev.distill.models.build.NetworkFactory;
@@ -43,8 +44,13 @@ record StageContext(ExperimentConfig config, ExperimentData data, RunDirectory r
      * @param learningRate the stage's, or null for the student's
      */
     Tuning tuning(Plan.Node node, Double learningRate, boolean distillLoss, String id) {
+        return tuning(node, learningRate, distillLoss, id, null);
+    }
+
+    /** The same with another optimizer than the student's (null: the student's). */
+    Tuning tuning(Plan.Node node, Double learningRate, boolean distillLoss, String id, Optimizer optimizer) {
         TrainingSpec training = ((ModelConfig.Declared) config.models().get(node.model())).training();
-        TrainingSpec spec = new TrainingSpec(1, training.batchSize(), training.optimizer(),
+        TrainingSpec spec = new TrainingSpec(1, training.batchSize(), optimizer != null ? optimizer : training.optimizer(),
                 learningRate != null ? learningRate : training.learningRate(), training.schedule(),
                 training.weightDecay());
         boolean distill = distillLoss && node.distilled();

@@ -36,14 +36,15 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 /**
  * Runs the config's stages on the chains' final students (the first seed's model, the one shipped
  * in {@code models/<id>.zip}), in order: a later stage takes the earlier one's output for the same
- * student. Each stage's model is saved ({@code models/<input id>-pruned.sparse}, or
- * {@code models/<input id>-lowrank.zip} by {@link LowRankStage}), its test predictions beside the
- * others', and it becomes a summary entry with role {@code stage}.
+ * student, except that a quantization stage's packed file is an end point (see {@link QuantizeStage}).
+ * Each stage's model is saved ({@code models/<input id>-pruned.sparse}, {@code models/<input
+ * id>-lowrank.zip} by {@link LowRankStage}, {@code models/<input id>-int8.packed} ...), its test
+ * predictions beside the others', and it becomes a summary entry with role {@code stage}.
  */
 public final class StageRunner {
 
     /** Passes over the test set per timing; the median is kept. */
-    private static final int SPEED_REPEATS = 7;
+    static final int SPEED_REPEATS = 7;
     /** Examples per timing pass, the test set repeated to reach it (small test sets time badly). */
     private static final int SPEED_EXAMPLES = 8192;
 
@@ -55,6 +56,7 @@ public final class StageRunner {
     private final Function<String, TrainingListener> progress;
     private final StageContext context;
     private final LowRankStage lowRank;
+    private final QuantizeStage quantize;
 
     /** A model a stage starts from: its id in the run, network and architecture. */
     record Current(String id, MultiLayerNetwork net, ModelSpec spec, long fileBytes) {
@@ -74,6 +76,7 @@ public final class StageRunner {
         this.progress = progress;
         this.context = new StageContext(config, data, run, out, teacherLogits, progress);
         this.lowRank = new LowRankStage(context);
+        this.quantize = new QuantizeStage(context);
     }
 
     /**
@@ -99,13 +102,23 @@ public final class StageRunner {
                 if (!stage.models().isEmpty() && !stage.models().contains(node.model())) {
                     continue;
                 }
-                Current input = current.get(node.id());
-                Current output = stage instanceof StageConfig.Prune prune ? prune(prune, node, input, entries)
-                        : lowRank.run((StageConfig.LowRank) stage, node, input, entries);
-                current.put(node.id(), output);
+                current.put(node.id(), dispatch(stage, node, current.get(node.id()), entries));
             }
         }
         return entries;
+    }
+
+    /** One stage on one student: the model the next stage starts from. */
+    private Current dispatch(StageConfig stage, Plan.Node node, Current input, List<ModelEntry> entries) {
+        if (stage instanceof StageConfig.Prune prune) {
+            return prune(prune, node, input, entries);
+        }
+        if (stage instanceof StageConfig.Quantize quantize) {
+            // a packed file is an end point: the next stage starts from the model this one started from
+            entries.add(this.quantize.run(quantize, node, input));
+            return input;
+        }
+        return lowRank.run((StageConfig.LowRank) stage, node, input, entries);
     }
 
     private Current prune(StageConfig.Prune stage, Plan.Node node, Current input, List<ModelEntry> entries) {
@@ -168,7 +181,7 @@ public final class StageRunner {
                 distill ? node.distillation().hardWeight() : null, accuracy, null, null, null, saved.nonzero(),
                 fileBytes, cost.multiplyAdds(), o.seconds(), null, null, validation, "models/" + id + ".sparse",
                 saved.nonzero(), layers, "prune", input.id(), o.sparsity(), o.layerSparsity(), tensors, details,
-                null, null, null, null));
+                null, null, null, null, null, null, null, null));
         out.printf(Locale.ROOT, "  %s: sparsity %.3f, test accuracy %.4f (%s: %.4f), %,d non-zero params, file %,d bytes "
                 + "(%s: %,d; its dense zip would be %,d), %.0f vs %.0f examples/s, %.1f s%n", id, o.sparsity(),
                 accuracy, input.id(), inputAccuracy, saved.nonzero(), fileBytes, input.id(), input.fileBytes(),
@@ -190,7 +203,7 @@ public final class StageRunner {
     }
 
     /** The layer name ({@code dense_0}) of a parameter key ({@code 0_W}). */
-    private static String layerName(ModelSpec spec, String key) {
+    static String layerName(ModelSpec spec, String key) {
         int index = Integer.parseInt(key.substring(0, key.indexOf('_')));
         return spec.layers().get(index).type() + "_" + index;
     }
@@ -210,14 +223,14 @@ public final class StageRunner {
         }
     }
 
-    private static INDArray repeated(INDArray features) {
+    static INDArray repeated(INDArray features) {
         int times = (int) Math.max(1, (SPEED_EXAMPLES + features.rows() - 1) / features.rows());
         INDArray[] copies = new INDArray[times];
         java.util.Arrays.fill(copies, features);
         return org.nd4j.linalg.factory.Nd4j.vstack(copies);
     }
 
-    private static String lower(Enum<?> e) {
+    static String lower(Enum<?> e) {
         return e.name().toLowerCase(Locale.ROOT);
     }
 

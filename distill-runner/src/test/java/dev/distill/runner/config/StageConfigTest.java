@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.distill.core.lowrank.LowRankSettings;
 import dev.distill.core.prune.MagnitudePruner;
 import dev.distill.core.prune.PruneSettings;
+import dev.distill.core.quant.QuantSettings;
 import dev.distill.runner.testing.CliRun;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -130,7 +131,7 @@ class StageConfigTest {
     void unknownKeysTypesAndValues() throws IOException {
         assertError("  - type: prune\n    sparsity: 0.5\n    sparsty: 0.5   # <-\n", "stages[0].sparsty",
                 "unknown key; known keys here: sparsity");
-        assertError("  - type: quantize   # <-\n", "stages[0].type", "unknown stage type 'quantize'; known: prune");
+        assertError("  - type: squash   # <-\n", "stages[0].type", "unknown stage type 'squash'; known: prune, low_rank, quantize");
         assertError("  - type: prune\n    sparsity: 0.5\n    schedule: sometimes   # <-\n", "stages[0].schedule",
                 "known: one_shot, gradual, iterative");
         assertError("  - type: prune\n    sparsity: 0.5\n    loss: soft   # <-\n", "stages[0].loss", "known: distill");
@@ -166,6 +167,81 @@ class StageConfigTest {
         assertEquals(PruneSettings.Method.STRUCTURED, ((StageConfig.Prune) methods.stages().get(1)).settings().method());
         ExperimentConfig digits = ConfigLoader.load(CliRun.repoFile("configs/digits-compress.yaml"));
         assertEquals(MagnitudePruner.Scope.GLOBAL, ((StageConfig.Prune) digits.stages().get(0)).settings().scope());
+    }
+
+    @Test
+    void aQuantizeStageLoadsWithItsDefaults() throws IOException {
+        StageConfig.Quantize q = assertInstanceOf(StageConfig.Quantize.class,
+                load("  - {type: quantize, scheme: kmeans}\n").stages().get(0));
+        assertEquals(new QuantSettings(QuantSettings.Scheme.KMEANS, 4, true, true, QuantSettings.Calibration.MINMAX,
+                99.99, 10, QuantSettings.Init.LINEAR, 2, false, false), q.settings());
+        assertTrue(q.distillLoss());
+        assertNull(q.learningRate());
+        assertEquals(8, ((StageConfig.Quantize) load("  - {type: quantize, scheme: int8}\n").stages().get(0))
+                .settings().bits());
+        assertEquals(1, ((StageConfig.Quantize) load("  - {type: quantize, scheme: binary}\n").stages().get(0))
+                .settings().bits());
+    }
+
+    @Test
+    void everyQuantizeKeyIsRead() throws IOException {
+        StageConfig.Quantize q = (StageConfig.Quantize) load("""
+                  - type: quantize
+                    models: [student]
+                    scheme: int8
+                    bits: 6
+                    per_channel: false
+                    symmetric: false
+                    calibration: {method: percentile, percentile: 99.9, batches: 3}
+                    qat: true
+                    fine_tune_epochs: 1
+                    huffman: true
+                    loss: hard
+                    learning_rate: 0.0002
+                """).stages().get(0);
+        assertEquals(List.of("student"), q.models());
+        assertEquals(false, q.distillLoss());
+        assertEquals(2e-4, q.learningRate());
+        assertEquals(new QuantSettings(QuantSettings.Scheme.INT8, 6, false, false,
+                QuantSettings.Calibration.PERCENTILE, 99.9, 3, QuantSettings.Init.LINEAR, 1, true, true), q.settings());
+        assertEquals(QuantSettings.Init.KMEANS_PLUS_PLUS, ((StageConfig.Quantize) load(
+                "  - {type: quantize, scheme: kmeans, init: kmeans++}\n").stages().get(0)).settings().init());
+    }
+
+    @Test
+    void bitsOutsideOneToEightAndUnknownSchemesAreRejectedNamingTheKey() throws IOException {
+        assertError("  - type: quantize\n    scheme: int8\n    bits: 9   # <-\n", "stages[0].bits", "must be in 1..8");
+        assertError("  - type: quantize\n    scheme: kmeans\n    bits: 0   # <-\n", "stages[0].bits", "must be in 1..8");
+        assertError("  - type: quantize\n    scheme: kmeans\n    bits: 1   # <-\n", "stages[0].bits",
+                "must be in 2..8 for scheme kmeans (1 is scheme binary), got 1");
+        assertError("  - type: quantize\n    scheme: binary\n    bits: 2   # <-\n", "stages[0].bits",
+                "must be 1 for scheme binary");
+        assertError("  - type: quantize\n    scheme: int4   # <-\n", "stages[0].scheme",
+                "unknown value 'int4'; known: int8, kmeans, binary");
+        assertError("  - type: quantize   # <-\n", "stages[0]", "missing required key 'scheme'");
+        assertError("  - type: quantize\n    scheme: int8\n    calibration: {method: median}   # <-\n",
+                "stages[0].calibration.method", "known: minmax, percentile");
+        assertError("  - type: quantize\n    scheme: int8\n    calibration: {percentile: 40}   # <-\n",
+                "stages[0].calibration.percentile", "must be in (50, 100]");
+        assertError("  - type: quantize\n    scheme: kmeans\n    init: random   # <-\n", "stages[0].init",
+                "known: linear, kmeans++");
+        assertError("  - type: quantize\n    scheme: kmeans\n    qat: true   # <-\n", "stages[0].qat",
+                "is for scheme int8");
+        assertError("  - type: quantize\n    scheme: int8\n    fine_tune_epochs: 2   # <-\n",
+                "stages[0].fine_tune_epochs", "only with qat: true");
+        assertError("  - type: quantize\n    scheme: int8\n    bitz: 8   # <-\n", "stages[0].bitz", "unknown key");
+    }
+
+    @Test
+    void shippedCompressionConfigsEndWithTheirQuantizeStages() {
+        ExperimentConfig digits = ConfigLoader.load(CliRun.repoFile("configs/digits-compress.yaml"));
+        List<StageConfig> d = digits.stages();
+        assertEquals(QuantSettings.Scheme.INT8, ((StageConfig.Quantize) d.get(d.size() - 2)).settings().scheme());
+        assertEquals(4, ((StageConfig.Quantize) d.get(d.size() - 1)).settings().bits());
+        ExperimentConfig fashion = ConfigLoader.load(CliRun.repoFile("configs/fashion-mnist-takd-compress.yaml"));
+        assertEquals(List.of("teacher", "assistant", "student"), fashion.chains().get(0).models());
+        assertInstanceOf(StageConfig.Prune.class, fashion.stages().get(4));
+        assertEquals(QuantSettings.Scheme.KMEANS, ((StageConfig.Quantize) fashion.stages().get(5)).settings().scheme());
     }
 
     @Test
@@ -226,7 +302,7 @@ class StageConfigTest {
         assertError("  - type: low_rank\n    energy: 0.9\n    loss: soft   # <-\n", "stages[0].loss", "known: distill");
         assertError("  - type: low_rank\n    energy: 0.9\n    models: [teacher]   # <-\n", "stages[0].models",
                 "'teacher' is not the last model of any chain");
-        assertError("  - type: lowrank   # <-\n", "stages[0].type", "unknown stage type 'lowrank'; known: prune, low_rank");
+        assertError("  - type: lowrank   # <-\n", "stages[0].type", "unknown stage type 'lowrank'; known: prune, low_rank, quantize");
     }
 
     @Test

@@ -1,0 +1,129 @@
+package dev.distill.core.quant;
+
+import dev.distill.core.data.LabeledData;
+import dev.distill.core.eval.Accuracy;
+import dev.distill.core.prune.Prunable;
+import dev.distill.core.train.FineTuning;
+import dev.distill.models.spec.ModelSpec;
+import java.util.ArrayList;
+import java.util.List;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * A quantization stage from a trained (possibly pruned) model: post-training quantization of every
+ * weight tensor of its dense, conv and output layers (biases and batch norm stay float32), then the
+ * scheme's fine-tuning: k-means centroids by grouped gradients ({@link CentroidTuner}), binary and
+ * INT8 with {@code qat} straight-through ({@link StraightThrough}); then, for INT8, the activation
+ * ranges of the integer path. If fine-tuning ends below the post-training model's validation accuracy,
+ * the post-training model is kept. The input network is never changed.
+ */
+public final class Quantization {
+
+    /** A tensor with more zeros than this fraction stores only its non-zeros (the pruned zeros stay zero). */
+    static final double SPARSE_FROM = 0.1;
+
+    /**
+     * The quantized model: the network with dequantized weights, what the packed file stores and the
+     * validation accuracy of the input, right after quantization and after fine-tuning.
+     */
+    public record Outcome(MultiLayerNetwork net, List<QuantizedTensor> tensors,
+            List<ActivationCalibration.Range> activations, double validationBefore, double validationQuantized,
+            double validationAfter, double seconds) {
+    }
+
+    private final QuantSettings settings;
+    private final FineTuning fineTuning;
+
+    /**
+     * @param fineTuning the loss, updater (plain SGD for k-means, so that a centroid's step is the grouped
+     *                   gradient), data and listeners of fine-tuning; its epochs are {@code settings}'
+     */
+    public Quantization(QuantSettings settings, FineTuning fineTuning) {
+        this.settings = settings;
+        this.fineTuning = fineTuning;
+    }
+
+    public Outcome run(MultiLayerNetwork model, ModelSpec spec) {
+        long start = System.nanoTime();
+        MultiLayerNetwork net = fineTuning.copy(model, spec);
+        LabeledData validation = fineTuning.validation();
+        double before = Accuracy.of(net, validation);
+        List<QuantizedTensor> tensors = new ArrayList<>();
+        for (Prunable p : Prunable.of(net, false, true)) {
+            INDArray param = net.getParam(p.key());
+            float[] values = PackedModelFile.values(param);
+            int[] positions = Quantizers.nonzeroPositions(values);
+            if (positions != null && positions.length > (1 - SPARSE_FROM) * values.length) {
+                positions = null;
+            }
+            QuantizedTensor t = quantize(p.key(), values, param.shape(), channelAxis(p), positions);
+            tensors.add(t);
+            net.setParam(p.key(), Nd4j.create(t.dequantize(), t.shape(), 'c'));
+        }
+        double quantized = Accuracy.of(net, validation);
+        double after = quantized;
+        List<QuantizedTensor> postTraining = List.copyOf(tensors);
+        if (settings.fineTuneEpochs() > 0 && (settings.scheme() != QuantSettings.Scheme.INT8 || settings.qat())) {
+            if (settings.scheme() == QuantSettings.Scheme.KMEANS) {
+                fineTuning.fit(net, settings.fineTuneEpochs(), new CentroidTuner(net, tensors), true);
+                tensors = CentroidTuner.codebooksOf(net, tensors);
+            } else {
+                fineTuning.fit(net, settings.fineTuneEpochs(), new StraightThrough(net, tensors,
+                        t -> values -> quantize(t.key(), values, t.shape(), t.channelAxis(), t.positions())), true);
+                List<QuantizedTensor> tuned = new ArrayList<>();
+                for (QuantizedTensor t : tensors) {
+                    tuned.add(quantize(t.key(), PackedModelFile.values(net.getParam(t.key())), t.shape(),
+                            t.channelAxis(), t.positions()));
+                }
+                tensors = tuned;
+            }
+            after = set(net, tensors);
+            if (after < quantized) {
+                // fine-tuning keeps its best epoch, which may still be worse than no fine-tuning at all
+                after = set(net, postTraining);
+                tensors = postTraining;
+            }
+        }
+        List<ActivationCalibration.Range> activations = settings.scheme() == QuantSettings.Scheme.INT8
+                ? ActivationCalibration.measure(net, fineTuning.features(),
+                        fineTuning.spec().batchSize(), settings.calibrationBatches(),
+                        settings.calibration() == QuantSettings.Calibration.MINMAX ? 100 : settings.percentile())
+                : List.of();
+        return new Outcome(net, tensors, activations, before, quantized, after, (System.nanoTime() - start) / 1e9);
+    }
+
+    /** Puts the tensors' values into {@code net}; its validation accuracy. */
+    private double set(MultiLayerNetwork net, List<QuantizedTensor> tensors) {
+        for (QuantizedTensor t : tensors) {
+            net.setParam(t.key(), Nd4j.create(t.dequantize(), t.shape(), 'c'));
+        }
+        return Accuracy.of(net, fineTuning.validation());
+    }
+
+    /** The output-channel axis of a layer's weights: dense [in, out] → 1, conv [out, in, kh, kw] → 0; else none. */
+    private int channelAxis(Prunable p) {
+        if (!settings.perChannel() || !p.param().equals("W")) {
+            return -1;
+        }
+        String name = p.layerName();
+        if (name.startsWith("dense_") || name.startsWith("output_")) {
+            return 1;
+        }
+        return name.startsWith("conv2d_") ? 0 : -1;
+    }
+
+    private QuantizedTensor quantize(String key, float[] values, long[] shape, int axis, int[] positions) {
+        switch (settings.scheme()) {
+            case INT8:
+                return Quantizers.linear(key, values, shape, axis, settings.bits(), settings.symmetric(), positions);
+            case KMEANS:
+                return Quantizers.kmeans(key, values, shape, settings.bits(), settings.init(), fineTuning.seed(), positions);
+            case BINARY:
+                return Quantizers.binary(key, values, shape, axis, positions);
+            default:
+                throw new IllegalStateException(settings.scheme().name());
+        }
+    }
+}

@@ -1,0 +1,207 @@
+package dev.distill.runner.stages;
+
+import dev.distill.core.eval.Accuracy;
+import dev.distill.core.eval.InferenceSpeed;
+import dev.distill.core.infer.DenseRuntime;
+import dev.distill.core.quant.IntegerRuntime;
+import dev.distill.core.quant.PackedModelFile;
+import dev.distill.core.quant.QuantSettings;
+import dev.distill.core.quant.Quantization;
+import dev.distill.core.train.FineTuning;
+import dev.distill.core.train.Optimizer;
+import dev.distill.models.spec.ModelCost;
+import dev.distill.runner.config.ExperimentConfig;
+import dev.distill.runner.config.StageConfig;
+import dev.distill.runner.pipeline.ExperimentData;
+import dev.distill.runner.pipeline.Plan;
+import dev.distill.runner.pipeline.RunDirectory;
+import dev.distill.runner.report.Predictions;
+import dev.distill.runner.report.RunSummary.LayerEntry;
+import dev.distill.runner.report.RunSummary.ModelEntry;
+import dev.distill.runner.report.RunSummary.TensorEntry;
+import dev.distill.runner.report.SavedModel;
+import java.io.PrintStream;
+import java.lang.management.ManagementFactory;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.function.ToIntFunction;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+/**
+ * A quantization stage on one student: quantize and fine-tune ({@link Quantization}), write the packed
+ * file {@code models/<input id>-<scheme><bits>.packed}, read it back (so every figure is of the file as
+ * shipped), evaluate it on the test split and, for INT8 dense models, run it on the integer path: its
+ * test accuracy, its agreement with the float network and its speed against the input model in float32,
+ * timed in turns in this process. The packed file is an end point: a later stage starts from this
+ * stage's input, so one config can end with several quantized variants of one pruned model.
+ */
+final class QuantizeStage {
+
+    private final StageContext context;
+
+    QuantizeStage(StageContext context) {
+        this.context = context;
+    }
+
+    /** The id of a stage's model: {@code <input>-int8}, {@code -kmeans4}, {@code -binary}, then {@code -huffman} if so. */
+    static String id(String input, QuantSettings s) {
+        return input + "-" + switch (s.scheme()) {
+            case INT8 -> "int" + s.bits();
+            case KMEANS -> "kmeans" + s.bits();
+            case BINARY -> "binary";
+        } + (s.huffman() ? "-huffman" : "");
+    }
+
+    ModelEntry run(StageConfig.Quantize stage, Plan.Node node, StageRunner.Current input) {
+        ExperimentConfig config = context.config();
+        ExperimentData data = context.data();
+        RunDirectory run = context.run();
+        PrintStream out = context.out();
+        QuantSettings s = stage.settings();
+        boolean kmeans = s.scheme() == QuantSettings.Scheme.KMEANS;
+        String id = id(input.id(), s);
+        // k-means moves centroids by lr × the grouped gradient: that is plain SGD's step summed
+        StageContext.Tuning tuning = context.tuning(node, stage.learningRate() != null ? stage.learningRate()
+                : kmeans ? StageConfig.Quantize.KMEANS_LEARNING_RATE : null, stage.distillLoss(), id,
+                kmeans ? Optimizer.SGD : null);
+        FineTuning fineTuning = tuning.fineTuning();
+        Optimizer optimizer = fineTuning.spec().optimizer();
+        double learningRate = fineTuning.spec().learningRate();
+        long seed = config.seeds().get(0);
+        out.printf(Locale.ROOT, "%s (%s; %s) from %s%n", id, stage.describe(), tuning.describe(node), input.id());
+        Quantization.Outcome o = new Quantization(s, fineTuning).run(input.net(), input.spec());
+
+        Path file = run.model(id + ".packed");
+        List<PackedModelFile.TensorLayout> layouts = PackedModelFile.write(o.net(), o.tensors(), o.activations(),
+                s.huffman(), file);
+        long fileBytes = StageRunner.size(file);
+        PackedModelFile.Packed packed = PackedModelFile.read(file);
+        int[] predicted = Accuracy.predict(packed.net(), data.test().features());
+        run.write(Predictions.file(id), Predictions.predictionsJson(id, seed, predicted));
+        double accuracy = Accuracy.of(predicted, data.test().labels());
+        int[] inputPredicted = Accuracy.predict(input.net(), data.test().features());
+        double inputAccuracy = Accuracy.of(inputPredicted, data.test().labels());
+
+        Map<String, Object> details = new LinkedHashMap<>();
+        details.put("scheme", StageRunner.lower(s.scheme()));
+        details.put("bits", s.bits());
+        details.put("per_channel", s.perChannel());
+        details.put("symmetric", s.symmetric());
+        if (s.scheme() == QuantSettings.Scheme.INT8) {
+            details.put("calibration", StageRunner.lower(s.calibration()));
+            details.put("percentile", s.calibration() == QuantSettings.Calibration.PERCENTILE ? s.percentile() : null);
+            details.put("calibration_batches", s.calibrationBatches());
+            details.put("qat", s.qat());
+        }
+        if (kmeans) {
+            details.put("init", StageRunner.lower(s.init()));
+        }
+        boolean tuned = s.fineTuneEpochs() > 0 && (s.scheme() != QuantSettings.Scheme.INT8 || s.qat());
+        details.put("fine_tune_epochs", tuned ? s.fineTuneEpochs() : 0);
+        details.put("optimizer", tuned ? StageRunner.lower(optimizer) : null);
+        details.put("learning_rate", tuned ? learningRate : null);
+        details.put("loss", tuning.distill() ? "distill" : "hard");
+        details.put("huffman", s.huffman());
+        details.put("input_test_accuracy", inputAccuracy);
+        details.put("input_file_bytes", input.fileBytes());
+        details.put("validation_accuracy_before", o.validationBefore());
+        details.put("validation_accuracy_quantized", o.validationQuantized());
+        details.put("validation_accuracy_after", o.validationAfter());
+        details.put("compact_architecture", packed.compactArchitecture());
+
+        Double intSpeed = null;
+        Double floatSpeed = null;
+        IntegerRuntime integer = integerPath(packed, details);
+        if (integer != null) {
+            float[][] inputs = rows(data.test().features());
+            int[] ints = new int[inputs.length];
+            for (int i = 0; i < inputs.length; i++) {
+                ints[i] = integer.predict(inputs[i]);
+            }
+            details.put("integer_test_accuracy", Accuracy.of(ints, data.test().labels()));
+            details.put("integer_agreement_with_input", agreement(ints, inputPredicted));
+            details.put("integer_agreement_with_dequantized", agreement(ints, predicted));
+            DenseRuntime fp32 = DenseRuntime.compile(input.net());
+            List<ToIntFunction<float[]>> predictors = List.of(integer::predict, fp32::predict);
+            double[] rates = InferenceSpeed.oneAtATime(inputs, StageRunner.SPEED_REPEATS, predictors);
+            intSpeed = rates[0];
+            floatSpeed = rates[1];
+            details.put("dl4j_batch_infer_samples_per_s", InferenceSpeed.samplesPerSecond(
+                    StageRunner.repeated(data.test().features()), StageRunner.SPEED_REPEATS, input.net())[0]);
+            details.put("speed_repeats", StageRunner.SPEED_REPEATS);
+            details.put("load_average", ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage());
+        }
+
+        List<TensorEntry> tensors = new ArrayList<>();
+        long stored = 0;
+        long weights = 0;
+        for (PackedModelFile.TensorLayout l : layouts) {
+            String as = l.kind().equals("float") ? "float32" : l.kind() + " " + l.bits() + "-bit"
+                    + (l.indexBits() > 0 ? ", " + l.indexBits() + "-bit relative indices" : "")
+                    + (l.huffmanCodes() || l.huffmanIndices() ? ", huffman" : "");
+            tensors.add(new TensorEntry(StageRunner.layerName(input.spec(), l.key()), l.key(), l.values(), l.stored(),
+                    as, 0, l.floatBytes(), l.storedBytes()));
+            if (!l.kind().equals("float")) {
+                stored += l.stored();
+                weights += l.values();
+            }
+        }
+        SavedModel saved = SavedModel.of(packed.net());
+        ModelCost cost = input.spec().cost(config.data().input(), config.data().classes());
+        List<LayerEntry> layers = cost.layers().stream()
+                .map(l -> new LayerEntry(l.index(), l.type(), l.outputShape(), l.params(), l.multiplyAdds())).toList();
+        double sparsity = weights == 0 ? 0 : 1.0 - (double) stored / weights;
+        ModelEntry entry = new ModelEntry(id, node.model(), "stage", tuning.distill() ? node.parentId() : null,
+                tuning.distill() ? node.distillation().temperature() : null,
+                tuning.distill() ? node.distillation().softWeight() : null,
+                tuning.distill() ? node.distillation().hardWeight() : null, accuracy, null, null, null,
+                saved.nonzero(), fileBytes, cost.multiplyAdds(), o.seconds(), null, null, o.validationAfter(),
+                "models/" + id + ".packed", saved.nonzero(), layers, "quantize", input.id(), sparsity, null, tensors,
+                details, null, null, null, null, StageRunner.lower(s.scheme()), s.bits(), intSpeed, floatSpeed);
+        out.printf(Locale.ROOT, "  %s: test accuracy %.4f (%s: %.4f), file %,d bytes (%s: %,d, %.1fx smaller), "
+                + "%.1f s%n", id, accuracy, input.id(), inputAccuracy, fileBytes, input.id(), input.fileBytes(),
+                (double) input.fileBytes() / fileBytes, o.seconds());
+        if (integer != null) {
+            out.printf(Locale.ROOT, "  %s integer path: test accuracy %.4f, same class as %s on %.2f%% of the test "
+                    + "examples; %,.0f examples/s one at a time vs %,.0f in float32 (%.2fx; load average %.2f)%n", id,
+                    details.get("integer_test_accuracy"), input.id(),
+                    100 * (double) details.get("integer_agreement_with_input"), intSpeed, floatSpeed,
+                    intSpeed / floatSpeed, details.get("load_average"));
+        }
+        return entry;
+    }
+
+    /** The integer runtime of an INT8 dense model, or null (with the reason in {@code details}). */
+    private static IntegerRuntime integerPath(PackedModelFile.Packed packed, Map<String, Object> details) {
+        if (packed.activations().isEmpty()) {
+            return null;
+        }
+        try {
+            return IntegerRuntime.compile(packed);
+        } catch (IllegalArgumentException e) {
+            details.put("integer_path", "none: " + e.getMessage());
+            return null;
+        }
+    }
+
+    private static float[][] rows(INDArray features) {
+        float[][] rows = new float[(int) features.rows()][];
+        for (int i = 0; i < rows.length; i++) {
+            rows[i] = features.getRow(i).toFloatVector();
+        }
+        return rows;
+    }
+
+    private static double agreement(int[] a, int[] b) {
+        int same = 0;
+        for (int i = 0; i < a.length; i++) {
+            same += a[i] == b[i] ? 1 : 0;
+        }
+        return a.length == 0 ? Double.NaN : (double) same / a.length;
+    }
+
+}
