@@ -1,5 +1,6 @@
 package dev.distill.runner.cli;
 
+import dev.distill.runner.bench.BusyMachine;
 import dev.distill.core.DistillException;
 import dev.distill.runner.config.ConfigLoader;
 import dev.distill.runner.config.ExperimentConfig;
@@ -72,6 +73,7 @@ final class ResumeCommand implements Callable<Integer> {
                 run.write(dir.relativize(run.checkpointedConfig()).toString(), edited);
             }
             out.printf("distill resume %s: %d training run(s) finished earlier%n", dir, progress.finished().size());
+            BusyMachine.warning().ifPresent(out::println);
             new Pipeline(experiment, data, pretrained, run, out, System.console() != null).run();
         }
         return 0;

@@ -1,5 +1,6 @@
 package dev.distill.runner.cli;
 
+import dev.distill.runner.bench.BusyMachine;
 import dev.distill.runner.config.ExperimentConfig;
 import dev.distill.runner.pipeline.ExperimentData;
 import dev.distill.runner.pipeline.Pipeline;
@@ -40,6 +41,7 @@ final class RunCommand implements Callable<Integer> {
             console.printf("distill run %s: %s, %,d train / %,d validation / %,d test examples -> %s%n",
                     experiment.name(), data.name(), data.train().size(), data.validation().size(), data.test().size(),
                     run.root());
+            BusyMachine.warning().ifPresent(console::println);
             new Pipeline(experiment, data, pretrained, run, console, System.console() != null).run();
         }
         return 0;
