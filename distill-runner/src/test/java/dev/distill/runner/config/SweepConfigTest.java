@@ -87,6 +87,18 @@ class SweepConfigTest {
     }
 
     @Test
+    void theShippedSweepConfigsLoadWithTheSweepsTheyDeclare() {
+        ExperimentConfig digits = ConfigLoader.load(CliRun.repoFile("configs/digits-sweep.yaml"));
+        assertEquals(List.of("student"), digits.sweep().models());
+        assertEquals(List.of("T1-s0.5-h0.5", "T1-s0.9-h0.1", "T4-s0.5-h0.5", "T4-s0.9-h0.1"),
+                digits.sweep().points().stream().map(Point::label).toList());
+        ExperimentConfig fashion = ConfigLoader.load(CliRun.repoFile("configs/fashion-mnist-kd-sweep.yaml"));
+        assertEquals(List.of("T1-s0.5-h0.5", "T2-s0.5-h0.5"),
+                fashion.sweep().points().stream().map(Point::label).toList());
+        assertEquals(3, fashion.seeds().size());
+    }
+
+    @Test
     void anEmptyGridNamesTheGrid() throws IOException {
         assertError("""
                 sweep:
