@@ -106,8 +106,8 @@ class TeacherLogitsTest {
         BaseOutputLayer out = (BaseOutputLayer) teacher.getLayerWiseConfigurations().getConf(5).getLayer();
         assertInstanceOf(ActivationSoftmax.class, out.getActivationFn());
         assertEquals(before, teacher.output(x, false));
-        // the logits copy computes its conv and pooling layers where the teacher does: on oneDNN
-        assertEquals(2, dev.distill.models.build.ConvBackend.acceleratedLayers(
+        // the logits copy computes its conv, batch-norm and pooling layers where the teacher does: on oneDNN
+        assertEquals(3, dev.distill.models.build.ConvBackend.acceleratedLayers(
                 TeacherLogits.withIdentityOutput(teacher).getLayers()));
     }
 }
