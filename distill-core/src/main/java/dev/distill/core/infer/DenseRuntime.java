@@ -70,7 +70,8 @@ public final class DenseRuntime {
                     : fn instanceof ActivationELU e ? e.getAlpha() : 0);
             steps.add(new Step(in, out,
                     layer.getParam("W").transpose().dup('c').data().asFloat(),   // [in, out] -> [out][in]
-                    layer.getParam("b").dup('c').data().asFloat(),
+                    // the first half of a low-rank pair has no bias
+                    layer.getParam("b") == null ? new float[out] : layer.getParam("b").dup('c').data().asFloat(),
                     activation(fn, i), alpha));
         }
         if (steps.isEmpty()) {

@@ -2,24 +2,21 @@ package dev.distill.core.prune;
 
 import dev.distill.core.data.LabeledData;
 import dev.distill.core.eval.Accuracy;
-import dev.distill.core.train.Trainer;
-import dev.distill.core.train.TrainingListener;
-import dev.distill.core.train.TrainingSpec;
+import dev.distill.core.train.FineTuning;
 import dev.distill.models.spec.InputShape;
 import dev.distill.models.spec.ModelSpec;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.function.Function;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
-import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
  * A pruning stage from a trained model to a pruned, fine-tuned one: one shot, gradual (Zhu &amp;
  * Gupta during fine-tuning) or iterative rounds, magnitude or structured. The input network is never
  * changed: every candidate is a new network from {@code build}, which also decides the fine-tuning
- * loss (distillation from the model's teacher, or hard labels) and gives a fresh optimizer.
+ * loss (distillation from the model's teacher, or hard labels) and gives a fresh optimizer
+ * ({@link FineTuning}).
  */
 public final class Pruning {
 
@@ -37,30 +34,14 @@ public final class Pruning {
     }
 
     private final PruneSettings settings;
-    private final Function<ModelSpec, MultiLayerNetwork> build;
-    private final TrainingSpec fineTune;
-    private final INDArray features;
-    private final INDArray targets;
+    private final FineTuning tuning;
     private final LabeledData validation;
-    private final long seed;
-    private final List<TrainingListener> listeners;
 
-    /**
-     * @param build      a new network for a spec, with the fine-tuning loss and a fresh updater
-     * @param fineTune   batch size, optimizer and learning rate of fine-tuning (its epochs are ignored)
-     * @param targets    training targets as {@code build}'s loss expects them
-     * @param listeners  progress of each fine-tuning run
-     */
-    public Pruning(PruneSettings settings, Function<ModelSpec, MultiLayerNetwork> build, TrainingSpec fineTune,
-            INDArray features, INDArray targets, LabeledData validation, long seed, List<TrainingListener> listeners) {
+    /** @param tuning how every candidate is built and fine-tuned */
+    public Pruning(PruneSettings settings, FineTuning tuning) {
         this.settings = settings;
-        this.build = build;
-        this.fineTune = fineTune;
-        this.features = features;
-        this.targets = targets;
-        this.validation = validation;
-        this.seed = seed;
-        this.listeners = List.copyOf(listeners);
+        this.tuning = tuning;
+        this.validation = tuning.validation();
     }
 
     public Outcome run(MultiLayerNetwork model, ModelSpec spec, InputShape input) {
@@ -73,7 +54,7 @@ public final class Pruning {
         List<Prunable> tensors = Prunable.of(net, settings.includeBiases(), settings.includeOutput());
         if (settings.method() == PruneSettings.Method.STRUCTURED) {
             StructuredPruner.Result r = StructuredPruner.prune(net, spec, input, settings.sparsity(),
-                    settings.layerSparsity(), settings.norm(), build);
+                    settings.layerSparsity(), settings.norm(), tuning.build());
             net = r.net();
             outSpec = r.spec();
             Map<String, Double> layers = removed(model, net);
@@ -94,7 +75,8 @@ public final class Pruning {
                         true));
             }
             case GRADUAL -> {
-                long steps = (features.rows() + fineTune.batchSize() - 1) / fineTune.batchSize();
+                long batch = tuning.spec().batchSize();
+                long steps = (tuning.features().rows() + batch - 1) / batch;
                 PruningSchedule schedule = new PruningSchedule(settings.initialSparsity(), settings.sparsity(),
                         settings.startEpoch() * steps, settings.endEpoch() * steps, settings.updateEvery());
                 MaskKeeper keeper = new MaskKeeper(net, PruningMasks.fromZeros(net, tensors), schedule,
@@ -141,23 +123,11 @@ public final class Pruning {
     }
 
     private MultiLayerNetwork copy(MultiLayerNetwork net, ModelSpec spec) {
-        MultiLayerNetwork copy = build.apply(spec);
-        copy.setParams(net.params().dup());
-        return copy;
+        return tuning.copy(net, spec);
     }
 
     private void fit(MultiLayerNetwork net, int epochs, MaskKeeper keeper, boolean keepBestEpoch) {
-        if (epochs < 1) {
-            return;
-        }
-        List<TrainingListener> all = new ArrayList<>(listeners);
-        if (keeper != null) {
-            all.add(0, keeper);
-        }
-        TrainingSpec spec = new TrainingSpec(epochs, fineTune.batchSize(), fineTune.optimizer(),
-                fineTune.learningRate(), fineTune.schedule(), fineTune.weightDecay());
-        LabeledData check = keepBestEpoch ? validation : validation.subset(new int[0]);
-        new Trainer(spec, all).fit(net, features, targets, check, seed);
+        tuning.fit(net, epochs, keeper, keepBestEpoch);
     }
 
     /**

@@ -60,6 +60,11 @@ public final class StructuredPruner {
                 throw new IllegalArgumentException("structured pruning cannot remove channels around "
                         + Prunable.layerName(l.type(), i) + " (its outputs are tied to its inputs); use method: magnitude");
             }
+            if (l instanceof LayerSpec.Dense d && !d.bias() || l instanceof LayerSpec.Conv2d c && !c.bias()
+                    || l instanceof LayerSpec.RectConv2d) {
+                throw new IllegalArgumentException("structured pruning does not handle the layers of a low-rank pair ("
+                        + Prunable.layerName(l.type(), i) + "); use method: magnitude");
+            }
         }
     }
 

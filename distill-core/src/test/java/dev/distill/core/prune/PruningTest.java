@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.distill.core.eval.Accuracy;
 import dev.distill.core.testing.TinyData;
+import dev.distill.core.train.FineTuning;
 import dev.distill.models.build.NetworkFactory;
 import dev.distill.models.spec.ModelSpec;
 import java.util.List;
@@ -38,9 +39,9 @@ class PruningTest {
     }
 
     static Pruning.Outcome run(PruneSettings s) {
-        Pruning pruning = new Pruning(s, spec -> NetworkFactory.build(spec, TinyData.flat(8),
+        Pruning pruning = new Pruning(s, new FineTuning(spec -> NetworkFactory.build(spec, TinyData.flat(8),
                 MaskKeeperTest.spec(1).updater(), 0, 5), MaskKeeperTest.spec(1), MaskKeeperTest.PARTS.first().features(),
-                MaskKeeperTest.PARTS.first().oneHot(), MaskKeeperTest.PARTS.second(), 5, List.of());
+                MaskKeeperTest.PARTS.first().oneHot(), MaskKeeperTest.PARTS.second(), 5, List.of()));
         Pruning.Outcome o = pruning.run(trained, SPEC, TinyData.flat(8));
         assertEquals(trainedParams, trained.params(), "the input model is not changed");
         return o;

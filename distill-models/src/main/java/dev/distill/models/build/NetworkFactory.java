@@ -12,6 +12,7 @@ import dev.distill.models.spec.LayerSpec.Output;
 import dev.distill.models.spec.LayerSpec.Padding;
 import dev.distill.models.spec.LayerSpec.Pool;
 import dev.distill.models.spec.LayerSpec.PoolType;
+import dev.distill.models.spec.LayerSpec.RectConv2d;
 import dev.distill.models.spec.LayerSpec.SeparableConv2d;
 import dev.distill.models.spec.ModelSpec;
 import org.deeplearning4j.nn.conf.ConvolutionMode;
@@ -87,16 +88,15 @@ public final class NetworkFactory {
 
     private static Layer toDl4j(LayerSpec layer, ILossFunction outputLoss) {
         if (layer instanceof Dense d) {
-            return new DenseLayer.Builder().nOut(d.units()).activation(d.activation().dl4j()).build();
+            return new DenseLayer.Builder().nOut(d.units()).activation(d.activation().dl4j()).hasBias(d.bias()).build();
         } else if (layer instanceof Output o) {
             return new OutputLayer.Builder(outputLoss).nOut(o.classes()).activation(Activation.SOFTMAX).build();
         } else if (layer instanceof Conv2d c) {
-            return new ConvolutionLayer.Builder(c.kernel(), c.kernel())
-                    .stride(c.stride(), c.stride())
-                    .nOut(c.filters())
-                    .convolutionMode(mode(c.padding()))
-                    .activation(c.activation().dl4j())
-                    .build();
+            return conv(c.filters(), c.kernel(), c.kernel(), c.stride(), c.stride(), c.padding(), c.activation(),
+                    c.bias());
+        } else if (layer instanceof RectConv2d c) {
+            return conv(c.filters(), c.kernelHeight(), c.kernelWidth(), c.strideHeight(), c.strideWidth(), c.padding(),
+                    c.activation(), c.bias());
         } else if (layer instanceof DepthwiseConv2d d) {
             return new DepthwiseConvolution2D.Builder(d.kernel(), d.kernel())
                     .stride(d.stride(), d.stride())
@@ -127,6 +127,17 @@ public final class NetworkFactory {
             return new DropoutLayer.Builder(1.0 - d.rate()).build();
         }
         throw new IllegalArgumentException("no DL4J layer for " + layer);
+    }
+
+    private static Layer conv(int filters, int kernelH, int kernelW, int strideH, int strideW, Padding padding,
+            dev.distill.models.spec.Activation activation, boolean bias) {
+        return new ConvolutionLayer.Builder(kernelH, kernelW)
+                .stride(strideH, strideW)
+                .nOut(filters)
+                .convolutionMode(mode(padding))
+                .activation(activation.dl4j())
+                .hasBias(bias)
+                .build();
     }
 
     private static ConvolutionMode mode(Padding padding) {

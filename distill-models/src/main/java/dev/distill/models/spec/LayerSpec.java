@@ -16,10 +16,17 @@ public sealed interface LayerSpec {
 
     enum PoolType { MAX, AVG }
 
-    /** Fully connected layer. */
-    record Dense(int units, Activation activation) implements LayerSpec {
+    /**
+     * Fully connected layer. {@code bias} is false only for the first half of a low-rank factorized
+     * layer (a linear projection whose bias would be redundant with the second half's).
+     */
+    record Dense(int units, Activation activation, boolean bias) implements LayerSpec {
         public Dense {
             positive("units", units);
+        }
+
+        public Dense(int units, Activation activation) {
+            this(units, activation, true);
         }
 
         public String type() {
@@ -27,12 +34,37 @@ public sealed interface LayerSpec {
         }
     }
 
-    /** 2-D convolution with square kernels. */
-    record Conv2d(int filters, int kernel, int stride, Padding padding, Activation activation) implements LayerSpec {
+    /** 2-D convolution with square kernels; without {@code bias} only as the first half of a low-rank pair. */
+    record Conv2d(int filters, int kernel, int stride, Padding padding, Activation activation, boolean bias)
+            implements LayerSpec {
         public Conv2d {
             positive("filters", filters);
             positive("kernel", kernel);
             positive("stride", stride);
+        }
+
+        public Conv2d(int filters, int kernel, int stride, Padding padding, Activation activation) {
+            this(filters, kernel, stride, padding, activation, true);
+        }
+
+        public String type() {
+            return "conv2d";
+        }
+    }
+
+    /**
+     * 2-D convolution with a {@code kernelHeight × kernelWidth} kernel and separate strides: the two
+     * halves of a spatially separable low-rank pair (k×1, then 1×k). Built by the low-rank stage, not
+     * declared in configs; its type is {@code conv2d} like any convolution's.
+     */
+    record RectConv2d(int filters, int kernelHeight, int kernelWidth, int strideHeight, int strideWidth,
+            Padding padding, Activation activation, boolean bias) implements LayerSpec {
+        public RectConv2d {
+            positive("filters", filters);
+            positive("kernel", kernelHeight);
+            positive("kernel", kernelWidth);
+            positive("stride", strideHeight);
+            positive("stride", strideWidth);
         }
 
         public String type() {

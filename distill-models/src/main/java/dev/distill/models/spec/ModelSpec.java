@@ -8,6 +8,7 @@ import dev.distill.models.spec.LayerSpec.GlobalPool;
 import dev.distill.models.spec.LayerSpec.Output;
 import dev.distill.models.spec.LayerSpec.Padding;
 import dev.distill.models.spec.LayerSpec.Pool;
+import dev.distill.models.spec.LayerSpec.RectConv2d;
 import dev.distill.models.spec.LayerSpec.SeparableConv2d;
 import java.util.ArrayList;
 import java.util.List;
@@ -57,7 +58,7 @@ public record ModelSpec(List<LayerSpec> layers) {
             Shape out = shape;
             if (layer instanceof Dense d) {
                 long in = shape.size();
-                params = in * d.units() + d.units();
+                params = in * d.units() + (d.bias() ? d.units() : 0);
                 macs = in * d.units();
                 out = Shape.flat(d.units());
             } else if (layer instanceof Output o) {
@@ -71,21 +72,29 @@ public record ModelSpec(List<LayerSpec> layers) {
                 out = Shape.flat(o.classes());
             } else if (layer instanceof Conv2d c) {
                 requireImage(i, layer, shape);
-                out = convolved(i, layer, shape, c.kernel(), c.stride(), c.padding(), c.filters());
+                out = convolved(i, layer, shape, c.kernel(), c.kernel(), c.stride(), c.stride(), c.padding(),
+                        c.filters());
                 long weights = (long) c.kernel() * c.kernel() * shape.c * c.filters();
-                params = weights + c.filters();
+                params = weights + (c.bias() ? c.filters() : 0);
+                macs = (long) out.h * out.w * weights;
+            } else if (layer instanceof RectConv2d c) {
+                requireImage(i, layer, shape);
+                out = convolved(i, layer, shape, c.kernelHeight(), c.kernelWidth(), c.strideHeight(), c.strideWidth(),
+                        c.padding(), c.filters());
+                long weights = (long) c.kernelHeight() * c.kernelWidth() * shape.c * c.filters();
+                params = weights + (c.bias() ? c.filters() : 0);
                 macs = (long) out.h * out.w * weights;
             } else if (layer instanceof DepthwiseConv2d d) {
                 requireImage(i, layer, shape);
                 int channels = shape.c * d.multiplier();
-                out = convolved(i, layer, shape, d.kernel(), d.stride(), d.padding(), channels);
+                out = convolved(i, layer, shape, d.kernel(), d.kernel(), d.stride(), d.stride(), d.padding(), channels);
                 long weights = (long) d.kernel() * d.kernel() * channels;
                 params = weights + channels;
                 macs = (long) out.h * out.w * weights;
             } else if (layer instanceof SeparableConv2d s) {
                 requireImage(i, layer, shape);
                 int depthChannels = shape.c * s.multiplier();
-                out = convolved(i, layer, shape, s.kernel(), s.stride(), s.padding(), s.filters());
+                out = convolved(i, layer, shape, s.kernel(), s.kernel(), s.stride(), s.stride(), s.padding(), s.filters());
                 long depthwise = (long) s.kernel() * s.kernel() * depthChannels;
                 long pointwise = (long) depthChannels * s.filters();
                 // DL4J's SeparableConvolution2D has one bias, after the pointwise step
@@ -93,7 +102,7 @@ public record ModelSpec(List<LayerSpec> layers) {
                 macs = (long) out.h * out.w * (depthwise + pointwise);
             } else if (layer instanceof Pool p) {
                 requireImage(i, layer, shape);
-                out = convolved(i, layer, shape, p.size(), p.stride(), Padding.VALID, shape.c);
+                out = convolved(i, layer, shape, p.size(), p.size(), p.stride(), p.stride(), Padding.VALID, shape.c);
             } else if (layer instanceof GlobalPool) {
                 requireImage(i, layer, shape);
                 out = Shape.flat(shape.c);
@@ -118,20 +127,20 @@ public record ModelSpec(List<LayerSpec> layers) {
         }
     }
 
-    private static Shape convolved(int index, LayerSpec layer, Shape in, int kernel, int stride, Padding padding,
-            int channels) {
+    private static Shape convolved(int index, LayerSpec layer, Shape in, int kernelH, int kernelW, int strideH,
+            int strideW, Padding padding, int channels) {
         int h;
         int w;
         if (padding == Padding.SAME) {
-            h = ceilDiv(in.h, stride);
-            w = ceilDiv(in.w, stride);
+            h = ceilDiv(in.h, strideH);
+            w = ceilDiv(in.w, strideW);
         } else {
-            if (kernel > in.h || kernel > in.w) {
-                throw new SpecException(index, layer.type() + " window " + kernel + "x" + kernel
+            if (kernelH > in.h || kernelW > in.w) {
+                throw new SpecException(index, layer.type() + " window " + kernelH + "x" + kernelW
                         + " is larger than its input " + in + "; use a smaller kernel or padding: same");
             }
-            h = (in.h - kernel) / stride + 1;
-            w = (in.w - kernel) / stride + 1;
+            h = (in.h - kernelH) / strideH + 1;
+            w = (in.w - kernelW) / strideW + 1;
         }
         return new Shape(h, w, channels, true);
     }

@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.distill.models.spec.Activation;
 import dev.distill.models.spec.InputShape;
 import dev.distill.models.spec.LayerCost;
+import dev.distill.models.spec.LayerSpec;
 import dev.distill.models.spec.LayerSpec.BatchNorm;
 import dev.distill.models.spec.LayerSpec.Conv2d;
 import dev.distill.models.spec.LayerSpec.Dense;
@@ -176,5 +177,31 @@ class NetworkFactoryTest {
         MultiLayerNetwork none = NetworkFactory.build(spec, InputShape.flat(5), new Adam(1e-3), 0, 1);
         BaseLayer plain = (BaseLayer) none.getLayerWiseConfigurations().getConf(0).getLayer();
         assertTrue(plain.getRegularization() == null || plain.getRegularization().isEmpty());
+    }
+
+    @Test
+    void theLayersOfLowRankPairsHaveTheParametersAndShapesOfTheirSpec() {
+        // bias-free halves and rectangular kernels with separate strides, as the low-rank stage builds them
+        ModelSpec spec = new ModelSpec(List.of(
+                new LayerSpec.RectConv2d(3, 3, 1, 2, 1, Padding.SAME, Activation.IDENTITY, false),  // 9x9x2 -> 5x9x3
+                new LayerSpec.RectConv2d(4, 1, 3, 1, 2, Padding.VALID, Activation.RELU, true),      // -> 5x4x4
+                new Conv2d(2, 3, 1, Padding.VALID, Activation.IDENTITY, false),                     // -> 3x2x2
+                new Dense(6, Activation.IDENTITY, false),
+                new Output(3)));
+        ModelCost cost = spec.cost(IMAGE, 3);
+        MultiLayerNetwork net = NetworkFactory.build(spec, IMAGE, new Adam(1e-3), 0, 1);
+        assertEquals(List.of(3L * 2 * 3, 4L * 3 * 3 + 4, 2L * 4 * 9, 12L * 6, 6L * 3 + 3),
+                cost.layers().stream().map(LayerCost::params).toList());
+        assertEquals(cost.params(), net.numParams());
+        assertEquals(List.of("5x9x3", "5x4x4", "3x2x2", "6", "3"),
+                cost.layers().stream().map(LayerCost::outputShape).toList());
+        List<INDArray> activations = net.feedForward(Nd4j.rand(DataType.FLOAT, 2, IMAGE.size()), false);
+        for (LayerCost layer : cost.layers()) {
+            assertEquals(layer.outputShape(), specShape(activations.get(layer.index() + 1)), "layer " + layer.index());
+            assertEquals(layer.params(), net.getLayer(layer.index()).numParams(), "layer " + layer.index());
+        }
+        // 5x9 positions x 3x1 kernels x 2 channels x 3 filters, then 5x4 x 1x3 x 3 channels x 4 filters
+        assertEquals(45L * 18, cost.layers().get(0).multiplyAdds());
+        assertEquals(20L * 36, cost.layers().get(1).multiplyAdds());
     }
 }

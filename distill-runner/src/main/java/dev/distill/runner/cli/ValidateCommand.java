@@ -49,11 +49,19 @@ final class ValidateCommand implements Callable<Integer> {
             }
         }
         for (dev.distill.runner.config.StageConfig stage : experiment.stages()) {
+            String on = stage.models().isEmpty() ? "every chain's final student" : String.join(", ", stage.models());
+            if (stage instanceof dev.distill.runner.config.StageConfig.LowRank lr) {
+                dev.distill.core.lowrank.LowRankSettings l = lr.settings();
+                out.printf(Locale.ROOT, "  stage %d: low rank, %s, layers %s, conv %s, %d fine-tuning epoch(s) a "
+                        + "layer, on %s%n", stage.index(), l.energy() != null ? "energy " + l.energy()
+                                : "param_ratio " + l.paramRatio(), l.layers().isEmpty() ? "all dense and conv2d"
+                                : String.join(", ", l.layers()), lower(l.conv()), l.fineTuneEpochs(), on);
+                continue;
+            }
             dev.distill.core.prune.PruneSettings p = ((dev.distill.runner.config.StageConfig.Prune) stage).settings();
             out.printf(Locale.ROOT, "  stage %d: prune %s, %s, %s to sparsity %s, %d fine-tuning epoch(s), on %s%n",
                     stage.index(), lower(p.method()), lower(p.scope()), lower(p.schedule()), p.sparsity(),
-                    p.fineTuneEpochs(), stage.models().isEmpty() ? "every chain's final student"
-                            : String.join(", ", stage.models()));
+                    p.fineTuneEpochs(), on);
         }
         return 0;
     }

@@ -1,5 +1,6 @@
 package dev.distill.runner.config;
 
+import dev.distill.core.lowrank.LowRankSettings;
 import dev.distill.core.prune.PruneSettings;
 import java.util.List;
 
@@ -25,6 +26,19 @@ public sealed interface StageConfig {
     record Prune(int index, List<String> models, boolean distillLoss, Double learningRate, PruneSettings settings)
             implements StageConfig {
         public Prune {
+            models = List.copyOf(models);
+        }
+    }
+
+    /**
+     * Low-rank factorization of the chosen layers, input to output, each followed by fine-tuning with
+     * the distillation loss from the student's own teacher ({@code distillLoss}) or the hard labels.
+     *
+     * @param learningRate fine-tuning learning rate, or null for the model's own
+     */
+    record LowRank(int index, List<String> models, boolean distillLoss, Double learningRate, LowRankSettings settings)
+            implements StageConfig {
+        public LowRank {
             models = List.copyOf(models);
         }
     }

@@ -1,5 +1,7 @@
 package dev.distill.runner.config;
 
+import dev.distill.core.lowrank.LowRankFactorizer;
+import dev.distill.core.lowrank.LowRankSettings;
 import dev.distill.core.prune.MagnitudePruner;
 import dev.distill.core.prune.Prunable;
 import dev.distill.core.prune.PruneSettings;
@@ -18,6 +20,8 @@ final class StageParser {
     private static final Set<String> PRUNE_KEYS = Set.of("type", "models", "method", "scope", "sparsity", "layers",
             "include_biases", "include_output", "schedule", "fine_tune_epochs", "rounds", "max_accuracy_drop", "loss",
             "learning_rate", "initial_sparsity", "start_epoch", "end_epoch", "update_every", "norm");
+    private static final Set<String> LOW_RANK_KEYS = Set.of("type", "models", "energy", "param_ratio", "layers",
+            "conv", "fine_tune_epochs", "loss", "learning_rate");
 
     private StageParser() {
     }
@@ -30,30 +34,35 @@ final class StageParser {
         chains.forEach(c -> students.add(c.models().get(c.models().size() - 1)));
         List<StageConfig> stages = new ArrayList<>();
         List<Node> nodes = top.list("stages");
+        // students whose layers an earlier low_rank stage may have split (and renumbered)
+        Set<String> factorized = new LinkedHashSet<>();
         for (int i = 0; i < nodes.size(); i++) {
             YamlMap s = top.mapAt(nodes.get(i), top.child("stages") + "[" + i + "]");
             String type = s.string("type");
-            if (!type.equals("prune")) {
-                throw s.error("type", "unknown stage type '" + type + "'; known: prune");
+            StageConfig stage;
+            if (type.equals("prune")) {
+                stage = prune(i, s, models, students);
+            } else if (type.equals("low_rank")) {
+                stage = lowRank(i, s, models, students);
+            } else {
+                throw s.error("type", "unknown stage type '" + type + "'; known: prune, low_rank");
             }
-            stages.add(prune(i, s, models, students));
+            List<String> targets = stage.models().isEmpty() ? List.copyOf(students) : stage.models();
+            if (s.has("layers") && targets.stream().anyMatch(factorized::contains)) {
+                throw s.error("layers", "layer names are those of the declared model, and the low_rank stage "
+                        + "before this one renumbers them: leave out layers: here, or put this stage first");
+            }
+            if (stage instanceof StageConfig.LowRank) {
+                factorized.addAll(targets);
+            }
+            stages.add(stage);
         }
         return stages;
     }
 
     private static StageConfig.Prune prune(int index, YamlMap s, Map<String, ModelConfig> models, Set<String> students) {
         s.allowOnly(PRUNE_KEYS);
-        List<String> targets = new ArrayList<>();
-        if (s.has("models")) {
-            for (Node n : s.list("models")) {
-                String name = s.scalarText(n, s.child("models"));
-                if (!students.contains(name)) {
-                    throw s.error(n, s.child("models"), "'" + name + "' is not the last model of any chain; stages "
-                            + "apply to the chains' final students: " + String.join(", ", students));
-                }
-                targets.add(name);
-            }
-        }
+        List<String> targets = targets(s, students);
         PruneSettings.Method method = s.enumValue("method", "magnitude", PruneSettings.Method.class);
         PruneSettings.Schedule schedule = s.enumValue("schedule", "one_shot", PruneSettings.Schedule.class);
         MagnitudePruner.Scope scope = s.enumValue("scope", "layer", MagnitudePruner.Scope.class);
@@ -102,17 +111,8 @@ final class StageParser {
             }
         }
         int epochs = s.integer("fine_tune_epochs", 2);
-        String loss = s.string("loss", "distill");
-        if (!loss.equals("distill") && !loss.equals("hard")) {
-            throw s.error("loss", "unknown value '" + loss + "'; known: distill (from the student's teacher), hard");
-        }
-        Double learningRate = null;
-        if (s.has("learning_rate")) {
-            learningRate = s.number("learning_rate", 0);
-            if (!(learningRate > 0)) {
-                throw s.error("learning_rate", "must be positive, found " + learningRate);
-            }
-        }
+        boolean distillLoss = distillLoss(s);
+        Double learningRate = learningRate(s);
         Double maxDrop = s.has("max_accuracy_drop") ? s.number("max_accuracy_drop", 0) : null;
         int start = s.integer("start_epoch", 0);
         int end = s.integer("end_epoch", Math.max(1, epochs - 1));
@@ -125,13 +125,89 @@ final class StageParser {
                     includeOutput, schedule, epochs, s.integer("rounds", 3), maxDrop,
                     s.number("initial_sparsity", 0), start, end, s.integer("update_every", 10),
                     s.enumValue("norm", "l1", StructuredPruner.Norm.class));
-            return new StageConfig.Prune(index, targets, loss.equals("distill"), learningRate, settings);
+            return new StageConfig.Prune(index, targets, distillLoss, learningRate, settings);
         } catch (IllegalArgumentException e) {
-            // the settings' messages start with the key they are about
-            String key = e.getMessage().split(" ", 2)[0];
-            throw s.has(key) ? s.error(key, e.getMessage().substring(key.length()).trim())
-                    : s.error(s.node(), s.path(), e.getMessage());
+            throw located(s, e);
         }
+    }
+
+    private static StageConfig.LowRank lowRank(int index, YamlMap s, Map<String, ModelConfig> models,
+            Set<String> students) {
+        s.allowOnly(LOW_RANK_KEYS);
+        List<String> targets = targets(s, students);
+        if (s.has("energy") == s.has("param_ratio")) {
+            throw s.has("energy")
+                    ? s.error("param_ratio", "energy is set too: choose each layer's rank by one of them")
+                    : s.error(s.node(), s.path(), "missing key energy or param_ratio: the fraction of the squared "
+                            + "singular values each layer keeps (energy: 0.9) or of its parameters (param_ratio: 0.5)");
+        }
+        List<String> layers = new ArrayList<>();
+        if (s.has("layers")) {
+            for (Node n : s.list("layers")) {
+                String name = s.scalarText(n, s.child("layers"));
+                for (String model : targets.isEmpty() ? students : targets) {
+                    List<String> known = LowRankFactorizer.layerNames(((ModelConfig.Declared) models.get(model)).spec());
+                    if (!known.contains(name)) {
+                        throw s.error(n, s.child("layers"), "no layer '" + name + "' to factorize in model " + model
+                                + "; its dense and conv2d layers: " + String.join(", ", known));
+                    }
+                }
+                if (layers.contains(name)) {
+                    throw s.error(n, s.child("layers"), "'" + name + "' is listed twice");
+                }
+                layers.add(name);
+            }
+        }
+        try {
+            LowRankSettings settings = new LowRankSettings(s.has("energy") ? s.number("energy", 0) : null,
+                    s.has("param_ratio") ? s.number("param_ratio", 0) : null, layers,
+                    s.enumValue("conv", "filters", LowRankSettings.Conv.class), s.integer("fine_tune_epochs", 2));
+            return new StageConfig.LowRank(index, targets, distillLoss(s), learningRate(s), settings);
+        } catch (IllegalArgumentException e) {
+            throw located(s, e);
+        }
+    }
+
+    /** The {@code models:} a stage is limited to: each must end a chain. */
+    private static List<String> targets(YamlMap s, Set<String> students) {
+        List<String> targets = new ArrayList<>();
+        if (s.has("models")) {
+            for (Node n : s.list("models")) {
+                String name = s.scalarText(n, s.child("models"));
+                if (!students.contains(name)) {
+                    throw s.error(n, s.child("models"), "'" + name + "' is not the last model of any chain; stages "
+                            + "apply to the chains' final students: " + String.join(", ", students));
+                }
+                targets.add(name);
+            }
+        }
+        return targets;
+    }
+
+    private static boolean distillLoss(YamlMap s) {
+        String loss = s.string("loss", "distill");
+        if (!loss.equals("distill") && !loss.equals("hard")) {
+            throw s.error("loss", "unknown value '" + loss + "'; known: distill (from the student's teacher), hard");
+        }
+        return loss.equals("distill");
+    }
+
+    private static Double learningRate(YamlMap s) {
+        if (!s.has("learning_rate")) {
+            return null;
+        }
+        double learningRate = s.number("learning_rate", 0);
+        if (!(learningRate > 0)) {
+            throw s.error("learning_rate", "must be positive, found " + learningRate);
+        }
+        return learningRate;
+    }
+
+    /** A settings record's message, which starts with the key it is about, at that key's line. */
+    private static ConfigException located(YamlMap s, IllegalArgumentException e) {
+        String key = e.getMessage().split(" ", 2)[0];
+        return s.has(key) ? s.error(key, e.getMessage().substring(key.length()).trim())
+                : s.error(s.node(), s.path(), e.getMessage());
     }
 
     private static void fraction(YamlMap m, String key, double v) {

@@ -56,7 +56,8 @@ public final class SummaryTable {
                         100.0 * m.fileBytes() / teacher.fileBytes());
             }
             // a stage's row names what it did and the model it started from
-            String role = m.stage() == null ? m.role() : f("%s %.1f%%", m.stage(), 100 * m.sparsity());
+            String role = m.stage() == null ? m.role()
+                    : m.sparsity() == null ? m.stage() : f("%s %.1f%%", m.stage(), 100 * m.sparsity());
             String from = m.stage() != null ? m.input() : m.distilledFrom() == null ? "-" : m.distilledFrom();
             rows.add(new String[] {m.id(), role, from, acc,
                 vsTeacher, f("%,d", m.params()), sizeVsTeacher, f("%,d", m.fileBytes()),

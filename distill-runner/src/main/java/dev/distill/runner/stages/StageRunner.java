@@ -3,12 +3,9 @@ package dev.distill.runner.stages;
 import dev.distill.core.eval.Accuracy;
 import dev.distill.core.eval.InferenceSpeed;
 import dev.distill.core.io.ModelFiles;
-import dev.distill.core.loss.DistillationLoss;
 import dev.distill.core.prune.Pruning;
 import dev.distill.core.prune.SparseModelFile;
 import dev.distill.core.train.TrainingListener;
-import dev.distill.core.train.TrainingSpec;
-import dev.distill.models.build.NetworkFactory;
 import dev.distill.models.spec.ModelCost;
 import dev.distill.models.spec.ModelSpec;
 import dev.distill.runner.config.ExperimentConfig;
@@ -35,14 +32,13 @@ import java.util.Map;
 import java.util.function.Function;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.lossfunctions.ILossFunction;
-import org.nd4j.linalg.lossfunctions.impl.LossMCXENT;
 
 /**
  * Runs the config's stages on the chains' final students (the first seed's model, the one shipped
  * in {@code models/<id>.zip}), in order: a later stage takes the earlier one's output for the same
- * student. Each stage's model is saved as {@code models/<input id>-pruned.sparse}, its test
- * predictions beside the others', and it becomes a summary entry with role {@code stage}.
+ * student. Each stage's model is saved ({@code models/<input id>-pruned.sparse}, or
+ * {@code models/<input id>-lowrank.zip} by {@link LowRankStage}), its test predictions beside the
+ * others', and it becomes a summary entry with role {@code stage}.
  */
 public final class StageRunner {
 
@@ -57,9 +53,11 @@ public final class StageRunner {
     private final PrintStream out;
     private final Function<String, INDArray> teacherLogits;
     private final Function<String, TrainingListener> progress;
+    private final StageContext context;
+    private final LowRankStage lowRank;
 
     /** A model a stage starts from: its id in the run, network and architecture. */
-    private record Current(String id, MultiLayerNetwork net, ModelSpec spec, long fileBytes) {
+    record Current(String id, MultiLayerNetwork net, ModelSpec spec, long fileBytes) {
     }
 
     /**
@@ -74,6 +72,8 @@ public final class StageRunner {
         this.out = out;
         this.teacherLogits = teacherLogits;
         this.progress = progress;
+        this.context = new StageContext(config, data, run, out, teacherLogits, progress);
+        this.lowRank = new LowRankStage(context);
     }
 
     /**
@@ -99,9 +99,9 @@ public final class StageRunner {
                 if (!stage.models().isEmpty() && !stage.models().contains(node.model())) {
                     continue;
                 }
-                StageConfig.Prune prune = (StageConfig.Prune) stage;
                 Current input = current.get(node.id());
-                Current output = prune(prune, node, input, entries);
+                Current output = stage instanceof StageConfig.Prune prune ? prune(prune, node, input, entries)
+                        : lowRank.run((StageConfig.LowRank) stage, node, input, entries);
                 current.put(node.id(), output);
             }
         }
@@ -109,26 +109,15 @@ public final class StageRunner {
     }
 
     private Current prune(StageConfig.Prune stage, Plan.Node node, Current input, List<ModelEntry> entries) {
-        ModelConfig.Declared declared = (ModelConfig.Declared) config.models().get(node.model());
-        TrainingSpec training = declared.training();
-        TrainingSpec fineTune = new TrainingSpec(Math.max(1, stage.settings().fineTuneEpochs()), training.batchSize(),
-                training.optimizer(), stage.learningRate() != null ? stage.learningRate() : training.learningRate(),
-                training.schedule(), training.weightDecay());
-        boolean distill = stage.distillLoss() && node.distilled();
-        ILossFunction loss = distill ? node.distillation().loss() : new LossMCXENT();
-        INDArray oneHot = data.train().oneHot();
-        INDArray targets = distill ? DistillationLoss.labels(oneHot, teacherLogits.apply(node.parentId())) : oneHot;
         long seed = config.seeds().get(0);
         String id = input.id() + "-pruned";
+        StageContext.Tuning tuning = context.tuning(node, stage.learningRate(), stage.distillLoss(), id);
+        boolean distill = tuning.distill();
         out.printf(Locale.ROOT, "%s (prune %s, %s, %s, sparsity %.2f; fine-tuning %d epoch(s) with %s) from %s%n", id,
                 lower(stage.settings().method()), lower(stage.settings().scope()), lower(stage.settings().schedule()),
-                stage.settings().sparsity(), stage.settings().fineTuneEpochs(),
-                distill ? "distillation from " + node.parentId() : "hard labels", input.id());
-        Function<ModelSpec, MultiLayerNetwork> build = spec -> NetworkFactory.build(spec, config.data().input(),
-                fineTune.updater(), fineTune.weightDecay(), seed, loss);
-        Pruning.Outcome o = new Pruning(stage.settings(), build, fineTune, data.train().features(), targets,
-                data.validation(), seed, List.of(progress.apply(id))).run(input.net(), input.spec(),
-                        config.data().input());
+                stage.settings().sparsity(), stage.settings().fineTuneEpochs(), tuning.describe(node), input.id());
+        Pruning.Outcome o = new Pruning(stage.settings(), tuning.fineTuning()).run(input.net(), input.spec(),
+                config.data().input());
 
         int[] predicted = Accuracy.predict(o.net(), data.test().features());
         run.write(Predictions.file(id), Predictions.predictionsJson(id, seed, predicted));
@@ -232,7 +221,7 @@ public final class StageRunner {
         return e.name().toLowerCase(Locale.ROOT);
     }
 
-    private static long size(Path file) {
+    static long size(Path file) {
         try {
             return Files.size(file);
         } catch (IOException e) {

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.distill.core.lowrank.LowRankSettings;
 import dev.distill.core.prune.MagnitudePruner;
 import dev.distill.core.prune.PruneSettings;
 import dev.distill.runner.testing.CliRun;
@@ -158,5 +159,89 @@ class StageConfigTest {
         assertEquals(PruneSettings.Method.STRUCTURED, ((StageConfig.Prune) methods.stages().get(1)).settings().method());
         ExperimentConfig digits = ConfigLoader.load(CliRun.repoFile("configs/digits-compress.yaml"));
         assertEquals(MagnitudePruner.Scope.GLOBAL, ((StageConfig.Prune) digits.stages().get(0)).settings().scope());
+    }
+
+    @Test
+    void aLowRankStageLoadsWithItsDefaults() throws IOException {
+        StageConfig.LowRank l = assertInstanceOf(StageConfig.LowRank.class,
+                load("  - {type: low_rank, energy: 0.9}\n").stages().get(0));
+        assertEquals(List.of(), l.models(), "every chain's final student");
+        assertTrue(l.distillLoss());
+        assertNull(l.learningRate(), "the model's own");
+        assertEquals(new LowRankSettings(0.9, null, List.of(), LowRankSettings.Conv.FILTERS, 2), l.settings());
+    }
+
+    @Test
+    void everyLowRankKeyIsRead() throws IOException {
+        StageConfig.LowRank l = (StageConfig.LowRank) load("""
+                  - type: low_rank
+                    models: [student]
+                    param_ratio: 0.5
+                    layers: [dense_0]
+                    conv: spatial
+                    fine_tune_epochs: 3
+                    loss: hard
+                    learning_rate: 0.0005
+                """).stages().get(0);
+        assertEquals(List.of("student"), l.models());
+        assertEquals(false, l.distillLoss());
+        assertEquals(5e-4, l.learningRate());
+        assertEquals(new LowRankSettings(null, 0.5, List.of("dense_0"), LowRankSettings.Conv.SPATIAL, 3), l.settings());
+    }
+
+    @Test
+    void lowRankNeedsExactlyOneRankRuleInRange() throws IOException {
+        assertError("  - type: low_rank   # <-\n", "stages[0]", "missing key energy or param_ratio");
+        assertError("  - type: low_rank\n    energy: 0.9\n    param_ratio: 0.5   # <-\n", "stages[0].param_ratio",
+                "energy is set too");
+        assertError("  - type: low_rank\n    energy: 1.5   # <-\n", "stages[0].energy", "must be in (0, 1]");
+        assertError("  - type: low_rank\n    param_ratio: 1   # <-\n", "stages[0].param_ratio", "must be in (0, 1)");
+        assertError("  - type: low_rank\n    energy: 0.9\n    fine_tune_epochs: -1   # <-\n",
+                "stages[0].fine_tune_epochs", "must be 0 or more");
+    }
+
+    @Test
+    void lowRankLayersMustBeTheStudentsDenseOrConvLayers() throws IOException {
+        assertError("  - type: low_rank\n    energy: 0.9\n    layers: [dense_3]   # <-\n", "stages[0].layers",
+                "no layer 'dense_3' to factorize in model student; its dense and conv2d layers: dense_0");
+        assertError("  - type: low_rank\n    energy: 0.9\n    layers: [output_1]   # <-\n", "stages[0].layers",
+                "no layer 'output_1' to factorize");
+        assertError("  - type: low_rank\n    energy: 0.9\n    layers: [dense_0, dense_0]   # <-\n",
+                "stages[0].layers", "'dense_0' is listed twice");
+    }
+
+    @Test
+    void lowRankUnknownKeysAndValues() throws IOException {
+        assertError("  - type: low_rank\n    energy: 0.9\n    sparsity: 0.5   # <-\n", "stages[0].sparsity",
+                "unknown key");
+        assertError("  - type: low_rank\n    energy: 0.9\n    conv: depthwise   # <-\n", "stages[0].conv",
+                "known: filters, spatial");
+        assertError("  - type: low_rank\n    energy: 0.9\n    loss: soft   # <-\n", "stages[0].loss", "known: distill");
+        assertError("  - type: low_rank\n    energy: 0.9\n    models: [teacher]   # <-\n", "stages[0].models",
+                "'teacher' is not the last model of any chain");
+        assertError("  - type: lowrank   # <-\n", "stages[0].type", "unknown stage type 'lowrank'; known: prune, low_rank");
+    }
+
+    @Test
+    void layerNamesAfterALowRankStageAreRefusedAsTheyHaveMoved() throws IOException {
+        assertError("  - {type: low_rank, energy: 0.9}\n  - type: prune\n    sparsity: 0.5\n"
+                + "    layers: {dense_0: 0.5}   # <-\n", "stages[1].layers", "the low_rank stage before this one renumbers");
+        assertError("  - {type: low_rank, energy: 0.9}\n  - type: low_rank\n    energy: 0.9\n"
+                + "    layers: [dense_0]   # <-\n", "stages[1].layers", "leave out layers: here");
+        assertEquals(2, load("  - {type: low_rank, energy: 0.9}\n  - {type: prune, sparsity: 0.5}\n").stages().size());
+        assertEquals(2, load("  - {type: prune, sparsity: 0.5, layers: {dense_0: 0.5}}\n"
+                + "  - {type: low_rank, energy: 0.9, layers: [dense_0]}\n").stages().size());
+    }
+
+    @Test
+    void shippedLowRankConfigsLoadWithTheirStages() {
+        ExperimentConfig digits = ConfigLoader.load(CliRun.repoFile("configs/digits-mobile.yaml"));
+        StageConfig.LowRank d = (StageConfig.LowRank) digits.stages().get(0);
+        assertEquals(0.5, d.settings().paramRatio());
+        assertEquals(0.001, d.learningRate());
+        ExperimentConfig fashion = ConfigLoader.load(CliRun.repoFile("configs/fashion-mnist-lowrank.yaml"));
+        StageConfig.LowRank f = (StageConfig.LowRank) fashion.stages().get(0);
+        assertEquals(0.5, f.settings().paramRatio());
+        assertEquals(List.of("dense_0"), f.settings().layers());
     }
 }

@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.distill.core.prune.SparseModelFile;
 import dev.distill.runner.testing.CliRun;
 import java.nio.file.Files;
@@ -33,17 +32,11 @@ class PruneStageRunTest {
     @BeforeAll
     static void run() throws Exception {
         runDir = temp.resolve("run");
-        CliRun result = CliRun.of("run", CliRun.repoFile("configs/digits-compress.yaml").toString(), "--out",
-                runDir.toString(), "--set", "models.teacher.training.epochs=2", "--set",
-                "models.student.training.epochs=4",
-                "--set", "stages=[{type: prune, scope: global, sparsity: 0.8, fine_tune_epochs: 1},"
-                        + " {type: prune, method: structured, sparsity: 0.5, fine_tune_epochs: 1, norm: l2}]");
+        CliRun result = CliRun.digitsCompression(runDir, "[{type: prune, scope: global, sparsity: 0.8, "
+                + "fine_tune_epochs: 1}, {type: prune, method: structured, sparsity: 0.5, fine_tune_epochs: 1, norm: l2}]");
         assertEquals(0, result.code(), result.err());
         console = result.out();
-        JsonNode summary = new ObjectMapper().readTree(runDir.resolve("summary.json").toFile());
-        for (JsonNode m : summary.get("models")) {
-            MODELS.put(m.get("id").asText(), m);
-        }
+        MODELS.putAll(CliRun.summaryModels(runDir));
     }
 
     @Test

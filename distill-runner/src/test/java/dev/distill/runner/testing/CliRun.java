@@ -34,6 +34,27 @@ public record CliRun(int code, String out, String err) {
         return to;
     }
 
+    /**
+     * {@code distill run} of the shipped digits compression config into {@code out}, training cut short
+     * (teacher 2 epochs, student 4), with {@code stages} (a YAML list) instead of its own.
+     */
+    public static CliRun digitsCompression(Path out, String stages) {
+        return of("run", repoFile("configs/digits-compress.yaml").toString(), "--out", out.toString(), "--set",
+                "models.teacher.training.epochs=2", "--set", "models.student.training.epochs=4", "--set",
+                "stages=" + stages);
+    }
+
+    /** The models of a finished run's {@code summary.json}, by id. */
+    public static java.util.Map<String, com.fasterxml.jackson.databind.JsonNode> summaryModels(Path runDir)
+            throws java.io.IOException {
+        java.util.Map<String, com.fasterxml.jackson.databind.JsonNode> models = new java.util.LinkedHashMap<>();
+        for (com.fasterxml.jackson.databind.JsonNode m : new com.fasterxml.jackson.databind.ObjectMapper()
+                .readTree(runDir.resolve("summary.json").toFile()).get("models")) {
+            models.put(m.get("id").asText(), m);
+        }
+        return models;
+    }
+
     /** A file of the repository (configs/, datasets/), found by walking up from the working directory. */
     public static Path repoFile(String relative) {
         for (Path dir = Path.of("").toAbsolutePath(); dir != null; dir = dir.getParent()) {

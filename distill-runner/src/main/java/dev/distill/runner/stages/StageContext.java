@@ -1,0 +1,60 @@
+package dev.distill.runner.stages;
+
+import dev.distill.core.loss.DistillationLoss;
+import dev.distill.core.train.FineTuning;
+import dev.distill.core.train.TrainingListener;
+import dev.distill.core.train.TrainingSpec;
+import dev.distill.models.build.NetworkFactory;
+import dev.distill.models.spec.ModelSpec;
+import dev.distill.runner.config.ExperimentConfig;
+import dev.distill.runner.config.ModelConfig;
+import dev.distill.runner.pipeline.ExperimentData;
+import dev.distill.runner.pipeline.Plan;
+import dev.distill.runner.pipeline.RunDirectory;
+import java.io.PrintStream;
+import java.util.List;
+import java.util.function.Function;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.lossfunctions.ILossFunction;
+import org.nd4j.linalg.lossfunctions.impl.LossMCXENT;
+
+/**
+ * What every stage works with: the config, the data, the run directory, the console, the teachers'
+ * cached logits by node id and a console progress listener by label.
+ */
+record StageContext(ExperimentConfig config, ExperimentData data, RunDirectory run, PrintStream out,
+        Function<String, INDArray> teacherLogits, Function<String, TrainingListener> progress) {
+
+    /** How a stage fine-tunes, and whether with the distillation loss. */
+    record Tuning(boolean distill, FineTuning fineTuning) {
+
+        /** How the console names the loss. */
+        String describe(Plan.Node node) {
+            return distill ? "distillation from " + node.parentId() : "hard labels";
+        }
+    }
+
+    /**
+     * The student's own training settings with the stage's learning rate, and either its link's
+     * distillation loss with its teacher's cached logits or plain cross-entropy on the labels (also for
+     * a student that was not distilled); progress printed under {@code id}.
+     *
+     * @param learningRate the stage's, or null for the student's
+     */
+    Tuning tuning(Plan.Node node, Double learningRate, boolean distillLoss, String id) {
+        TrainingSpec training = ((ModelConfig.Declared) config.models().get(node.model())).training();
+        TrainingSpec spec = new TrainingSpec(1, training.batchSize(), training.optimizer(),
+                learningRate != null ? learningRate : training.learningRate(), training.schedule(),
+                training.weightDecay());
+        boolean distill = distillLoss && node.distilled();
+        ILossFunction loss = distill ? node.distillation().loss() : new LossMCXENT();
+        INDArray oneHot = data.train().oneHot();
+        INDArray targets = distill ? DistillationLoss.labels(oneHot, teacherLogits.apply(node.parentId())) : oneHot;
+        long seed = config.seeds().get(0);
+        Function<ModelSpec, MultiLayerNetwork> build = s -> NetworkFactory.build(s, config.data().input(),
+                spec.updater(), spec.weightDecay(), seed, loss);
+        return new Tuning(distill, new FineTuning(build, spec, data.train().features(), targets, data.validation(),
+                seed, List.of(progress.apply(id))));
+    }
+}
