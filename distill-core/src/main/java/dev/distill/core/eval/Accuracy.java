@@ -1,6 +1,7 @@
 package dev.distill.core.eval;
 
 import dev.distill.core.data.LabeledData;
+import dev.distill.models.build.Network;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.indexing.NDArrayIndex;
@@ -19,12 +20,17 @@ public final class Accuracy {
 
     /** Predicted class of every example, in inference mode (dropout off, batch-norm running stats). */
     public static int[] predict(MultiLayerNetwork net, INDArray features) {
+        return predict(Network.of(net), features);
+    }
+
+    /** As {@link #predict(MultiLayerNetwork, INDArray)}, for either kind of network. */
+    public static int[] predict(Network net, INDArray features) {
         long n = features.rows();
         int[] predictions = new int[(int) n];
         for (long start = 0; start < n; start += BATCH) {
             long end = Math.min(n, start + BATCH);
             INDArray batch = features.get(NDArrayIndex.interval(start, end), NDArrayIndex.all());
-            INDArray argmax = net.output(batch, false).argMax(1);
+            INDArray argmax = net.output(batch).argMax(1);
             for (long i = start; i < end; i++) {
                 predictions[(int) i] = argmax.getInt((int) (i - start));
             }
@@ -34,6 +40,11 @@ public final class Accuracy {
 
     /** Fraction of examples whose predicted class is the label, in [0, 1]. */
     public static double of(MultiLayerNetwork net, LabeledData data) {
+        return of(predict(net, data.features()), data.labels());
+    }
+
+    /** As {@link #of(MultiLayerNetwork, LabeledData)}, for either kind of network. */
+    public static double of(Network net, LabeledData data) {
         return of(predict(net, data.features()), data.labels());
     }
 

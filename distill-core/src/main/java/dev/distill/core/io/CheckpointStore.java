@@ -29,6 +29,7 @@ import java.util.stream.Stream;
 import java.util.zip.ZipEntry;
 import java.util.zip.ZipInputStream;
 import java.util.zip.ZipOutputStream;
+import dev.distill.models.build.Network;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.util.ModelSerializer;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -88,30 +89,45 @@ public final class CheckpointStore implements CheckpointSink {
     }
 
     /** A checkpoint read back: the network with its optimizer state, where training stood, and its file. */
-    public record Restored(MultiLayerNetwork net, TrainingState state, Path file) {
+    public record Restored(Network network, TrainingState state, Path file) {
+
+        /** The restored network if it is sequential. */
+        public MultiLayerNetwork net() {
+            return network.sequential("this checkpoint reader");
+        }
+
+        /** As {@link #copyInto(Network)}, for a sequential network. */
+        public void copyInto(MultiLayerNetwork fresh) {
+            copyInto(Network.of(fresh));
+        }
 
         /**
          * Puts the checkpoint's parameters, optimizer state and iteration and epoch counters into
          * {@code fresh}, a network built from the same specification (so that whatever the builder
          * sets up beyond the saved configuration is there too).
          */
-        public void copyInto(MultiLayerNetwork fresh) {
-            if (fresh.numParams() != net.numParams()) {
-                throw new IllegalArgumentException(file + ": holds " + net.numParams() + " parameters but the model has "
+        public void copyInto(Network fresh) {
+            if (fresh.numParams() != network.numParams() || !fresh.kind().equals(network.kind())) {
+                throw new IllegalArgumentException(file + ": holds a " + network.kind() + " model with "
+                        + network.numParams() + " parameters but the model is a " + fresh.kind() + " with "
                         + fresh.numParams() + "; was the model's configuration changed?");
             }
-            fresh.setParams(net.params().dup());
-            INDArray updaterState = net.getUpdater().getStateViewArray();
+            fresh.setParams(network.params().dup());
+            INDArray updaterState = network.updaterState();
             if (updaterState != null) {
-                fresh.getUpdater().setStateViewArray(fresh, updaterState.dup(), false);
+                fresh.setUpdaterState(updaterState.dup());
             }
-            fresh.setIterationCount(net.getIterationCount());
-            fresh.setEpochCount(net.getEpochCount());
+            fresh.setCounts(network.iterationCount(), network.epochCount());
         }
     }
 
-    @Override
+    /** As {@link #save(Network, TrainingState)}, for a sequential network. */
     public void save(MultiLayerNetwork net, TrainingState state) {
+        save(Network.of(net), state);
+    }
+
+    @Override
+    public void save(Network net, TrainingState state) {
         List<Entry> entries = readManifestQuietly();
         int number = 1;
         for (Entry e : entries) {
@@ -210,13 +226,13 @@ public final class CheckpointStore implements CheckpointSink {
         }
     }
 
-    private static void write(MultiLayerNetwork net, TrainingState state, OutputStream out) throws IOException {
+    private static void write(Network net, TrainingState state, OutputStream out) throws IOException {
         ZipOutputStream zip = new ZipOutputStream(out);
         // the network file is compressed already
         zip.setLevel(java.util.zip.Deflater.NO_COMPRESSION);
         zip.putNextEntry(new ZipEntry(NETWORK));
         ByteArrayOutputStream network = new ByteArrayOutputStream();
-        ModelSerializer.writeModel(net, network, true);
+        ModelSerializer.writeModel(net.model(), network, true);
         network.writeTo(zip);
         zip.closeEntry();
         if (state.bestParams() != null) {
@@ -233,14 +249,14 @@ public final class CheckpointStore implements CheckpointSink {
     }
 
     static Restored read(Path file) throws IOException {
-        MultiLayerNetwork net = null;
+        Network net = null;
         INDArray best = null;
         Properties p = null;
         try (ZipInputStream zip = new ZipInputStream(Files.newInputStream(file))) {
             for (ZipEntry entry; (entry = zip.getNextEntry()) != null; ) {
                 byte[] content = zip.readAllBytes();
                 switch (entry.getName()) {
-                    case NETWORK -> net = ModelSerializer.restoreMultiLayerNetwork(new ByteArrayInputStream(content), true);
+                    case NETWORK -> net = Network.restore(content, true);
                     case BEST -> best = Nd4j.read(new DataInputStream(new ByteArrayInputStream(content)));
                     case STATE -> {
                         p = new Properties();

@@ -7,6 +7,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import dev.distill.models.build.Network;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.conf.layers.BaseOutputLayer;
 import org.deeplearning4j.nn.conf.layers.Layer;
@@ -29,6 +30,47 @@ public final class ModelFiles {
     public static void saveForShipping(MultiLayerNetwork net, Path file) {
         MultiLayerNetwork shipped = withCrossEntropyOutput(net);
         writeAtomically(file, tmp -> ModelSerializer.writeModel(shipped, tmp.toFile(), false));
+    }
+
+    /**
+     * As {@link #saveForShipping(MultiLayerNetwork, Path)}, for either kind of network; a graph is
+     * restorable with {@code ModelSerializer.restoreComputationGraph} (or {@link #load}).
+     */
+    public static void saveForShipping(Network net, Path file) {
+        if (net instanceof Network.Sequential s) {
+            saveForShipping(s.net(), file);
+            return;
+        }
+        Network.Graph shipped = ((Network.Graph) net).withOutput(Activation.SOFTMAX.getActivationFunction(),
+                new LossMCXENT());
+        writeAtomically(file, tmp -> ModelSerializer.writeModel(shipped.model(), tmp.toFile(), false));
+    }
+
+    /**
+     * A model file as a network: a DL4J graph zip as a {@link Network.Graph}, anything else (a DL4J
+     * sequential zip or our sparse format) through {@code sequential}, which reads those.
+     */
+    public static Network load(Path file, SequentialReader sequential) throws IOException {
+        if (isZip(file) && Network.isGraph(Files.readAllBytes(file))) {
+            Network net = Network.restore(Files.readAllBytes(file), false);
+            net.applyConvBackend();
+            return net;
+        }
+        return Network.of(sequential.read(file));
+    }
+
+    /** Reads a sequential model file (see {@code SparseModelFile.load}). */
+    @FunctionalInterface
+    public interface SequentialReader {
+        MultiLayerNetwork read(Path file) throws IOException;
+    }
+
+    /** Whether a file starts like a zip (DL4J's format); our sparse files do not. */
+    private static boolean isZip(Path file) throws IOException {
+        try (java.io.InputStream in = Files.newInputStream(file)) {
+            byte[] head = in.readNBytes(2);
+            return head.length == 2 && head[0] == 'P' && head[1] == 'K';
+        }
     }
 
     /** A copy whose output layer is softmax with cross-entropy, whatever loss trained the original. */

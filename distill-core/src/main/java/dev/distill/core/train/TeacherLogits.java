@@ -1,6 +1,7 @@
 package dev.distill.core.train;
 
 import dev.distill.core.DistillException;
+import dev.distill.models.build.Network;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.conf.layers.BaseOutputLayer;
 import org.deeplearning4j.nn.conf.layers.Layer;
@@ -26,13 +27,32 @@ public final class TeacherLogits {
     /** Logits {@code [n, classes]} in float, in inference mode. */
     public static INDArray compute(MultiLayerNetwork teacher, INDArray features) {
         MultiLayerNetwork logitsNet = withIdentityOutput(teacher);
+        return compute(Network.of(logitsNet), logitsNet.layerSize(logitsNet.getnLayers() - 1), features);
+    }
+
+    /** As {@link #compute(MultiLayerNetwork, INDArray)}, for either kind of network. */
+    public static INDArray compute(Network teacher, INDArray features) {
+        if (teacher instanceof Network.Sequential s) {
+            return compute(s.net(), features);
+        }
+        Network.Graph logitsNet;
+        try {
+            logitsNet = ((Network.Graph) teacher).withOutput(Activation.IDENTITY.getActivationFunction(), null);
+        } catch (IllegalArgumentException e) {
+            throw new DistillException("the teacher must end in an output layer to give logits: " + e.getMessage(), e);
+        }
+        long classes = logitsNet.output(features.get(NDArrayIndex.interval(0, 1), NDArrayIndex.all())).columns();
+        return compute(logitsNet, classes, features);
+    }
+
+    private static INDArray compute(Network logitsNet, long classes, INDArray features) {
         long n = features.rows();
-        INDArray logits = Nd4j.create(DataType.FLOAT, n, logitsNet.layerSize(logitsNet.getnLayers() - 1));
+        INDArray logits = Nd4j.create(DataType.FLOAT, n, classes);
         for (long start = 0; start < n; start += BATCH) {
             long end = Math.min(n, start + BATCH);
             INDArray batch = features.get(NDArrayIndex.interval(start, end), NDArrayIndex.all());
             logits.get(NDArrayIndex.interval(start, end), NDArrayIndex.all())
-                    .assign(logitsNet.output(batch, false).castTo(DataType.FLOAT));
+                    .assign(logitsNet.output(batch).castTo(DataType.FLOAT));
         }
         return logits;
     }

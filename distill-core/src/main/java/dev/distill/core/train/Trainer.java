@@ -6,6 +6,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
+import dev.distill.models.build.Network;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
@@ -55,14 +56,20 @@ public final class Trainer {
      */
     public TrainingResult fit(MultiLayerNetwork net, INDArray features, INDArray targets, LabeledData validation,
             long seed) {
-        return fit(net, features, targets, validation, seed, null);
+        return fit(Network.of(net), features, targets, validation, seed, null);
+    }
+
+    /** As {@link #fit(Network, INDArray, INDArray, LabeledData, long, TrainingState)}, for a sequential network. */
+    public TrainingResult fit(MultiLayerNetwork net, INDArray features, INDArray targets, LabeledData validation,
+            long seed, TrainingState resumed) {
+        return fit(Network.of(net), features, targets, validation, seed, resumed);
     }
 
     /**
      * Trains {@code net} in place, continuing from {@code resumed} (null: from scratch), where
      * {@code net} is the network restored from the same checkpoint.
      */
-    public TrainingResult fit(MultiLayerNetwork net, INDArray features, INDArray targets, LabeledData validation,
+    public TrainingResult fit(Network net, INDArray features, INDArray targets, LabeledData validation,
             long seed, TrainingState resumed) {
         if (features.rows() != targets.rows()) {
             throw new IllegalArgumentException(features.rows() + " inputs but " + targets.rows() + " targets");
@@ -170,7 +177,7 @@ public final class Trainer {
         }
 
         /** Records a finished epoch; true if it is the best so far (with no validation data, every epoch is). */
-        boolean epochDone(EpochMetrics metrics, MultiLayerNetwork net, boolean noValidation) {
+        boolean epochDone(EpochMetrics metrics, Network net, boolean noValidation) {
             history.add(metrics);
             completedEpochs = metrics.epoch();
             nextExample = 0;

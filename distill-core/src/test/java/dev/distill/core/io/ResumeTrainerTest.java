@@ -62,7 +62,7 @@ class ResumeTrainerTest {
         }
 
         @Override
-        public void save(MultiLayerNetwork net, TrainingState state) {
+        public void save(dev.distill.models.build.Network net, TrainingState state) {
             store.save(net, state);
             seen.add(state);
             if (seen.size() == stopAt) {

@@ -101,6 +101,11 @@ public enum ConvBackend {
         return apply(net.getLayers());
     }
 
+    /** As {@link #apply(MultiLayerNetwork)}, for either kind of network. */
+    public int apply(Network net) {
+        return apply(net.layers());
+    }
+
     /** As {@link #apply(MultiLayerNetwork)}, for a graph. */
     public int apply(ComputationGraph graph) {
         return apply(graph.getLayers());

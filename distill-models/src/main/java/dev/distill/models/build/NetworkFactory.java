@@ -57,16 +57,7 @@ public final class NetworkFactory {
      */
     public static MultiLayerNetwork build(ModelSpec spec, InputShape input, IUpdater updater, double weightDecay,
             long seed, ILossFunction outputLoss) {
-        NeuralNetConfiguration.Builder builder = new NeuralNetConfiguration.Builder()
-                .seed(Seeds.dl4j(seed))
-                .dataType(DataType.FLOAT)
-                .updater(updater)
-                // Glorot uniform, as Keras does: the scale most published results for these nets assume
-                .weightInit(WeightInit.XAVIER_UNIFORM);
-        if (weightDecay > 0) {
-            builder.weightDecay(weightDecay);
-        }
-        ListBuilder list = builder.list();
+        ListBuilder list = settings(updater, weightDecay, seed).list();
         for (LayerSpec layer : spec.layers()) {
             list.layer(toDl4j(layer, outputLoss));
         }
@@ -80,13 +71,27 @@ public final class NetworkFactory {
         return net;
     }
 
+    /** What every layer shares, sequential or graph: seed, float, optimizer, initialisation, weight decay. */
+    static NeuralNetConfiguration.Builder settings(IUpdater updater, double weightDecay, long seed) {
+        NeuralNetConfiguration.Builder builder = new NeuralNetConfiguration.Builder()
+                .seed(Seeds.dl4j(seed))
+                .dataType(DataType.FLOAT)
+                .updater(updater)
+                // Glorot uniform, as Keras does: the scale most published results for these nets assume
+                .weightInit(WeightInit.XAVIER_UNIFORM);
+        if (weightDecay > 0) {
+            builder.weightDecay(weightDecay);
+        }
+        return builder;
+    }
+
     /** A new network trained with plain cross-entropy. */
     public static MultiLayerNetwork build(ModelSpec spec, InputShape input, IUpdater updater, double weightDecay,
             long seed) {
         return build(spec, input, updater, weightDecay, seed, new LossMCXENT());
     }
 
-    private static Layer toDl4j(LayerSpec layer, ILossFunction outputLoss) {
+    static Layer toDl4j(LayerSpec layer, ILossFunction outputLoss) {
         if (layer instanceof Dense d) {
             return new DenseLayer.Builder().nOut(d.units()).activation(d.activation().dl4j()).hasBias(d.bias()).build();
         } else if (layer instanceof Output o) {
@@ -140,7 +145,7 @@ public final class NetworkFactory {
                 .build();
     }
 
-    private static ConvolutionMode mode(Padding padding) {
+    static ConvolutionMode mode(Padding padding) {
         return padding == Padding.SAME ? ConvolutionMode.Same : ConvolutionMode.Truncate;
     }
 

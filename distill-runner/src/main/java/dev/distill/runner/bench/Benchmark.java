@@ -7,7 +7,9 @@ import dev.distill.core.loss.DistillationLoss;
 import dev.distill.core.train.Trainer;
 import dev.distill.core.train.TrainingSpec;
 import dev.distill.models.build.ConvBackend;
-import dev.distill.models.build.NetworkFactory;
+import dev.distill.core.io.ModelFiles;
+import dev.distill.models.build.Network;
+import dev.distill.models.build.Networks;
 import dev.distill.models.spec.LayerSpec;
 import dev.distill.runner.config.ChainConfig;
 import dev.distill.runner.config.ExperimentConfig;
@@ -25,7 +27,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.function.DoubleSupplier;
-import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
@@ -88,7 +89,7 @@ public final class Benchmark {
             }
             if (!(model instanceof ModelConfig.Declared d)) {
                 throw new DistillException(config.file() + ": model '" + name
-                        + "' is a pretrained file; bench measures declared models (layers:)");
+                        + "' is a pretrained file; bench measures declared models (layers:, graph: or zoo:)");
             }
             out.put(name, d);
         }
@@ -134,7 +135,8 @@ public final class Benchmark {
 
     private List<BenchReport.ModelFigures> measureModel(ExperimentConfig config, ExperimentData data,
             ModelConfig.Declared model, double gemm) {
-        boolean conv = model.spec().layers().stream().anyMatch(l -> l instanceof LayerSpec.Conv2d
+        // graphs are built of conv blocks
+        boolean conv = !model.sequential() || model.spec().layers().stream().anyMatch(l -> l instanceof LayerSpec.Conv2d
                 || l instanceof LayerSpec.Pool);
         List<ConvBackend> backends = conv ? settings.backends() : List.of(ConvBackend.DEFAULT);
         int batchSize = model.training().batchSize();
@@ -142,15 +144,15 @@ public final class Benchmark {
         INDArray inferBatch = rows(data.test().features(), BenchSettings.INFER_BATCH);
         INDArray single = rows(data.test().features(), 1);
 
-        List<MultiLayerNetwork> nets = new ArrayList<>();
+        List<Network> nets = new ArrayList<>();
         for (ConvBackend backend : backends) {
-            MultiLayerNetwork net = NetworkFactory.build(model.spec(), config.data().input(),
-                    model.training().updater(), model.training().weightDecay(), 0);
+            Network net = Networks.build(model.network(), config.data().input(),
+                    model.training().updater(), model.training().weightDecay(), 0, new LossMCXENT());
             backend.apply(net);
             for (DataSet b : batches.subList(0, WARMUP_BATCHES)) {
                 net.fit(b);
             }
-            net.output(inferBatch, false);
+            net.output(inferBatch);
             nets.add(net);
         }
         List<DataSet> timed = batches.subList(WARMUP_BATCHES, batches.size());
@@ -159,7 +161,7 @@ public final class Benchmark {
         List<List<Double>> infer = perBackend(backends.size());
         for (int r = 0; r < settings.repeats(); r++) {
             for (int i = 0; i < nets.size(); i++) {
-                MultiLayerNetwork net = nets.get(i);
+                Network net = nets.get(i);
                 train.get(i).add(trainSamples / Stopwatch.seconds(() -> timed.forEach(net::fit)));
                 infer.get(i).add(inferSamplesPerS(net, inferBatch));
             }
@@ -167,19 +169,19 @@ public final class Benchmark {
         List<BenchReport.ModelFigures> out = new ArrayList<>();
         long macs = model.cost().multiplyAdds();
         for (int i = 0; i < nets.size(); i++) {
-            MultiLayerNetwork net = nets.get(i);
-            List<Double> latencies = latenciesMs(() -> net.output(single, false));
+            Network net = nets.get(i);
+            List<Double> latencies = latenciesMs(() -> net.output(single));
             List<Double> runtime = runtimeLatenciesMs(net, single);
             double trainRate = Stopwatch.median(train.get(i));
             BenchReport.ModelFigures f = new BenchReport.ModelFigures(model.name(),
                     conv ? backends.get(i).name().toLowerCase(Locale.ROOT) : "-",
-                    ConvBackend.acceleratedLayers(net.getLayers()), model.cost().params(), 2 * macs, batchSize,
+                    ConvBackend.acceleratedLayers(net.layers()), model.cost().params(), 2 * macs, batchSize,
                     trainRate, Stopwatch.median(infer.get(i)), Stopwatch.median(latencies),
                     Stopwatch.percentile(latencies, 99),
                     runtime == null ? null : Stopwatch.median(runtime),
                     runtime == null ? null : Stopwatch.percentile(runtime, 99),
                     3.0 * 2 * macs * trainRate / (gemm * 1e9));
-            int fallbacks = ConvBackend.fallbacks(net.getLayers());
+            int fallbacks = ConvBackend.fallbacks(net.layers());
             if (fallbacks > 0) {
                 log.printf("warning: %s: %d layer(s) gave up on oneDNN and fell back to DL4J's path%n", model.name(),
                         fallbacks);
@@ -196,22 +198,22 @@ public final class Benchmark {
 
     /** Inference of a saved model on the test images: throughput at batch 256 and batch-1 latency. */
     private BenchReport.SavedModelFigures measureFile(Path file, ExperimentData data) {
-        MultiLayerNetwork net;
+        Network net;
         long bytes;
         try {
-            net = SparseModelFile.load(file);
+            net = ModelFiles.load(file, SparseModelFile::load);
             bytes = Files.size(file);
         } catch (IOException | RuntimeException e) {
             throw new DistillException(file + ": not a readable model file (" + e.getMessage() + ")", e);
         }
         INDArray inferBatch = rows(data.test().features(), BenchSettings.INFER_BATCH);
         INDArray single = rows(data.test().features(), 1);
-        net.output(inferBatch, false);
+        net.output(inferBatch);
         List<Double> infer = new ArrayList<>();
         for (int r = 0; r < settings.repeats(); r++) {
             infer.add(inferSamplesPerS(net, inferBatch));
         }
-        List<Double> latencies = latenciesMs(() -> net.output(single, false));
+        List<Double> latencies = latenciesMs(() -> net.output(single));
         List<Double> runtime = runtimeLatenciesMs(net, single);
         boolean dense = runtime != null;
         SavedModel counts = SavedModel.of(net);
@@ -249,15 +251,18 @@ public final class Benchmark {
      * Batch-1 latencies of the plain-array runtime, or null for a network it cannot run (anything but
      * dense layers). Each call's result is checked, so the JIT cannot drop the work.
      */
-    private List<Double> runtimeLatenciesMs(MultiLayerNetwork net, INDArray single) {
+    private List<Double> runtimeLatenciesMs(Network net, INDArray single) {
+        if (!(net instanceof Network.Sequential sequential)) {
+            return null;
+        }
         DenseRuntime runtime;
         try {
-            runtime = DenseRuntime.compile(net);
+            runtime = DenseRuntime.compile(sequential.net());
         } catch (IllegalArgumentException notDense) {
             return null;
         }
         float[] x = single.toFloatVector();
-        int expected = Nd4j.argMax(net.output(single, false), 1).getInt(0);
+        int expected = Nd4j.argMax(net.output(single), 1).getInt(0);
         return latenciesMs(() -> {
             if (runtime.predict(x) != expected) {
                 throw new IllegalStateException("the plain-array runtime disagrees with DL4J on the benchmark example");
@@ -266,10 +271,10 @@ public final class Benchmark {
     }
 
     /** Samples per second of one timed repeat: {@code inferBatches} forward passes of {@code batch}. */
-    private double inferSamplesPerS(MultiLayerNetwork net, INDArray batch) {
+    private double inferSamplesPerS(Network net, INDArray batch) {
         return settings.inferBatches() * (double) batch.rows() / Stopwatch.seconds(() -> {
             for (int k = 0; k < settings.inferBatches(); k++) {
-                net.output(batch, false);
+                net.output(batch);
             }
         });
     }
@@ -343,10 +348,10 @@ public final class Benchmark {
     private static double epochSeconds(ModelConfig.Declared model, ExperimentConfig config, TrainingSpec oneEpoch,
             INDArray features, INDArray targets, LabeledData validation,
             org.nd4j.linalg.lossfunctions.ILossFunction loss) {
-        MultiLayerNetwork net = NetworkFactory.build(model.spec(), config.data().input(), oneEpoch.updater(),
+        Network net = Networks.build(model.network(), config.data().input(), oneEpoch.updater(),
                 oneEpoch.weightDecay(), 0, loss);
         Trainer trainer = new Trainer(oneEpoch, List.of());
         System.gc();   // start each timed epoch without the previous one's garbage
-        return Stopwatch.seconds(() -> trainer.fit(net, features, targets, validation, 0));
+        return Stopwatch.seconds(() -> trainer.fit(net, features, targets, validation, 0, null));
     }
 }

@@ -31,7 +31,7 @@ final class EvaluateCommand implements Callable<Integer> {
         PrintStream out = DistillCli.Streams.out;
         ExperimentConfig experiment = options.load(config);
         ExperimentData data = ExperimentData.load(experiment.data(), experiment.seed());
-        MultiLayerNetwork net = PretrainedModels.loadChecked(model, data.test().features(), experiment.data().classes());
+        dev.distill.models.build.Network net = PretrainedModels.loadChecked(model, data.test().features(), experiment.data().classes());
         double accuracy = Accuracy.of(net, data.test());
         out.printf(Locale.ROOT, "%s: test accuracy %.4f on %,d %s test examples (%,d params)%n", model, accuracy,
                 data.test().size(), data.name(), net.numParams());

@@ -35,7 +35,7 @@ final class RunCommand implements Callable<Integer> {
         // everything is read and checked before the run directory exists: bad input leaves nothing behind
         ExperimentConfig experiment = options.load(config);
         ExperimentData data = ExperimentData.load(experiment.data(), experiment.seed());
-        Map<String, MultiLayerNetwork> pretrained = PretrainedModels.load(experiment, data);
+        Map<String, dev.distill.models.build.Network> pretrained = PretrainedModels.load(experiment, data);
         RunDirectory run = RunDirectory.create(experiment.name(), out);
         try (RunLock lock = RunLock.acquire(run.root(), console)) {
             console.printf("distill run %s: %s, %,d train / %,d validation / %,d test examples -> %s%n",

@@ -62,9 +62,11 @@ final class SensitivityCommand implements Callable<Integer> {
         Path file = run.resolve(entry.file());
         MultiLayerNetwork net;
         try {
-            net = SparseModelFile.load(file);
+            net = dev.distill.core.io.ModelFiles.load(file, SparseModelFile::load).sequential("distill sensitivity");
         } catch (java.io.IOException e) {
             throw new DistillException(file + ": cannot read the model (" + e.getMessage() + ")", e);
+        } catch (IllegalArgumentException e) {
+            throw new DistillException(file + ": " + e.getMessage(), e);
         }
         double[] sparsities = Sensitivity.tenths();
         double full = Accuracy.of(net, on);

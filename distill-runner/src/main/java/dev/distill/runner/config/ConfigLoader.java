@@ -12,6 +12,8 @@ import dev.distill.models.spec.LayerSpec.Padding;
 import dev.distill.models.spec.LayerSpec.PoolType;
 import dev.distill.models.spec.ModelCost;
 import dev.distill.models.spec.ModelSpec;
+import dev.distill.models.spec.NetworkSpec;
+import dev.distill.models.zoo.Zoo;
 import dev.distill.models.spec.SpecException;
 import java.io.IOException;
 import java.io.Reader;
@@ -371,7 +373,7 @@ public final class ConfigLoader {
                     }
                     models.put(name, new ModelConfig.Pretrained(name, file));
                 } else {
-                    model.allowOnly(Set.of("layers", "training", "file"));
+                    model.allowOnly(Set.of("layers", "graph", "zoo", "width", "depth", "training", "file"));
                     models.put(name, declared(name, model, data));
                 }
             }
@@ -379,20 +381,40 @@ public final class ConfigLoader {
         }
 
         private ModelConfig.Declared declared(String name, YamlMap model, DataConfig data) {
-            List<Node> layerNodes = model.list("layers");
-            String layersPath = model.child("layers");
-            List<LayerSpec> layers = new ArrayList<>();
-            for (int i = 0; i < layerNodes.size(); i++) {
-                YamlMap layer = model.mapAt(layerNodes.get(i), layersPath + "[" + i + "]");
-                layers.add(layer(layer, data.classes()));
+            List<String> kinds = java.util.stream.Stream.of("layers", "graph", "zoo").filter(model::has).toList();
+            if (kinds.size() != 1) {
+                throw model.error(model.node(), model.path(), kinds.isEmpty()
+                        ? "declare the model with layers: (a list), graph: (named blocks), zoo: (a name) or file:"
+                        : "give one of " + String.join(", ", kinds) + ", not both");
             }
-            ModelSpec spec;
+            if (!kinds.get(0).equals("zoo") && (model.has("width") || model.has("depth"))) {
+                throw model.error(model.has("width") ? "width" : "depth", "multipliers apply to zoo: models only");
+            }
+            String key = kinds.get(0);
+            List<Node> layerNodes = key.equals("zoo") ? List.of() : model.list(key);
+            String layersPath = model.child(key);
+            NetworkSpec spec;
             ModelCost cost;
             try {
-                spec = new ModelSpec(layers);
+                spec = switch (key) {
+                    case "zoo" -> zoo(model, data);
+                    case "graph" -> GraphParser.graph(model, layerNodes, layersPath,
+                            (l, extra) -> layer(l, data.classes(), extra));
+                    default -> {
+                        List<LayerSpec> layers = new ArrayList<>();
+                        for (int i = 0; i < layerNodes.size(); i++) {
+                            YamlMap layer = model.mapAt(layerNodes.get(i), layersPath + "[" + i + "]");
+                            layers.add(layer(layer, data.classes()));
+                        }
+                        yield new ModelSpec(layers);
+                    }
+                };
                 cost = spec.cost(data.input(), data.classes());
             } catch (SpecException e) {
-                Node at = e.layerIndex() >= 0 ? layerNodes.get(e.layerIndex()) : model.value("layers");
+                if (key.equals("zoo")) {
+                    throw model.error("zoo", e.getMessage() + " (input " + data.input() + ")");
+                }
+                Node at = e.layerIndex() >= 0 ? layerNodes.get(e.layerIndex()) : model.value(key);
                 String where = e.layerIndex() >= 0 ? layersPath + "[" + e.layerIndex() + "]" : layersPath;
                 throw model.error(at, where, e.getMessage() + " (input " + data.input() + ")");
             }
@@ -400,13 +422,39 @@ public final class ConfigLoader {
             return new ModelConfig.Declared(name, spec, training, cost);
         }
 
+        /** A zoo architecture at the model's width and depth multipliers. */
+        private static NetworkSpec zoo(YamlMap model, DataConfig data) {
+            double width = model.number("width", 1);
+            double depth = model.number("depth", 1);
+            for (String key : List.of("width", "depth")) {
+                if (!(model.number(key, 1) > 0)) {
+                    throw model.error(key, "must be positive, found " + model.number(key, 1));
+                }
+            }
+            try {
+                return Zoo.spec(model.string("zoo"), width, depth, data.classes());
+            } catch (SpecException e) {
+                throw e;
+            } catch (IllegalArgumentException e) {
+                throw model.error("zoo", e.getMessage());
+            }
+        }
+
         LayerSpec layer(YamlMap l, int classes) {
+            return layer(l, classes, Set.of());
+        }
+
+        /** A layer; {@code extra} are keys the surrounding list allows too (a graph block's name, inputs, repeat). */
+        LayerSpec layer(YamlMap l, int classes, Set<String> extra) {
             String type = l.string("type");
             Set<String> keys = LAYER_KEYS.get(type);
             if (keys == null) {
-                throw l.error("type", "unknown layer type '" + type + "'; known: " + String.join(", ", LAYER_KEYS.keySet()));
+                String known = String.join(", ", LAYER_KEYS.keySet())
+                        + (extra.isEmpty() ? "" : ", " + String.join(", ", GraphParser.blockTypes()));
+                throw l.error("type", "unknown " + (extra.isEmpty() ? "layer" : "block") + " type '" + type
+                        + "'; known: " + known);
             }
-            l.allowOnly(keys);
+            l.allowOnly(union(keys, extra));
             return check(l, "type", () -> switch (type) {
                 case "dense" -> new LayerSpec.Dense(l.integer("units"), activation(l));
                 case "conv2d" -> new LayerSpec.Conv2d(l.integer("filters"), l.integer("kernel", 3),

@@ -3,6 +3,7 @@ package dev.distill.runner.config;
 import dev.distill.core.train.TrainingSpec;
 import dev.distill.models.spec.ModelCost;
 import dev.distill.models.spec.ModelSpec;
+import dev.distill.models.spec.NetworkSpec;
 import java.nio.file.Path;
 
 /** A model of the experiment, by name: declared layer by layer, or loaded (frozen) from a DL4J file. */
@@ -10,8 +11,30 @@ public sealed interface ModelConfig {
 
     String name();
 
-    /** Declared layer by layer, trained with {@code training}; {@code cost} was computed for the data's input. */
-    record Declared(String name, ModelSpec spec, TrainingSpec training, ModelCost cost) implements ModelConfig {
+    /**
+     * Declared in the config (layers, a graph or a zoo name), trained with {@code training};
+     * {@code cost} was computed for the data's input.
+     */
+    record Declared(String name, NetworkSpec network, TrainingSpec training, ModelCost cost) implements ModelConfig {
+
+        /** Whether the model is sequential (a list of layers), which stages and some tools need. */
+        public boolean sequential() {
+            return network instanceof ModelSpec;
+        }
+
+        /**
+         * The sequential spec. Callers that handle only sequential models check {@link #sequential()}
+         * first (config parsing refuses graphs where they are not supported).
+         *
+         * @throws IllegalStateException for a graph model
+         */
+        public ModelSpec spec() {
+            if (network instanceof ModelSpec m) {
+                return m;
+            }
+            throw new IllegalStateException("model " + name + " is a graph model; only sequential models (layers:) "
+                    + "are supported here");
+        }
     }
 
     /** A pretrained DL4J model file (ModelSerializer zip); never trained further. */

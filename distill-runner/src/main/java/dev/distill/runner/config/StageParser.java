@@ -39,6 +39,10 @@ final class StageParser {
         for (int i = 0; i < nodes.size(); i++) {
             YamlMap s = top.mapAt(nodes.get(i), top.child("stages") + "[" + i + "]");
             String type = s.string("type");
+            // before the stage's own keys: they read the sequential spec a graph does not have
+            List<String> named = s.has("models")
+                    ? s.list("models").stream().map(n -> s.scalarText(n, s.child("models"))).toList() : List.of();
+            refuseGraphs(s, named, models, students);
             StageConfig stage;
             if (type.equals("prune")) {
                 stage = prune(i, s, models, students);
@@ -58,6 +62,17 @@ final class StageParser {
             stages.add(stage);
         }
         return stages;
+    }
+
+    /** Stages work on sequential networks; a graph student is refused here, before anything trains. */
+    private static void refuseGraphs(YamlMap s, List<String> named, Map<String, ModelConfig> models,
+            Set<String> students) {
+        for (String model : named.isEmpty() ? students : named) {
+            if (models.get(model) instanceof ModelConfig.Declared d && !d.sequential()) {
+                throw s.error("type", "model " + model + " is a graph model; stages support sequential models (layers:)"
+                        + " only for now: name the sequential students in models: [...], or drop the stage");
+            }
+        }
     }
 
     private static StageConfig.Prune prune(int index, YamlMap s, Map<String, ModelConfig> models, Set<String> students) {

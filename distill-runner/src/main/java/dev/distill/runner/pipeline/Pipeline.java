@@ -11,7 +11,8 @@ import dev.distill.core.train.Trainer;
 import dev.distill.core.train.TrainingListener;
 import dev.distill.core.train.TrainingResult;
 import dev.distill.core.train.TrainingState;
-import dev.distill.models.build.NetworkFactory;
+import dev.distill.models.build.Network;
+import dev.distill.models.build.Networks;
 import dev.distill.runner.config.ExperimentConfig;
 import dev.distill.runner.config.ModelConfig;
 import dev.distill.runner.report.Json;
@@ -43,7 +44,6 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import org.apache.commons.math3.stat.descriptive.SummaryStatistics;
-import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.util.ModelSerializer;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -62,13 +62,13 @@ public final class Pipeline {
 
     private final ExperimentConfig config;
     private final ExperimentData data;
-    private final Map<String, MultiLayerNetwork> pretrained;
+    private final Map<String, Network> pretrained;
     private final RunDirectory run;
     private final PrintStream out;
     private final boolean interactive;
 
     /** Trained (or loaded) networks that later nodes distil from, by node id. */
-    private final Map<String, MultiLayerNetwork> teachers = new HashMap<>();
+    private final Map<String, Network> teachers = new HashMap<>();
     private final Map<String, INDArray> logitsCache = new HashMap<>();
     /** What is finished (and each teacher's logits seconds, for the report's timings). */
     private Progress progress;
@@ -77,7 +77,7 @@ public final class Pipeline {
      * @param pretrained networks of the config's pretrained models, already loaded and checked
      *                   against the data (see {@link PretrainedModels})
      */
-    public Pipeline(ExperimentConfig config, ExperimentData data, Map<String, MultiLayerNetwork> pretrained,
+    public Pipeline(ExperimentConfig config, ExperimentData data, Map<String, Network> pretrained,
             RunDirectory run, PrintStream out, boolean interactive) {
         this.config = config;
         this.data = data;
@@ -168,7 +168,7 @@ public final class Pipeline {
     }
 
     /** Predicts the test set, saves the predictions for the report, and returns the test accuracy. */
-    private double testAndSavePredictions(String id, long seed, MultiLayerNetwork net) {
+    private double testAndSavePredictions(String id, long seed, Network net) {
         int[] predicted = Accuracy.predict(net, data.test().features());
         run.write(Predictions.file(id), Predictions.predictionsJson(id, seed, predicted));
         return Accuracy.of(predicted, data.test().labels());
@@ -220,13 +220,7 @@ public final class Pipeline {
     private void promote(Plan.Node node, Progress.Finished point, boolean shipped) {
         long seed = point.seed();
         Path source = run.root().resolve(point.file());
-        MultiLayerNetwork net;
-        try {
-            net = ModelSerializer.restoreMultiLayerNetwork(source.toFile(), false);
-        } catch (IOException e) {
-            throw new DistillException(source + ": cannot read the sweep's chosen model: " + e.getMessage(), e);
-        }
-        dev.distill.models.build.ConvBackend.DEFAULT.apply(net);
+        Network net = readSaved(source, "the sweep's chosen model");
         double accuracy = shipped ? testAndSavePredictions(node.id(), seed, net) : Accuracy.of(net, data.test());
         String fileName = shipped ? node.id() + ".zip" : node.id() + "-seed" + seed + ".zip";
         ModelFiles.writeAtomically(run.model(fileName),
@@ -286,7 +280,7 @@ public final class Pipeline {
      */
     private Progress.Finished trainOne(Plan.Node node, ModelConfig.Declared declared, long seed, String label,
             String fileName, boolean shipped, boolean keepAsTeacher, boolean sweepPoint) {
-        MultiLayerNetwork net = NetworkFactory.build(declared.spec(), config.data().input(),
+        Network net = Networks.build(declared.network(), config.data().input(),
                 declared.training().updater(), declared.training().weightDecay(), seed,
                 node.distilled() ? node.distillation().loss() : new org.nd4j.linalg.lossfunctions.impl.LossMCXENT());
         CheckpointStore store = new CheckpointStore(run.checkpoints(node.id(), seed), config.checkpoints().keep());
@@ -330,22 +324,24 @@ public final class Pipeline {
     }
 
     /** A finished teacher's network: still in memory, or read back from its shipped file after a resume. */
-    private MultiLayerNetwork teacher(String id) {
-        return teachers.computeIfAbsent(id, k -> {
-            Path file = run.model(k + ".zip");
-            try {
-                MultiLayerNetwork net = ModelSerializer.restoreMultiLayerNetwork(file.toFile(), false);
-                // restoring builds fresh layers, without the oneDNN helpers NetworkFactory puts in
-                dev.distill.models.build.ConvBackend.DEFAULT.apply(net);
-                return net;
-            } catch (IOException e) {
-                throw new DistillException(file + ": cannot read the finished teacher: " + e.getMessage(), e);
-            }
-        });
+    private Network teacher(String id) {
+        return teachers.computeIfAbsent(id, k -> readSaved(run.model(k + ".zip"), "the finished teacher"));
+    }
+
+    /** A model file this run saved, read back for inference. */
+    private static Network readSaved(Path file, String what) {
+        try {
+            Network net = ModelFiles.load(file, f -> ModelSerializer.restoreMultiLayerNetwork(f.toFile(), false));
+            // restoring builds fresh layers, without the oneDNN helpers NetworkFactory puts in
+            net.applyConvBackend();
+            return net;
+        } catch (IOException e) {
+            throw new DistillException(file + ": cannot read " + what + ": " + e.getMessage(), e);
+        }
     }
 
     private ModelEntry loaded(Plan.Node node, ModelConfig.Pretrained p) {
-        MultiLayerNetwork net = pretrained.get(node.model());
+        Network net = pretrained.get(node.model());
         double accuracy = testAndSavePredictions(node.id(), config.seed(), net);
         String fileName = node.id() + ".zip";
         Path file = run.model(fileName);

@@ -6,7 +6,8 @@ import dev.distill.runner.config.ModelConfig;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import dev.distill.core.io.ModelFiles;
+import dev.distill.models.build.Network;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
@@ -18,8 +19,8 @@ public final class PretrainedModels {
     private PretrainedModels() {
     }
 
-    public static Map<String, MultiLayerNetwork> load(ExperimentConfig config, ExperimentData data) {
-        Map<String, MultiLayerNetwork> nets = new LinkedHashMap<>();
+    public static Map<String, Network> load(ExperimentConfig config, ExperimentData data) {
+        Map<String, Network> nets = new LinkedHashMap<>();
         for (ModelConfig model : config.models().values()) {
             if (model instanceof ModelConfig.Pretrained p) {
                 nets.put(p.name(), loadChecked(p.file(), data.test().features(), config.data().classes()));
@@ -28,24 +29,27 @@ public final class PretrainedModels {
         return nets;
     }
 
-    /** A DL4J MultiLayerNetwork file that takes {@code features}' width and outputs {@code classes} values. */
-    public static MultiLayerNetwork loadChecked(Path file, INDArray features, int classes) {
+    /**
+     * A DL4J model file (sequential or graph zip, or our sparse format) that takes {@code features}'
+     * width and outputs {@code classes} values.
+     */
+    public static Network loadChecked(Path file, INDArray features, int classes) {
         if (!java.nio.file.Files.isRegularFile(file)) {
             throw new DistillException(file + ": model file not found");
         }
-        MultiLayerNetwork net;
+        Network net;
         try {
-            net = dev.distill.core.prune.SparseModelFile.load(file);
+            net = ModelFiles.load(file, dev.distill.core.prune.SparseModelFile::load);
         } catch (Exception e) {
-            throw new DistillException(file + ": not a DL4J MultiLayerNetwork model file (" + firstLine(e) + ")", e);
+            throw new DistillException(file + ": not a DL4J model file (" + firstLine(e) + ")", e);
         }
         // restoring builds fresh layers, without the oneDNN helpers NetworkFactory puts in
-        dev.distill.models.build.ConvBackend.DEFAULT.apply(net);
+        net.applyConvBackend();
         INDArray probe = features.get(org.nd4j.linalg.indexing.NDArrayIndex.interval(0, Math.min(2, features.rows())),
                 org.nd4j.linalg.indexing.NDArrayIndex.all());
         INDArray output;
         try {
-            output = net.output(probe, false);
+            output = net.output(probe);
         } catch (RuntimeException e) {
             throw new DistillException(file + ": the model does not accept this data's examples (" + features.columns()
                     + " values each): " + firstLine(e), e);

@@ -60,7 +60,7 @@ public final class Sweep {
         for (Point p : points.values()) {
             Plan.Node unit = new Plan.Node(node.id() + "@" + p.label(), node.model(), node.role(), node.parentId(),
                     node.distilled() ? p.distillation(node.distillation()) : null);
-            units.add(new Unit(p, unit, new ModelConfig.Declared(model.name(), model.spec(),
+            units.add(new Unit(p, unit, new ModelConfig.Declared(model.name(), model.network(),
                     p.training(model.training()), model.cost())));
         }
         return units;

@@ -33,9 +33,9 @@ public record SavedModel(long params, long nonzero, List<LayerParams> layers) {
         if (!Files.isRegularFile(file)) {
             throw new DistillException(file + ": model file not found");
         }
-        MultiLayerNetwork net;
+        dev.distill.models.build.Network net;
         try {
-            net = dev.distill.core.prune.SparseModelFile.load(file);
+            net = dev.distill.core.io.ModelFiles.load(file, dev.distill.core.prune.SparseModelFile::load);
         } catch (Exception e) {
             throw new DistillException(file + ": not a readable DL4J model file (" + e.getClass().getSimpleName() + ")", e);
         }
@@ -43,10 +43,15 @@ public record SavedModel(long params, long nonzero, List<LayerParams> layers) {
     }
 
     public static SavedModel of(MultiLayerNetwork net) {
+        return of(dev.distill.models.build.Network.of(net));
+    }
+
+    /** As {@link #of(MultiLayerNetwork)}, for either kind of network (a graph's layers in topological order). */
+    public static SavedModel of(dev.distill.models.build.Network net) {
         List<LayerParams> layers = new ArrayList<>();
         long params = 0;
         long nonzero = 0;
-        for (Layer layer : net.getLayers()) {
+        for (Layer layer : net.layers()) {
             INDArray p = layer.params();
             long n = p == null ? 0 : p.length();
             long nz = n == 0 ? 0 : p.neq(0).castTo(org.nd4j.linalg.api.buffer.DataType.LONG).sumNumber().longValue();
