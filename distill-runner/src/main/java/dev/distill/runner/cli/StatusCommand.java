@@ -64,6 +64,12 @@ final class StatusCommand implements Callable<Integer> {
         if (config != null) {
             for (Plan.Node node : Plan.of(config).nodes()) {
                 out.printf(Locale.ROOT, "  %-30s %s%n", node.id(), nodeState(run, config, node, progress));
+                // a swept link's points are training units of their own, each with its seeds
+                for (String label : dev.distill.runner.pipeline.Sweep.labels(config, node)) {
+                    Plan.Node unit = new Plan.Node(node.id() + "@" + label, node.model(), node.role(), node.parentId(),
+                            node.distillation());
+                    out.printf(Locale.ROOT, "    %-28s %s%n", "@" + label, nodeState(run, config, unit, progress));
+                }
             }
         } else {
             for (Progress.Finished f : progress.finished()) {
@@ -86,7 +92,10 @@ final class StatusCommand implements Callable<Integer> {
             String prefix = seeds.size() > 1 ? "seed " + seed + " " : "";
             Progress.Finished f = progress.finished(node.id(), seed);
             if (f != null) {
-                parts.add(String.format(Locale.ROOT, "%sdone (test accuracy %.4f)", prefix, f.testAccuracy()));
+                parts.add(f.testAccuracy() == null
+                        ? String.format(Locale.ROOT, "%sdone (validation accuracy %.4f)", prefix,
+                                f.result().bestValidationAccuracy())
+                        : String.format(Locale.ROOT, "%sdone (test accuracy %.4f)", prefix, f.testAccuracy()));
                 continue;
             }
             var entry = new CheckpointStore(run.checkpoints(node.id(), seed), 1).newestEntry();

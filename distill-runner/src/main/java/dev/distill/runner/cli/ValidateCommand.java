@@ -7,6 +7,7 @@ import dev.distill.runner.pipeline.Plan;
 import dev.distill.runner.pipeline.PretrainedModels;
 import java.io.PrintStream;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -41,6 +42,11 @@ final class ValidateCommand implements Callable<Integer> {
                     node.distilled() ? String.format(Locale.ROOT, ", distilled from %s (T=%s, soft %s, hard %s)",
                             node.parentId(), node.distillation().temperature(), node.distillation().softWeight(),
                             node.distillation().hardWeight()) : "");
+            List<String> points = dev.distill.runner.pipeline.Sweep.labels(experiment, node);
+            if (!points.isEmpty()) {
+                out.printf(Locale.ROOT, "  %-30s sweep of %d point(s), chosen on validation: %s%n", "", points.size(),
+                        String.join(", ", points));
+            }
         }
         for (dev.distill.runner.config.StageConfig stage : experiment.stages()) {
             out.printf(Locale.ROOT, "  stage %d: %s, on %s%n", stage.index(), stage.describe(),

@@ -50,7 +50,7 @@ import org.yaml.snakeyaml.nodes.Tag;
 public final class ConfigLoader {
 
     private static final Set<String> TOP_KEYS = Set.of("name", "seed", "data", "models", "distillation", "chains",
-            "baseline", "seeds", "checkpoints", "stages");
+            "baseline", "seeds", "checkpoints", "stages", "sweep");
     private static final Set<String> DISTILLATION_KEYS = Set.of("temperature", "soft_weight", "hard_weight");
     private static final Set<String> TRAINING_KEYS = Set.of("epochs", "batch_size", "optimizer", "learning_rate",
             "schedule", "weight_decay");
@@ -114,6 +114,11 @@ public final class ConfigLoader {
         java.io.StringWriter effective = new java.io.StringWriter();
         yaml.serialize(root, effective);
         return new Parser(locator, base).experiment(new YamlMap(locator, "", root), file, effective.toString());
+    }
+
+    /** A {@code schedule:} mapping (a model's training, or a sweep's schedule axis). */
+    static LearningRateSchedule schedule(YamlMap s) {
+        return Parser.schedule(s);
     }
 
     private static Node compose(Yaml yaml, String where, Reader reader) {
@@ -243,8 +248,9 @@ public final class ConfigLoader {
             CheckpointPolicy checkpoints = top.has("checkpoints") ? checkpoints(top.map("checkpoints"))
                     : CheckpointPolicy.DEFAULT;
             List<StageConfig> stages = StageParser.stages(top, models, chains);
+            SweepConfig sweep = SweepParser.sweep(top, data, models, chains);
             return new ExperimentConfig(file, name, seed, data, models, defaults, chains, baseline, seeds,
-                    effectiveYaml, checkpoints, stages);
+                    effectiveYaml, checkpoints, stages, sweep);
         }
 
         CheckpointPolicy checkpoints(YamlMap c) {
@@ -495,7 +501,7 @@ public final class ConfigLoader {
                     t.number("weight_decay", 0)));
         }
 
-        LearningRateSchedule schedule(YamlMap s) {
+        static LearningRateSchedule schedule(YamlMap s) {
             String type = s.string("type");
             return switch (type) {
                 case "constant" -> {

@@ -16,10 +16,11 @@ import java.util.Map;
  *                     assistants are trained once, with {@code seed}
  * @param checkpoints  when training runs write checkpoints and how many they keep (never changes results)
  * @param stages       what happens to the chains' final students after distillation (pruning), in order
+ * @param sweep        settings tried for some links, chosen on validation; null when the config has no sweep
  */
 public record ExperimentConfig(Path file, String name, long seed, DataConfig data, Map<String, ModelConfig> models,
         DistillationSettings distillation, List<ChainConfig> chains, boolean baseline, List<Long> seeds,
-        String effectiveYaml, CheckpointPolicy checkpoints, List<StageConfig> stages) {
+        String effectiveYaml, CheckpointPolicy checkpoints, List<StageConfig> stages, SweepConfig sweep) {
 
     public ExperimentConfig {
         models = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(models));

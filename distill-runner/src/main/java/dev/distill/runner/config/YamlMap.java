@@ -140,7 +140,12 @@ final class YamlMap {
         if (!has(key)) {
             return fallback;
         }
-        String text = string(key);
+        return parseNumber(value(key), child(key));
+    }
+
+    /** A finite number written at {@code n} (a value of this mapping, or an element of a list in it). */
+    double parseNumber(Node n, String where) {
+        String text = scalarText(n, where);
         try {
             double v = Double.parseDouble(text.replace("_", ""));
             if (Double.isNaN(v) || Double.isInfinite(v)) {
@@ -148,7 +153,7 @@ final class YamlMap {
             }
             return v;
         } catch (NumberFormatException e) {
-            throw error(value(key), child(key), "expected a number, found '" + text + "'");
+            throw error(n, where, "expected a number, found '" + text + "'");
         }
     }
 

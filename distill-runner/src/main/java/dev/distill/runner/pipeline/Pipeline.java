@@ -23,6 +23,8 @@ import dev.distill.runner.report.ReportFiles;
 import dev.distill.runner.report.RunSummary;
 import dev.distill.runner.report.RunSummary.LayerEntry;
 import dev.distill.runner.report.RunSummary.ModelEntry;
+import dev.distill.runner.report.RunSummary.SweepEntry;
+import dev.distill.runner.report.RunSummary.SweepPoint;
 import dev.distill.runner.report.SavedModel;
 import dev.distill.runner.report.SizeBudget;
 import dev.distill.runner.report.KdVerdict;
@@ -114,19 +116,32 @@ public final class Pipeline {
                 Predictions.labelsJson(data.test().labels(), config.data().classes()));
         Plan plan = Plan.of(config);
         List<ModelEntry> entries = new ArrayList<>();
+        List<SweepEntry> sweeps = new ArrayList<>();
+        // a swept link goes on as its chosen point: its settings are the ones later stages use
+        List<Plan.Node> trained = new ArrayList<>();
         for (Plan.Node node : plan.nodes()) {
-            entries.add(train(node, plan));
+            if (swept(node)) {
+                Sweep.Outcome outcome = sweep(node);
+                sweeps.add(outcome.entry());
+                Plan.Node chosen = new Plan.Node(node.id(), node.model(), node.role(), node.parentId(),
+                        outcome.chosen().node().distillation());
+                entries.add(train(chosen, outcome.chosen().model(), plan));
+                trained.add(chosen);
+            } else {
+                entries.add(train(node, config.models().get(node.model()), plan));
+                trained.add(node);
+            }
         }
         if (!config.stages().isEmpty()) {
             entries.addAll(new StageRunner(config, data, run, out, this::teacherLogits,
                     label -> new ConsoleProgress(label, out, interactive))
-                    .run(plan.nodes().stream().filter(n -> n.role() == Role.STUDENT).toList()));
+                    .run(trained.stream().filter(n -> n.role() == Role.STUDENT).toList()));
         }
         RunSummary.Dataset dataset = new RunSummary.Dataset(data.name(), config.data().input().toString(),
                 config.data().classes(), data.train().size(), data.validation().size(), data.test().size());
         RunSummary summary = new RunSummary(config.name(), progress.configFile(), progress.started(),
                 Instant.now().toString(), dataset, config.seeds(), KdVerdict.attach(entries), Provenance.collect(),
-                progress.logitsSeconds());
+                progress.logitsSeconds(), sweeps);
         String table = SummaryTable.text(summary);
         run.write(MarkdownReport.FILE, MarkdownReport.markdown(summary, config.effectiveYaml()));
         writeHtmlReport(summary);
@@ -159,8 +174,65 @@ public final class Pipeline {
         return Accuracy.of(predicted, data.test().labels());
     }
 
-    private ModelEntry train(Plan.Node node, Plan plan) {
-        ModelConfig model = config.models().get(node.model());
+    private boolean swept(Plan.Node node) {
+        return config.sweep() != null && config.models().get(node.model()) instanceof ModelConfig.Declared d
+                && Sweep.applies(config.sweep(), node, d);
+    }
+
+    /**
+     * Trains every point of a swept link (what is not finished yet), chooses on validation, and makes
+     * the chosen point's models the link's: tested, saved as {@code models/<id>.zip} and recorded as
+     * finished, so the link's entry is built as for any other link.
+     */
+    private Sweep.Outcome sweep(Plan.Node node) {
+        List<Sweep.Unit> units = Sweep.units(config.sweep(), node, (ModelConfig.Declared) config.models().get(node.model()));
+        List<Long> seeds = node.perSeed() ? config.seeds() : List.of(config.seed());
+        out.printf(Locale.ROOT, "%s: sweep of %d point(s) x %d seed(s), chosen on validation accuracy%n", node.id(),
+                units.size(), seeds.size());
+        Sweep.Outcome outcome = Sweep.run(node, units, seeds, (unit, seed) -> {
+            String label = unit.node().id() + (seeds.size() > 1 ? " seed " + seed : "");
+            Progress.Finished done = progress.finished(unit.node().id(), seed);
+            if (done != null) {
+                out.printf(Locale.ROOT, "  %s: finished earlier: validation accuracy %.4f%n", label,
+                        done.result().bestValidationAccuracy());
+                return done;
+            }
+            done = trainOne(unit.node(), unit.model(), seed, label, unit.node().id() + "-seed" + seed + ".zip", false,
+                    false, true);
+            progress = progress.with(done);
+            run.write(progress);
+            deleteTree(run.checkpoints(unit.node().id(), seed));
+            return done;
+        });
+        out.printf(Locale.ROOT, "%s: chose %s (validation accuracy %.4f)%n", node.id(), outcome.chosen().point().label(),
+                outcome.entry().points().stream().filter(SweepPoint::chosen).findFirst().orElseThrow()
+                        .validationAccuracyMean());
+        for (int i = 0; i < seeds.size(); i++) {
+            long seed = seeds.get(i);
+            if (progress.finished(node.id(), seed) == null) {
+                promote(node, progress.finished(outcome.chosen().node().id(), seed), i == 0);
+            }
+        }
+        return outcome;
+    }
+
+    /** The chosen point's model of one seed becomes the link's: tested (only now), copied to models/, logged. */
+    private void promote(Plan.Node node, Progress.Finished point, boolean shipped) {
+        long seed = point.seed();
+        Path source = run.root().resolve(point.file());
+        Network net = readSaved(source, "the sweep's chosen model");
+        double accuracy = shipped ? testAndSavePredictions(node.id(), seed, net) : Accuracy.of(net, data.test());
+        String fileName = shipped ? node.id() + ".zip" : node.id() + "-seed" + seed + ".zip";
+        ModelFiles.writeAtomically(run.model(fileName),
+                tmp -> Files.copy(source, tmp, java.nio.file.StandardCopyOption.REPLACE_EXISTING));
+        // the report's training curves are drawn per model id
+        new MetricsLog(run, node.id(), seed).replace(point.result().history());
+        progress = progress.with(new Progress.Finished(node.id(), seed, "models/" + fileName, accuracy, point.params(),
+                point.result()));
+        run.write(progress);
+    }
+
+    private ModelEntry train(Plan.Node node, ModelConfig model, Plan plan) {
         if (model instanceof ModelConfig.Pretrained p) {
             return loaded(node, p);
         }
@@ -180,7 +252,8 @@ public final class Pipeline {
                 out.printf(Locale.ROOT, "  %s: finished earlier: test accuracy %.4f (%s)%n", label, done.testAccuracy(),
                         done.file());
             } else {
-                done = trainOne(node, declared, seed, label, fileName, shipped, shipped && isTeacherOfLaterNode(node, plan));
+                done = trainOne(node, declared, seed, label, fileName, shipped, shipped && isTeacherOfLaterNode(node, plan),
+                        false);
                 progress = progress.with(done);
                 run.write(progress);
                 deleteTree(run.checkpoints(node.id(), seed));
@@ -202,10 +275,11 @@ public final class Pipeline {
 
     /**
      * Trains one model with one seed (from its newest good checkpoint, if it has one), saves it and,
-     * for the shipped (first) seed, its test predictions.
+     * for the shipped (first) seed, its test predictions. A sweep point ({@code sweepPoint}) is saved
+     * under {@code sweep/} and not tested: its test accuracy stays null.
      */
     private Progress.Finished trainOne(Plan.Node node, ModelConfig.Declared declared, long seed, String label,
-            String fileName, boolean shipped, boolean keepAsTeacher) {
+            String fileName, boolean shipped, boolean keepAsTeacher, boolean sweepPoint) {
         Network net = Networks.build(declared.network(), config.data().input(),
                 declared.training().updater(), declared.training().weightDecay(), seed,
                 node.distilled() ? node.distillation().loss() : new org.nd4j.linalg.lossfunctions.impl.LossMCXENT());
@@ -236,30 +310,34 @@ public final class Pipeline {
                 .withCheckpoints(config.checkpoints(), store)
                 .fit(net, data.train().features(), targets(node), data.validation(), seed, resumed);
         // the first seed's model is the one shipped in <id>.zip: its predictions are kept for the report
-        double accuracy = shipped ? testAndSavePredictions(node.id(), seed, net) : Accuracy.of(net, data.test());
-        Path file = run.model(fileName);
-        ModelFiles.saveForShipping(net, file);
-        out.printf(Locale.ROOT, "  %s: test accuracy %.4f (best epoch %d, val %.4f), %.1f s%n", label, accuracy,
+        Double accuracy = sweepPoint ? null
+                : shipped ? testAndSavePredictions(node.id(), seed, net) : Accuracy.of(net, data.test());
+        String relative = (sweepPoint ? Sweep.DIR : "models") + "/" + fileName;
+        ModelFiles.saveForShipping(net, run.root().resolve(relative));
+        out.printf(Locale.ROOT, "  %s: %s (best epoch %d, val %.4f), %.1f s%n", label,
+                accuracy == null ? "not tested (a sweep point)" : String.format(Locale.ROOT, "test accuracy %.4f", accuracy),
                 result.bestEpoch(), result.bestValidationAccuracy(), result.seconds());
         if (keepAsTeacher) {
             teachers.put(node.id(), net);
         }
-        return new Progress.Finished(node.id(), seed, "models/" + fileName, accuracy, net.numParams(), result);
+        return new Progress.Finished(node.id(), seed, relative, accuracy, net.numParams(), result);
     }
 
     /** A finished teacher's network: still in memory, or read back from its shipped file after a resume. */
     private Network teacher(String id) {
-        return teachers.computeIfAbsent(id, k -> {
-            Path file = run.model(k + ".zip");
-            try {
-                Network net = ModelFiles.load(file, f -> ModelSerializer.restoreMultiLayerNetwork(f.toFile(), false));
-                // restoring builds fresh layers, without the oneDNN helpers NetworkFactory puts in
-                net.applyConvBackend();
-                return net;
-            } catch (IOException e) {
-                throw new DistillException(file + ": cannot read the finished teacher: " + e.getMessage(), e);
-            }
-        });
+        return teachers.computeIfAbsent(id, k -> readSaved(run.model(k + ".zip"), "the finished teacher"));
+    }
+
+    /** A model file this run saved, read back for inference. */
+    private static Network readSaved(Path file, String what) {
+        try {
+            Network net = ModelFiles.load(file, f -> ModelSerializer.restoreMultiLayerNetwork(f.toFile(), false));
+            // restoring builds fresh layers, without the oneDNN helpers NetworkFactory puts in
+            net.applyConvBackend();
+            return net;
+        } catch (IOException e) {
+            throw new DistillException(file + ": cannot read " + what + ": " + e.getMessage(), e);
+        }
     }
 
     private ModelEntry loaded(Plan.Node node, ModelConfig.Pretrained p) {

@@ -23,8 +23,11 @@ public record Progress(String configFile, String started, List<Finished> finishe
 
     public static final String FILE = "progress.json";
 
-    /** A finished training run: the model file it wrote and what the summary says of it. */
-    public record Finished(String id, long seed, String file, double testAccuracy, long params,
+    /**
+     * A finished training run: the model file it wrote and what the summary says of it. A sweep point's
+     * {@code testAccuracy} is null: points are chosen on validation and never tested.
+     */
+    public record Finished(String id, long seed, String file, Double testAccuracy, long params,
             TrainingResult result) {
     }
 

@@ -42,6 +42,7 @@ public final class HtmlReport {
                 + "<a href=\"#classes\">Per class</a><a href=\"#timing\">Timing</a>"
                 + "<a href=\"#provenance\">Provenance</a><a href=\"#config\">Config</a></nav>\n");
         models(h, data, budget);
+        h.append(SweepTables.html(s));
         curves(h, data);
         pareto(h, data);
         layers(h, data);

@@ -30,6 +30,7 @@ public final class MarkdownReport {
                 + "MACs are multiply-adds per example counted from the architecture.\n\n");
         md.append("Plots, per-layer costs and per-class results: `").append(HtmlReport.FILE).append("`.\n\n");
         md.append(StageTables.markdown(s));
+        md.append(SweepTables.markdown(s));
         md.append("## Provenance\n\n");
         for (Map.Entry<String, String> e : s.provenance().entrySet()) {
             md.append("- ").append(e.getKey()).append(": ").append(e.getValue()).append('\n');

@@ -7,16 +7,43 @@ import java.util.Map;
 /**
  * What {@code summary.json} holds; written last, atomically, so its presence means the run finished.
  * Field names are written in snake_case. Fields added after the first release ({@code nonzero_params},
- * {@code layers}, {@code logits_seconds}, the stage fields) are null when read from an older run.
+ * {@code layers}, {@code logits_seconds}, the stage fields, {@code sweeps}) are null when read from an older run.
+ * {@code sweeps} has one entry per swept link: every point tried and the one chosen on validation.
  */
 public record RunSummary(String name, String config, String started, String finished, Dataset dataset,
         List<Long> seeds, List<ModelEntry> models, Map<String, String> provenance,
-        Map<String, Double> logitsSeconds) {
+        Map<String, Double> logitsSeconds, List<SweepEntry> sweeps) {
 
     public RunSummary {
         seeds = List.copyOf(seeds);
         models = List.copyOf(models);
         logitsSeconds = logitsSeconds == null ? Map.of() : Map.copyOf(logitsSeconds);
+        sweeps = sweeps == null ? List.of() : List.copyOf(sweeps);
+    }
+
+    /**
+     * The sweep of one link ({@code id} is the model entry the chosen point became): every point with its
+     * settings as the link ran them and its validation accuracy over the seeds. Points are never tested:
+     * only the chosen one is, as the model entry {@code id}.
+     */
+    public record SweepEntry(String id, String model, String role, String chosen, List<SweepPoint> points) {
+        public SweepEntry {
+            points = List.copyOf(points);
+        }
+    }
+
+    /**
+     * One point of a sweep: its label (also its unit id after {@code <id>@}), the settings it trained with
+     * (the distillation ones null for a model trained on labels alone), the mean, sample standard deviation
+     * and per-seed values of its best-epoch validation accuracy, and its training seconds over all seeds.
+     */
+    public record SweepPoint(String label, Double temperature, Double softWeight, Double hardWeight, int epochs,
+            double learningRate, String schedule, double weightDecay, double validationAccuracyMean,
+            Double validationAccuracyStd, List<Double> validationAccuracyPerSeed, double trainSeconds,
+            boolean chosen) {
+        public SweepPoint {
+            validationAccuracyPerSeed = List.copyOf(validationAccuracyPerSeed);
+        }
     }
 
     /** The data the models were trained and tested on. */

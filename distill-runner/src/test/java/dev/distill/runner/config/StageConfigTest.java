@@ -47,15 +47,8 @@ class StageConfigTest {
         return ConfigLoader.load(file);
     }
 
-    /** The error of a stage block, which must point at the line marked {@code # <-} and the key. */
     void assertError(String stages, String keyPath, String problem) throws IOException {
-        ConfigException e = assertThrows(ConfigException.class, () -> load(stages));
-        List<String> lines = (BASE + stages).lines().toList();
-        int line = 1 + lines.indexOf(lines.stream().filter(l -> l.contains("# <-")).findFirst().orElseThrow());
-        String expected = dir.resolve("config.yaml") + ":" + line + ": " + keyPath + ": ";
-        assertTrue(e.getMessage().startsWith(expected), "expected '" + expected + "...', got '" + e.getMessage() + "'");
-        assertTrue(e.getMessage().contains(problem), e.getMessage());
-        assertEquals(1, e.getMessage().lines().count(), "one line");
+        LocatedErrors.assertError(dir.resolve("config.yaml"), BASE + stages, keyPath, problem);
     }
 
     @Test

@@ -1,0 +1,231 @@
+package dev.distill.runner.config;
+
+import dev.distill.core.train.LearningRateSchedule;
+import dev.distill.runner.config.SweepConfig.Point;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.yaml.snakeyaml.nodes.Node;
+import org.yaml.snakeyaml.nodes.SequenceNode;
+
+/**
+ * The {@code sweep:} block: a {@code grid} (every combination of the listed values) or a list of
+ * {@code points}, each value range-checked where it is written, every point checked against the links
+ * it applies to, and the grid expanded here, once.
+ */
+final class SweepParser {
+
+    /** The axes, in the order a grid nests them (the last varies fastest). */
+    private static final List<String> AXES = List.of("temperature", "soft_weight", "hard_weight", "epochs",
+            "learning_rate", "schedule", "weight_decay");
+    /** Points of a grid beyond which a typo (an extra value, an extra axis) is more likely than intent. */
+    static final int MAX_POINTS = 500;
+
+    private SweepParser() {
+    }
+
+    /** The sweep of the config, or null when it has none. */
+    static SweepConfig sweep(YamlMap top, DataConfig data, Map<String, ModelConfig> models, List<ChainConfig> chains) {
+        if (!top.has("sweep")) {
+            return null;
+        }
+        YamlMap s = top.map("sweep");
+        s.allowOnly(Set.of("models", "grid", "points"));
+        if (!(data.validationSplit() > 0)) {
+            throw s.error(s.node(), s.path(), "a sweep chooses on the validation split, and data.validation_split "
+                    + "is 0; set it, e.g. validation_split: 0.1");
+        }
+        List<String> names = models(s, models, chains);
+        if (s.has("grid") && s.has("points")) {
+            throw s.error(s.keyNode("points"), s.child("points"),
+                    "give either grid (every combination) or points (a list), not both");
+        }
+        if (!s.has("grid") && !s.has("points")) {
+            throw s.error("grid", "missing: give grid: {temperature: [1, 2, 4], soft_weight: [0.1, 0.5]} or "
+                    + "points: [{...}, ...]");
+        }
+        List<Point> points = s.has("grid") ? grid(s.map("grid")) : points(s);
+        for (ChainConfig chain : chains) {
+            for (int i = 1; i < chain.models().size(); i++) {
+                if (names.contains(chain.models().get(i))) {
+                    checkWeights(s, points, chain.distillation(), chain.models().get(i));
+                }
+            }
+        }
+        return new SweepConfig(names, points);
+    }
+
+    private static List<String> models(YamlMap s, Map<String, ModelConfig> models, List<ChainConfig> chains) {
+        Set<String> inChains = new LinkedHashSet<>();
+        Set<String> distilled = new LinkedHashSet<>();
+        for (ChainConfig c : chains) {
+            inChains.addAll(c.models());
+            distilled.addAll(c.models().subList(1, c.models().size()));
+        }
+        if (!s.has("models")) {
+            return List.copyOf(distilled);
+        }
+        List<String> names = new ArrayList<>();
+        List<Node> nodes = s.list("models");
+        if (nodes.isEmpty()) {
+            throw s.error("models", "empty list; name the models to sweep, or leave the key out to sweep every "
+                    + "distilled model (" + String.join(", ", distilled) + ")");
+        }
+        for (Node n : nodes) {
+            String name = s.scalarText(n, s.child("models"));
+            if (!inChains.contains(name)) {
+                throw s.error(n, s.child("models"), "'" + name + "' is in no chain; models of the chains: "
+                        + String.join(", ", inChains));
+            }
+            if (models.get(name) instanceof ModelConfig.Pretrained) {
+                throw s.error(n, s.child("models"), "'" + name + "' is loaded from a file and never trained, so "
+                        + "there is nothing to sweep");
+            }
+            names.add(name);
+        }
+        return names;
+    }
+
+    private static List<Point> grid(YamlMap g) {
+        g.allowOnly(Set.copyOf(AXES));
+        if (g.keys().isEmpty()) {
+            throw g.error(g.node(), g.path(), "empty grid; give at least one axis, e.g. temperature: [1, 2, 4]");
+        }
+        List<Point> points = List.of(new Point(null, null, null, null, null, null, null));
+        long size = 1;
+        for (String axis : AXES) {
+            if (!g.has(axis)) {
+                continue;
+            }
+            List<Node> values = g.list(axis);
+            if (values.isEmpty()) {
+                throw g.error(axis, "empty list; give at least one value");
+            }
+            size *= values.size();
+            if (size > MAX_POINTS) {
+                throw g.error(axis, "the grid has more than " + MAX_POINTS + " points; list fewer values");
+            }
+            List<Point> next = new ArrayList<>();
+            for (Point p : points) {
+                for (Node v : values) {
+                    next.add(with(p, axis, v, g, g.child(axis)));
+                }
+            }
+            points = next;
+        }
+        return points.stream().map(SweepParser::defaultHardWeight).toList();
+    }
+
+    private static List<Point> points(YamlMap s) {
+        List<Node> nodes = s.list("points");
+        if (nodes.isEmpty()) {
+            throw s.error("points", "empty list; give at least one point, e.g. - {temperature: 2, soft_weight: 0.5}");
+        }
+        List<Point> points = new ArrayList<>();
+        Set<String> labels = new LinkedHashSet<>();
+        for (int i = 0; i < nodes.size(); i++) {
+            YamlMap m = s.mapAt(nodes.get(i), s.child("points") + "[" + i + "]");
+            m.allowOnly(Set.copyOf(AXES));
+            if (m.keys().isEmpty()) {
+                throw m.error(m.node(), m.path(), "empty point; set at least one of " + String.join(", ", AXES));
+            }
+            Point p = new Point(null, null, null, null, null, null, null);
+            for (String axis : AXES) {
+                if (m.has(axis)) {
+                    p = with(p, axis, m.value(axis), m, m.child(axis));
+                }
+            }
+            p = defaultHardWeight(p);
+            if (!labels.add(p.label())) {
+                throw m.error(m.node(), m.path(), "the same point as an earlier one (" + p.label() + ")");
+            }
+            points.add(p);
+        }
+        return points;
+    }
+
+    /** {@code p} with the value of one axis, read from {@code v} and range-checked. */
+    private static Point with(Point p, String axis, Node v, YamlMap at, String where) {
+        return switch (axis) {
+            case "temperature" -> {
+                double t = number(v, at, where);
+                if (!(t > 0)) {
+                    throw at.error(v, where, "must be positive, found " + t);
+                }
+                yield new Point(t, p.softWeight(), p.hardWeight(), p.epochs(), p.learningRate(), p.schedule(),
+                        p.weightDecay());
+            }
+            case "soft_weight" -> new Point(p.temperature(), weight(v, at, where), p.hardWeight(), p.epochs(),
+                    p.learningRate(), p.schedule(), p.weightDecay());
+            case "hard_weight" -> new Point(p.temperature(), p.softWeight(), weight(v, at, where), p.epochs(),
+                    p.learningRate(), p.schedule(), p.weightDecay());
+            case "epochs" -> {
+                double e = number(v, at, where);
+                if (!(e >= 1 && e == Math.rint(e) && e <= 100_000)) {
+                    throw at.error(v, where, "must be a positive integer, found " + YamlMap.describe(v));
+                }
+                yield new Point(p.temperature(), p.softWeight(), p.hardWeight(), (int) e, p.learningRate(),
+                        p.schedule(), p.weightDecay());
+            }
+            case "learning_rate" -> {
+                double lr = number(v, at, where);
+                if (!(lr > 0)) {
+                    throw at.error(v, where, "must be positive, found " + lr);
+                }
+                yield new Point(p.temperature(), p.softWeight(), p.hardWeight(), p.epochs(), lr, p.schedule(),
+                        p.weightDecay());
+            }
+            case "schedule" -> {
+                LearningRateSchedule schedule = ConfigLoader.schedule(at.mapAt(v, where));
+                yield new Point(p.temperature(), p.softWeight(), p.hardWeight(), p.epochs(), p.learningRate(),
+                        schedule, p.weightDecay());
+            }
+            case "weight_decay" -> {
+                double wd = number(v, at, where);
+                if (!(wd >= 0)) {
+                    throw at.error(v, where, "must be non-negative, found " + wd);
+                }
+                yield new Point(p.temperature(), p.softWeight(), p.hardWeight(), p.epochs(), p.learningRate(),
+                        p.schedule(), wd);
+            }
+            default -> throw new IllegalStateException(axis);
+        };
+    }
+
+    /** A sweep of soft_weight alone keeps the two weights summing to one, as the other tools' alpha does. */
+    private static Point defaultHardWeight(Point p) {
+        if (p.softWeight() == null || p.hardWeight() != null) {
+            return p;
+        }
+        return new Point(p.temperature(), p.softWeight(), 1 - p.softWeight(), p.epochs(), p.learningRate(),
+                p.schedule(), p.weightDecay());
+    }
+
+    private static void checkWeights(YamlMap s, List<Point> points, DistillationSettings link, String model) {
+        for (Point p : points) {
+            DistillationSettings d = p.distillation(link);
+            if (d.softWeight() + d.hardWeight() <= 0) {
+                String key = s.has("grid") ? "grid" : "points";
+                throw s.error(s.keyNode(key), s.child(key), "point " + p.label() + " gives " + model
+                        + " soft_weight 0 and hard_weight 0: nothing to learn from; leave 0 out of one of them");
+            }
+        }
+    }
+
+    private static double weight(Node v, YamlMap at, String where) {
+        double w = number(v, at, where);
+        if (!(w >= 0 && w <= 1)) {
+            throw at.error(v, where, "must be in [0, 1], found " + w);
+        }
+        return w;
+    }
+
+    private static double number(Node v, YamlMap at, String where) {
+        if (v instanceof SequenceNode) {
+            throw at.error(v, where, "expected a number, found a list (a grid lists values: temperature: [1, 2])");
+        }
+        return at.parseNumber(v, where);
+    }
+}
