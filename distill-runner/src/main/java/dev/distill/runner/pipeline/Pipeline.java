@@ -72,6 +72,8 @@ public final class Pipeline {
     private final Map<String, INDArray> logitsCache = new HashMap<>();
     /** What is finished (and each teacher's logits seconds, for the report's timings). */
     private Progress progress;
+    /** The chosen point's label of every link swept in this run, so its seeds are not called "finished earlier". */
+    private final Map<String, String> sweepChoices = new HashMap<>();
 
     /**
      * @param pretrained networks of the config's pretrained models, already loaded and checked
@@ -204,6 +206,7 @@ public final class Pipeline {
             deleteTree(run.checkpoints(unit.node().id(), seed));
             return done;
         });
+        sweepChoices.put(node.id(), outcome.chosen().point().label());
         out.printf(Locale.ROOT, "%s: chose %s (validation accuracy %.4f)%n", node.id(), outcome.chosen().point().label(),
                 outcome.entry().points().stream().filter(SweepPoint::chosen).findFirst().orElseThrow()
                         .validationAccuracyMean());
@@ -249,7 +252,9 @@ public final class Pipeline {
             String label = seeds.size() > 1 ? node.id() + " seed " + seed : node.id();
             Progress.Finished done = progress.finished(node.id(), seed);
             if (done != null) {
-                out.printf(Locale.ROOT, "  %s: finished earlier: test accuracy %.4f (%s)%n", label, done.testAccuracy(),
+                String how = sweepChoices.containsKey(node.id())
+                        ? "sweep point " + sweepChoices.get(node.id()) + ", chosen on validation" : "finished earlier";
+                out.printf(Locale.ROOT, "  %s: %s: test accuracy %.4f (%s)%n", label, how, done.testAccuracy(),
                         done.file());
             } else {
                 done = trainOne(node, declared, seed, label, fileName, shipped, shipped && isTeacherOfLaterNode(node, plan),

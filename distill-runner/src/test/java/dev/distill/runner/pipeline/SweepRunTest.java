@@ -126,7 +126,8 @@ class SweepRunTest {
         ExperimentConfig c = config(3, "student");
         ExperimentData data = ExperimentData.load(c.data(), c.seed());
         RunDirectory runDir = RunDirectory.create(c.name(), dir.resolve("run"));
-        RunSummary first = run(c, data, runDir).summary();
+        Ran firstRun = run(c, data, runDir);
+        RunSummary first = firstRun.summary();
 
         SweepEntry kd = first.sweeps().get(0);
         assertEquals("student-from-teacher", kd.id());
@@ -144,6 +145,9 @@ class SweepRunTest {
         assertEquals(chosen.validationAccuracyPerSeed().get(0), entry.validationAccuracy(), 1e-12,
                 "the link's model is the chosen point's, seed for seed");
         assertNotNull(entry.kdVerdict());
+        assertTrue(firstRun.console().contains("student-from-teacher seed 0: sweep point " + chosen.label()
+                + ", chosen on validation: test accuracy"), firstRun.console());
+        assertFalse(firstRun.console().contains("finished earlier"), "nothing had finished before this run");
         // points are not tested: no predictions are written for them
         try (var files = Files.list(runDir.root().resolve("predictions"))) {
             assertFalse(files.anyMatch(f -> f.getFileName().toString().contains("@")));
