@@ -25,13 +25,6 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class StageConfigTest {
 
-    /**
-     * The Fashion-MNIST study configs load their teacher from a run directory a fresh clone does not
-     * have; the teacher is declared here instead, which leaves what the test reads unchanged.
-     */
-    private static final List<String> DECLARED_TEACHER = List.of(
-            "models.teacher={layers: [{type: dense, units: 8, activation: relu}, {type: output, classes: 10}]}");
-
     @TempDir
     Path dir;
 
@@ -322,7 +315,8 @@ class StageConfigTest {
         StageConfig.LowRank d = (StageConfig.LowRank) digits.stages().get(0);
         assertEquals(0.5, d.settings().paramRatio());
         assertEquals(0.001, d.learningRate());
-        ExperimentConfig fashion = ConfigLoader.load(CliRun.repoFile("configs/fashion-mnist-lowrank.yaml"), DECLARED_TEACHER);
+        ExperimentConfig fashion = ConfigLoader.load(CliRun.repoFile("configs/fashion-mnist-lowrank.yaml"),
+                CliRun.declaredModels("teacher"));
         StageConfig.LowRank f = (StageConfig.LowRank) fashion.stages().get(0);
         assertEquals(0.5, f.settings().paramRatio());
         assertEquals(List.of("dense_0"), f.settings().layers());

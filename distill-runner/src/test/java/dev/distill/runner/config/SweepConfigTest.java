@@ -22,13 +22,6 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class SweepConfigTest {
 
-    /**
-     * The Fashion-MNIST study configs load their teacher from a run directory a fresh clone does not
-     * have; the teacher (and assistant) is declared here instead, which leaves what the test reads unchanged.
-     */
-    private static final List<String> DECLARED_TEACHER = List.of(
-            "models.teacher={layers: [{type: dense, units: 8, activation: relu}, {type: output, classes: 10}]}");
-
     @TempDir
     Path dir;
 
@@ -99,8 +92,8 @@ class SweepConfigTest {
         assertEquals(List.of("student"), digits.sweep().models());
         assertEquals(List.of("T1-s0.5-h0.5", "T1-s0.9-h0.1", "T4-s0.5-h0.5", "T4-s0.9-h0.1"),
                 digits.sweep().points().stream().map(Point::label).toList());
-        ExperimentConfig fashion = ConfigLoader.load(CliRun.repoFile("configs/fashion-mnist-kd-sweep.yaml"), java.util.stream.Stream.concat(
-                DECLARED_TEACHER.stream(), DECLARED_TEACHER.stream().map(o -> o.replace("models.teacher", "models.assistant"))).toList());
+        ExperimentConfig fashion = ConfigLoader.load(CliRun.repoFile("configs/fashion-mnist-kd-sweep.yaml"),
+                CliRun.declaredModels("teacher", "assistant"));
         assertEquals(List.of("T1-s0.5-h0.5", "T2-s0.5-h0.5"),
                 fashion.sweep().points().stream().map(Point::label).toList());
         assertEquals(3, fashion.seeds().size());

@@ -44,6 +44,16 @@ public record CliRun(int code, String out, String err) {
                 "stages=" + stages);
     }
 
+    /**
+     * {@code --set}-style overrides that declare each named model as a small MLP for 10 classes. The
+     * Fashion-MNIST study configs load their teacher (and assistant) from a run directory a fresh clone
+     * does not have; a test that reads such a config for its other parts declares those models instead.
+     */
+    public static java.util.List<String> declaredModels(String... names) {
+        return java.util.Arrays.stream(names).map(name -> "models." + name + "={layers: [{type: dense, units: 8,"
+                + " activation: relu}, {type: output, classes: 10}]}").toList();
+    }
+
     /** The models of a finished run's {@code summary.json}, by id. */
     public static java.util.Map<String, com.fasterxml.jackson.databind.JsonNode> summaryModels(Path runDir)
             throws java.io.IOException {
