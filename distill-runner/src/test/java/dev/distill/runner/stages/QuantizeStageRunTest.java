@@ -33,12 +33,9 @@ class QuantizeStageRunTest {
     @BeforeAll
     static void run() throws Exception {
         runDir = temp.resolve("run");
-        CliRun result = CliRun.of("run", CliRun.repoFile("configs/digits-compress.yaml").toString(), "--out",
-                runDir.toString(), "--set", "models.teacher.training.epochs=1", "--set",
-                "models.student.training.epochs=3",
-                "--set", "stages=[{type: prune, scope: global, sparsity: 0.5, fine_tune_epochs: 1},"
-                        + " {type: quantize, scheme: int8}, {type: quantize, scheme: kmeans, bits: 3,"
-                        + " fine_tune_epochs: 1, huffman: true}, {type: quantize, scheme: binary, fine_tune_epochs: 1}]");
+        CliRun result = CliRun.digitsCompression(runDir, "[{type: prune, scope: global, sparsity: 0.5, fine_tune_epochs: 1},"
+                + " {type: quantize, scheme: int8}, {type: quantize, scheme: kmeans, bits: 3,"
+                + " fine_tune_epochs: 1, huffman: true}, {type: quantize, scheme: binary, fine_tune_epochs: 1}]", 1, 3);
         assertEquals(0, result.code(), result.err());
         console = result.out();
         MODELS.putAll(CliRun.summaryModels(runDir));

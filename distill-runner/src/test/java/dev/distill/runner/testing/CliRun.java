@@ -39,9 +39,14 @@ public record CliRun(int code, String out, String err) {
      * (teacher 2 epochs, student 4), with {@code stages} (a YAML list) instead of its own.
      */
     public static CliRun digitsCompression(Path out, String stages) {
+        return digitsCompression(out, stages, 2, 4);
+    }
+
+    /** As {@link #digitsCompression(Path, String)}, with the teacher's and the student's epochs given. */
+    public static CliRun digitsCompression(Path out, String stages, int teacherEpochs, int studentEpochs) {
         return of("run", repoFile("configs/digits-compress.yaml").toString(), "--out", out.toString(), "--set",
-                "models.teacher.training.epochs=2", "--set", "models.student.training.epochs=4", "--set",
-                "stages=" + stages);
+                "models.teacher.training.epochs=" + teacherEpochs, "--set",
+                "models.student.training.epochs=" + studentEpochs, "--set", "stages=" + stages);
     }
 
     /**
