@@ -2,6 +2,7 @@ package dev.distill.core.prune;
 
 import dev.distill.core.DistillException;
 import dev.distill.core.io.ModelFiles;
+import dev.distill.core.io.TensorShape;
 import java.io.BufferedOutputStream;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
@@ -163,7 +164,7 @@ public final class SparseModelFile {
                 if (target == null) {
                     throw new DistillException(file + ": tensor " + key + " is not a parameter of its network");
                 }
-                INDArray values = Tensor.read(in);
+                INDArray values = Tensor.read(in, key);
                 if (!Arrays.equals(values.shape(), target.shape())) {
                     throw new DistillException(file + ": tensor " + key + " has shape " + Arrays.toString(values.shape())
                             + ", its network expects " + Arrays.toString(target.shape()));
@@ -224,10 +225,7 @@ public final class SparseModelFile {
             byte[] name = key.getBytes(StandardCharsets.UTF_8);
             out.writeByte(name.length);
             out.write(name);
-            out.writeByte(shape.length);
-            for (long d : shape) {
-                out.writeInt((int) d);
-            }
+            TensorShape.write(out, shape);
             out.writeByte(layout.encoding().ordinal());
             if (layout.encoding() == Encoding.DENSE) {
                 for (float v : values) {
@@ -265,16 +263,11 @@ public final class SparseModelFile {
             return layout;
         }
 
-        static INDArray read(DataInputStream in) throws IOException {
-            int rank = in.readUnsignedByte();
-            long[] shape = new long[rank];
-            long n = 1;
-            for (int d = 0; d < rank; d++) {
-                shape[d] = in.readInt();
-                n *= shape[d];
-            }
+        static INDArray read(DataInputStream in, String key) throws IOException {
+            long[] shape = TensorShape.read(in, key);
+            int n = TensorShape.elements(shape);
             int encoding = in.readUnsignedByte();
-            float[] values = new float[(int) n];
+            float[] values = new float[n];
             if (encoding == Encoding.DENSE.ordinal()) {
                 for (int i = 0; i < n; i++) {
                     values[i] = in.readFloat();
@@ -284,7 +277,7 @@ public final class SparseModelFile {
             if (encoding != Encoding.CSR.ordinal() && encoding != Encoding.CSC.ordinal()) {
                 throw new IOException("unknown encoding " + encoding);
             }
-            int rows = rank >= 2 ? (int) shape[0] : 1;
+            int rows = shape.length >= 2 ? (int) shape[0] : 1;
             int cols = rows == 0 ? 0 : (int) (n / rows);
             boolean csr = encoding == Encoding.CSR.ordinal();
             int outer = csr ? rows : cols;

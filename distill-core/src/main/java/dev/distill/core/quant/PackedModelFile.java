@@ -2,6 +2,7 @@ package dev.distill.core.quant;
 
 import dev.distill.core.DistillException;
 import dev.distill.core.io.ModelFiles;
+import dev.distill.core.io.TensorShape;
 import dev.distill.models.build.ConvBackend;
 import java.io.BufferedOutputStream;
 import java.io.ByteArrayInputStream;
@@ -153,10 +154,7 @@ public final class PackedModelFile {
         byte[] name = t.key().getBytes(StandardCharsets.UTF_8);
         out.writeByte(name.length);
         out.write(name);
-        out.writeByte(t.shape().length);
-        for (long d : t.shape()) {
-            out.writeInt((int) d);
-        }
+        TensorShape.write(out, t.shape());
         out.writeByte(t.kind().ordinal());
         int headerBytes = out.size() - start;
         long floatBytes = 4L * t.size();
@@ -418,23 +416,15 @@ public final class PackedModelFile {
 
     private static QuantizedTensor readTensor(DataInputStream in) throws IOException {
         String key = new String(in.readNBytes(in.readUnsignedByte()), StandardCharsets.UTF_8);
-        int rank = in.readUnsignedByte();
-        long[] shape = new long[rank];
-        long n = 1;
-        for (int d = 0; d < rank; d++) {
-            shape[d] = in.readInt();
-            n *= shape[d];
-            if (shape[d] < 0 || n > Integer.MAX_VALUE) {
-                throw new IOException("tensor " + key + ": impossible shape");
-            }
-        }
+        long[] shape = TensorShape.read(in, key);
+        int n = TensorShape.elements(shape);
         int kindCode = in.readUnsignedByte();
         if (kindCode >= QuantizedTensor.Kind.values().length) {
             throw new IOException("tensor " + key + ": unknown kind " + kindCode);
         }
         QuantizedTensor.Kind kind = QuantizedTensor.Kind.values()[kindCode];
         if (kind == QuantizedTensor.Kind.FLOAT) {
-            float[] v = new float[(int) n];
+            float[] v = new float[n];
             for (int i = 0; i < n; i++) {
                 v[i] = in.readFloat();
             }
@@ -442,7 +432,7 @@ public final class PackedModelFile {
         }
         int bits = in.readUnsignedByte();
         int axis = in.readByte();
-        if (bits < 1 || bits > 8 || axis >= rank || axis < -1) {
+        if (bits < 1 || bits > 8 || axis >= shape.length || axis < -1) {
             throw new IOException("tensor " + key + ": " + bits + " bits, channel axis " + axis);
         }
         int channels = axis < 0 ? 1 : (int) shape[axis];
@@ -476,7 +466,7 @@ public final class PackedModelFile {
             if (entries < stored || indexBits < 1 || indexBits > 8) {
                 throw new IOException("tensor " + key + ": " + entries + " relative indices of " + indexBits + " bits");
             }
-            positions = positionsOf(readStream(in, entries, indexBits), indexBits, stored, (int) n);
+            positions = positionsOf(readStream(in, entries, indexBits), indexBits, stored, n);
         }
         int[] codes = readStream(in, stored, bits);
         int offset = kind == QuantizedTensor.Kind.LINEAR ? 1 << (bits - 1) : 0;
