@@ -72,8 +72,6 @@ public final class Pipeline {
     private final Map<String, INDArray> logitsCache = new HashMap<>();
     /** What is finished (and each teacher's logits seconds, for the report's timings). */
     private Progress progress;
-    /** The chosen point's label of every link swept in this run, so its seeds are not called "finished earlier". */
-    private final Map<String, String> sweepChoices = new HashMap<>();
 
     /**
      * @param pretrained networks of the config's pretrained models, already loaded and checked
@@ -127,10 +125,10 @@ public final class Pipeline {
                 sweeps.add(outcome.entry());
                 Plan.Node chosen = new Plan.Node(node.id(), node.model(), node.role(), node.parentId(),
                         outcome.chosen().node().distillation());
-                entries.add(train(chosen, outcome.chosen().model(), plan));
+                entries.add(train(chosen, outcome.chosen().model(), plan, outcome.chosen().point().label()));
                 trained.add(chosen);
             } else {
-                entries.add(train(node, config.models().get(node.model()), plan));
+                entries.add(train(node, config.models().get(node.model()), plan, null));
                 trained.add(node);
             }
         }
@@ -206,7 +204,6 @@ public final class Pipeline {
             deleteTree(run.checkpoints(unit.node().id(), seed));
             return done;
         });
-        sweepChoices.put(node.id(), outcome.chosen().point().label());
         out.printf(Locale.ROOT, "%s: chose %s (validation accuracy %.4f)%n", node.id(), outcome.chosen().point().label(),
                 outcome.entry().points().stream().filter(SweepPoint::chosen).findFirst().orElseThrow()
                         .validationAccuracyMean());
@@ -235,7 +232,8 @@ public final class Pipeline {
         run.write(progress);
     }
 
-    private ModelEntry train(Plan.Node node, ModelConfig model, Plan plan) {
+    /** @param sweptPoint the label of the sweep point chosen for this link, or null if it was not swept */
+    private ModelEntry train(Plan.Node node, ModelConfig model, Plan plan, String sweptPoint) {
         if (model instanceof ModelConfig.Pretrained p) {
             return loaded(node, p);
         }
@@ -252,8 +250,8 @@ public final class Pipeline {
             String label = seeds.size() > 1 ? node.id() + " seed " + seed : node.id();
             Progress.Finished done = progress.finished(node.id(), seed);
             if (done != null) {
-                String how = sweepChoices.containsKey(node.id())
-                        ? "sweep point " + sweepChoices.get(node.id()) + ", chosen on validation" : "finished earlier";
+                String how = sweptPoint != null ? "sweep point " + sweptPoint + ", chosen on validation"
+                        : "finished earlier";
                 out.printf(Locale.ROOT, "  %s: %s: test accuracy %.4f (%s)%n", label, how, done.testAccuracy(),
                         done.file());
             } else {
