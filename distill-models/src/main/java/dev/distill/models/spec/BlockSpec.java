@@ -24,9 +24,9 @@ public sealed interface BlockSpec {
      */
     record Separable(int filters, int kernel, int stride, Activation activation) implements BlockSpec {
         public Separable {
-            positive("filters", filters);
-            positive("kernel", kernel);
-            positive("stride", stride);
+            Checks.positive("filters", filters);
+            Checks.positive("kernel", kernel);
+            Checks.positive("stride", stride);
         }
 
         public String type() {
@@ -41,10 +41,10 @@ public sealed interface BlockSpec {
      */
     record Bottleneck(int filters, int reduce, int kernel, int stride, Activation activation) implements BlockSpec {
         public Bottleneck {
-            positive("filters", filters);
-            positive("reduce", reduce);
-            positive("kernel", kernel);
-            positive("stride", stride);
+            Checks.positive("filters", filters);
+            Checks.positive("reduce", reduce);
+            Checks.positive("kernel", kernel);
+            Checks.positive("stride", stride);
         }
 
         public String type() {
@@ -59,9 +59,9 @@ public sealed interface BlockSpec {
      */
     record Residual(int filters, int kernel, int stride, Activation activation) implements BlockSpec {
         public Residual {
-            positive("filters", filters);
-            positive("kernel", kernel);
-            positive("stride", stride);
+            Checks.positive("filters", filters);
+            Checks.positive("kernel", kernel);
+            Checks.positive("stride", stride);
         }
 
         public String type() {
@@ -77,9 +77,9 @@ public sealed interface BlockSpec {
      */
     record DenseBlock(int layers, int growth, int kernel, Activation activation) implements BlockSpec {
         public DenseBlock {
-            positive("layers", layers);
-            positive("growth", growth);
-            positive("kernel", kernel);
+            Checks.positive("layers", layers);
+            Checks.positive("growth", growth);
+            Checks.positive("kernel", kernel);
         }
 
         public String type() {
@@ -97,10 +97,10 @@ public sealed interface BlockSpec {
     record GroupConv(int filters, int kernel, int groups, int stride, boolean shuffle, Activation activation)
             implements BlockSpec {
         public GroupConv {
-            positive("filters", filters);
-            positive("kernel", kernel);
-            positive("groups", groups);
-            positive("stride", stride);
+            Checks.positive("filters", filters);
+            Checks.positive("kernel", kernel);
+            Checks.positive("groups", groups);
+            Checks.positive("stride", stride);
             if (filters % groups != 0) {
                 throw new IllegalArgumentException("filters (" + filters + ") must be a multiple of groups (" + groups
                         + ")");
@@ -123,12 +123,6 @@ public sealed interface BlockSpec {
     record Concat() implements BlockSpec {
         public String type() {
             return "concat";
-        }
-    }
-
-    private static void positive(String key, int value) {
-        if (value < 1) {
-            throw new IllegalArgumentException(key + " must be a positive integer, got " + value);
         }
     }
 }

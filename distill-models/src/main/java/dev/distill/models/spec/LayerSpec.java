@@ -22,7 +22,7 @@ public sealed interface LayerSpec {
      */
     record Dense(int units, Activation activation, boolean bias) implements LayerSpec {
         public Dense {
-            positive("units", units);
+            Checks.positive("units", units);
         }
 
         public Dense(int units, Activation activation) {
@@ -38,9 +38,9 @@ public sealed interface LayerSpec {
     record Conv2d(int filters, int kernel, int stride, Padding padding, Activation activation, boolean bias)
             implements LayerSpec {
         public Conv2d {
-            positive("filters", filters);
-            positive("kernel", kernel);
-            positive("stride", stride);
+            Checks.positive("filters", filters);
+            Checks.positive("kernel", kernel);
+            Checks.positive("stride", stride);
         }
 
         public Conv2d(int filters, int kernel, int stride, Padding padding, Activation activation) {
@@ -60,11 +60,11 @@ public sealed interface LayerSpec {
     record RectConv2d(int filters, int kernelHeight, int kernelWidth, int strideHeight, int strideWidth,
             Padding padding, Activation activation, boolean bias) implements LayerSpec {
         public RectConv2d {
-            positive("filters", filters);
-            positive("kernel", kernelHeight);
-            positive("kernel", kernelWidth);
-            positive("stride", strideHeight);
-            positive("stride", strideWidth);
+            Checks.positive("filters", filters);
+            Checks.positive("kernel", kernelHeight);
+            Checks.positive("kernel", kernelWidth);
+            Checks.positive("stride", strideHeight);
+            Checks.positive("stride", strideWidth);
         }
 
         public String type() {
@@ -76,9 +76,9 @@ public sealed interface LayerSpec {
     record DepthwiseConv2d(int kernel, int multiplier, int stride, Padding padding, Activation activation)
             implements LayerSpec {
         public DepthwiseConv2d {
-            positive("kernel", kernel);
-            positive("multiplier", multiplier);
-            positive("stride", stride);
+            Checks.positive("kernel", kernel);
+            Checks.positive("multiplier", multiplier);
+            Checks.positive("stride", stride);
         }
 
         public String type() {
@@ -90,10 +90,10 @@ public sealed interface LayerSpec {
     record SeparableConv2d(int filters, int kernel, int multiplier, int stride, Padding padding, Activation activation)
             implements LayerSpec {
         public SeparableConv2d {
-            positive("filters", filters);
-            positive("kernel", kernel);
-            positive("multiplier", multiplier);
-            positive("stride", stride);
+            Checks.positive("filters", filters);
+            Checks.positive("kernel", kernel);
+            Checks.positive("multiplier", multiplier);
+            Checks.positive("stride", stride);
         }
 
         public String type() {
@@ -104,8 +104,8 @@ public sealed interface LayerSpec {
     /** Max or average pooling over square windows. */
     record Pool(PoolType pool, int size, int stride) implements LayerSpec {
         public Pool {
-            positive("size", size);
-            positive("stride", stride);
+            Checks.positive("size", size);
+            Checks.positive("stride", stride);
         }
 
         public String type() {
@@ -150,12 +150,6 @@ public sealed interface LayerSpec {
 
         public String type() {
             return "output";
-        }
-    }
-
-    private static void positive(String key, int value) {
-        if (value < 1) {
-            throw new IllegalArgumentException(key + " must be a positive integer, got " + value);
         }
     }
 }
