@@ -122,7 +122,8 @@ public enum ConvBackend {
             }
             Object helper = this == DL4J ? null
                     : layer instanceof ConvolutionLayer ? new MKLDNNConvHelper(layer.getParam("W").dataType())
-                    : layer instanceof BatchNormalization ? new MKLDNNBatchNormHelper(layer.getParam("gamma").dataType())
+                    // the running mean is a parameter of every batch norm; gamma is not when it is locked
+                    : layer instanceof BatchNormalization ? new MKLDNNBatchNormHelper(layer.getParam("mean").dataType())
                     : new MKLDNNSubsamplingHelper(DataType.FLOAT);
             field(layer, "helper").set(layer, helper);
             // a helper that failed before would be skipped; a new one starts with a clean record
