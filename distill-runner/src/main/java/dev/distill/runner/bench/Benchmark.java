@@ -2,6 +2,7 @@ package dev.distill.runner.bench;
 
 import dev.distill.core.DistillException;
 import dev.distill.core.data.LabeledData;
+import dev.distill.core.infer.ConvRuntime;
 import dev.distill.core.infer.DenseRuntime;
 import dev.distill.core.loss.DistillationLoss;
 import dev.distill.core.train.Trainer;
@@ -209,9 +210,22 @@ public final class Benchmark {
         INDArray inferBatch = rows(data.test().features(), BenchSettings.INFER_BATCH);
         INDArray single = rows(data.test().features(), 1);
         net.output(inferBatch);
+        ConvRuntime compiled = compiled(net, inferBatch);
         List<Double> infer = new ArrayList<>();
+        List<Double> compiledInfer = new ArrayList<>();
         for (int r = 0; r < settings.repeats(); r++) {
+            // the two paths in turns, so that load on a shared machine hits both alike
             infer.add(inferSamplesPerS(net, inferBatch));
+            if (compiled != null) {
+                compiledInfer.add(inferSamplesPerS(compiled::output, inferBatch));
+            }
+        }
+        List<BenchReport.StepTime> steps = new ArrayList<>();
+        if (compiled != null) {
+            double[] ms = compiled.stepMillis(inferBatch, Math.max(5, settings.repeats()));
+            for (int i = 0; i < ms.length; i++) {
+                steps.add(new BenchReport.StepTime(compiled.steps().get(i), ms[i]));
+            }
         }
         List<Double> latencies = latenciesMs(() -> net.output(single));
         List<Double> runtime = runtimeLatenciesMs(net, single);
@@ -220,10 +234,19 @@ public final class Benchmark {
         BenchReport.SavedModelFigures f = new BenchReport.SavedModelFigures(file.getFileName().toString(), bytes,
                 counts.params(), counts.nonzero(), Stopwatch.median(infer), Stopwatch.median(latencies),
                 Stopwatch.percentile(latencies, 99), dense ? Stopwatch.median(runtime) : null,
-                dense ? Stopwatch.percentile(runtime, 99) : null);
-        log.printf(Locale.ROOT, "%-40s %,10d bytes  %,9d non-zero params  infer %9.1f samples/s  batch-1 p50 %.3f ms%s%n",
+                dense ? Stopwatch.percentile(runtime, 99) : null,
+                compiled == null ? null : Stopwatch.median(compiledInfer), steps);
+        log.printf(Locale.ROOT, "%-40s %,10d bytes  %,9d non-zero params  infer %9.1f samples/s  batch-1 p50 %.3f ms%s%s%n",
                 f.file(), f.fileBytes(), f.nonzeroParams(), f.inferSamplesPerS(), f.inferLatencyMsP50(),
-                dense ? String.format(Locale.ROOT, " (plain-array runtime p50 %.4f ms)", f.runtimeLatencyMsP50()) : "");
+                dense ? String.format(Locale.ROOT, " (plain-array runtime p50 %.4f ms)", f.runtimeLatencyMsP50()) : "",
+                compiled == null ? "" : String.format(Locale.ROOT, "  compiled %9.1f samples/s", f.compiledSamplesPerS()));
+        if (compiled != null) {
+            StringBuilder line = new StringBuilder("    compiled steps (ms per 256):");
+            for (BenchReport.StepTime step : steps) {
+                line.append(String.format(Locale.ROOT, " %s %.2f", step.step(), step.ms()));
+            }
+            log.println(line);
+        }
         return f;
     }
 
@@ -272,11 +295,36 @@ public final class Benchmark {
 
     /** Samples per second of one timed repeat: {@code inferBatches} forward passes of {@code batch}. */
     private double inferSamplesPerS(Network net, INDArray batch) {
+        return inferSamplesPerS(net::output, batch);
+    }
+
+    private double inferSamplesPerS(java.util.function.UnaryOperator<INDArray> forward, INDArray batch) {
         return settings.inferBatches() * (double) batch.rows() / Stopwatch.seconds(() -> {
             for (int k = 0; k < settings.inferBatches(); k++) {
-                net.output(batch);
+                forward.apply(batch);
             }
         });
+    }
+
+    /**
+     * {@code net} compiled to the channels-last runtime and checked against DL4J on {@code batch} (same
+     * predicted class for every example), or null for a network the runtime cannot run.
+     */
+    private static ConvRuntime compiled(Network net, INDArray batch) {
+        if (!(net instanceof Network.Sequential sequential)) {
+            return null;
+        }
+        ConvRuntime runtime;
+        try {
+            runtime = ConvRuntime.compile(sequential.net());
+        } catch (IllegalArgumentException unsupported) {
+            return null;
+        }
+        INDArray expected = Nd4j.argMax(net.output(batch), 1);
+        if (!expected.equals(Nd4j.argMax(runtime.output(batch), 1))) {
+            throw new IllegalStateException("the compiled runtime disagrees with DL4J on the benchmark batch");
+        }
+        return runtime;
     }
 
     /** Consecutive batches of real training examples (the order does not change the cost). */
