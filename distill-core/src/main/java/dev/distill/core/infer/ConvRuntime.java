@@ -1,7 +1,9 @@
 package dev.distill.core.infer;
 
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import org.deeplearning4j.nn.api.Layer;
 import org.deeplearning4j.nn.conf.ConvolutionMode;
 import org.deeplearning4j.nn.conf.InputPreProcessor;
@@ -62,7 +64,14 @@ public final class ConvRuntime {
     private final boolean permuteInput;
     private final List<Step> steps;
     private final int outputSize;
-    private Buffers buffers;
+    /** Buffers of the last few batch sizes (an evaluation loop has its batch size and a last partial batch). */
+    private final Map<Long, Buffers> buffers = new LinkedHashMap<>(8, 0.75f, true) {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<Long, Buffers> eldest) {
+            return size() > KEPT_BATCH_SIZES;
+        }
+    };
+    private static final int KEPT_BATCH_SIZES = 3;
 
     private ConvRuntime(int inputSize, Tensor input, boolean permuteInput, List<Step> steps) {
         this.inputSize = inputSize;
@@ -648,9 +657,11 @@ public final class ConvRuntime {
     }
 
     private Buffers buffers(long batch) {
-        if (buffers != null && buffers.batch() == batch) {
-            return buffers;
+        Buffers kept = buffers.get(batch);
+        if (kept != null) {
+            return kept;
         }
+        Buffers buffers;
         try (MemoryWorkspace ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
             INDArray in = Nd4j.create(DataType.FLOAT, input.batch(batch), 'c');
             List<INDArray> outs = new ArrayList<>();
@@ -670,6 +681,7 @@ public final class ConvRuntime {
             }
             buffers = new Buffers(batch, in, outs, bound);
         }
+        this.buffers.put(batch, buffers);
         return buffers;
     }
 
