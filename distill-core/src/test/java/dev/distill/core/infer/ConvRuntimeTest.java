@@ -105,6 +105,21 @@ class ConvRuntimeTest {
     }
 
     @Test
+    void aStudentThatNormalisesBeforeItsActivationsRunsWithoutAnyBatchNormStep() {
+        MultiLayerNetwork net = trained(InputShape.image(12, 12, 1),
+                new Conv2d(8, 3, 2, Padding.SAME, Activation.IDENTITY), new BatchNorm(),
+                new LayerSpec.Activate(Activation.RELU),
+                new DepthwiseConv2d(3, 1, 1, Padding.SAME, Activation.IDENTITY),
+                new Conv2d(16, 1, 1, Padding.SAME, Activation.IDENTITY), new BatchNorm(),
+                new LayerSpec.Activate(Activation.RELU), new Pool(PoolType.MAX, 2, 2),
+                new GlobalPool(PoolType.AVG), new Output(5));
+        ConvRuntime runtime = ConvRuntime.compile(net);
+        assertEquals(List.of("conv2d", "activation", "depthwise_conv2d", "conv2d", "max_pool", "activation", "dense"),
+                runtime.steps());
+        assertSameOutputs(net, runtime, 30, 1e-4);
+    }
+
+    @Test
     void batchNormWithANegativeScaleStaysBeforeAMaxPool() {
         MultiLayerNetwork net = trained(InputShape.image(8, 8, 1),
                 new Conv2d(4, 3, 1, Padding.SAME, Activation.RELU), new BatchNorm(), new Pool(PoolType.MAX, 2, 2),
