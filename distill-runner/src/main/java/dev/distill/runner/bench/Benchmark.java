@@ -235,11 +235,13 @@ public final class Benchmark {
                 counts.params(), counts.nonzero(), Stopwatch.median(infer), Stopwatch.median(latencies),
                 Stopwatch.percentile(latencies, 99), dense ? Stopwatch.median(runtime) : null,
                 dense ? Stopwatch.percentile(runtime, 99) : null,
-                compiled == null ? null : Stopwatch.median(compiledInfer), steps);
+                compiled == null ? null : Stopwatch.median(compiledInfer),
+                compiled == null ? null : Stopwatch.median(latenciesMs(() -> compiled.output(single))), steps);
         log.printf(Locale.ROOT, "%-40s %,10d bytes  %,9d non-zero params  infer %9.1f samples/s  batch-1 p50 %.3f ms%s%s%n",
                 f.file(), f.fileBytes(), f.nonzeroParams(), f.inferSamplesPerS(), f.inferLatencyMsP50(),
                 dense ? String.format(Locale.ROOT, " (plain-array runtime p50 %.4f ms)", f.runtimeLatencyMsP50()) : "",
-                compiled == null ? "" : String.format(Locale.ROOT, "  compiled %9.1f samples/s", f.compiledSamplesPerS()));
+                compiled == null ? "" : String.format(Locale.ROOT, "  compiled %9.1f samples/s  batch-1 p50 %.3f ms",
+                        f.compiledSamplesPerS(), f.compiledLatencyMsP50()));
         if (compiled != null) {
             StringBuilder line = new StringBuilder("    compiled steps (ms per 256):");
             for (BenchReport.StepTime step : steps) {

@@ -109,6 +109,7 @@ class BenchCommandTest {
         assertEquals("conv2d", saved.get(0).get("compiled_steps_ms").get(0).get("step").asText());
         assertTrue(saved.get(0).get("compiled_steps_ms").get(0).get("ms").asDouble() > 0);
         assertTrue(saved.get(1).get("compiled_samples_per_s").asDouble() > 0);
+        assertTrue(saved.get(1).get("compiled_latency_ms_p50").asDouble() > 0);
         assertTrue(run.out().contains("compiled steps (ms per 256): conv2d "), run.out());
     }
 
