@@ -73,9 +73,7 @@ public final class Benchmark {
         }
         BenchReport.KdOverhead kd = kdOverhead(config, data, student(config, models));
         List<BenchReport.SavedModelFigures> saved = new ArrayList<>();
-        for (Path file : modelFiles) {
-            saved.add(measureFile(file, data));
-        }
+        saved.addAll(measureFiles(modelFiles, data));
         return new BenchReport(config.file().toString(), quick, settings.repeats(), MachineInfo.describe(loadAtStart),
                 gemm, figures, kd, saved, MachineInfo.peakRssBytes(), (System.nanoTime() - started) / 1e9);
     }
@@ -158,8 +156,8 @@ public final class Benchmark {
         }
         List<DataSet> timed = batches.subList(WARMUP_BATCHES, batches.size());
         int trainSamples = timed.stream().mapToInt(DataSet::numExamples).sum();
-        List<List<Double>> train = perBackend(backends.size());
-        List<List<Double>> infer = perBackend(backends.size());
+        List<List<Double>> train = emptyLists(backends.size());
+        List<List<Double>> infer = emptyLists(backends.size());
         for (int r = 0; r < settings.repeats(); r++) {
             for (int i = 0; i < nets.size(); i++) {
                 Network net = nets.get(i);
@@ -197,29 +195,51 @@ public final class Benchmark {
         return out;
     }
 
-    /** Inference of a saved model on the test images: throughput at batch 256 and batch-1 latency. */
-    private BenchReport.SavedModelFigures measureFile(Path file, ExperimentData data) {
-        Network net;
-        long bytes;
-        try {
-            net = ModelFiles.load(file, SparseModelFile::load);
-            bytes = Files.size(file);
-        } catch (IOException | RuntimeException e) {
-            throw new DistillException(file + ": not a readable model file (" + e.getMessage() + ")", e);
-        }
+    /** A saved model loaded for measuring, with its compiled form (null if the runtime cannot run it). */
+    private record LoadedFile(Path file, long bytes, Network net, ConvRuntime compiled) {
+    }
+
+    /**
+     * Inference of saved models on the test images: throughput at batch 256 on DL4J and on the compiled
+     * runtime, batch-1 latency. Every repeat measures every file in turn, so that load on a shared
+     * machine hits all of them alike and their ratios hold within the run.
+     */
+    private List<BenchReport.SavedModelFigures> measureFiles(List<Path> files, ExperimentData data) {
         INDArray inferBatch = rows(data.test().features(), BenchSettings.INFER_BATCH);
         INDArray single = rows(data.test().features(), 1);
-        net.output(inferBatch);
-        ConvRuntime compiled = compiled(net, inferBatch);
-        List<Double> infer = new ArrayList<>();
-        List<Double> compiledInfer = new ArrayList<>();
-        for (int r = 0; r < settings.repeats(); r++) {
-            // the two paths in turns, so that load on a shared machine hits both alike
-            infer.add(inferSamplesPerS(net, inferBatch));
-            if (compiled != null) {
-                compiledInfer.add(inferSamplesPerS(compiled::output, inferBatch));
+        List<LoadedFile> loaded = new ArrayList<>();
+        for (Path file : files) {
+            try {
+                Network net = ModelFiles.load(file, SparseModelFile::load);
+                net.output(inferBatch);
+                loaded.add(new LoadedFile(file, Files.size(file), net, compiled(net, inferBatch)));
+            } catch (IOException | RuntimeException e) {
+                throw new DistillException(file + ": not a readable model file (" + e.getMessage() + ")", e);
             }
         }
+        List<List<Double>> infer = emptyLists(loaded.size());
+        List<List<Double>> compiledInfer = emptyLists(loaded.size());
+        for (int r = 0; r < settings.repeats(); r++) {
+            for (int i = 0; i < loaded.size(); i++) {
+                LoadedFile f = loaded.get(i);
+                infer.get(i).add(inferSamplesPerS(f.net(), inferBatch));
+                if (f.compiled() != null) {
+                    compiledInfer.get(i).add(inferSamplesPerS(f.compiled()::output, inferBatch));
+                }
+            }
+        }
+        List<BenchReport.SavedModelFigures> out = new ArrayList<>();
+        for (int i = 0; i < loaded.size(); i++) {
+            out.add(fileFigures(loaded.get(i), Stopwatch.median(infer.get(i)), compiledInfer.get(i), inferBatch,
+                    single));
+        }
+        return out;
+    }
+
+    private BenchReport.SavedModelFigures fileFigures(LoadedFile loaded, double inferSamplesPerS,
+            List<Double> compiledInfer, INDArray inferBatch, INDArray single) {
+        Network net = loaded.net();
+        ConvRuntime compiled = loaded.compiled();
         List<BenchReport.StepTime> steps = new ArrayList<>();
         if (compiled != null) {
             double[] ms = compiled.stepMillis(inferBatch, Math.max(5, settings.repeats()));
@@ -231,8 +251,8 @@ public final class Benchmark {
         List<Double> runtime = runtimeLatenciesMs(net, single);
         boolean dense = runtime != null;
         SavedModel counts = SavedModel.of(net);
-        BenchReport.SavedModelFigures f = new BenchReport.SavedModelFigures(file.getFileName().toString(), bytes,
-                counts.params(), counts.nonzero(), Stopwatch.median(infer), Stopwatch.median(latencies),
+        BenchReport.SavedModelFigures f = new BenchReport.SavedModelFigures(loaded.file().getFileName().toString(),
+                loaded.bytes(), counts.params(), counts.nonzero(), inferSamplesPerS, Stopwatch.median(latencies),
                 Stopwatch.percentile(latencies, 99), dense ? Stopwatch.median(runtime) : null,
                 dense ? Stopwatch.percentile(runtime, 99) : null,
                 compiled == null ? null : Stopwatch.median(compiledInfer),
@@ -252,7 +272,7 @@ public final class Benchmark {
         return f;
     }
 
-    private static List<List<Double>> perBackend(int n) {
+    private static List<List<Double>> emptyLists(int n) {
         List<List<Double>> lists = new ArrayList<>();
         for (int i = 0; i < n; i++) {
             lists.add(new ArrayList<>());
