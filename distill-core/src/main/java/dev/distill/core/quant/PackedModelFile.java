@@ -2,7 +2,6 @@ package dev.distill.core.quant;
 
 import dev.distill.core.DistillException;
 import dev.distill.core.io.ModelFiles;
-import dev.distill.core.io.TensorShape;
 import dev.distill.models.build.ConvBackend;
 import java.io.BufferedOutputStream;
 import java.io.ByteArrayInputStream;
@@ -25,6 +24,7 @@ import java.util.Map;
 import java.util.zip.CRC32;
 import java.util.zip.Deflater;
 import java.util.zip.DeflaterOutputStream;
+import java.util.zip.Inflater;
 import java.util.zip.InflaterInputStream;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
@@ -35,24 +35,29 @@ import org.nd4j.linalg.factory.Nd4j;
  * Our packed model file: weights at their real bit width, so an INT8 model is a quarter of the float
  * one and a 4-bit k-means model an eighth, before any entropy coding.
  *
- * <p>Layout (big-endian): magic {@code DSTLPACK}, format version (u16), the file's length in bytes
- * (u32), the architecture (u8 kind: 0 our compact dense JSON, 1 DL4J's configuration JSON deflated; u32
- * length; bytes), the activation ranges of the integer path (u16 count; per range the layer (u16),
- * scale (f32), zero point (i16)), the tensors (u16 count), a CRC-32 of every byte before it. A tensor:
- * key (u8 length, UTF-8), rank (u8), dimensions (u32 each), kind (u8: 0 float32, 1 linear, 2 k-means,
- * 3 binary); float32: the values; otherwise bits (u8), channel axis (i8, −1 per tensor), then linear:
- * symmetric (u8), scales (f32 per channel), zero points (i16 per channel, asymmetric only); k-means:
- * the 2^bits centroids (f32); binary: scales (f32 per channel); then the number of stored values
- * (u32), sparse (u8), if sparse the positions as relative indices (Deep Compression): entries (u32),
- * index bits (u8) and a stream; then the codes as a stream. A stream is coding (u8: 0 fixed width, 1
- * canonical Huffman with its table first), its length (u32) and its bytes. A relative index d below
- * 2^indexBits − 1 means "the next stored value is d + 1 positions on"; d = 2^indexBits − 1 is a filler
- * that moves on that many positions and stores nothing, for gaps the width cannot hold.
+ * <p>Layout (version 2, big-endian; "varint" is an unsigned LEB128 count): magic {@code DSTLPACK},
+ * format version (u16), the file's length in bytes (u32), the architecture (u8 kind: 0 our compact
+ * dense JSON, 1 DL4J's configuration JSON; varint length; the JSON raw-deflated), the activation ranges
+ * of the integer path (u16 count; per range the layer (u16), scale (f32), zero point (i16)), the tensors
+ * (varint count), a CRC-32 of every byte before it. A tensor: key (u8 length, UTF-8), rank (varint),
+ * dimensions (varints), kind (u8: 0 float32, 1 linear, 2 k-means, 3 binary); float: a float block of
+ * the values; otherwise bits (u8), channel axis (i8, −1 per tensor), then linear: symmetric (u8), a float
+ * block of scales (one per channel), zero points (i16 per channel, asymmetric only); k-means: a float
+ * block of the 2^bits centroids; binary: a float block of scales; then the number of stored values
+ * (varint), the layout (u8: 0 dense, 1 sparse in c order, 2 sparse with the first axis fastest, as
+ * compressed sparse columns; the writer takes whichever codes smaller), if sparse the positions in that
+ * order as relative indices (Deep Compression): entries (varint), index bits (u8) and a stream; then the
+ * codes as a stream, in the positions' order. A float block is a precision (u8: 0 f32, 1 f16 when every
+ * value is exactly a half) and the values. A stream is coding (u8: 0 fixed width, 1 canonical Huffman
+ * with its table first), its length (varint) and its bytes. A relative index d below 2^indexBits − 1
+ * means "the next stored value is d + 1 positions on"; d = 2^indexBits − 1 is a filler that moves on
+ * that many positions and stores nothing, for gaps the width cannot hold. Version 1 files (u32 counts,
+ * f32 floats, uncompressed compact JSON) are refused with a one-line error: re-run the stage.
  */
 public final class PackedModelFile {
 
     static final byte[] MAGIC = "DSTLPACK".getBytes(StandardCharsets.US_ASCII);
-    static final int VERSION = 1;
+    static final int VERSION = 2;
     /** Magic, version, length: what must be there before anything can be checked. */
     private static final int PREAMBLE = MAGIC.length + 2 + 4;
 
@@ -60,6 +65,12 @@ public final class PackedModelFile {
     private static final int ARCH_DL4J = 1;
     private static final int CODING_FIXED = 0;
     private static final int CODING_HUFFMAN = 1;
+    private static final int DENSE = 0;
+    private static final int SPARSE_C_ORDER = 1;
+    /** Sparse, positions walked with the first axis fastest (Deep Compression's compressed sparse columns for dense [in, out]). */
+    private static final int SPARSE_F_ORDER = 2;
+    private static final int FLOAT32 = 0;
+    private static final int FLOAT16 = 1;
 
     /** A packed file read back: the runnable (dequantized) network and what the file stores. */
     public record Packed(MultiLayerNetwork net, List<QuantizedTensor> tensors,
@@ -104,10 +115,10 @@ public final class PackedModelFile {
             out.writeShort(VERSION);
             out.writeInt(0); // the length, filled in below
             String compact = Architecture.compact(shipped);
-            byte[] arch = compact != null ? compact.getBytes(StandardCharsets.UTF_8)
-                    : deflate(shipped.getLayerWiseConfigurations().toJson().getBytes(StandardCharsets.UTF_8));
+            byte[] arch = deflate((compact != null ? compact : shipped.getLayerWiseConfigurations().toJson())
+                    .getBytes(StandardCharsets.UTF_8));
             out.writeByte(compact != null ? ARCH_COMPACT : ARCH_DL4J);
-            out.writeInt(arch.length);
+            writeVarint(out, arch.length);
             out.write(arch);
             out.writeShort(activations.size());
             for (ActivationCalibration.Range r : activations) {
@@ -116,7 +127,7 @@ public final class PackedModelFile {
                 out.writeShort(r.zeroPoint());
             }
             Map<String, INDArray> params = shipped.paramTable();
-            out.writeShort(params.size());
+            writeVarint(out, params.size());
             for (Map.Entry<String, INDArray> e : params.entrySet()) {
                 QuantizedTensor t = byKey.get(e.getKey());
                 if (t == null) {
@@ -154,15 +165,16 @@ public final class PackedModelFile {
         byte[] name = t.key().getBytes(StandardCharsets.UTF_8);
         out.writeByte(name.length);
         out.write(name);
-        TensorShape.write(out, t.shape());
+        writeVarint(out, t.shape().length);
+        for (long d : t.shape()) {
+            writeVarint(out, (int) d);
+        }
         out.writeByte(t.kind().ordinal());
         int headerBytes = out.size() - start;
         long floatBytes = 4L * t.size();
         String kind = t.kind().name().toLowerCase(java.util.Locale.ROOT);
         if (t.kind() == QuantizedTensor.Kind.FLOAT) {
-            for (float v : t.floats()) {
-                out.writeFloat(v);
-            }
+            writeFloats(out, t.floats());
             return new TensorLayout(t.key(), kind, 32, t.size(), t.size(), 0, false, false, floatBytes,
                     out.size() - start - headerBytes);
         }
@@ -172,42 +184,53 @@ public final class PackedModelFile {
             case LINEAR -> {
                 boolean symmetric = Arrays.stream(t.zeroPoints()).allMatch(z -> z == 0);
                 out.writeByte(symmetric ? 1 : 0);
-                for (float s : t.scales()) {
-                    out.writeFloat(s);
-                }
+                writeFloats(out, t.scales());
                 if (!symmetric) {
                     for (int z : t.zeroPoints()) {
                         out.writeShort(z);
                     }
                 }
             }
-            case KMEANS -> {
-                for (float c : t.codebook()) {
-                    out.writeFloat(c);
-                }
-            }
-            case BINARY -> {
-                for (float s : t.scales()) {
-                    out.writeFloat(s);
-                }
-            }
+            case KMEANS -> writeFloats(out, t.codebook());
+            case BINARY -> writeFloats(out, t.scales());
             default -> throw new IllegalStateException();
         }
-        out.writeInt(t.stored());
-        out.writeByte(t.positions() != null ? 1 : 0);
+        writeVarint(out, t.stored());
         int indexBits = 0;
         boolean huffmanIndices = false;
-        if (t.positions() != null) {
-            indexBits = bestIndexBits(t.positions(), huffman);
-            int[] deltas = relativeIndices(t.positions(), indexBits);
-            out.writeInt(deltas.length);
+        int[] codes = t.codes();
+        if (t.positions() == null) {
+            out.writeByte(DENSE);
+        } else {
+            // the order whose relative indices take fewer bits: pruning often empties whole input rows
+            // or output columns, and walking along them turns those into a few long gaps
+            int[] fPositions = toFOrder(t.positions(), t.shape());
+            int[] byF = sortedBy(fPositions);
+            int[] fSorted = new int[byF.length];
+            for (int k = 0; k < byF.length; k++) {
+                fSorted[k] = fPositions[byF[k]];
+            }
+            int cBits = bestIndexBits(t.positions(), huffman);
+            int fBits = bestIndexBits(fSorted, huffman);
+            boolean fOrder = indexBitsCost(fSorted, fBits, huffman) < indexBitsCost(t.positions(), cBits, huffman);
+            int[] positions = fOrder ? fSorted : t.positions();
+            indexBits = fOrder ? fBits : cBits;
+            if (fOrder) {
+                codes = new int[byF.length];
+                for (int k = 0; k < byF.length; k++) {
+                    codes[k] = t.codes()[byF[k]];
+                }
+            }
+            out.writeByte(fOrder ? SPARSE_F_ORDER : SPARSE_C_ORDER);
+            int[] deltas = relativeIndices(positions, indexBits);
+            writeVarint(out, deltas.length);
             out.writeByte(indexBits);
             huffmanIndices = writeStream(out, deltas, indexBits, huffman);
         }
         int offset = t.kind() == QuantizedTensor.Kind.LINEAR ? 1 << (t.bits() - 1) : 0;
-        int[] symbols = new int[t.codes().length];
+        int[] symbols = new int[codes.length];
         for (int k = 0; k < symbols.length; k++) {
-            symbols[k] = t.codes()[k] + offset;
+            symbols[k] = codes[k] + offset;
         }
         boolean huffmanCodes = writeStream(out, symbols, t.bits(), huffman);
         return new TensorLayout(t.key(), kind, t.bits(), t.size(), t.stored(), indexBits, huffmanIndices,
@@ -223,20 +246,65 @@ public final class PackedModelFile {
         int best = 8;
         long bestBits = Long.MAX_VALUE;
         for (int w = 1; w <= 8; w++) {
-            long bits = (long) relativeIndexCount(positions, w) * w;
-            if (huffman) {
-                int[] deltas = relativeIndices(positions, w);
-                Huffman code = Huffman.of(deltas, 1 << w);
-                if (code != null) {
-                    bits = Math.min(bits, Huffman.tableBits(1 << w) + code.codedBits(deltas));
-                }
-            }
+            long bits = indexBitsCost(positions, w, huffman);
             if (bits < bestBits) {
                 bestBits = bits;
                 best = w;
             }
         }
         return best;
+    }
+
+    /** The bits these positions take as relative indices of {@code width} bits, Huffman-coded if that is smaller. */
+    static long indexBitsCost(int[] positions, int width, boolean huffman) {
+        long bits = relativeIndexCount(positions, width) * width;
+        if (huffman) {
+            int[] deltas = relativeIndices(positions, width);
+            Huffman code = Huffman.of(deltas, 1 << width);
+            if (code != null) {
+                bits = Math.min(bits, Huffman.tableBits(1 << width) + code.codedBits(deltas));
+            }
+        }
+        return bits;
+    }
+
+    /** Flat c-order indices (last axis fastest) as flat indices with the first axis fastest (Fortran order). */
+    static int[] toFOrder(int[] positions, long[] shape) {
+        return reorder(positions, shape, true);
+    }
+
+    /** The inverse of {@link #toFOrder}. */
+    static int[] toCOrder(int[] positions, long[] shape) {
+        return reorder(positions, shape, false);
+    }
+
+    private static int[] reorder(int[] positions, long[] shape, boolean toF) {
+        int rank = shape.length;
+        long[] cStride = new long[rank];
+        long[] fStride = new long[rank];
+        for (int d = rank - 1, s = 1; d >= 0; s *= shape[d], d--) {
+            cStride[d] = s;
+        }
+        for (int d = 0, s = 1; d < rank; s *= shape[d], d++) {
+            fStride[d] = s;
+        }
+        long[] from = toF ? cStride : fStride;
+        long[] to = toF ? fStride : cStride;
+        int[] out = new int[positions.length];
+        for (int k = 0; k < positions.length; k++) {
+            long moved = 0;
+            for (int d = 0; d < rank; d++) {
+                moved += (positions[k] / from[d] % shape[d]) * to[d];
+            }
+            out[k] = (int) moved;
+        }
+        return out;
+    }
+
+    /** The indices that put {@code values} in ascending order. */
+    static int[] sortedBy(int[] values) {
+        return java.util.stream.IntStream.range(0, values.length).boxed()
+                .sorted(java.util.Comparator.comparingInt(k -> values[k])).mapToInt(Integer::intValue).toArray();
     }
 
     private static long relativeIndexCount(int[] positions, int width) {
@@ -307,14 +375,14 @@ public final class PackedModelFile {
         }
         byte[] bytes = bits.toByteArray();
         out.writeByte(useHuffman ? CODING_HUFFMAN : CODING_FIXED);
-        out.writeInt(bytes.length);
+        writeVarint(out, bytes.length);
         out.write(bytes);
         return useHuffman;
     }
 
     private static int[] readStream(DataInputStream in, int count, int width) throws IOException {
         int coding = in.readUnsignedByte();
-        byte[] bytes = in.readNBytes(in.readInt());
+        byte[] bytes = in.readNBytes(readVarint(in));
         Bits.Reader bits = new Bits.Reader(bytes);
         int[] symbols = new int[count];
         if (coding == CODING_HUFFMAN) {
@@ -348,7 +416,7 @@ public final class PackedModelFile {
         int version = preamble.getShort() & 0xFFFF;
         if (version != VERSION) {
             throw new DistillException(file + ": packed model format version " + version + ", this reader knows "
-                    + VERSION);
+                    + VERSION + " (re-run the quantize stage to write it again)");
         }
         long length = preamble.getInt() & 0xFFFFFFFFL;
         if (bytes.length < length) {
@@ -368,10 +436,10 @@ public final class PackedModelFile {
             DataInputStream in = new DataInputStream(new ByteArrayInputStream(bytes, PREAMBLE,
                     bytes.length - 4 - PREAMBLE));
             int archKind = in.readUnsignedByte();
-            byte[] arch = in.readNBytes(in.readInt());
+            byte[] arch = in.readNBytes(readVarint(in));
             MultiLayerNetwork net;
             if (archKind == ARCH_COMPACT) {
-                net = Architecture.build(Architecture.parse(new String(arch, StandardCharsets.UTF_8)));
+                net = Architecture.build(Architecture.parse(new String(inflate(arch), StandardCharsets.UTF_8)));
             } else if (archKind == ARCH_DL4J) {
                 net = new MultiLayerNetwork(MultiLayerConfiguration.fromJson(new String(inflate(arch),
                         StandardCharsets.UTF_8)));
@@ -385,7 +453,7 @@ public final class PackedModelFile {
                 activations.add(new ActivationCalibration.Range(in.readUnsignedShort(), in.readFloat(),
                         in.readShort()));
             }
-            int count = in.readUnsignedShort();
+            int count = readVarint(in);
             if (count != net.paramTable().size()) {
                 throw new IOException(count + " tensors for a network with " + net.paramTable().size());
             }
@@ -416,19 +484,23 @@ public final class PackedModelFile {
 
     private static QuantizedTensor readTensor(DataInputStream in) throws IOException {
         String key = new String(in.readNBytes(in.readUnsignedByte()), StandardCharsets.UTF_8);
-        long[] shape = TensorShape.read(in, key);
-        int n = TensorShape.elements(shape);
+        long[] shape = new long[readVarint(in)];
+        long elements = 1;
+        for (int d = 0; d < shape.length; d++) {
+            shape[d] = readVarint(in);
+            elements *= shape[d];
+            if (elements > Integer.MAX_VALUE) {
+                throw new IOException("tensor " + key + ": impossible shape");
+            }
+        }
+        int n = (int) elements;
         int kindCode = in.readUnsignedByte();
         if (kindCode >= QuantizedTensor.Kind.values().length) {
             throw new IOException("tensor " + key + ": unknown kind " + kindCode);
         }
         QuantizedTensor.Kind kind = QuantizedTensor.Kind.values()[kindCode];
         if (kind == QuantizedTensor.Kind.FLOAT) {
-            float[] v = new float[n];
-            for (int i = 0; i < n; i++) {
-                v[i] = in.readFloat();
-            }
-            return QuantizedTensor.ofFloats(key, shape, v);
+            return QuantizedTensor.ofFloats(key, shape, readFloats(in, n));
         }
         int bits = in.readUnsignedByte();
         int axis = in.readByte();
@@ -442,7 +514,7 @@ public final class PackedModelFile {
         switch (kind) {
             case LINEAR -> {
                 boolean symmetric = in.readUnsignedByte() == 1;
-                scales = floats(in, channels);
+                scales = readFloats(in, channels);
                 zeroPoints = new int[channels];
                 if (!symmetric) {
                     for (int c = 0; c < channels; c++) {
@@ -450,18 +522,22 @@ public final class PackedModelFile {
                     }
                 }
             }
-            case KMEANS -> codebook = floats(in, 1 << bits);
-            case BINARY -> scales = floats(in, channels);
+            case KMEANS -> codebook = readFloats(in, 1 << bits);
+            case BINARY -> scales = readFloats(in, channels);
             default -> throw new IllegalStateException();
         }
-        int stored = in.readInt();
-        boolean sparse = in.readUnsignedByte() == 1;
-        if (stored < 0 || stored > n || (!sparse && stored != n)) {
+        int stored = readVarint(in);
+        int layout = in.readUnsignedByte();
+        if (layout > SPARSE_F_ORDER) {
+            throw new IOException("tensor " + key + ": unknown layout " + layout);
+        }
+        boolean sparse = layout != DENSE;
+        if (stored > n || (!sparse && stored != n)) {
             throw new IOException("tensor " + key + ": " + stored + " stored values of " + n);
         }
         int[] positions = null;
         if (sparse) {
-            int entries = in.readInt();
+            int entries = readVarint(in);
             int indexBits = in.readUnsignedByte();
             if (entries < stored || indexBits < 1 || indexBits > 8) {
                 throw new IOException("tensor " + key + ": " + entries + " relative indices of " + indexBits + " bits");
@@ -473,27 +549,84 @@ public final class PackedModelFile {
         for (int k = 0; k < codes.length; k++) {
             codes[k] -= offset;
         }
+        if (layout == SPARSE_F_ORDER) {
+            // back to the c order (ascending flat indices) every tensor is held in
+            int[] cPositions = toCOrder(positions, shape);
+            int[] byC = sortedBy(cPositions);
+            int[] sortedCodes = new int[stored];
+            positions = new int[stored];
+            for (int k = 0; k < stored; k++) {
+                positions[k] = cPositions[byC[k]];
+                sortedCodes[k] = codes[byC[k]];
+            }
+            codes = sortedCodes;
+        }
         return new QuantizedTensor(key, shape, kind, bits, axis, scales, zeroPoints, codebook, positions, codes, null);
     }
 
-    private static float[] floats(DataInputStream in, int n) throws IOException {
+    /** Float parameters at 16 bits when every one of them is exactly a half ({@link Half}), else at 32. */
+    private static void writeFloats(DataOutputStream out, float[] values) throws IOException {
+        boolean half = Half.holdsAll(values);
+        out.writeByte(half ? FLOAT16 : FLOAT32);
+        for (float v : values) {
+            if (half) {
+                out.writeShort(Half.bits(v));
+            } else {
+                out.writeFloat(v);
+            }
+        }
+    }
+
+    private static float[] readFloats(DataInputStream in, int n) throws IOException {
+        int precision = in.readUnsignedByte();
+        if (precision != FLOAT16 && precision != FLOAT32) {
+            throw new IOException("unknown float precision " + precision);
+        }
         float[] v = new float[n];
         for (int i = 0; i < n; i++) {
-            v[i] = in.readFloat();
+            v[i] = precision == FLOAT16 ? Half.value(in.readUnsignedShort()) : in.readFloat();
         }
         return v;
     }
 
+    /** An unsigned LEB128 varint: 7 bits a byte, low bits first; counts and lengths are mostly one or two bytes. */
+    static void writeVarint(DataOutputStream out, int value) throws IOException {
+        if (value < 0) {
+            throw new IllegalArgumentException("negative varint " + value);
+        }
+        int v = value;
+        while (v >= 0x80) {
+            out.writeByte(v & 0x7F | 0x80);
+            v >>>= 7;
+        }
+        out.writeByte(v);
+    }
+
+    static int readVarint(DataInputStream in) throws IOException {
+        long value = 0;
+        for (int shift = 0; shift < 35; shift += 7) {
+            int b = in.readUnsignedByte();
+            value |= (long) (b & 0x7F) << shift;
+            if ((b & 0x80) == 0) {
+                if (value > Integer.MAX_VALUE) {
+                    break;
+                }
+                return (int) value;
+            }
+        }
+        throw new IOException("a count beyond 2^31 (a damaged varint)");
+    }
+
     private static byte[] deflate(byte[] data) throws IOException {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
-        try (DeflaterOutputStream z = new DeflaterOutputStream(out, new Deflater(Deflater.BEST_COMPRESSION))) {
+        try (DeflaterOutputStream z = new DeflaterOutputStream(out, new Deflater(Deflater.BEST_COMPRESSION, true))) {
             z.write(data);
         }
         return out.toByteArray();
     }
 
     private static byte[] inflate(byte[] data) throws IOException {
-        try (InflaterInputStream z = new InflaterInputStream(new ByteArrayInputStream(data))) {
+        try (InflaterInputStream z = new InflaterInputStream(new ByteArrayInputStream(data), new Inflater(true))) {
             return z.readAllBytes();
         }
     }

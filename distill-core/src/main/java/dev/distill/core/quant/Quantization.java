@@ -86,12 +86,41 @@ public final class Quantization {
                 tensors = postTraining;
             }
         }
+        tensors = halfParameters(net, tensors);
+        after = Accuracy.of(net, validation);
         List<ActivationCalibration.Range> activations = settings.scheme() == QuantSettings.Scheme.INT8
                 ? ActivationCalibration.measure(net, fineTuning.features(),
                         fineTuning.spec().batchSize(), settings.calibrationBatches(),
                         settings.calibration() == QuantSettings.Calibration.MINMAX ? 100 : settings.percentile())
                 : List.of();
         return new Outcome(net, tensors, activations, before, quantized, after, (System.nanoTime() - start) / 1e9);
+    }
+
+    /**
+     * Rounds the float parameters the packed file stores (scales, centroids, and the network's other
+     * parameters: biases, batch norm) to half precision, in the tensors and in {@code net}, so the file
+     * holds them at 16 bits exactly. Half keeps 11 significant bits, more than the 8-bit codes they
+     * scale; the stage measures the accuracy of the file read back, this rounding included.
+     */
+    private static List<QuantizedTensor> halfParameters(MultiLayerNetwork net, List<QuantizedTensor> tensors) {
+        List<QuantizedTensor> rounded = new ArrayList<>();
+        java.util.Set<String> quantized = new java.util.HashSet<>();
+        for (QuantizedTensor t : tensors) {
+            quantized.add(t.key());
+            QuantizedTensor r = new QuantizedTensor(t.key(), t.shape(), t.kind(), t.bits(), t.channelAxis(),
+                    t.scales() == null ? null : Half.round(t.scales()), t.zeroPoints(),
+                    t.codebook() == null ? null : Half.round(t.codebook()), t.positions(), t.codes(), t.floats());
+            rounded.add(r);
+            net.setParam(t.key(), Nd4j.create(r.dequantize(), r.shape(), 'c'));
+        }
+        for (java.util.Map.Entry<String, INDArray> e : net.paramTable().entrySet()) {
+            if (!quantized.contains(e.getKey())) {
+                INDArray p = e.getValue();
+                net.setParam(e.getKey(), Nd4j.create(Half.round(PackedModelFile.values(p)), p.shape(), 'c')
+                        .castTo(p.dataType()));
+            }
+        }
+        return rounded;
     }
 
     /** Puts the tensors' values into {@code net}; its validation accuracy. */

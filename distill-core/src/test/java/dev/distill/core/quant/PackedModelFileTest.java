@@ -154,12 +154,106 @@ class PackedModelFileTest {
         byte[] longer = java.util.Arrays.copyOf(bytes, bytes.length + 3);
         assertError(write("longer.packed", longer), "3 bytes after the end");
         byte[] newer = bytes.clone();
-        newer[9] = 2;
-        assertError(write("newer.packed", newer), "packed model format version 2, this reader knows 1");
+        newer[9] = 3;
+        assertError(write("newer.packed", newer), "packed model format version 3, this reader knows 2");
+        byte[] older = bytes.clone();
+        older[9] = 1;
+        assertError(write("older.packed", older), "packed model format version 1, this reader knows 2 (re-run the "
+                + "quantize stage to write it again)");
         Path zip = dir.resolve("model.zip");
         ModelFiles.saveForShipping(net, zip);
         assertFalse(PackedModelFile.isPackedFile(zip));
         assertError(zip, "not a packed model file (no DSTLPACK header)");
+    }
+
+    @Test
+    void halfPrecisionHoldsWhatItCanExactlyAndTheFileStoresSuchFloatsInTwoBytes() throws Exception {
+        for (float f : new float[] {0f, -0f, 1f, -0.5f, 65504f, 0x1p-14f, 0x1p-24f, -3 * 0x1p-24f, 0.333251953125f}) {
+            assertTrue(Half.holds(f), f + " is a half");
+            assertEquals(Float.floatToRawIntBits(f), Float.floatToRawIntBits(Half.value(Half.bits(f))), "" + f);
+        }
+        for (float f : new float[] {0.1f, 1e-9f, 70000f, Float.NaN, Float.POSITIVE_INFINITY}) {
+            assertFalse(Half.holds(f), f + " is no half");
+        }
+        assertEquals(0.0999755859375f, Half.round(0.1f)); // the nearest half, 1638.4/16384 rounded down
+        assertEquals(1f, Half.round(1.0004f));
+        assertEquals(70000f, Half.round(70000f), "beyond half's range a value keeps 32 bits");
+
+        MultiLayerNetwork net = mlp(0);
+        List<QuantizedTensor> tensors = quantize(net, "kmeans");
+        for (String bias : new String[] {"0_b", "1_b"}) {
+            net.getParam(bias).addi(0.01); // a fresh network's biases are zero, which any width holds
+        }
+        Path full = dir.resolve("full.packed");
+        PackedModelFile.write(net, tensors, List.of(), false, full);
+        List<QuantizedTensor> halves = new ArrayList<>();
+        for (QuantizedTensor t : tensors) {
+            halves.add(t.withCodebook(Half.round(t.codebook())));
+        }
+        for (String bias : new String[] {"0_b", "1_b"}) {
+            INDArray b = net.getParam(bias);
+            net.setParam(bias, Nd4j.create(Half.round(PackedModelFile.values(b)), b.shape(), 'c'));
+        }
+        Path half = dir.resolve("half.packed");
+        PackedModelFile.write(net, halves, List.of(), false, half);
+        // two bytes saved on each of 42 biases and 2 × 16 centroids
+        assertEquals(Files.size(full) - 2 * (42 + 32), Files.size(half));
+        PackedModelFile.Packed back = PackedModelFile.read(half);
+        for (QuantizedTensor t : halves) {
+            assertTrue(back.tensors().stream().anyMatch(t::sameAs), t.key() + " bit for bit");
+        }
+        assertArrayEquals(PackedModelFile.values(net.getParam("0_b")), PackedModelFile.values(back.net().getParam("0_b")),
+                0f);
+    }
+
+    @Test
+    void aTensorPrunedByColumnsIsStoredColumnMajorAsSmallAsOnePrunedByRows() throws Exception {
+        long[] shape = {2, 3, 4, 5};
+        int[] positions = java.util.stream.IntStream.range(0, 120).filter(i -> i % 7 != 0).toArray();
+        int[] f = PackedModelFile.toFOrder(positions, shape);
+        assertEquals(1 + 2 * 2 + 3 * 6 + 4 * 24, PackedModelFile.toFOrder(new int[] {1 * 60 + 2 * 20 + 3 * 5 + 4},
+                shape)[0], "c index of (1, 2, 3, 4) in f order");
+        assertArrayEquals(positions, PackedModelFile.toCOrder(f, shape));
+
+        // [64, 16] weights: keeping 4 of 16 columns leaves a gap every 4 values in c order, none column-major
+        MultiLayerNetwork net = NetworkFactory.build(TinyData.mlp(16, 10), InputShape.flat(64), new Adam(1e-3), 0, 9);
+        long[] w = {64, 16};
+        int[] byRows = java.util.stream.IntStream.range(0, 1024).filter(i -> i < 256).toArray();
+        int[] byColumns = java.util.stream.IntStream.range(0, 1024).filter(i -> i % 16 < 4).toArray();
+        long[] sizes = new long[2];
+        int k = 0;
+        for (int[] kept : new int[][] {byRows, byColumns}) {
+            float[] v = new float[1024];
+            Random r = new Random(3);
+            for (int i : kept) {
+                v[i] = (float) r.nextGaussian() + 3;
+            }
+            QuantizedTensor t = Quantizers.kmeans("0_W", v, w, 4, QuantSettings.Init.LINEAR, 1, kept);
+            Path file = dir.resolve("pruned" + k + ".packed");
+            PackedModelFile.write(net, List.of(t), List.of(), false, file);
+            assertTrue(t.sameAs(PackedModelFile.read(file).tensors().get(0)), "round trip " + k);
+            sizes[k++] = Files.size(file);
+        }
+        assertEquals(sizes[0], sizes[1], 2, "columns cost what rows cost");
+        int cOrderBits = PackedModelFile.bestIndexBits(byColumns, false);
+        assertTrue(PackedModelFile.indexBitsCost(byColumns, cOrderBits, false) > 8 * 100,
+                "in c order the column pattern's indices alone would take over 100 bytes, column-major 32");
+    }
+
+    @Test
+    void varintsTakeOneByteUpTo127AndADamagedOneIsAnError() throws Exception {
+        int[] values = {0, 127, 128, 16383, 16384, Integer.MAX_VALUE};
+        int[] lengths = {1, 1, 2, 2, 3, 5};
+        for (int i = 0; i < values.length; i++) {
+            java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+            PackedModelFile.writeVarint(new java.io.DataOutputStream(bytes), values[i]);
+            assertEquals(lengths[i], bytes.size(), "" + values[i]);
+            assertEquals(values[i], PackedModelFile.readVarint(new java.io.DataInputStream(
+                    new java.io.ByteArrayInputStream(bytes.toByteArray()))));
+        }
+        byte[] endless = {(byte) 0xFF, (byte) 0xFF, (byte) 0xFF, (byte) 0xFF, (byte) 0x7F};
+        assertThrows(java.io.IOException.class, () -> PackedModelFile.readVarint(new java.io.DataInputStream(
+                new java.io.ByteArrayInputStream(endless))));
     }
 
     private Path write(String name, byte[] bytes) throws Exception {
