@@ -241,6 +241,16 @@ class PackedModelFileTest {
     }
 
     @Test
+    void theArchitectureDeflatesWithAPresetDictionaryToAFewDozenBytes() throws Exception {
+        String json = Architecture.compact(mlp(0));
+        byte[] deflated = PackedModelFile.deflate(json.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        assertTrue(deflated.length < 30, json.length() + " characters of JSON in " + deflated.length + " bytes");
+        assertEquals(json, new String(PackedModelFile.inflate(deflated), java.nio.charset.StandardCharsets.UTF_8));
+        byte[] cut = java.util.Arrays.copyOf(deflated, deflated.length / 2);
+        assertThrows(java.io.IOException.class, () -> PackedModelFile.inflate(cut));
+    }
+
+    @Test
     void varintsTakeOneByteUpTo127AndADamagedOneIsAnError() throws Exception {
         int[] values = {0, 127, 128, 16383, 16384, Integer.MAX_VALUE};
         int[] lengths = {1, 1, 2, 2, 3, 5};

@@ -140,7 +140,7 @@ final class QuantizeStage {
         long stored = 0;
         long weights = 0;
         for (PackedModelFile.TensorLayout l : layouts) {
-            String as = l.kind().equals("float") ? "float32" : l.kind() + " " + l.bits() + "-bit"
+            String as = l.kind().equals("float") ? "float" + l.bits() : l.kind() + " " + l.bits() + "-bit"
                     + (l.indexBits() > 0 ? ", " + l.indexBits() + "-bit relative indices" : "")
                     + (l.huffmanCodes() || l.huffmanIndices() ? ", huffman" : "");
             tensors.add(new TensorEntry(StageRunner.layerName(input.spec(), l.key()), l.key(), l.values(), l.stored(),
