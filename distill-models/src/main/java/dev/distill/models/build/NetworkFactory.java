@@ -20,6 +20,7 @@ import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration.ListBuilder;
 import org.deeplearning4j.nn.conf.inputs.InputType;
+import org.deeplearning4j.nn.conf.layers.ActivationLayer;
 import org.deeplearning4j.nn.conf.layers.BatchNormalization;
 import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
 import org.deeplearning4j.nn.conf.layers.DenseLayer;
@@ -127,6 +128,8 @@ public final class NetworkFactory {
             return new GlobalPoolingLayer.Builder(poolType(g.pool())).build();
         } else if (layer instanceof BatchNorm) {
             return new BatchNormalization.Builder().build();
+        } else if (layer instanceof LayerSpec.Activate a) {
+            return new ActivationLayer.Builder().activation(a.activation().dl4j()).build();
         } else if (layer instanceof Dropout d) {
             // DL4J's argument is the probability of keeping a unit
             return new DropoutLayer.Builder(1.0 - d.rate()).build();

@@ -127,6 +127,16 @@ public sealed interface LayerSpec {
         }
     }
 
+    /**
+     * An activation on its own, for blocks that normalise before the nonlinearity (conv with identity
+     * activation, batch norm, then ReLU, as MobileNet does): batch norm then folds into the conv at inference.
+     */
+    record Activate(Activation activation) implements LayerSpec {
+        public String type() {
+            return "activation";
+        }
+    }
+
     /** Dropout with probability {@code rate} of dropping a unit (not DL4J's retain probability). */
     record Dropout(double rate) implements LayerSpec {
         public Dropout {

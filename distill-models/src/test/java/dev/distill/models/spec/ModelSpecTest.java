@@ -87,6 +87,7 @@ class ModelSpecTest {
         ModelSpec spec = new ModelSpec(List.of(
                 new Conv2d(4, 3, 2, Padding.SAME, Activation.RELU),         // 9x9x2 -> 5x5x4
                 new BatchNorm(),                                             // 5x5x4
+                new LayerSpec.Activate(Activation.RELU),                     // 5x5x4
                 new DepthwiseConv2d(3, 2, 1, Padding.VALID, Activation.RELU6), // -> 3x3x8
                 new SeparableConv2d(6, 2, 1, 1, Padding.VALID, Activation.TANH), // -> 2x2x6
                 new Dropout(0.5),
@@ -96,11 +97,12 @@ class ModelSpecTest {
                 new BatchNorm(),                                             // flat: 4 x 5
                 new Output(3)));
         ModelCost cost = spec.cost(InputShape.image(9, 9, 2), 3);
-        assertEquals(List.of("5x5x4", "5x5x4", "3x3x8", "2x2x6", "2x2x6", "1x1x6", "6", "5", "5", "3"),
+        assertEquals(List.of("5x5x4", "5x5x4", "5x5x4", "3x3x8", "2x2x6", "2x2x6", "1x1x6", "6", "5", "5", "3"),
                 cost.layers().stream().map(LayerCost::outputShape).toList());
         assertEquals(List.of(
                         3L * 3 * 2 * 4 + 4,       // conv
                         4L * 4,                   // batch norm: gamma, beta, mean, variance per channel
+                        0L,                       // activation
                         3L * 3 * 8 + 8,           // depthwise: 4 channels x multiplier 2
                         2L * 2 * 8 + 8 * 6 + 6,   // separable: depthwise 2x2x8, pointwise 8x6, one bias
                         0L, 0L, 0L,
@@ -111,6 +113,7 @@ class ModelSpecTest {
         assertEquals(List.of(
                         25L * 3 * 3 * 2 * 4,
                         25L * 4,
+                        0L,
                         9L * 3 * 3 * 8,
                         4L * (2 * 2 * 8 + 8 * 6),
                         0L, 0L, 0L,

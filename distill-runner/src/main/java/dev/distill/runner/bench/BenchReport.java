@@ -20,10 +20,25 @@ public record BenchReport(String config, boolean quick, int repeats, Machine mac
      * compressed student stands next to its teacher.
      *
      * @param runtimeLatencyMsP50 as in {@link ModelFigures}: null unless the model is all dense layers
+     * @param compiledSamplesPerS  inference at batch 256 through {@code ConvRuntime} (channels-last libnd4j
+     *                             ops, reused buffers, batch norm and pooling folded); null for a network it
+     *                             cannot compile (graphs, pruned sparse files are compiled dense)
+     * @param compiledLatencyMsP50 batch-1 latency through that runtime (median); null with it
+     * @param compiledStepsMs      where that time goes: each compiled step with its median milliseconds per
+     *                             batch of 256; empty when {@code compiledSamplesPerS} is null
      */
     public record SavedModelFigures(String file, long fileBytes, long params, long nonzeroParams,
             double inferSamplesPerS, double inferLatencyMsP50, double inferLatencyMsP99, Double runtimeLatencyMsP50,
-            Double runtimeLatencyMsP99) {
+            Double runtimeLatencyMsP99, Double compiledSamplesPerS, Double compiledLatencyMsP50,
+            List<StepTime> compiledStepsMs) {
+
+        public SavedModelFigures {
+            compiledStepsMs = List.copyOf(compiledStepsMs);
+        }
+    }
+
+    /** One step of a compiled network and its median milliseconds per batch. */
+    public record StepTime(String step, double ms) {
     }
 
     /**

@@ -2,6 +2,7 @@ package dev.distill.runner.bench;
 
 import dev.distill.core.DistillException;
 import dev.distill.core.data.LabeledData;
+import dev.distill.core.infer.ConvRuntime;
 import dev.distill.core.infer.DenseRuntime;
 import dev.distill.core.loss.DistillationLoss;
 import dev.distill.core.train.Trainer;
@@ -72,9 +73,7 @@ public final class Benchmark {
         }
         BenchReport.KdOverhead kd = kdOverhead(config, data, student(config, models));
         List<BenchReport.SavedModelFigures> saved = new ArrayList<>();
-        for (Path file : modelFiles) {
-            saved.add(measureFile(file, data));
-        }
+        saved.addAll(measureFiles(modelFiles, data));
         return new BenchReport(config.file().toString(), quick, settings.repeats(), MachineInfo.describe(loadAtStart),
                 gemm, figures, kd, saved, MachineInfo.peakRssBytes(), (System.nanoTime() - started) / 1e9);
     }
@@ -111,7 +110,12 @@ public final class Benchmark {
         return Math.max(5, settings.repeats());
     }
 
-    /** ND4J float GEMM at 1024x1024: the machine's practical peak, the denominator of train_efficiency. */
+    /**
+     * Float GEMM at 1024x1024 through ND4J's BLAS call: the machine's practical peak, the denominator of
+     * train_efficiency. Not through {@code mmuli}: that goes through libnd4j's matmul op, which a
+     * throw-away timing (one thread, the two in turns, median of 9, load ~3) measured at 24.8 GFLOP/s
+     * against 86.5 for the BLAS call on the same matrices.
+     */
     double gemmGflops() {
         Nd4j.getRandom().setSeed(1);
         INDArray a = Nd4j.rand(DataType.FLOAT, GEMM_SIZE, GEMM_SIZE);
@@ -119,13 +123,13 @@ public final class Benchmark {
         INDArray c = Nd4j.create(DataType.FLOAT, GEMM_SIZE, GEMM_SIZE);
         int perRepeat = 4;
         for (int i = 0; i < 3; i++) {
-            a.mmuli(b, c);
+            Nd4j.gemm(a, b, c, false, false, 1.0, 0.0);
         }
         List<Double> gflops = new ArrayList<>();
         for (int r = 0; r < gemmRepeats(); r++) {
             double s = Stopwatch.seconds(() -> {
                 for (int i = 0; i < perRepeat; i++) {
-                    a.mmuli(b, c);
+                    Nd4j.gemm(a, b, c, false, false, 1.0, 0.0);
                 }
             });
             gflops.add(perRepeat * 2.0 * GEMM_SIZE * GEMM_SIZE * GEMM_SIZE / s / 1e9);
@@ -157,8 +161,8 @@ public final class Benchmark {
         }
         List<DataSet> timed = batches.subList(WARMUP_BATCHES, batches.size());
         int trainSamples = timed.stream().mapToInt(DataSet::numExamples).sum();
-        List<List<Double>> train = perBackend(backends.size());
-        List<List<Double>> infer = perBackend(backends.size());
+        List<List<Double>> train = emptyLists(backends.size());
+        List<List<Double>> infer = emptyLists(backends.size());
         for (int r = 0; r < settings.repeats(); r++) {
             for (int i = 0; i < nets.size(); i++) {
                 Network net = nets.get(i);
@@ -196,38 +200,84 @@ public final class Benchmark {
         return out;
     }
 
-    /** Inference of a saved model on the test images: throughput at batch 256 and batch-1 latency. */
-    private BenchReport.SavedModelFigures measureFile(Path file, ExperimentData data) {
-        Network net;
-        long bytes;
-        try {
-            net = ModelFiles.load(file, SparseModelFile::load);
-            bytes = Files.size(file);
-        } catch (IOException | RuntimeException e) {
-            throw new DistillException(file + ": not a readable model file (" + e.getMessage() + ")", e);
-        }
+    /** A saved model loaded for measuring, with its compiled form (null if the runtime cannot run it). */
+    private record LoadedFile(Path file, long bytes, Network net, ConvRuntime compiled) {
+    }
+
+    /**
+     * Inference of saved models on the test images: throughput at batch 256 on DL4J and on the compiled
+     * runtime, batch-1 latency. Every repeat measures every file in turn, so that load on a shared
+     * machine hits all of them alike and their ratios hold within the run.
+     */
+    private List<BenchReport.SavedModelFigures> measureFiles(List<Path> files, ExperimentData data) {
         INDArray inferBatch = rows(data.test().features(), BenchSettings.INFER_BATCH);
         INDArray single = rows(data.test().features(), 1);
-        net.output(inferBatch);
-        List<Double> infer = new ArrayList<>();
+        List<LoadedFile> loaded = new ArrayList<>();
+        for (Path file : files) {
+            try {
+                Network net = ModelFiles.load(file, SparseModelFile::load);
+                net.output(inferBatch);
+                loaded.add(new LoadedFile(file, Files.size(file), net, compiled(net, inferBatch)));
+            } catch (IOException | RuntimeException e) {
+                throw new DistillException(file + ": not a readable model file (" + e.getMessage() + ")", e);
+            }
+        }
+        List<List<Double>> infer = emptyLists(loaded.size());
+        List<List<Double>> compiledInfer = emptyLists(loaded.size());
         for (int r = 0; r < settings.repeats(); r++) {
-            infer.add(inferSamplesPerS(net, inferBatch));
+            for (int i = 0; i < loaded.size(); i++) {
+                LoadedFile f = loaded.get(i);
+                infer.get(i).add(inferSamplesPerS(f.net(), inferBatch));
+                if (f.compiled() != null) {
+                    compiledInfer.get(i).add(inferSamplesPerS(f.compiled()::output, inferBatch));
+                }
+            }
+        }
+        List<BenchReport.SavedModelFigures> out = new ArrayList<>();
+        for (int i = 0; i < loaded.size(); i++) {
+            out.add(fileFigures(loaded.get(i), Stopwatch.median(infer.get(i)), compiledInfer.get(i), inferBatch,
+                    single));
+        }
+        return out;
+    }
+
+    private BenchReport.SavedModelFigures fileFigures(LoadedFile loaded, double inferSamplesPerS,
+            List<Double> compiledInfer, INDArray inferBatch, INDArray single) {
+        Network net = loaded.net();
+        ConvRuntime compiled = loaded.compiled();
+        List<BenchReport.StepTime> steps = new ArrayList<>();
+        if (compiled != null) {
+            double[] ms = compiled.stepMillis(inferBatch, Math.max(5, settings.repeats()));
+            for (int i = 0; i < ms.length; i++) {
+                steps.add(new BenchReport.StepTime(compiled.steps().get(i), ms[i]));
+            }
         }
         List<Double> latencies = latenciesMs(() -> net.output(single));
         List<Double> runtime = runtimeLatenciesMs(net, single);
         boolean dense = runtime != null;
         SavedModel counts = SavedModel.of(net);
-        BenchReport.SavedModelFigures f = new BenchReport.SavedModelFigures(file.getFileName().toString(), bytes,
-                counts.params(), counts.nonzero(), Stopwatch.median(infer), Stopwatch.median(latencies),
+        BenchReport.SavedModelFigures f = new BenchReport.SavedModelFigures(loaded.file().getFileName().toString(),
+                loaded.bytes(), counts.params(), counts.nonzero(), inferSamplesPerS, Stopwatch.median(latencies),
                 Stopwatch.percentile(latencies, 99), dense ? Stopwatch.median(runtime) : null,
-                dense ? Stopwatch.percentile(runtime, 99) : null);
-        log.printf(Locale.ROOT, "%-40s %,10d bytes  %,9d non-zero params  infer %9.1f samples/s  batch-1 p50 %.3f ms%s%n",
+                dense ? Stopwatch.percentile(runtime, 99) : null,
+                compiled == null ? null : Stopwatch.median(compiledInfer),
+                compiled == null ? null : Stopwatch.median(latenciesMs(() -> compiled.output(single))), steps);
+        log.printf(Locale.ROOT, "%-40s %,10d bytes  %,9d non-zero params  infer %9.1f samples/s  batch-1 p50 %.3f ms%s%s%n",
                 f.file(), f.fileBytes(), f.nonzeroParams(), f.inferSamplesPerS(), f.inferLatencyMsP50(),
-                dense ? String.format(Locale.ROOT, " (plain-array runtime p50 %.4f ms)", f.runtimeLatencyMsP50()) : "");
+                dense ? String.format(Locale.ROOT, " (plain-array runtime p50 %.4f ms)", f.runtimeLatencyMsP50()) : "",
+                compiled == null ? "" : String.format(Locale.ROOT, "  compiled %9.1f samples/s  batch-1 p50 %.3f ms",
+                        f.compiledSamplesPerS(), f.compiledLatencyMsP50()));
+        if (compiled != null) {
+            StringBuilder line = new StringBuilder("    compiled steps (ms per 256):");
+            for (BenchReport.StepTime step : steps) {
+                line.append(String.format(Locale.ROOT, " %s %.2f", step.step(), step.ms()));
+            }
+            log.println(line);
+        }
         return f;
     }
 
-    private static List<List<Double>> perBackend(int n) {
+    private static List<List<Double>> emptyLists(int n) {
         List<List<Double>> lists = new ArrayList<>();
         for (int i = 0; i < n; i++) {
             lists.add(new ArrayList<>());
@@ -272,11 +322,36 @@ public final class Benchmark {
 
     /** Samples per second of one timed repeat: {@code inferBatches} forward passes of {@code batch}. */
     private double inferSamplesPerS(Network net, INDArray batch) {
+        return inferSamplesPerS(net::output, batch);
+    }
+
+    private double inferSamplesPerS(java.util.function.UnaryOperator<INDArray> forward, INDArray batch) {
         return settings.inferBatches() * (double) batch.rows() / Stopwatch.seconds(() -> {
             for (int k = 0; k < settings.inferBatches(); k++) {
-                net.output(batch);
+                forward.apply(batch);
             }
         });
+    }
+
+    /**
+     * {@code net} compiled to the channels-last runtime and checked against DL4J on {@code batch} (same
+     * predicted class for every example), or null for a network the runtime cannot run.
+     */
+    private static ConvRuntime compiled(Network net, INDArray batch) {
+        if (!(net instanceof Network.Sequential sequential)) {
+            return null;
+        }
+        ConvRuntime runtime;
+        try {
+            runtime = ConvRuntime.compile(sequential.net());
+        } catch (IllegalArgumentException unsupported) {
+            return null;
+        }
+        INDArray expected = Nd4j.argMax(net.output(batch), 1);
+        if (!expected.equals(Nd4j.argMax(runtime.output(batch), 1))) {
+            throw new IllegalStateException("the compiled runtime disagrees with DL4J on the benchmark batch");
+        }
+        return runtime;
     }
 
     /** Consecutive batches of real training examples (the order does not change the cost). */

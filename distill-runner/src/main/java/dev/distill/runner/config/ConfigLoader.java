@@ -66,6 +66,7 @@ public final class ConfigLoader {
         LAYER_KEYS.put("avg_pool", Set.of("type", "size", "stride"));
         LAYER_KEYS.put("global_pool", Set.of("type", "pool"));
         LAYER_KEYS.put("batch_norm", Set.of("type"));
+        LAYER_KEYS.put("activation", Set.of("type", "activation"));
         LAYER_KEYS.put("dropout", Set.of("type", "rate"));
         LAYER_KEYS.put("output", Set.of("type", "classes"));
     }
@@ -470,6 +471,7 @@ public final class ConfigLoader {
                 }
                 case "global_pool" -> new LayerSpec.GlobalPool(enumValue(l, "pool", "avg", PoolType.class));
                 case "batch_norm" -> new LayerSpec.BatchNorm();
+                case "activation" -> new LayerSpec.Activate(activation(l));
                 case "dropout" -> new LayerSpec.Dropout(l.number("rate", 0.5));
                 case "output" -> new LayerSpec.Output(l.integer("classes", classes));
                 default -> throw new IllegalStateException(type);

@@ -104,6 +104,13 @@ class BenchCommandTest {
         assertTrue(saved.get(0).get("runtime_latency_ms_p50").isNull(), "the conv teacher has no plain-array runtime");
         assertTrue(saved.get(1).get("runtime_latency_ms_p50").asDouble() > 0);
         assertTrue(saved.get(1).get("infer_samples_per_s").asDouble() > 0);
+        // both run on the compiled channels-last runtime too, with the time of each step
+        assertTrue(saved.get(0).get("compiled_samples_per_s").asDouble() > 0);
+        assertEquals("conv2d", saved.get(0).get("compiled_steps_ms").get(0).get("step").asText());
+        assertTrue(saved.get(0).get("compiled_steps_ms").get(0).get("ms").asDouble() > 0);
+        assertTrue(saved.get(1).get("compiled_samples_per_s").asDouble() > 0);
+        assertTrue(saved.get(1).get("compiled_latency_ms_p50").asDouble() > 0);
+        assertTrue(run.out().contains("compiled steps (ms per 256): conv2d "), run.out());
     }
 
     @Test

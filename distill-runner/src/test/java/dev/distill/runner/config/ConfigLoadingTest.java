@@ -8,7 +8,9 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.distill.core.DistillException;
+import dev.distill.models.spec.Activation;
 import dev.distill.models.spec.InputShape;
+import dev.distill.models.spec.LayerSpec;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -220,7 +222,22 @@ class ConfigLoadingTest {
         assertLocated(e, yaml, "models.teacher.layers[2].type");
         assertContains(e, "unknown layer type 'dens'");
         assertContains(e, "known: dense, conv2d, depthwise_conv2d, separable_conv2d, max_pool, avg_pool, "
-                + "global_pool, batch_norm, dropout, output");
+                + "global_pool, batch_norm, activation, dropout, output");
+    }
+
+    @Test
+    void anActivationLayerParsesWithItsFunctionAndRejectsOtherKeys() {
+        String yaml = replaceLine(valid(), "      - {type: conv2d, filters: 4, kernel: 3}",
+                "      - {type: conv2d, filters: 4, kernel: 3, activation: identity}\n"
+                        + "      - {type: batch_norm}\n      - {type: activation, activation: relu6}");
+        ExperimentConfig c = load(yaml);
+        assertEquals(new LayerSpec.Activate(Activation.RELU6),
+                ((ModelConfig.Declared) c.models().get("teacher")).spec().layers().get(2));
+        String bad = replaceLine(valid(), "      - {type: max_pool, size: 2}",
+                "      - {type: activation, activation: relu, units: 3}  " + MARK);
+        ConfigException e = error(bad);
+        assertLocated(e, bad, "models.teacher.layers[1].units");
+        assertContains(e, "unknown key; known keys here: type, activation");
     }
 
     @Test
