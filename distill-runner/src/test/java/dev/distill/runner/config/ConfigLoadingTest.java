@@ -52,7 +52,7 @@ class ConfigLoadingTest {
         }
         assertEquals(List.of(List.of("teacher", "student"), List.of("teacher", "assistant", "student")),
                 c.chains().stream().map(ChainConfig::models).toList());
-        assertDefaultDistillation(c);
+        assertProtocolDistillation(c);
         assertTrue(c.baseline());
         assertEquals(List.of(0L, 1L, 2L), c.seeds());
 
@@ -82,7 +82,7 @@ class ConfigLoadingTest {
         }
         assertEquals(List.of(List.of("teacher", "student"), List.of("teacher", "assistant", "student")),
                 c.chains().stream().map(ChainConfig::models).toList());
-        assertDefaultDistillation(c);
+        assertProtocolDistillation(c);
         assertTrue(c.baseline());
         assertEquals(List.of(0L, 1L, 2L), c.seeds());
         assertInstanceOf(DataSource.FashionMnist.class, c.data().source());
@@ -90,18 +90,18 @@ class ConfigLoadingTest {
         assertEquals(0.0, c.data().testSplit(), "Fashion-MNIST has its own test files");
     }
 
-    private static void assertDefaultDistillation(ExperimentConfig c) {
+    /** The protocol spells out the textbook settings, so that it stays the protocol whatever the defaults. */
+    private static void assertProtocolDistillation(ExperimentConfig c) {
         assertEquals(new DistillationSettings(4.0, 0.9, 0.1), c.distillation());
-        assertEquals(DistillationSettings.DEFAULTS, c.distillation());
         for (ChainConfig chain : c.chains()) {
-            assertEquals(DistillationSettings.DEFAULTS, chain.distillation());
+            assertEquals(new DistillationSettings(4.0, 0.9, 0.1), chain.distillation());
         }
     }
 
     @Test
-    void distillationDefaultsAreT4Soft09Hard01WhenTheConfigOmitsThem() {
+    void distillationDefaultsAreT1Soft05Hard05WhenTheConfigOmitsThem() {
         ExperimentConfig c = load(valid());
-        assertEquals(new DistillationSettings(4.0, 0.9, 0.1), c.distillation());
+        assertEquals(new DistillationSettings(1.0, 0.5, 0.5), c.distillation());
         assertEquals(List.of(7L), c.seeds(), "without seeds: the seed alone");
         assertTrue(c.baseline(), "baseline defaults to true");
     }
@@ -109,10 +109,10 @@ class ConfigLoadingTest {
     @Test
     void aChainMayOverrideTheDistillationSettingsItInheritsFromTheDefaults() {
         ExperimentConfig c = load(valid()
-                .replace("chains:\n", "distillation: {temperature: 3, soft_weight: 0.5}\nchains:\n")
+                .replace("chains:\n", "distillation: {temperature: 3, soft_weight: 0.8}\nchains:\n")
                 .replace("  - [teacher, student]", "  - {models: [teacher, student], distillation: {hard_weight: 0.7}}"));
-        assertEquals(new DistillationSettings(3, 0.5, 0.1), c.distillation());
-        assertEquals(new DistillationSettings(3, 0.5, 0.7), c.chains().get(0).distillation());
+        assertEquals(new DistillationSettings(3, 0.8, DistillationSettings.DEFAULTS.hardWeight()), c.distillation());
+        assertEquals(new DistillationSettings(3, 0.8, 0.7), c.chains().get(0).distillation());
     }
 
     // ---------------------------------------------------------------- YAML and keys
@@ -397,7 +397,8 @@ class ConfigLoadingTest {
         ExperimentConfig c = load(valid(), "distillation.temperature=2", "models.student.training.epochs=1");
         assertEquals(2.0, c.distillation().temperature());
         assertEquals(2.0, c.chains().get(0).distillation().temperature(), "chains inherit the overridden default");
-        assertEquals(0.9, c.distillation().softWeight(), "the other settings are kept");
+        assertEquals(DistillationSettings.DEFAULTS.softWeight(), c.distillation().softWeight(),
+                "the other settings are kept");
         assertEquals(1, ((ModelConfig.Declared) c.models().get("student")).training().epochs());
         assertEquals(16, ((ModelConfig.Declared) c.models().get("student")).training().batchSize(),
                 "sibling keys are kept");

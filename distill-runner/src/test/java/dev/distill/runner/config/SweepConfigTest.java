@@ -94,9 +94,22 @@ class SweepConfigTest {
                 digits.sweep().points().stream().map(Point::label).toList());
         ExperimentConfig fashion = ConfigLoader.load(CliRun.repoFile("configs/fashion-mnist-kd-sweep.yaml"),
                 CliRun.declaredModels("teacher", "assistant"));
-        assertEquals(List.of("T1-s0.5-h0.5", "T2-s0.5-h0.5"),
+        assertEquals(List.of("T1-s0.5-h0.5", "T1-s0.9-h0.1", "T2-s0.5-h0.5"),
                 fashion.sweep().points().stream().map(Point::label).toList());
         assertEquals(3, fashion.seeds().size());
+        // the bar's student is the 784-128-10 MLP its comment names, on the 30-epoch cosine schedule
+        ModelConfig.Declared student = (ModelConfig.Declared) fashion.models().get("student");
+        assertEquals(101_770L, student.cost().params());
+        assertEquals(30, student.training().epochs());
+        assertEquals(new LearningRateSchedule.Cosine(0), student.training().schedule());
+        ExperimentConfig cnn = ConfigLoader.load(CliRun.repoFile("configs/fashion-mnist-kd-sweep-cnn.yaml"),
+                CliRun.declaredModels("teacher", "assistant"));
+        assertEquals(List.of("T1-s0.5-h0.5", "T2-s0.5-h0.5"), cnn.sweep().points().stream().map(Point::label).toList());
+        ExperimentConfig mlps = ConfigLoader.load(CliRun.repoFile("configs/fashion-mnist-kd-mlp-cosine.yaml"),
+                CliRun.declaredModels("teacher"));
+        assertEquals(List.of("student", "wide"), mlps.sweep().models());
+        assertEquals(List.of("T1-s0.5-h0.5", "T4-s0.5-h0.5", "T10-s0.2-h0.8"),
+                mlps.sweep().points().stream().map(Point::label).toList());
     }
 
     @Test

@@ -128,7 +128,8 @@ class PlanTest {
     void aChainsOwnDistillationSettingsApplyToItsLinksOnly() throws IOException {
         Plan plan = plan(List.of("t", "a", "s"), "{models: [t, s], distillation: {temperature: 2}}", "[t, a, s]");
         Map<String, Plan.Node> byId = byId(plan);
-        assertEquals(new DistillationSettings(2, 0.9, 0.1), byId.get("s-from-t").distillation());
+        assertEquals(new DistillationSettings(2, DistillationSettings.DEFAULTS.softWeight(),
+                DistillationSettings.DEFAULTS.hardWeight()), byId.get("s-from-t").distillation());
         assertEquals(DistillationSettings.DEFAULTS, byId.get("a-from-t").distillation());
         assertEquals(DistillationSettings.DEFAULTS, byId.get("s-from-a").distillation());
     }
