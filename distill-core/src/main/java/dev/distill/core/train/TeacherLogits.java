@@ -1,6 +1,7 @@
 package dev.distill.core.train;
 
 import dev.distill.core.DistillException;
+import dev.distill.core.infer.ConvRuntime;
 import dev.distill.models.build.Network;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.conf.layers.BaseOutputLayer;
@@ -15,7 +16,8 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
 /**
  * A teacher's logits (the output layer's input to softmax) for a whole data set, computed once so
  * that distilling a student costs about as much as training it alone (per batch, the teacher
- * would cost a forward pass every step of every epoch).
+ * would cost a forward pass every step of every epoch); or, for augmented training, computed per
+ * batch by a {@link Live} teacher.
  */
 public final class TeacherLogits {
 
@@ -43,6 +45,51 @@ public final class TeacherLogits {
         }
         long classes = logitsNet.output(features.get(NDArrayIndex.interval(0, 1), NDArrayIndex.all())).columns();
         return compute(logitsNet, classes, features);
+    }
+
+    /**
+     * A frozen teacher's logits for one batch at a time, for training on augmented views whose targets
+     * cannot be cached. A sequential teacher is compiled with {@link ConvRuntime} (a small CNN's forward
+     * pass several times faster than DL4J's {@code output()}); what the runtime refuses, and graph
+     * teachers, go through DL4J.
+     */
+    public static Live live(Network teacher) {
+        if (teacher instanceof Network.Sequential s) {
+            MultiLayerNetwork logitsNet = withIdentityOutput(s.net());
+            try {
+                ConvRuntime runtime = ConvRuntime.compile(logitsNet);
+                return new Live("compiled runtime", runtime::output);
+            } catch (IllegalArgumentException e) {
+                return new Live("DL4J output() (" + e.getMessage() + ")", logitsNet::output);
+            }
+        }
+        Network.Graph logitsNet;
+        try {
+            logitsNet = ((Network.Graph) teacher).withOutput(Activation.IDENTITY.getActivationFunction(), null);
+        } catch (IllegalArgumentException e) {
+            throw new DistillException("the teacher must end in an output layer to give logits: " + e.getMessage(), e);
+        }
+        return new Live("DL4J output()", logitsNet::output);
+    }
+
+    /** A teacher computing logits on demand; {@link #how()} says which engine does it. */
+    public static final class Live {
+        private final String how;
+        private final java.util.function.UnaryOperator<INDArray> forward;
+
+        Live(String how, java.util.function.UnaryOperator<INDArray> forward) {
+            this.how = how;
+            this.forward = forward;
+        }
+
+        /** Logits {@code [b, classes]} in float for the inputs {@code [b, d]}. */
+        public INDArray logits(INDArray features) {
+            return forward.apply(features).castTo(DataType.FLOAT);
+        }
+
+        public String how() {
+            return how;
+        }
     }
 
     private static INDArray compute(Network logitsNet, long classes, INDArray features) {

@@ -1,7 +1,10 @@
 package dev.distill.core.train;
 
+import dev.distill.core.data.Augmenter;
 import dev.distill.core.data.LabeledData;
 import dev.distill.core.eval.Accuracy;
+import dev.distill.core.loss.DistillationLoss;
+import dev.distill.models.spec.InputShape;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -21,7 +24,8 @@ import org.nd4j.linalg.factory.Nd4j;
  * <p>The targets are whatever the network's loss expects: one-hot labels for cross-entropy, or
  * {@code [one-hot | teacher logits]} for {@link dev.distill.core.loss.DistillationLoss}.
  * Deterministic for a given seed: the shuffle order comes from {@code java.util.Random(seed)} and
- * ND4J's generator (dropout) is seeded with it too.
+ * ND4J's generator (dropout) is seeded with it too; augmented views are a function of the seed, the
+ * epoch and the batch's position ({@link Augmenter}).
  */
 public final class Trainer {
 
@@ -29,22 +33,38 @@ public final class Trainer {
     private final List<TrainingListener> listeners;
     private final CheckpointPolicy policy;
     private final CheckpointSink sink;
+    private final Augmenter augmenter;
+    private final TeacherLogits.Live teacher;
 
     public Trainer(TrainingSpec spec, List<TrainingListener> listeners) {
-        this(spec, listeners, CheckpointPolicy.DEFAULT, null);
+        this(spec, listeners, CheckpointPolicy.DEFAULT, null, null, null);
     }
 
     private Trainer(TrainingSpec spec, List<TrainingListener> listeners, CheckpointPolicy policy,
-            CheckpointSink sink) {
+            CheckpointSink sink, Augmenter augmenter, TeacherLogits.Live teacher) {
         this.spec = spec;
         this.listeners = List.copyOf(listeners);
         this.policy = policy;
         this.sink = sink;
+        this.augmenter = augmenter;
+        this.teacher = teacher;
     }
 
     /** The same trainer, handing a checkpoint to {@code sink} whenever {@code policy} says. */
     public Trainer withCheckpoints(CheckpointPolicy policy, CheckpointSink sink) {
-        return new Trainer(spec, listeners, policy, sink);
+        return new Trainer(spec, listeners, policy, sink, augmenter, teacher);
+    }
+
+    /**
+     * The same trainer, augmenting each batch as the spec's {@link TrainingSpec#augment()} says, for
+     * examples of {@code shape}. With a {@code teacher} (null: none), the targets passed to {@code fit}
+     * are the labels alone, and each batch's targets become {@code [labels | teacher logits]} with the
+     * logits computed on the very view the student is trained on, for
+     * {@link dev.distill.core.loss.DistillationLoss}.
+     */
+    public Trainer withAugmentation(InputShape shape, TeacherLogits.Live teacher) {
+        Augmenter a = spec.augment().active() ? new Augmenter(spec.augment(), shape) : null;
+        return new Trainer(spec, listeners, policy, sink, a, teacher);
     }
 
     /**
@@ -73,6 +93,10 @@ public final class Trainer {
             long seed, TrainingState resumed) {
         if (features.rows() != targets.rows()) {
             throw new IllegalArgumentException(features.rows() + " inputs but " + targets.rows() + " targets");
+        }
+        if (spec.augment().active() && augmenter == null) {
+            throw new IllegalStateException("augmentation (" + spec.augment() + ") needs the input shape: "
+                    + "build the trainer withAugmentation");
         }
         int n = (int) features.rows();
         int[] order = new int[n];
@@ -111,7 +135,7 @@ public final class Trainer {
             for (int start = first; start < n; start += spec.batchSize()) {
                 int end = Math.min(n, start + spec.batchSize());
                 int[] rows = Arrays.copyOfRange(order, start, end);
-                DataSet batch = new DataSet(Nd4j.pullRows(features, 1, rows), Nd4j.pullRows(targets, 1, rows));
+                DataSet batch = batch(features, targets, rows, seed, epoch, start);
                 net.fit(batch);
                 double batchLoss = net.score();
                 run.lossSum += batchLoss * rows.length;
@@ -141,6 +165,21 @@ public final class Trainer {
         }
         net.setParams(run.bestParams);
         return new TrainingResult(run.history, run.bestEpoch, run.bestAccuracy, run.seconds());
+    }
+
+    /** One batch as trained on: the rows gathered, augmented if asked, and the teacher's targets added if given. */
+    DataSet batch(INDArray features, INDArray targets, int[] rows, long seed, int epoch, int start) {
+        INDArray x = Nd4j.pullRows(features, 1, rows);
+        INDArray y = Nd4j.pullRows(targets, 1, rows);
+        if (augmenter != null) {
+            Augmenter.View view = augmenter.apply(x, y, seed, epoch, start);
+            x = view.features();
+            y = view.labels();
+        }
+        if (teacher != null) {
+            y = DistillationLoss.labels(y, teacher.logits(x));
+        }
+        return new DataSet(x, y);
     }
 
     /** The loop's mutable bookkeeping, and the {@link TrainingState} it amounts to at any batch boundary. */

@@ -4,16 +4,20 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.distill.core.data.Augmentation;
 import dev.distill.core.data.LabeledData;
 import dev.distill.core.data.Splits;
+import dev.distill.core.loss.DistillationLoss;
 import dev.distill.core.testing.TinyData;
 import dev.distill.core.train.CheckpointPolicy;
 import dev.distill.core.train.LearningRateSchedule;
 import dev.distill.core.train.Optimizer;
+import dev.distill.core.train.TeacherLogits;
 import dev.distill.core.train.Trainer;
 import dev.distill.core.train.TrainingResult;
 import dev.distill.core.train.TrainingSpec;
 import dev.distill.core.train.TrainingState;
+import dev.distill.models.build.Network;
 import dev.distill.models.build.NetworkFactory;
 import dev.distill.models.spec.Activation;
 import dev.distill.models.spec.InputShape;
@@ -110,6 +114,47 @@ class ResumeTrainerTest {
                 assertEquals(expected.history().get(e).trainLoss(), result.history().get(e).trainLoss(), 0.0,
                         where + ", epoch " + (e + 1));
             }
+        }
+    }
+
+    @Test
+    void augmentedDistillationStoppedMidEpochAndResumedSeesTheSameViewsAndEndsBitForBit() {
+        InputShape image = InputShape.image(4, 4, 1);
+        Splits.Pair parts = Splits.holdOut(TinyData.blobs(300, image.size(), 3, 6), 0.2, 2);
+        TrainingSpec spec = new TrainingSpec(3, 32, Optimizer.ADAM, 5e-3, new LearningRateSchedule.Cosine(0), 0,
+                new Augmentation(1, true, 0.3));
+        MultiLayerNetwork teacherNet = NetworkFactory.build(TinyData.mlp(8, 3), InputShape.flat(image.size()),
+                spec.updater(), 0, 3);
+        TeacherLogits.Live teacher = TeacherLogits.live(Network.of(teacherNet));
+        java.util.function.Supplier<MultiLayerNetwork> student = () -> NetworkFactory.build(TinyData.mlp(8, 3), image,
+                spec.updater(), 0, SEED, new DistillationLoss(1, 0.5, 0.5));
+        LabeledData train = parts.first();
+        MultiLayerNetwork straight = student.get();
+        TrainingResult expected = new Trainer(spec, List.of()).withAugmentation(image, teacher)
+                .fit(straight, train.features(), train.oneHot(), parts.second(), SEED);
+
+        CheckpointPolicy everyBatch = new CheckpointPolicy(1, 3, 1e-9);
+        CheckpointStore store = new CheckpointStore(temp.resolve("augmented"), 3);
+        // 240 examples in batches of 32: 8 batches an epoch; the 11th checkpoint is in the middle of epoch 2
+        StopAt sink = new StopAt(store, 11);
+        try {
+            new Trainer(spec, List.of()).withCheckpoints(everyBatch, sink).withAugmentation(image, teacher)
+                    .fit(student.get(), train.features(), train.oneHot(), parts.second(), SEED);
+        } catch (Stopped expectedStop) {
+            // the "crash"
+        }
+        CheckpointStore.Restored restored = store.newestGood(w -> {
+            throw new AssertionError(w);
+        }).orElseThrow();
+        assertTrue(!restored.state().atEpochBoundary(), "stopped in the middle of an epoch");
+        MultiLayerNetwork resumed = student.get();
+        restored.copyInto(resumed);
+        TrainingResult result = new Trainer(spec, List.of()).withAugmentation(image, teacher)
+                .fit(resumed, train.features(), train.oneHot(), parts.second(), SEED, restored.state());
+        assertArrayEquals(straight.params().toFloatVector(), resumed.params().toFloatVector(), 0f);
+        for (int e = 0; e < spec.epochs(); e++) {
+            assertEquals(expected.history().get(e).trainLoss(), result.history().get(e).trainLoss(), 0.0,
+                    "epoch " + (e + 1));
         }
     }
 

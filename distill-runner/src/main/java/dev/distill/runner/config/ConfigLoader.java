@@ -1,6 +1,7 @@
 package dev.distill.runner.config;
 
 import dev.distill.core.DistillException;
+import dev.distill.core.data.Augmentation;
 import dev.distill.core.train.CheckpointPolicy;
 import dev.distill.core.train.LearningRateSchedule;
 import dev.distill.core.train.Optimizer;
@@ -53,7 +54,8 @@ public final class ConfigLoader {
             "baseline", "seeds", "checkpoints", "stages", "sweep");
     private static final Set<String> DISTILLATION_KEYS = Set.of("temperature", "soft_weight", "hard_weight");
     private static final Set<String> TRAINING_KEYS = Set.of("epochs", "batch_size", "optimizer", "learning_rate",
-            "schedule", "weight_decay");
+            "schedule", "weight_decay", "augment");
+    private static final Set<String> AUGMENT_KEYS = Set.of("shift", "flip", "mixup");
     private static final Map<String, Set<String>> LAYER_KEYS = new LinkedHashMap<>();
 
     static {
@@ -498,9 +500,29 @@ public final class ConfigLoader {
             t.allowOnly(TRAINING_KEYS);
             LearningRateSchedule schedule = t.has("schedule") ? schedule(t.map("schedule"))
                     : new LearningRateSchedule.Constant();
+            Augmentation augment = t.has("augment") ? augment(t.map("augment"), data.input()) : Augmentation.NONE;
             return check(t, "", () -> new TrainingSpec(t.integer("epochs", 10), t.integer("batch_size", data.batchSize()),
                     enumValue(t, "optimizer", "adam", Optimizer.class), t.number("learning_rate", 1e-3), schedule,
-                    t.number("weight_decay", 0)));
+                    t.number("weight_decay", 0), augment));
+        }
+
+        /** A training's {@code augment:} mapping; translation and flips need the data's input to be an image. */
+        static Augmentation augment(YamlMap a, InputShape input) {
+            a.allowOnly(AUGMENT_KEYS);
+            int shift = a.integer("shift", 0);
+            if (shift < 0) {
+                throw a.error("shift", "must be a non-negative number of pixels (0: no translation), found " + shift);
+            }
+            double mixup = a.number("mixup", 0);
+            if (!(mixup >= 0) || Double.isInfinite(mixup)) {
+                throw a.error("mixup", "must be a non-negative alpha (0: off, 0.2 is usual), found " + mixup);
+            }
+            boolean flip = a.bool("flip", false);
+            if ((shift > 0 || flip) && !input.image()) {
+                throw a.error(shift > 0 ? "shift" : "flip", "needs an image input (data.input with height and width), "
+                        + "the data's input is " + input);
+            }
+            return new Augmentation(shift, flip, mixup);
         }
 
         static LearningRateSchedule schedule(YamlMap s) {

@@ -52,7 +52,8 @@ public record SweepConfig(List<String> models, List<Point> points) {
         public TrainingSpec training(TrainingSpec base) {
             return new TrainingSpec(epochs != null ? epochs : base.epochs(), base.batchSize(), base.optimizer(),
                     learningRate != null ? learningRate : base.learningRate(),
-                    schedule != null ? schedule : base.schedule(), weightDecay != null ? weightDecay : base.weightDecay());
+                    schedule != null ? schedule : base.schedule(), weightDecay != null ? weightDecay : base.weightDecay(),
+                    base.augment());
         }
 
         /** The same point without its distillation axes: what a model trained on labels alone can use of it. */

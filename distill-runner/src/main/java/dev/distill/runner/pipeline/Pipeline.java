@@ -70,6 +70,7 @@ public final class Pipeline {
     /** Trained (or loaded) networks that later nodes distil from, by node id. */
     private final Map<String, Network> teachers = new HashMap<>();
     private final Map<String, INDArray> logitsCache = new HashMap<>();
+    private final Map<String, TeacherLogits.Live> liveTeachers = new HashMap<>();
     /** What is finished (and each teacher's logits seconds, for the report's timings). */
     private Progress progress;
 
@@ -309,9 +310,19 @@ public final class Pipeline {
         MetricsLog log = new MetricsLog(run, node.id(), seed);
         log.replace(resumed == null ? List.of() : resumed.history());
         List<TrainingListener> listeners = List.of(new ConsoleProgress(label, out, interactive), log);
-        TrainingResult result = new Trainer(declared.training(), listeners)
-                .withCheckpoints(config.checkpoints(), store)
-                .fit(net, data.train().features(), targets(node), data.validation(), seed, resumed);
+        Trainer trainer = new Trainer(declared.training(), listeners).withCheckpoints(config.checkpoints(), store);
+        INDArray targets;
+        if (declared.training().augment().active()) {
+            // every view is new: the teacher labels each batch as the student sees it, nothing is cached
+            TeacherLogits.Live live = node.distilled() ? liveTeacher(node.parentId()) : null;
+            trainer = trainer.withAugmentation(config.data().input(), live);
+            targets = data.train().oneHot();
+            out.printf(Locale.ROOT, "  %s: augmenting (%s)%s%n", label, declared.training().augment(),
+                    live == null ? "" : ", teacher " + node.parentId() + "'s logits per batch by its " + live.how());
+        } else {
+            targets = targets(node);
+        }
+        TrainingResult result = trainer.fit(net, data.train().features(), targets, data.validation(), seed, resumed);
         // the first seed's model is the one shipped in <id>.zip: its predictions are kept for the report
         Double accuracy = sweepPoint ? null
                 : shipped ? testAndSavePredictions(node.id(), seed, net) : Accuracy.of(net, data.test());
@@ -365,6 +376,11 @@ public final class Pipeline {
             return oneHot;
         }
         return DistillationLoss.labels(oneHot, teacherLogits(node.parentId()));
+    }
+
+    /** A teacher for logits per batch, compiled once per run. */
+    private TeacherLogits.Live liveTeacher(String teacherId) {
+        return liveTeachers.computeIfAbsent(teacherId, id -> TeacherLogits.live(teacher(id)));
     }
 
     private INDArray teacherLogits(String teacherId) {
