@@ -39,9 +39,26 @@ public final class IntegerRuntime {
     }
 
     private final List<Step> steps;
+    private final Int8Dot kernel;
 
-    private IntegerRuntime(List<Step> steps) {
+    private IntegerRuntime(List<Step> steps, Int8Dot kernel) {
         this.steps = List.copyOf(steps);
+        this.kernel = kernel;
+    }
+
+    /** Compiles a packed model for the best kernel this JVM has ({@link Int8Dot#best()}). */
+    public static IntegerRuntime compile(PackedModelFile.Packed packed) {
+        return compile(packed, Int8Dot.best());
+    }
+
+    /** The same network on another kernel. */
+    public IntegerRuntime withKernel(Int8Dot other) {
+        return new IntegerRuntime(steps, other);
+    }
+
+    /** The kernel of the inner products: "vector" or "scalar". */
+    public String kernel() {
+        return kernel.name();
     }
 
     /**
@@ -50,7 +67,7 @@ public final class IntegerRuntime {
      * @throws IllegalArgumentException naming what does not fit: a non-dense layer, a weight that is not
      *                                  linear at 8 bits or fewer, a layer without its activation range
      */
-    public static IntegerRuntime compile(PackedModelFile.Packed packed) {
+    public static IntegerRuntime compile(PackedModelFile.Packed packed, Int8Dot kernel) {
         Map<String, QuantizedTensor> tensors = new HashMap<>();
         packed.tensors().forEach(t -> tensors.put(t.key(), t));
         Map<Integer, ActivationCalibration.Range> ranges = new HashMap<>();
@@ -82,7 +99,7 @@ public final class IntegerRuntime {
         if (steps.isEmpty()) {
             throw new IllegalArgumentException("the network has no layer");
         }
-        return new IntegerRuntime(steps);
+        return new IntegerRuntime(steps, kernel);
     }
 
     private static Step step(int index, Layer layer, QuantizedTensor w, QuantizedTensor b,
@@ -224,20 +241,11 @@ public final class IntegerRuntime {
         int[] acc = new int[s.out()];
         int constant = in * s.xZero();
         for (int o = 0; o < acc.length; o++) {
-            int dot = dot(w, o * in, x, in);
+            int dot = kernel.dot(w, o * in, x, in);
             int wz = s.wZero()[o];
             acc[o] = dot - wz * sumX - s.xZero() * s.wSum()[o] + constant * wz + s.bias()[o];
         }
         return acc;
-    }
-
-    /** Σ w·x of int8 codes in an int32: a plain loop, which the JIT can unroll and vectorise. */
-    private static int dot(byte[] w, int offset, byte[] x, int n) {
-        int sum = 0;
-        for (int i = 0; i < n; i++) {
-            sum += w[offset + i] * x[i];
-        }
-        return sum;
     }
 
     /** The next layer's int8 input from layer {@code layer}'s accumulators. */

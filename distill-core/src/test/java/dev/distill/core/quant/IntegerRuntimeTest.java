@@ -88,6 +88,51 @@ class IntegerRuntimeTest {
     }
 
     @Test
+    void vectorKernelSumsEqualTheScalarKernels() {
+        Int8Dot vector = Int8Dot.vector().orElseThrow(() -> new AssertionError(
+                "no Vector API kernel: surefire's argLine adds --add-modules jdk.incubator.vector"));
+        java.util.Random random = new java.util.Random(7);
+        // lengths around every vector width, a layer's 784, and the extremes of int8 products
+        for (int n : new int[] {0, 1, 7, 8, 15, 16, 17, 31, 33, 64, 65, 100, 784}) {
+            byte[] w = new byte[n + 5];
+            byte[] x = new byte[n];
+            random.nextBytes(w);
+            random.nextBytes(x);
+            long reference = 0;
+            for (int i = 0; i < n; i++) {
+                reference += (long) w[i + 5] * x[i];
+            }
+            assertEquals(reference, vector.dot(w, 5, x, n), "length " + n);
+            assertEquals(reference, Int8Dot.scalar().dot(w, 5, x, n), "length " + n);
+            java.util.Arrays.fill(w, (byte) -128);
+            java.util.Arrays.fill(x, (byte) -128);
+            assertEquals(16384L * n, vector.dot(w, 5, x, n), "all -128, length " + n);
+        }
+    }
+
+    @Test
+    void bothKernelsGiveTheSameOutputs() {
+        IntegerRuntime scalar = IntegerRuntime.compile(packed(false, true, 0.5), Int8Dot.scalar());
+        IntegerRuntime vector = scalar.withKernel(Int8Dot.vector().orElseThrow());
+        assertEquals("vector", vector.kernel());
+        for (int e = 0; e < 50; e++) {
+            float[] input = FineTuningTest.VALIDATION.features().getRow(e).toFloatVector();
+            assertArrayEquals(scalar.output(input), vector.output(input), "example " + e);
+        }
+    }
+
+    @Test
+    void theVectorKernelIsChosenUnlessSwitchedOff() {
+        assertEquals("vector", Int8Dot.best().name());
+        System.setProperty("distill.vector", "false");
+        try {
+            assertEquals("scalar", Int8Dot.best().name());
+        } finally {
+            System.clearProperty("distill.vector");
+        }
+    }
+
+    @Test
     void fixedPointRequantizationMatchesTheRealMultiplier() {
         for (double m : new double[] {0.7, 0.0031, 1.9e-5, 3.5}) {
             long[] f = IntegerRuntime.fixedPoint(m);

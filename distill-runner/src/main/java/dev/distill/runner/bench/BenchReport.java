@@ -26,11 +26,18 @@ public record BenchReport(String config, boolean quick, int repeats, Machine mac
      * @param compiledLatencyMsP50 batch-1 latency through that runtime (median); null with it
      * @param compiledStepsMs      where that time goes: each compiled step with its median milliseconds per
      *                             batch of 256; empty when {@code compiledSamplesPerS} is null
+     * @param integerKernel        for an INT8 packed dense model, the integer path's kernel ("vector" with
+     *                             {@code DISTILL_VECTOR_API=1}, else "scalar"); null for other files
+     * @param integerLatencyMsP50  batch-1 latency of the integer path on that kernel (median), measured in
+     *                             the same turns as {@code runtimeLatencyMsP50}, the float32 plain-array
+     *                             runtime of the same (dequantized) network; null with the kernel
+     * @param integerScalarLatencyMsP50 the same on the scalar kernel; null with the kernel
      */
     public record SavedModelFigures(String file, long fileBytes, long params, long nonzeroParams,
             double inferSamplesPerS, double inferLatencyMsP50, double inferLatencyMsP99, Double runtimeLatencyMsP50,
             Double runtimeLatencyMsP99, Double compiledSamplesPerS, Double compiledLatencyMsP50,
-            List<StepTime> compiledStepsMs) {
+            List<StepTime> compiledStepsMs, String integerKernel, Double integerLatencyMsP50,
+            Double integerScalarLatencyMsP50) {
 
         public SavedModelFigures {
             compiledStepsMs = List.copyOf(compiledStepsMs);

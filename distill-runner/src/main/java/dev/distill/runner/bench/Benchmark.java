@@ -4,6 +4,9 @@ import dev.distill.core.DistillException;
 import dev.distill.core.data.LabeledData;
 import dev.distill.core.infer.ConvRuntime;
 import dev.distill.core.infer.DenseRuntime;
+import dev.distill.core.quant.Int8Dot;
+import dev.distill.core.quant.IntegerRuntime;
+import dev.distill.core.quant.PackedModelFile;
 import dev.distill.core.loss.DistillationLoss;
 import dev.distill.core.train.Trainer;
 import dev.distill.core.train.TrainingSpec;
@@ -201,7 +204,7 @@ public final class Benchmark {
     }
 
     /** A saved model loaded for measuring, with its compiled form (null if the runtime cannot run it). */
-    private record LoadedFile(Path file, long bytes, Network net, ConvRuntime compiled) {
+    private record LoadedFile(Path file, long bytes, Network net, ConvRuntime compiled, IntegerRuntime integer) {
     }
 
     /**
@@ -215,9 +218,17 @@ public final class Benchmark {
         List<LoadedFile> loaded = new ArrayList<>();
         for (Path file : files) {
             try {
-                Network net = ModelFiles.load(file, SparseModelFile::load);
+                IntegerRuntime integer = null;
+                Network net;
+                if (PackedModelFile.isPackedFile(file)) {
+                    PackedModelFile.Packed packed = PackedModelFile.read(file);
+                    net = Network.of(packed.net());
+                    integer = integerPath(packed);
+                } else {
+                    net = ModelFiles.load(file, SparseModelFile::load);
+                }
                 net.output(inferBatch);
-                loaded.add(new LoadedFile(file, Files.size(file), net, compiled(net, inferBatch)));
+                loaded.add(new LoadedFile(file, Files.size(file), net, compiled(net, inferBatch), integer));
             } catch (IOException | RuntimeException e) {
                 throw new DistillException(file + ": not a readable model file (" + e.getMessage() + ")", e);
             }
@@ -253,7 +264,9 @@ public final class Benchmark {
             }
         }
         List<Double> latencies = latenciesMs(() -> net.output(single));
-        List<Double> runtime = runtimeLatenciesMs(net, single);
+        IntegerRuntime integer = loaded.integer();
+        List<List<Double>> inTurns = integer == null ? null : integerLatenciesMs(integer, net, single);
+        List<Double> runtime = inTurns != null ? inTurns.get(0) : runtimeLatenciesMs(net, single);
         boolean dense = runtime != null;
         SavedModel counts = SavedModel.of(net);
         BenchReport.SavedModelFigures f = new BenchReport.SavedModelFigures(loaded.file().getFileName().toString(),
@@ -261,12 +274,20 @@ public final class Benchmark {
                 Stopwatch.percentile(latencies, 99), dense ? Stopwatch.median(runtime) : null,
                 dense ? Stopwatch.percentile(runtime, 99) : null,
                 compiled == null ? null : Stopwatch.median(compiledInfer),
-                compiled == null ? null : Stopwatch.median(latenciesMs(() -> compiled.output(single))), steps);
+                compiled == null ? null : Stopwatch.median(latenciesMs(() -> compiled.output(single))), steps,
+                integer == null ? null : integer.kernel(), integer == null ? null : Stopwatch.median(inTurns.get(1)),
+                integer == null ? null : Stopwatch.median(inTurns.get(2)));
         log.printf(Locale.ROOT, "%-40s %,10d bytes  %,9d non-zero params  infer %9.1f samples/s  batch-1 p50 %.3f ms%s%s%n",
                 f.file(), f.fileBytes(), f.nonzeroParams(), f.inferSamplesPerS(), f.inferLatencyMsP50(),
                 dense ? String.format(Locale.ROOT, " (plain-array runtime p50 %.4f ms)", f.runtimeLatencyMsP50()) : "",
                 compiled == null ? "" : String.format(Locale.ROOT, "  compiled %9.1f samples/s  batch-1 p50 %.3f ms",
                         f.compiledSamplesPerS(), f.compiledLatencyMsP50()));
+        if (integer != null) {
+            log.printf(Locale.ROOT, "    integer path batch-1 p50 %.4f ms (%s kernel; scalar kernel %.4f ms) vs float32 "
+                    + "plain-array %.4f ms: %.2fx%n", f.integerLatencyMsP50(), f.integerKernel(),
+                    f.integerScalarLatencyMsP50(), f.runtimeLatencyMsP50(),
+                    f.runtimeLatencyMsP50() / f.integerLatencyMsP50());
+        }
         if (compiled != null) {
             StringBuilder line = new StringBuilder("    compiled steps (ms per 256):");
             for (BenchReport.StepTime step : steps) {
@@ -318,6 +339,56 @@ public final class Benchmark {
                 throw new IllegalStateException("the plain-array runtime disagrees with DL4J on the benchmark example");
             }
         });
+    }
+
+    private static final int INTEGER_WARMUP_CALLS = 5000;
+
+    /** The integer path of an INT8 packed dense model, or null for one it cannot run (k-means, conv). */
+    private static IntegerRuntime integerPath(PackedModelFile.Packed packed) {
+        if (packed.activations().isEmpty()) {
+            return null;
+        }
+        try {
+            return IntegerRuntime.compile(packed);
+        } catch (IllegalArgumentException notInteger) {
+            return null;
+        }
+    }
+
+    /**
+     * Batch-1 latencies of the float32 plain-array runtime, the integer path and the integer path on the
+     * scalar kernel, one call of each in turn, so load on a shared machine hits the three alike. Every
+     * call's class is checked against DL4J's (the integer path may differ on a borderline example: it is
+     * checked to be stable instead), so the JIT cannot drop the work.
+     */
+    private List<List<Double>> integerLatenciesMs(IntegerRuntime integer, Network net, INDArray single) {
+        DenseRuntime fp32 = DenseRuntime.compile(((Network.Sequential) net).net());
+        IntegerRuntime scalar = integer.withKernel(Int8Dot.scalar());
+        float[] x = single.toFloatVector();
+        int expected = Nd4j.argMax(net.output(single), 1).getInt(0);
+        int integerClass = integer.predict(x);
+        List<Runnable> calls = List.of(
+                () -> check(fp32.predict(x) == expected, "the plain-array runtime disagrees with DL4J"),
+                () -> check(integer.predict(x) == integerClass, "the integer path is not deterministic"),
+                () -> check(scalar.predict(x) == integerClass, "the integer kernels disagree"));
+        List<List<Double>> ms = emptyLists(calls.size());
+        // the Vector API runs interpreted (hundreds of times slower) until C2 compiles it: warm up longer
+        // than the other paths; a few thousand calls of ~10 us each
+        for (int i = 0; i < INTEGER_WARMUP_CALLS; i++) {
+            calls.forEach(Runnable::run);
+        }
+        for (int i = 0; i < settings.latencyCalls(); i++) {
+            for (int k = 0; k < calls.size(); k++) {
+                ms.get(k).add(Stopwatch.seconds(calls.get(k)) * 1e3);
+            }
+        }
+        return ms;
+    }
+
+    private static void check(boolean ok, String what) {
+        if (!ok) {
+            throw new IllegalStateException(what + " on the benchmark example");
+        }
     }
 
     /** Samples per second of one timed repeat: {@code inferBatches} forward passes of {@code batch}. */

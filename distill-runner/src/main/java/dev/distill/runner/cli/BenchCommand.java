@@ -106,7 +106,8 @@ final class BenchCommand implements Callable<Integer> {
         }
         try (var files = Files.list(models)) {
             return files.filter(Files::isRegularFile)
-                    .filter(f -> f.toString().endsWith(".zip") || f.toString().endsWith(".sparse"))
+                    .filter(f -> f.toString().endsWith(".zip") || f.toString().endsWith(".sparse")
+                            || f.toString().endsWith(".packed"))
                     .sorted(java.util.Comparator.comparingLong(BenchCommand::size).reversed()
                             .thenComparing(Path::toString))
                     .toList();

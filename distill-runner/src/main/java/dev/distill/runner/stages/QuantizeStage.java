@@ -3,6 +3,7 @@ package dev.distill.runner.stages;
 import dev.distill.core.eval.Accuracy;
 import dev.distill.core.eval.InferenceSpeed;
 import dev.distill.core.infer.DenseRuntime;
+import dev.distill.core.quant.Int8Dot;
 import dev.distill.core.quant.IntegerRuntime;
 import dev.distill.core.quant.PackedModelFile;
 import dev.distill.core.quant.QuantSettings;
@@ -126,10 +127,18 @@ final class QuantizeStage {
             details.put("integer_agreement_with_input", agreement(ints, inputPredicted));
             details.put("integer_agreement_with_dequantized", agreement(ints, predicted));
             DenseRuntime fp32 = DenseRuntime.compile(input.net());
-            List<ToIntFunction<float[]>> predictors = List.of(integer::predict, fp32::predict);
+            // with the Vector API kernel, the plain-Java one is measured too (in the same turns), so the
+            // report shows what the flag bought
+            IntegerRuntime scalar = integer.withKernel(Int8Dot.scalar());
+            boolean vector = !integer.kernel().equals(scalar.kernel());
+            List<ToIntFunction<float[]>> predictors = vector
+                    ? List.of(integer::predict, fp32::predict, scalar::predict)
+                    : List.of(integer::predict, fp32::predict);
             double[] rates = InferenceSpeed.oneAtATime(inputs, StageRunner.SPEED_REPEATS, predictors);
             intSpeed = rates[0];
             floatSpeed = rates[1];
+            details.put("integer_kernel", integer.kernel());
+            details.put("integer_scalar_samples_per_s", vector ? rates[2] : rates[0]);
             details.put("dl4j_batch_infer_samples_per_s", InferenceSpeed.samplesPerSecond(
                     StageRunner.repeated(data.test().features()), StageRunner.SPEED_REPEATS, input.net())[0]);
             details.put("speed_repeats", StageRunner.SPEED_REPEATS);
@@ -167,10 +176,12 @@ final class QuantizeStage {
                 (double) input.fileBytes() / fileBytes, o.seconds());
         if (integer != null) {
             out.printf(Locale.ROOT, "  %s integer path: test accuracy %.4f, same class as %s on %.2f%% of the test "
-                    + "examples; %,.0f examples/s one at a time vs %,.0f in float32 (%.2fx; load average %.2f)%n", id,
-                    details.get("integer_test_accuracy"), input.id(),
-                    100 * (double) details.get("integer_agreement_with_input"), intSpeed, floatSpeed,
-                    intSpeed / floatSpeed, details.get("load_average"));
+                    + "examples; %,.0f examples/s one at a time (%s kernel%s) vs %,.0f in float32 (%.2fx; load average "
+                    + "%.2f)%n", id, details.get("integer_test_accuracy"), input.id(),
+                    100 * (double) details.get("integer_agreement_with_input"), intSpeed, integer.kernel(),
+                    integer.kernel().equals("vector") ? String.format(Locale.ROOT, "; scalar kernel %,.0f",
+                            (double) details.get("integer_scalar_samples_per_s")) : "",
+                    floatSpeed, intSpeed / floatSpeed, details.get("load_average"));
         }
         return entry;
     }

@@ -7,10 +7,18 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.distill.core.io.ModelFiles;
 import dev.distill.core.prune.SparseModelFile;
+import dev.distill.core.quant.PackedModelFile;
+import dev.distill.core.quant.QuantSettings;
+import dev.distill.core.quant.Quantization;
+import dev.distill.core.train.FineTuning;
+import dev.distill.core.train.LearningRateSchedule;
+import dev.distill.core.train.Optimizer;
+import dev.distill.core.train.TrainingSpec;
 import dev.distill.models.build.NetworkFactory;
 import dev.distill.runner.config.ConfigLoader;
 import dev.distill.runner.config.ExperimentConfig;
 import dev.distill.runner.config.ModelConfig;
+import dev.distill.runner.pipeline.ExperimentData;
 import dev.distill.runner.testing.CliRun;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -76,8 +84,7 @@ class BenchCommandTest {
     @Test
     void runDirectoryModelsAreMeasuredLargestFirstWithTheirRealSizes(@TempDir Path dir) throws IOException {
         ExperimentConfig config = ConfigLoader.load(Path.of(DIGITS));
-        Path models = Files.createDirectories(dir.resolve("run").resolve("models"));
-        Files.copy(Path.of(DIGITS), dir.resolve("run").resolve("config.yaml"));
+        Path models = runDirectory(dir);
         ModelConfig.Declared teacher = (ModelConfig.Declared) config.models().get("teacher");
         ModelConfig.Declared student = (ModelConfig.Declared) config.models().get("student");
         ModelFiles.saveForShipping(NetworkFactory.build(teacher.spec(), config.data().input(), new Adam(1e-3), 0, 1),
@@ -111,6 +118,43 @@ class BenchCommandTest {
         assertTrue(saved.get(1).get("compiled_samples_per_s").asDouble() > 0);
         assertTrue(saved.get(1).get("compiled_latency_ms_p50").asDouble() > 0);
         assertTrue(run.out().contains("compiled steps (ms per 256): conv2d "), run.out());
+    }
+
+    @Test
+    void packedInt8StudentIsMeasuredOnTheIntegerPathBesideFloat(@TempDir Path dir) throws IOException {
+        ExperimentConfig config = ConfigLoader.load(Path.of(DIGITS));
+        Path models = runDirectory(dir);
+        ModelConfig.Declared student = (ModelConfig.Declared) config.models().get("student");
+        ExperimentData data = ExperimentData.load(config.data(), config.seed());
+        TrainingSpec spec = new TrainingSpec(1, 32, Optimizer.ADAM, 1e-3, new LearningRateSchedule.Constant(), 0);
+        FineTuning calibration = new FineTuning(
+                s -> NetworkFactory.build(s, config.data().input(), spec.updater(), 0, 1), spec,
+                data.train().features(), data.train().oneHot(), data.validation(), 1, List.of());
+        QuantSettings int8 = new QuantSettings(QuantSettings.Scheme.INT8, 8, true, true,
+                QuantSettings.Calibration.MINMAX, 99.99, 4, QuantSettings.Init.LINEAR, 0, false, false);
+        Quantization.Outcome o = new Quantization(int8, calibration).run(
+                NetworkFactory.build(student.spec(), config.data().input(), new Adam(1e-3), 0, 1), student.spec());
+        PackedModelFile.write(o.net(), o.tensors(), o.activations(), false, models.resolve("student-int8.packed"));
+
+        CliRun run = CliRun.of("bench", "--run", dir.resolve("run").toString(), "--quick", "--repeats", "1",
+                "--models", "student", "--out", dir.toString());
+        assertEquals(0, run.code(), run.err());
+        JsonNode saved = new ObjectMapper().readTree(dir.resolve("bench.json").toFile()).get("saved_models").get(0);
+        assertEquals("student-int8.packed", saved.get("file").asText());
+        assertEquals(Files.size(models.resolve("student-int8.packed")), saved.get("file_bytes").asLong());
+        // the test JVM has the incubator module (surefire's argLine), so the Vector API kernel is the one used
+        assertEquals("vector", saved.get("integer_kernel").asText());
+        for (String key : List.of("integer_latency_ms_p50", "integer_scalar_latency_ms_p50", "runtime_latency_ms_p50")) {
+            assertTrue(saved.get(key).asDouble() > 0, key + " " + saved.get(key));
+        }
+        assertTrue(run.out().contains("integer path batch-1 p50 "), run.out());
+    }
+
+    /** An empty run directory of the digits config under {@code dir}: its models/ folder. */
+    private static Path runDirectory(Path dir) throws IOException {
+        Path models = Files.createDirectories(dir.resolve("run").resolve("models"));
+        Files.copy(Path.of(DIGITS), dir.resolve("run").resolve("config.yaml"));
+        return models;
     }
 
     @Test
