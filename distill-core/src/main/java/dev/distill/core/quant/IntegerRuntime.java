@@ -5,6 +5,8 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import java.util.function.Consumer;
 import org.deeplearning4j.nn.api.Layer;
 import org.deeplearning4j.nn.conf.layers.BaseLayer;
 import org.deeplearning4j.nn.layers.BaseOutputLayer;
@@ -49,6 +51,22 @@ public final class IntegerRuntime {
     /** Compiles a packed model for the best kernel this JVM has ({@link Int8Dot#best()}). */
     public static IntegerRuntime compile(PackedModelFile.Packed packed) {
         return compile(packed, Int8Dot.best());
+    }
+
+    /**
+     * The integer path of a packed model if it has one: empty for a file without activation ranges (not
+     * INT8), and for one with a layer the path cannot run, whose reason goes to {@code whyNot}.
+     */
+    public static Optional<IntegerRuntime> forPacked(PackedModelFile.Packed packed, Consumer<String> whyNot) {
+        if (packed.activations().isEmpty()) {
+            return Optional.empty();
+        }
+        try {
+            return Optional.of(compile(packed));
+        } catch (IllegalArgumentException e) {
+            whyNot.accept(e.getMessage());
+            return Optional.empty();
+        }
     }
 
     /** The same network on another kernel. */

@@ -37,12 +37,7 @@ public final class TeacherLogits {
         if (teacher instanceof Network.Sequential s) {
             return compute(s.net(), features);
         }
-        Network.Graph logitsNet;
-        try {
-            logitsNet = ((Network.Graph) teacher).withOutput(Activation.IDENTITY.getActivationFunction(), null);
-        } catch (IllegalArgumentException e) {
-            throw new DistillException("the teacher must end in an output layer to give logits: " + e.getMessage(), e);
-        }
+        Network.Graph logitsNet = withIdentityOutput((Network.Graph) teacher);
         long classes = logitsNet.output(features.get(NDArrayIndex.interval(0, 1), NDArrayIndex.all())).columns();
         return compute(logitsNet, classes, features);
     }
@@ -63,13 +58,16 @@ public final class TeacherLogits {
                 return new Live("DL4J output() (" + e.getMessage() + ")", logitsNet::output);
             }
         }
-        Network.Graph logitsNet;
+        return new Live("DL4J output()", withIdentityOutput((Network.Graph) teacher)::output);
+    }
+
+    /** The graph with its output layer's softmax replaced by the identity: its outputs are logits. */
+    private static Network.Graph withIdentityOutput(Network.Graph teacher) {
         try {
-            logitsNet = ((Network.Graph) teacher).withOutput(Activation.IDENTITY.getActivationFunction(), null);
+            return teacher.withOutput(Activation.IDENTITY.getActivationFunction(), null);
         } catch (IllegalArgumentException e) {
             throw new DistillException("the teacher must end in an output layer to give logits: " + e.getMessage(), e);
         }
-        return new Live("DL4J output()", logitsNet::output);
     }
 
     /** A teacher computing logits on demand; {@link #how()} says which engine does it. */

@@ -47,6 +47,8 @@ public final class Benchmark {
 
     private static final int GEMM_SIZE = 1024;
     private static final int WARMUP_BATCHES = 3;
+    /** Untimed calls before the integer path's latencies (see {@link #integerLatenciesMs}). */
+    private static final int INTEGER_WARMUP_CALLS = 5000;
 
     private final BenchSettings settings;
     private final PrintStream log;
@@ -223,7 +225,7 @@ public final class Benchmark {
                 if (PackedModelFile.isPackedFile(file)) {
                     PackedModelFile.Packed packed = PackedModelFile.read(file);
                     net = Network.of(packed.net());
-                    integer = integerPath(packed);
+                    integer = IntegerRuntime.forPacked(packed, notInteger -> { }).orElse(null);
                 } else {
                     net = ModelFiles.load(file, SparseModelFile::load);
                 }
@@ -308,12 +310,22 @@ public final class Benchmark {
 
     /** Milliseconds of each of {@code latencyCalls} calls, after as many (at most 200) untimed ones. */
     private List<Double> latenciesMs(Runnable call) {
-        for (int i = 0; i < Math.min(200, settings.latencyCalls()); i++) {
-            call.run();
+        return latenciesMsInTurns(List.of(call), Math.min(200, settings.latencyCalls())).get(0);
+    }
+
+    /**
+     * Milliseconds of {@code latencyCalls} calls of each of {@code calls}, one of each in turn (so load on a
+     * shared machine hits them alike), after {@code warmUp} untimed rounds.
+     */
+    private List<List<Double>> latenciesMsInTurns(List<Runnable> calls, int warmUp) {
+        for (int i = 0; i < warmUp; i++) {
+            calls.forEach(Runnable::run);
         }
-        List<Double> ms = new ArrayList<>(settings.latencyCalls());
+        List<List<Double>> ms = emptyLists(calls.size());
         for (int i = 0; i < settings.latencyCalls(); i++) {
-            ms.add(Stopwatch.seconds(call) * 1e3);
+            for (int k = 0; k < calls.size(); k++) {
+                ms.get(k).add(Stopwatch.seconds(calls.get(k)) * 1e3);
+            }
         }
         return ms;
     }
@@ -341,20 +353,6 @@ public final class Benchmark {
         });
     }
 
-    private static final int INTEGER_WARMUP_CALLS = 5000;
-
-    /** The integer path of an INT8 packed dense model, or null for one it cannot run (k-means, conv). */
-    private static IntegerRuntime integerPath(PackedModelFile.Packed packed) {
-        if (packed.activations().isEmpty()) {
-            return null;
-        }
-        try {
-            return IntegerRuntime.compile(packed);
-        } catch (IllegalArgumentException notInteger) {
-            return null;
-        }
-    }
-
     /**
      * Batch-1 latencies of the float32 plain-array runtime, the integer path and the integer path on the
      * scalar kernel, one call of each in turn, so load on a shared machine hits the three alike. Every
@@ -371,18 +369,9 @@ public final class Benchmark {
                 () -> check(fp32.predict(x) == expected, "the plain-array runtime disagrees with DL4J"),
                 () -> check(integer.predict(x) == integerClass, "the integer path is not deterministic"),
                 () -> check(scalar.predict(x) == integerClass, "the integer kernels disagree"));
-        List<List<Double>> ms = emptyLists(calls.size());
         // the Vector API runs interpreted (hundreds of times slower) until C2 compiles it: warm up longer
         // than the other paths; a few thousand calls of ~10 us each
-        for (int i = 0; i < INTEGER_WARMUP_CALLS; i++) {
-            calls.forEach(Runnable::run);
-        }
-        for (int i = 0; i < settings.latencyCalls(); i++) {
-            for (int k = 0; k < calls.size(); k++) {
-                ms.get(k).add(Stopwatch.seconds(calls.get(k)) * 1e3);
-            }
-        }
-        return ms;
+        return latenciesMsInTurns(calls, INTEGER_WARMUP_CALLS);
     }
 
     private static void check(boolean ok, String what) {

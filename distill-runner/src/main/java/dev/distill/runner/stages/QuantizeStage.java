@@ -116,7 +116,8 @@ final class QuantizeStage {
 
         Double intSpeed = null;
         Double floatSpeed = null;
-        IntegerRuntime integer = integerPath(packed, details);
+        IntegerRuntime integer = IntegerRuntime.forPacked(packed, why -> details.put("integer_path", "none: " + why))
+                .orElse(null);
         if (integer != null) {
             float[][] inputs = rows(data.test().features());
             int[] ints = new int[inputs.length];
@@ -184,19 +185,6 @@ final class QuantizeStage {
                     floatSpeed, intSpeed / floatSpeed, details.get("load_average"));
         }
         return entry;
-    }
-
-    /** The integer runtime of an INT8 dense model, or null (with the reason in {@code details}). */
-    private static IntegerRuntime integerPath(PackedModelFile.Packed packed, Map<String, Object> details) {
-        if (packed.activations().isEmpty()) {
-            return null;
-        }
-        try {
-            return IntegerRuntime.compile(packed);
-        } catch (IllegalArgumentException e) {
-            details.put("integer_path", "none: " + e.getMessage());
-            return null;
-        }
     }
 
     private static float[][] rows(INDArray features) {
