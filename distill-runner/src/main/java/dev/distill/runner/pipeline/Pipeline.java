@@ -133,11 +133,12 @@ public final class Pipeline {
                 trained.add(node);
             }
         }
-        if (!config.stages().isEmpty()) {
+        if (config.stages().stream().anyMatch(s -> !(s instanceof dev.distill.runner.config.StageConfig.Export))) {
             entries.addAll(new StageRunner(config, data, run, out, this::teacherLogits,
                     label -> new ConsoleProgress(label, out, interactive))
                     .run(trained.stream().filter(n -> n.role() == Role.STUDENT).toList()));
         }
+        dev.distill.runner.stages.ExportStage.run(config, data, run, out, entries);
         RunSummary.Dataset dataset = new RunSummary.Dataset(data.name(), config.data().input().toString(),
                 config.data().classes(), data.train().size(), data.validation().size(), data.test().size());
         RunSummary summary = new RunSummary(config.name(), progress.configFile(), progress.started(),
