@@ -15,13 +15,10 @@ import java.nio.FloatBuffer;
 import java.nio.file.Files;
 import java.util.Arrays;
 import java.util.Map;
-import onnx.Onnx.ModelProto;
-import onnx.Onnx.TensorProto;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
-import org.nd4j.shade.protobuf.InvalidProtocolBufferException;
 
 /**
  * A frozen ONNX model run by ONNX Runtime, giving logits for distill's data. {@link #open} checks
@@ -37,25 +34,28 @@ public final class OnnxTeacher implements AutoCloseable {
     private static final int PROBE = 8;
 
     private final OnnxTeacherSpec spec;
+    /** The spec's layout, or the one the model's input rank implies. */
+    private final Layout layout;
     private final InputShape input;
     private final int classes;
     private final OrtEnvironment env;
     private final OrtSession session;
     private final String inputName;
     private final String outputName;
-    private final long params;
+    private final OnnxWeights weights;
     private final long fileBytes;
 
-    private OnnxTeacher(OnnxTeacherSpec spec, InputShape input, int classes, OrtEnvironment env, OrtSession session,
-            String inputName, String outputName, long params, long fileBytes) {
+    private OnnxTeacher(OnnxTeacherSpec spec, Layout layout, InputShape input, int classes, OrtEnvironment env, OrtSession session,
+            String inputName, String outputName, OnnxWeights weights, long fileBytes) {
         this.spec = spec;
+        this.layout = layout;
         this.input = input;
         this.classes = classes;
         this.env = env;
         this.session = session;
         this.inputName = inputName;
         this.outputName = outputName;
-        this.params = params;
+        this.weights = weights;
         this.fileBytes = fileBytes;
     }
 
@@ -76,7 +76,7 @@ public final class OnnxTeacher implements AutoCloseable {
         } catch (IOException e) {
             throw new DistillException(file + ": cannot read (" + e.getMessage() + ")", e);
         }
-        if (spec.layout() != Layout.FLAT && !input.image()) {
+        if (spec.layout() != null && spec.layout() != Layout.FLAT && !input.image()) {
             throw new DistillException(file + ": layout " + name(spec.layout()) + " needs image data, but the data is "
                     + input + "; use layout: flat");
         }
@@ -114,10 +114,12 @@ public final class OnnxTeacher implements AutoCloseable {
             }
             NodeInfo in = inputs.values().iterator().next();
             long[] shape = tensorShape(file, in);
-            long[] wanted = wantedShape(spec.layout(), input);
+            Layout layout = spec.layout() != null ? spec.layout()
+                    : shape.length == 4 && input.image() ? Layout.NCHW : Layout.FLAT;
+            long[] wanted = wantedShape(layout, input);
             if (shape.length != wanted.length || !fits(shape, wanted)) {
                 throw new DistillException(file + ": input '" + in.getName() + "' has shape " + dims(shape)
-                        + ", but layout " + name(spec.layout()) + " gives this data (" + input + ") as " + dims(wanted)
+                        + ", but layout " + name(layout) + " gives this data (" + input + ") as " + dims(wanted)
                         + (shape.length != wanted.length ? fittingLayout(shape.length) : ""));
             }
             if (((TensorInfo) in.getInfo()).type != ai.onnxruntime.OnnxJavaType.FLOAT) {
@@ -135,7 +137,7 @@ public final class OnnxTeacher implements AutoCloseable {
                 throw new DistillException(file + ": output '" + outputName + "' has shape " + dims(outShape)
                         + ", but the data has " + classes + " classes: a teacher outputs [N, " + classes + "]");
             }
-            return new OnnxTeacher(spec, input, classes, env, session, in.getName(), outputName, countParams(bytes),
+            return new OnnxTeacher(spec, layout, input, classes, env, session, in.getName(), outputName, OnnxWeights.of(bytes),
                     bytes.length);
         } catch (OrtException e) {
             throw new DistillException(file + ": cannot read the model's inputs and outputs (" + firstLine(e) + ")", e);
@@ -150,7 +152,7 @@ public final class OnnxTeacher implements AutoCloseable {
             throw new DistillException(spec.file() + ": output '" + outputName + "' gives " + logits.columns()
                     + " values per example, but the data has " + classes + " classes");
         }
-        for (float v : logits.toFloatVector()) {
+        for (float v : rowMajor(logits)) {
             if (!Float.isFinite(v)) {
                 throw new DistillException(spec.file() + ": output '" + outputName + "' is not finite (" + v
                         + ") on the data's first " + n + " test examples");
@@ -189,7 +191,7 @@ public final class OnnxTeacher implements AutoCloseable {
     private float[] run(INDArray batch) {
         int rows = (int) batch.rows();
         float[] x = prepare(batch);
-        long[] shape = wantedShape(spec.layout(), input);
+        long[] shape = wantedShape(layout, input);
         shape[0] = rows;
         try (OnnxTensor tensor = OnnxTensor.createTensor(env, FloatBuffer.wrap(x), shape);
                 OrtSession.Result result = session.run(Map.of(inputName, tensor), java.util.Set.of(outputName))) {
@@ -219,7 +221,7 @@ public final class OnnxTeacher implements AutoCloseable {
             }
             x[i] = (float) v;
         }
-        if (spec.layout() != Layout.NHWC) {
+        if (layout != Layout.NHWC) {
             return x;
         }
         // distill holds images as (c, h, w); NHWC wants (h, w, c)
@@ -240,8 +242,9 @@ public final class OnnxTeacher implements AutoCloseable {
         return Nd4j.toFlattened('c', a.castTo(DataType.FLOAT)).toFloatVector();
     }
 
-    public long params() {
-        return params;
+    /** Parameters and non-zero parameters, counted from the model's initializers. */
+    public OnnxWeights weights() {
+        return weights;
     }
 
     public long fileBytes() {
@@ -259,24 +262,6 @@ public final class OnnxTeacher implements AutoCloseable {
     @Override
     public void close() {
         closeQuietly(session);
-    }
-
-    /** Parameters: the elements of the model's initializers (its weights). */
-    static long countParams(byte[] bytes) {
-        try {
-            long total = 0;
-            for (TensorProto t : ModelProto.parseFrom(bytes).getGraph().getInitializerList()) {
-                long n = 1;
-                for (long d : t.getDimsList()) {
-                    n *= d;
-                }
-                total += n;
-            }
-            return total;
-        } catch (InvalidProtocolBufferException e) {
-            // ONNX Runtime read it; a newer ONNX than nd4j's protobuf classes know may not parse here
-            return -1;
-        }
     }
 
     private static long[] wantedShape(Layout layout, InputShape input) {

@@ -13,7 +13,7 @@ import java.util.Objects;
  * {@code (x * scale - mean[c]) / std[c]} per channel {@code c}, shaped as {@code layout} says.
  *
  * @param file       the .onnx file
- * @param layout     how the model's input is shaped
+ * @param layout     how the model's input is shaped; null: from the model's input rank (2: flat, 4: nchw)
  * @param output     what the chosen output holds; probabilities are turned into log-probabilities,
  *                   which give the same softmax at every temperature
  * @param outputName the model output to read, or null for the model's first output
@@ -40,7 +40,6 @@ public record OnnxTeacherSpec(Path file, Layout layout, Output output, String ou
 
     public OnnxTeacherSpec {
         Objects.requireNonNull(file, "file");
-        Objects.requireNonNull(layout, "layout");
         Objects.requireNonNull(output, "output");
         mean = List.copyOf(mean);
         std = List.copyOf(std);

@@ -89,7 +89,7 @@ class OnnxExporterTest {
         assertEquals("0.0625", model.getMetadataProps(0).getValue());
         assertEquals(List.of(OnnxExporter.PROBABILITIES, OnnxExporter.LOGITS),
                 model.getGraph().getOutputList().stream().map(o -> o.getName()).toList());
-        assertEquals(5 * 3 + 3 + 3 * CLASSES + CLASSES, OnnxTeacher.countParams(model.toByteArray()));
+        assertEquals(5 * 3 + 3 + 3 * CLASSES + CLASSES, OnnxWeights.of(model.toByteArray()).params());
     }
 
     @Test

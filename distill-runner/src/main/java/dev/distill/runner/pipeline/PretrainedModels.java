@@ -11,7 +11,7 @@ import dev.distill.models.build.Network;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
- * Loads a config's pretrained models and checks, before anything trains, that each accepts the
+ * Loads a config's pretrained models (DL4J files; ONNX files are only checked) and checks, before anything trains, that each accepts the
  * data's examples and predicts its number of classes.
  */
 public final class PretrainedModels {
@@ -22,11 +22,24 @@ public final class PretrainedModels {
     public static Map<String, Network> load(ExperimentConfig config, ExperimentData data) {
         Map<String, Network> nets = new LinkedHashMap<>();
         for (ModelConfig model : config.models().values()) {
-            if (model instanceof ModelConfig.Pretrained p) {
+            if (model instanceof ModelConfig.Pretrained p && p.onnx() != null) {
+                // checked now, before anything is written; the pipeline opens it again when it needs it
+                openOnnx(p, config, data).close();
+            } else if (model instanceof ModelConfig.Pretrained p) {
                 nets.put(p.name(), loadChecked(p.file(), data.test().features(), config.data().classes()));
             }
         }
         return nets;
+    }
+
+    /**
+     * An ONNX teacher in ONNX Runtime, checked against the data: it loads, takes the data's examples in
+     * its declared layout, outputs one finite value per class (one line naming the file otherwise).
+     */
+    public static dev.distill.onnx.OnnxTeacher openOnnx(ModelConfig.Pretrained p, ExperimentConfig config,
+            ExperimentData data) {
+        return dev.distill.onnx.OnnxTeacher.open(p.onnx(), config.data().input(), config.data().classes(),
+                data.test().features(), dev.distill.onnx.OnnxTeacher.threadsFromEnvironment());
     }
 
     /**
