@@ -2,6 +2,7 @@ package dev.distill.onnx;
 
 import dev.distill.core.DistillException;
 import dev.distill.core.io.ModelFiles;
+import dev.distill.core.quant.QuantizedTensor;
 import dev.distill.models.build.Network;
 import dev.distill.onnx.OnnxGraph.Attr;
 import java.nio.file.Files;
@@ -95,7 +96,21 @@ public final class OnnxExporter {
      *                          message names it)
      */
     public static ModelProto export(Network net, Map<String, String> metadata) {
+        return export(net, metadata, List.of());
+    }
+
+    /**
+     * As {@link #export(Network, Map)}, with the quantized weights of a packed model ({@code net} its
+     * dequantized network): linear (INT8, 2..8 bits) dense, output and conv weights are written as int8
+     * initializers with per-channel scales and zero points behind a DequantizeLinear (QDQ, weights only;
+     * activations stay float), which gives exactly the dequantized values; k-means, binary and other
+     * tensors are written as the dequantized floats {@code net} holds.
+     */
+    public static ModelProto export(Network net, Map<String, String> metadata, List<QuantizedTensor> quantized) {
         Exporter e = new Exporter(new OnnxGraph("distill"));
+        for (QuantizedTensor t : quantized) {
+            e.quantized.put(t.key(), t);
+        }
         if (net instanceof Network.Sequential s) {
             e.sequential(s.net());
         } else {
@@ -127,6 +142,10 @@ public final class OnnxExporter {
         final OnnxGraph g;
         /** The ONNX tensor holding the input of the output layer's softmax, once seen. */
         String logits;
+        /** A packed model's tensors by DL4J parameter key ({@code 0_W}); empty for a float model. */
+        final Map<String, QuantizedTensor> quantized = new HashMap<>();
+        /** The parameter key prefix of the sequential layer being exported ({@code 3_}), or null. */
+        String paramPrefix;
 
         Exporter(OnnxGraph g) {
             this.g = g;
@@ -139,6 +158,7 @@ public final class OnnxExporter {
             for (int i = 0; i < net.getnLayers(); i++) {
                 String name = "layer" + i;
                 x = preprocess(conf.getInputPreProcess(i), x, name);
+                paramPrefix = i + "_";
                 x = layer(conf.getConf(i).getLayer(), net.getLayer(i), x, name);
             }
             outputs(x, net.getLayer(net.getnLayers() - 1).conf().getLayer());
@@ -258,7 +278,7 @@ public final class OnnxExporter {
 
         String dense(FeedForwardLayer conf, org.deeplearning4j.nn.api.Layer layer, String x, String out) {
             // DL4J's W is [nIn, nOut] (x W + b): Gemm without transposes
-            String w = g.weights(out + "/W", layer.getParam("W"));
+            String w = weight(out + "/W", layer);
             if (!layer.paramTable().containsKey("b")) {
                 return g.node("MatMul", g.fresh(out), x, w);
             }
@@ -269,7 +289,7 @@ public final class OnnxExporter {
         String conv(ConvolutionLayer c, org.deeplearning4j.nn.api.Layer layer, String x, String name) {
             checkConv(c, name);
             // DL4J's conv W is [nOut, nIn, kH, kW], ONNX's layout
-            String w = g.weights(name + "/W", layer.getParam("W"));
+            String w = weight(name + "/W", layer);
             return convNode(c, name + "/conv", 1, x, w, c.hasBias() ? bias(layer, name) : null);
         }
 
@@ -295,6 +315,37 @@ public final class OnnxExporter {
             String b = sc.hasBias() ? bias(layer, name) : null;
             return g.node("Conv", g.fresh(name + "/pointwise"), new Attr[] {Attr.ints("kernel_shape", 1, 1)},
                     b == null ? new String[] {dw, pw} : new String[] {dw, pw, b});
+        }
+
+        /**
+         * The layer's W as ONNX uses it unchanged (dense, output, conv): float, or for a linear quantized
+         * tensor its codes (int8, same shape and order) DequantizeLinear'd along the tensor's channel axis.
+         */
+        private String weight(String name, org.deeplearning4j.nn.api.Layer layer) {
+            QuantizedTensor t = paramPrefix == null ? null : quantized.get(paramPrefix + "W");
+            if (t == null || t.kind() != QuantizedTensor.Kind.LINEAR || t.bits() > 8) {
+                return g.weights(name, layer.getParam("W"));
+            }
+            int channels = t.channels();
+            // values not stored (pruned) are exactly zero: the code equal to their channel's zero point
+            byte[] codes = new byte[t.size()];
+            for (int i = 0; i < codes.length; i++) {
+                codes[i] = (byte) t.zeroPoints()[t.channelOf(i)];
+            }
+            for (int k = 0; k < t.codes().length; k++) {
+                codes[t.position(k)] = (byte) t.codes()[k];
+            }
+            byte[] zeroPoints = new byte[channels];
+            for (int c = 0; c < channels; c++) {
+                zeroPoints[c] = (byte) t.zeroPoints()[c];
+            }
+            String q = g.int8(name + "_quantized", codes, t.shape());
+            String scale = g.floats(name + "_scale", t.scales().clone(), t.channelAxis() < 0 ? new long[0]
+                    : new long[] {channels});
+            String zero = g.int8(name + "_zero_point", zeroPoints, t.channelAxis() < 0 ? new long[0]
+                    : new long[] {channels});
+            Attr[] axis = t.channelAxis() < 0 ? new Attr[0] : new Attr[] {Attr.integer("axis", t.channelAxis())};
+            return g.node("DequantizeLinear", g.fresh(name), axis, q, scale, zero);
         }
 
         private String bias(org.deeplearning4j.nn.api.Layer layer, String name) {

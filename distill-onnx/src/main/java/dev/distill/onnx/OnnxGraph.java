@@ -84,6 +84,11 @@ final class OnnxGraph {
         return tensor(base, TensorProto.DataType.INT64_VALUE, ByteString.copyFrom(bytes), values.length);
     }
 
+    /** An int8 initializer (quantized weights, zero points); an empty shape is a scalar. */
+    String int8(String base, byte[] values, long... shape) {
+        return tensor(base, TensorProto.DataType.INT8_VALUE, ByteString.copyFrom(values), shape);
+    }
+
     /** A float scalar initializer (Clip's bounds). */
     String scalar(String base, float value) {
         return floats(base, new float[] {value});

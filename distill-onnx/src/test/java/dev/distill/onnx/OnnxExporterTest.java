@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.distill.core.DistillException;
+import dev.distill.core.quant.QuantizedTensor;
+import dev.distill.core.quant.Quantizers;
 import dev.distill.core.train.TeacherLogits;
 import dev.distill.models.build.Network;
 import dev.distill.models.build.Networks;
@@ -78,6 +80,41 @@ class OnnxExporterTest {
     void zooGraphsWithResidualsConcatenationGroupsAndShuffleMatchDl4j() {
         for (String name : List.of("mobilenet-tiny", "shufflenet-tiny", "resnet-tiny")) {
             assertMatches(Zoo.spec(name, 0.25, 1, CLASSES), IMAGE);
+        }
+    }
+
+    @Test
+    void int8WeightsAreWrittenAsInt8CodesBehindDequantizeLinearAndGiveTheDequantizedNetworksOutputs() {
+        for (boolean symmetric : new boolean[] {true, false}) {
+            Network net = trained(new ModelSpec(List.of(
+                    new LayerSpec.Conv2d(5, 3, 1, Padding.SAME, Activation.RELU),
+                    new LayerSpec.Pool(PoolType.MAX, 2, 2),
+                    new LayerSpec.Dense(9, Activation.RELU),
+                    new LayerSpec.Output(CLASSES))), IMAGE);
+            // each W quantized (conv per output filter: axis 0; dense per output unit: axis 1; the output
+            // layer per tensor), every third value pruned; the network then holds the dequantized values
+            List<QuantizedTensor> tensors = new java.util.ArrayList<>();
+            int[][] axes = {{0, 0}, {2, 1}, {3, -1}};
+            for (int[] layerAxis : axes) {
+                INDArray w = net.layers()[layerAxis[0]].getParam("W");
+                float[] values = Nd4j.toFlattened('c', w).toFloatVector();
+                int[] positions = java.util.stream.IntStream.range(0, values.length).filter(i -> i % 3 != 0).toArray();
+                QuantizedTensor t = Quantizers.linear(layerAxis[0] + "_W", values, w.shape(), layerAxis[1], 8,
+                        symmetric, positions);
+                tensors.add(t);
+                w.assign(Nd4j.createFromArray(t.dequantize()).reshape('c', w.shape()));
+            }
+            ModelProto model = OnnxExporter.export(net, Map.of(), tensors);
+            assertEquals(3, model.getGraph().getNodeList().stream()
+                    .filter(n -> n.getOpType().equals("DequantizeLinear")).count());
+            long int8Values = model.getGraph().getInitializerList().stream()
+                    .filter(t -> t.getDataType() == onnx.Onnx.TensorProto.DataType.INT8_VALUE)
+                    .mapToLong(t -> t.getRawData().size()).sum();
+            assertEquals(5 * 3 * 9 + 5 + 5 * 4 * 4 * 9 + 9 + 9 * CLASSES + 1, int8Values, "codes and zero points");
+            INDArray x = features(40, IMAGE.size(), 7);
+            OnnxAgreement a = OnnxAgreement.measure(net, model.toByteArray(), x, 1);
+            assertEquals(1.0, a.sameClass(), a.toString());
+            assertTrue(a.maxProbabilityDifference() <= 1e-5, a.toString());
         }
     }
 

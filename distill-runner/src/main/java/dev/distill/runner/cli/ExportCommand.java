@@ -1,12 +1,10 @@
 package dev.distill.runner.cli;
 
 import dev.distill.core.DistillException;
-import dev.distill.models.build.Network;
 import dev.distill.onnx.OnnxAgreement;
 import dev.distill.runner.config.ExperimentConfig;
 import dev.distill.runner.onnx.OnnxExports;
 import dev.distill.runner.pipeline.ExperimentData;
-import dev.distill.runner.pipeline.PretrainedModels;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -26,7 +24,8 @@ final class ExportCommand implements Callable<Integer> {
         onnx
     }
 
-    @Parameters(paramLabel = "MODEL", description = "A DL4J model file (e.g. runs/<run>/models/student.zip).")
+    @Parameters(paramLabel = "MODEL", description = "A DL4J model file (e.g. runs/<run>/models/student.zip) or a "
+            + "packed file (INT8 weights as int8 initializers behind DequantizeLinear).")
     Path model;
 
     @Option(names = "--format", required = true, paramLabel = "FORMAT", description = "Target format: ${COMPLETION-CANDIDATES}.")
@@ -50,18 +49,16 @@ final class ExportCommand implements Callable<Integer> {
         if (target.toAbsolutePath().getParent() != null && !Files.isDirectory(target.toAbsolutePath().getParent())) {
             throw new DistillException(target + ": its directory does not exist");
         }
-        Network net;
-        Map<String, String> metadata = Map.of();
         OnnxAgreement agreement;
         if (config != null) {
             ExperimentConfig experiment = options.load(config);
             ExperimentData data = ExperimentData.load(experiment.data(), experiment.seed());
-            net = PretrainedModels.loadChecked(model, data.test().features(), experiment.data().classes());
-            metadata = OnnxExports.metadata(experiment.data());
-            agreement = OnnxExports.export(net, metadata, target, data.test().features());
+            OnnxExports.Source source = OnnxExports.read(model);
+            dev.distill.runner.pipeline.PretrainedModels.checkFits(model, source.net(), data.test().features(), experiment.data().classes());
+            agreement = OnnxExports.export(source, OnnxExports.metadata(experiment.data()), target,
+                    data.test().features());
         } else {
-            net = OnnxExports.read(model);
-            agreement = OnnxExports.export(net, metadata, target, null);
+            agreement = OnnxExports.export(OnnxExports.read(model), Map.of(), target, null);
         }
         stdout.printf(Locale.ROOT, "%s: written (%,d bytes) from %s%s%n", target, size(target), model,
                 agreement == null ? "; not compared with DL4J (give --data CONFIG to check it on the test split)"

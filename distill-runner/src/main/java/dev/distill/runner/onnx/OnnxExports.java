@@ -3,6 +3,8 @@ package dev.distill.runner.onnx;
 import dev.distill.core.DistillException;
 import dev.distill.core.io.ModelFiles;
 import dev.distill.core.prune.SparseModelFile;
+import dev.distill.core.quant.PackedModelFile;
+import dev.distill.core.quant.QuantizedTensor;
 import dev.distill.models.build.Network;
 import dev.distill.onnx.OnnxAgreement;
 import dev.distill.onnx.OnnxExporter;
@@ -13,6 +15,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -26,13 +29,24 @@ public final class OnnxExports {
     private OnnxExports() {
     }
 
-    /** A DL4J model file (sequential or graph zip, or the sparse format), or one line naming the file. */
-    public static Network read(Path file) {
+    /** A model to export: its network, and for a packed file what the file stores (else empty). */
+    public record Source(Network net, List<QuantizedTensor> quantized) {
+    }
+
+    /**
+     * A model file: DL4J (sequential or graph zip, or the sparse format) or a packed file (read
+     * back dequantized, with its stored tensors), or one line naming the file.
+     */
+    public static Source read(Path file) {
         if (!Files.isRegularFile(file)) {
             throw new DistillException(file + ": model file not found");
         }
+        if (PackedModelFile.isPackedFile(file)) {
+            PackedModelFile.Packed packed = PackedModelFile.read(file);
+            return new Source(Network.of(packed.net()), packed.tensors());
+        }
         try {
-            return ModelFiles.load(file, SparseModelFile::load);
+            return new Source(ModelFiles.load(file, SparseModelFile::load), List.of());
         } catch (IOException | RuntimeException e) {
             throw new DistillException(file + ": not a DL4J model file (" + firstLine(e) + ")", e);
         }
@@ -66,11 +80,13 @@ public final class OnnxExports {
     }
 
     /**
-     * Exports {@code net} to {@code file} and checks the file in ONNX Runtime against DL4J on
-     * {@code test} (when not null); the file is kept only if every example gets the same class.
+     * Exports a model to {@code file} and checks the file in ONNX Runtime against DL4J (for a packed
+     * model, its dequantized network) on {@code test} (when not null); the file is written only if every
+     * example gets the same class.
      */
-    public static OnnxAgreement export(Network net, Map<String, String> metadata, Path file, INDArray test) {
-        byte[] onnx = OnnxExporter.export(net, metadata).toByteArray();
+    public static OnnxAgreement export(Source source, Map<String, String> metadata, Path file, INDArray test) {
+        Network net = source.net();
+        byte[] onnx = OnnxExporter.export(net, metadata, source.quantized()).toByteArray();
         OnnxAgreement agreement = null;
         if (test != null) {
             agreement = OnnxAgreement.measure(net, onnx, test, OnnxTeacher.threadsFromEnvironment());

@@ -58,6 +58,12 @@ public final class PretrainedModels {
         }
         // restoring builds fresh layers, without the oneDNN helpers NetworkFactory puts in
         net.applyConvBackend();
+        checkFits(file, net, features, classes);
+        return net;
+    }
+
+    /** Checks that {@code net} (read from {@code file}) takes {@code features}' examples and gives {@code classes} outputs. */
+    public static void checkFits(Path file, Network net, INDArray features, int classes) {
         INDArray probe = features.get(org.nd4j.linalg.indexing.NDArrayIndex.interval(0, Math.min(2, features.rows())),
                 org.nd4j.linalg.indexing.NDArrayIndex.all());
         INDArray output;
@@ -71,7 +77,6 @@ public final class PretrainedModels {
             throw new DistillException(file + ": the model outputs " + java.util.Arrays.toString(output.shape())
                     + " per batch but the data has " + classes + " classes");
         }
-        return net;
     }
 
     private static String firstLine(Exception e) {

@@ -1,6 +1,5 @@
 package dev.distill.runner.stages;
 
-import dev.distill.models.build.Network;
 import dev.distill.onnx.OnnxAgreement;
 import dev.distill.runner.config.ExperimentConfig;
 import dev.distill.runner.config.StageConfig;
@@ -16,9 +15,10 @@ import java.util.Map;
 
 /**
  * The {@code {type: export, format: onnx}} stage: after training and every other stage, each final
- * model of the run (a chain's final student, or a stage's output that is a DL4J network: pruned
- * .sparse, low-rank .zip; packed files are not) is written as {@code models/<id>.onnx} and compared
- * with DL4J on the test split in ONNX Runtime.
+ * model of the run (a chain's final student, or a stage's output: pruned .sparse, low-rank .zip,
+ * quantized .packed, INT8 weights as int8 initializers behind DequantizeLinear, k-means and binary as
+ * their dequantized floats) is written as {@code models/<id>.onnx} and compared with DL4J on the test
+ * split in ONNX Runtime.
  */
 public final class ExportStage {
 
@@ -38,8 +38,8 @@ public final class ExportStage {
                 }
                 Path source = run.root().resolve(e.file());
                 Path target = run.model(e.id() + "." + export.format());
-                Network net = OnnxExports.read(source);
-                OnnxAgreement a = OnnxExports.export(net, metadata, target, data.test().features());
+                OnnxAgreement a = OnnxExports.export(OnnxExports.read(source), metadata, target,
+                        data.test().features());
                 out.printf(Locale.ROOT, "%s: exported to %s (%,d bytes); ONNX Runtime vs DL4J on %,d test examples: "
                         + "same class %.2f%%, max |probability difference| %.2g%n", e.id(),
                         run.root().relativize(target), StageRunner.size(target), a.examples(), 100 * a.sameClass(),
@@ -48,9 +48,10 @@ public final class ExportStage {
         }
     }
 
-    /** The run's final DL4J networks: students and stage outputs, not packed files. */
+    /** The run's final models: students and stage outputs (zip, sparse and packed files). */
     private static boolean exportable(ModelEntry e) {
         boolean finalModel = "student".equals(e.role()) || "stage".equals(e.role());
-        return finalModel && e.file() != null && (e.file().endsWith(".zip") || e.file().endsWith(".sparse"));
+        return finalModel && e.file() != null
+                && (e.file().endsWith(".zip") || e.file().endsWith(".sparse") || e.file().endsWith(".packed"));
     }
 }
