@@ -289,7 +289,7 @@ class CliTest {
     void noSubcommandExitsWith2AndNamesTheCommands() {
         CliRun r = CliRun.of();
         assertEquals(2, r.code());
-        assertTrue(r.err().contains("run, resume, status, validate, compare, report, evaluate, bench or sensitivity"),
+        assertTrue(r.err().contains("run, resume, status, validate, compare, report, evaluate, bench, sensitivity or export"),
                 r.err());
     }
 
