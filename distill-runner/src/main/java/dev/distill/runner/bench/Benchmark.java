@@ -451,7 +451,7 @@ public final class Benchmark {
         TrainingSpec t = model.training();
         TrainingSpec oneEpoch = new TrainingSpec(1, t.batchSize(), t.optimizer(), t.learningRate(), t.schedule(),
                 t.weightDecay());
-        DistillationLoss loss = config.distillation().loss();
+        org.nd4j.linalg.lossfunctions.ILossFunction loss = config.distillation().loss();
         List<Double> kd = new ArrayList<>();
         List<Double> hard = new ArrayList<>();
         for (int r = -1; r < settings.kdRepeats(); r++) {     // r = -1: warm-up, not counted

@@ -39,9 +39,8 @@ final class ValidateCommand implements Callable<Integer> {
                             d.cost().params(), d.cost().multiplyAdds(), d.training().epochs())
                     : "loaded from " + ((ModelConfig.Pretrained) model).file();
             out.printf(Locale.ROOT, "  %-30s %-9s %s%s%n", node.id(), node.role().label(), what,
-                    node.distilled() ? String.format(Locale.ROOT, ", distilled from %s (T=%s, soft %s, hard %s)",
-                            node.parentId(), node.distillation().temperature(), node.distillation().softWeight(),
-                            node.distillation().hardWeight()) : "");
+                    node.distilled() ? String.format(Locale.ROOT, ", distilled from %s (%s)",
+                            node.parentId(), node.distillation().describe()) : "");
             List<String> points = dev.distill.runner.pipeline.Sweep.labels(experiment, node);
             if (!points.isEmpty()) {
                 out.printf(Locale.ROOT, "  %-30s sweep of %d point(s), chosen on validation: %s%n", "", points.size(),

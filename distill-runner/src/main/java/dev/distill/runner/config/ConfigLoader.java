@@ -52,7 +52,8 @@ public final class ConfigLoader {
 
     private static final Set<String> TOP_KEYS = Set.of("name", "seed", "data", "models", "distillation", "chains",
             "baseline", "seeds", "checkpoints", "stages", "sweep");
-    private static final Set<String> DISTILLATION_KEYS = Set.of("temperature", "soft_weight", "hard_weight");
+    private static final Set<String> DISTILLATION_KEYS = Set.of("method", "temperature", "soft_weight", "hard_weight",
+            "alpha", "beta");
     private static final Set<String> TRAINING_KEYS = Set.of("epochs", "batch_size", "optimizer", "learning_rate",
             "schedule", "weight_decay", "augment");
     private static final Set<String> AUGMENT_KEYS = Set.of("shift", "flip", "mixup");
@@ -551,18 +552,51 @@ public final class ConfigLoader {
 
         DistillationSettings distillation(YamlMap d, DistillationSettings defaults) {
             d.allowOnly(DISTILLATION_KEYS);
-            double t = d.number("temperature", defaults.temperature());
-            double soft = d.number("soft_weight", defaults.softWeight());
-            double hard = d.number("hard_weight", defaults.hardWeight());
+            String name = d.has("method") ? d.string("method") : defaults.method().label();
+            DistillationSettings.Method method = switch (name) {
+                case "kd" -> DistillationSettings.Method.KD;
+                case "dkd" -> DistillationSettings.Method.DKD;
+                default -> throw d.error("method", "unknown distillation method '" + name + "'; known: kd, dkd");
+            };
+            // keys a method does not use are refused, so that a setting never silently does nothing
+            for (String key : method == DistillationSettings.Method.KD ? List.of("alpha", "beta") : List.of("soft_weight")) {
+                if (d.has(key)) {
+                    throw d.error(key, key + " belongs to method " + (method == DistillationSettings.Method.KD
+                            ? "dkd (decoupled KD); kd weighs its terms with soft_weight and hard_weight"
+                            : "kd; dkd weighs its two soft terms with alpha and beta, and the labels with hard_weight"));
+                }
+            }
+            // unset keys come from the enclosing block when it uses the same method, else from the method's defaults
+            DistillationSettings base = defaults.method() == method ? defaults
+                    : method == DistillationSettings.Method.KD ? DistillationSettings.DEFAULTS
+                    : DistillationSettings.DKD_DEFAULTS;
+            double t = d.number("temperature", base.temperature());
+            double hard = d.number("hard_weight", base.hardWeight());
             if (!(t > 0)) {
                 throw d.error("temperature", "must be positive, found " + t);
             }
+            if (method == DistillationSettings.Method.DKD) {
+                double alpha = d.number("alpha", base.alpha());
+                double beta = d.number("beta", base.beta());
+                for (String key : List.of("alpha", "beta", "hard_weight")) {
+                    double v = key.equals("alpha") ? alpha : key.equals("beta") ? beta : hard;
+                    if (!(v >= 0)) {
+                        throw d.error(key, "must be non-negative, found " + v);
+                    }
+                }
+                if (alpha + beta + hard <= 0) {
+                    throw d.error(d.has("alpha") ? "alpha" : d.has("beta") ? "beta" : "hard_weight",
+                            "alpha, beta and hard_weight must not all be zero");
+                }
+                return DistillationSettings.dkd(t, alpha, beta, hard);
+            }
+            double soft = d.number("soft_weight", base.softWeight());
             if (soft < 0 || hard < 0 || soft + hard <= 0) {
                 throw d.error(d.has("soft_weight") ? "soft_weight" : "hard_weight",
                         "soft_weight and hard_weight must be non-negative and not both zero, found "
                                 + soft + " and " + hard);
             }
-            return new DistillationSettings(t, soft, hard);
+            return DistillationSettings.kd(t, soft, hard);
         }
 
         List<ChainConfig> chains(YamlMap top, Map<String, ModelConfig> models, DistillationSettings defaults) {

@@ -43,7 +43,7 @@ public record SweepConfig(List<String> models, List<Point> points) {
 
         /** The link's distillation with this point's values put in. */
         public DistillationSettings distillation(DistillationSettings base) {
-            return new DistillationSettings(temperature != null ? temperature : base.temperature(),
+            return base.with(temperature != null ? temperature : base.temperature(),
                     softWeight != null ? softWeight : base.softWeight(),
                     hardWeight != null ? hardWeight : base.hardWeight());
         }

@@ -204,12 +204,22 @@ final class SweepParser {
     }
 
     private static void checkWeights(YamlMap s, List<Point> points, DistillationSettings link, String model) {
+        String key = s.has("grid") ? "grid" : "points";
         for (Point p : points) {
-            DistillationSettings d = p.distillation(link);
-            if (d.softWeight() + d.hardWeight() <= 0) {
-                String key = s.has("grid") ? "grid" : "points";
+            if (link.method() != DistillationSettings.Method.KD && p.softWeight() != null) {
+                throw s.error(s.keyNode(key), s.child(key), "point " + p.label() + " sets soft_weight, but " + model
+                        + " is distilled with method " + link.method().label() + ", which has no soft_weight");
+            }
+            double soft = p.softWeight() != null ? p.softWeight() : link.softWeight();
+            double hard = p.hardWeight() != null ? p.hardWeight() : link.hardWeight();
+            if (link.method() == DistillationSettings.Method.KD && soft + hard <= 0) {
                 throw s.error(s.keyNode(key), s.child(key), "point " + p.label() + " gives " + model
                         + " soft_weight 0 and hard_weight 0: nothing to learn from; leave 0 out of one of them");
+            }
+            try {
+                p.distillation(link);
+            } catch (IllegalArgumentException e) {
+                throw s.error(s.keyNode(key), s.child(key), "point " + p.label() + " gives " + model + ": " + e.getMessage());
             }
         }
     }

@@ -415,7 +415,7 @@ public final class Pipeline {
     private static ModelEntry entry(Plan.Node node, double accuracy, long params, long fileBytes, long macs,
             TrainingResult result, String fileName, long nonzero, List<LayerEntry> layers) {
         Double t = node.distilled() ? node.distillation().temperature() : null;
-        Double soft = node.distilled() ? node.distillation().softWeight() : null;
+        Double soft = node.distilled() ? node.distillation().softWeightOrNull() : null;
         Double hard = node.distilled() ? node.distillation().hardWeight() : null;
         return new ModelEntry(node.id(), node.model(), node.role().label(), node.parentId(), t, soft, hard, accuracy,
                 null, null, null, params, fileBytes, macs, result.seconds(), result.secondsPerEpoch(),

@@ -167,7 +167,7 @@ final class QuantizeStage {
         double sparsity = weights == 0 ? 0 : 1.0 - (double) stored / weights;
         ModelEntry entry = new ModelEntry(id, node.model(), "stage", tuning.distill() ? node.parentId() : null,
                 tuning.distill() ? node.distillation().temperature() : null,
-                tuning.distill() ? node.distillation().softWeight() : null,
+                tuning.distill() ? node.distillation().softWeightOrNull() : null,
                 tuning.distill() ? node.distillation().hardWeight() : null, accuracy, null, null, null,
                 saved.nonzero(), fileBytes, cost.multiplyAdds(), o.seconds(), null, null, o.validationAfter(),
                 "models/" + id + ".packed", saved.nonzero(), layers, "quantize", input.id(), sparsity, null, tensors,
