@@ -1,5 +1,6 @@
 package dev.distill.core.loss;
 
+import dev.distill.core.SettingException;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.shade.jackson.annotation.JsonProperty;
 
@@ -43,13 +44,15 @@ public final class DecoupledKdLoss extends SoftTargetLoss {
     }
 
     public DecoupledKdLoss(double temperature, double alpha, double beta, double hardWeight) {
-        if (!(temperature > 0) || Double.isInfinite(temperature)) {
-            throw new IllegalArgumentException("temperature must be positive, got " + temperature);
+        checkTemperature(temperature);
+        for (String key : new String[] {"alpha", "beta", "hard_weight"}) {
+            double w = key.equals("alpha") ? alpha : key.equals("beta") ? beta : hardWeight;
+            if (!(w >= 0) || Double.isInfinite(w)) {
+                throw new SettingException(key, key + " must be a non-negative number, found " + w);
+            }
         }
-        if (!(alpha >= 0) || !(beta >= 0) || !(hardWeight >= 0) || alpha + beta + hardWeight <= 0
-                || Double.isInfinite(alpha + beta + hardWeight)) {
-            throw new IllegalArgumentException("alpha, beta and hard_weight must be finite, non-negative and not all"
-                    + " zero, got " + alpha + ", " + beta + " and " + hardWeight);
+        if (alpha + beta + hardWeight <= 0) {
+            throw new SettingException("beta", "alpha, beta and hard_weight must not all be zero: nothing to learn from");
         }
         this.temperature = temperature;
         this.alpha = alpha;

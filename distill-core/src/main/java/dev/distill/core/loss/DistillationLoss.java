@@ -1,5 +1,6 @@
 package dev.distill.core.loss;
 
+import dev.distill.core.SettingException;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.factory.Nd4j;
@@ -53,12 +54,16 @@ public final class DistillationLoss extends SoftTargetLoss {
     }
 
     public DistillationLoss(double temperature, double softWeight, double hardWeight) {
-        if (!(temperature > 0) || Double.isInfinite(temperature)) {
-            throw new IllegalArgumentException("temperature must be positive, got " + temperature);
+        checkTemperature(temperature);
+        for (String key : new String[] {"soft_weight", "hard_weight"}) {
+            double w = key.equals("soft_weight") ? softWeight : hardWeight;
+            if (!(w >= 0) || Double.isInfinite(w)) {
+                throw new SettingException(key, key + " must be a non-negative number, found " + w);
+            }
         }
-        if (!(softWeight >= 0) || !(hardWeight >= 0) || softWeight + hardWeight <= 0) {
-            throw new IllegalArgumentException("soft and hard weights must be non-negative and not both zero, got "
-                    + softWeight + " and " + hardWeight);
+        if (softWeight + hardWeight <= 0) {
+            throw new SettingException(softWeight == 0 && hardWeight == 0 ? "soft_weight" : "hard_weight",
+                    "soft_weight and hard_weight must not both be zero: nothing to learn from");
         }
         this.temperature = temperature;
         this.softWeight = softWeight;

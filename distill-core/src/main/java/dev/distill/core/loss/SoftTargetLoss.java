@@ -1,5 +1,6 @@
 package dev.distill.core.loss;
 
+import dev.distill.core.SettingException;
 import org.nd4j.common.primitives.Pair;
 import org.nd4j.linalg.activations.IActivation;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -35,6 +36,13 @@ public abstract class SoftTargetLoss implements ILossFunction {
             IActivation activationFn, INDArray mask, boolean average) {
         LossArrays.Evaluation e = evaluate(labels, preOutput, mask);
         return new Pair<>(e.score(average), e.gradient());
+    }
+
+    /** The one check of a distillation temperature, wherever one is set. */
+    public static void checkTemperature(double temperature) {
+        if (!(temperature > 0) || Double.isInfinite(temperature)) {
+            throw new SettingException("temperature", "temperature must be a positive number, found " + temperature);
+        }
     }
 
     @Override

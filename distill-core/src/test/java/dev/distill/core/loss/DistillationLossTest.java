@@ -345,7 +345,7 @@ class DistillationLossTest {
         assertThrows(IllegalArgumentException.class, () -> new DistillationLoss(Double.POSITIVE_INFINITY, 0.9, 0.1));
         IllegalArgumentException zero = assertThrows(IllegalArgumentException.class,
                 () -> new DistillationLoss(4, 0, 0));
-        assertTrue(zero.getMessage().contains("not both zero"), zero.getMessage());
+        assertTrue(zero.getMessage().contains("must not both be zero"), zero.getMessage());
         assertThrows(IllegalArgumentException.class, () -> new DistillationLoss(4, -0.1, 1));
         assertThrows(IllegalArgumentException.class, () -> new DistillationLoss(4, 1, Double.NaN));
         DistillationLoss ok = new DistillationLoss(0.5, 0, 1);

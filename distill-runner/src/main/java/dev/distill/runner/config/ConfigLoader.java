@@ -572,31 +572,13 @@ public final class ConfigLoader {
                     : DistillationSettings.DKD_DEFAULTS;
             double t = d.number("temperature", base.temperature());
             double hard = d.number("hard_weight", base.hardWeight());
-            if (!(t > 0)) {
-                throw d.error("temperature", "must be positive, found " + t);
+            try {
+                return method == DistillationSettings.Method.KD
+                        ? DistillationSettings.kd(t, d.number("soft_weight", base.softWeight()), hard)
+                        : DistillationSettings.dkd(t, d.number("alpha", base.alpha()), d.number("beta", base.beta()), hard);
+            } catch (dev.distill.core.SettingException e) {
+                throw d.error(e.key(), e.getMessage());
             }
-            if (method == DistillationSettings.Method.DKD) {
-                double alpha = d.number("alpha", base.alpha());
-                double beta = d.number("beta", base.beta());
-                for (String key : List.of("alpha", "beta", "hard_weight")) {
-                    double v = key.equals("alpha") ? alpha : key.equals("beta") ? beta : hard;
-                    if (!(v >= 0)) {
-                        throw d.error(key, "must be non-negative, found " + v);
-                    }
-                }
-                if (alpha + beta + hard <= 0) {
-                    throw d.error(d.has("alpha") ? "alpha" : d.has("beta") ? "beta" : "hard_weight",
-                            "alpha, beta and hard_weight must not all be zero");
-                }
-                return DistillationSettings.dkd(t, alpha, beta, hard);
-            }
-            double soft = d.number("soft_weight", base.softWeight());
-            if (soft < 0 || hard < 0 || soft + hard <= 0) {
-                throw d.error(d.has("soft_weight") ? "soft_weight" : "hard_weight",
-                        "soft_weight and hard_weight must be non-negative and not both zero, found "
-                                + soft + " and " + hard);
-            }
-            return DistillationSettings.kd(t, soft, hard);
         }
 
         List<ChainConfig> chains(YamlMap top, Map<String, ModelConfig> models, DistillationSettings defaults) {

@@ -151,8 +151,10 @@ final class SweepParser {
         return switch (axis) {
             case "temperature" -> {
                 double t = number(v, at, where);
-                if (!(t > 0)) {
-                    throw at.error(v, where, "must be positive, found " + t);
+                try {
+                    dev.distill.core.loss.SoftTargetLoss.checkTemperature(t);
+                } catch (dev.distill.core.SettingException e) {
+                    throw at.error(v, where, e.getMessage());
                 }
                 yield new Point(t, p.softWeight(), p.hardWeight(), p.epochs(), p.learningRate(), p.schedule(),
                         p.weightDecay());
@@ -209,12 +211,6 @@ final class SweepParser {
             if (link.method() != DistillationSettings.Method.KD && p.softWeight() != null) {
                 throw s.error(s.keyNode(key), s.child(key), "point " + p.label() + " sets soft_weight, but " + model
                         + " is distilled with method " + link.method().label() + ", which has no soft_weight");
-            }
-            double soft = p.softWeight() != null ? p.softWeight() : link.softWeight();
-            double hard = p.hardWeight() != null ? p.hardWeight() : link.hardWeight();
-            if (link.method() == DistillationSettings.Method.KD && soft + hard <= 0) {
-                throw s.error(s.keyNode(key), s.child(key), "point " + p.label() + " gives " + model
-                        + " soft_weight 0 and hard_weight 0: nothing to learn from; leave 0 out of one of them");
             }
             try {
                 p.distillation(link);

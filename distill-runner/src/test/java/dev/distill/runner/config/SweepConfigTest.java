@@ -150,7 +150,7 @@ class SweepConfigTest {
                 sweep:
                   grid:
                     temperature: [0]   # <-
-                """, "sweep.grid.temperature", "must be positive, found 0");
+                """, "sweep.grid.temperature", "temperature must be a positive number, found 0.0");
     }
 
     @Test
@@ -183,7 +183,7 @@ class SweepConfigTest {
                   grid:   # <-
                     soft_weight: [0]
                     hard_weight: [0, 1]
-                """, "sweep.grid", "soft_weight 0 and hard_weight 0");
+                """, "sweep.grid", "soft_weight and hard_weight must not both be zero");
     }
 
     @Test
