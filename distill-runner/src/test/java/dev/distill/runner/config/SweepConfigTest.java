@@ -69,6 +69,35 @@ class SweepConfigTest {
     }
 
     @Test
+    void theMethodIsAnAxisAndAnotherMethodStartsFromItsOwnDefaults() throws IOException {
+        ExperimentConfig c = load("""
+                sweep:
+                  grid:
+                    method: [kd, dkd]
+                    temperature: [2]
+                """);
+        List<Point> points = c.sweep().points();
+        assertEquals(List.of("kd-T2", "dkd-T2"), points.stream().map(Point::label).toList());
+        DistillationSettings link = c.chains().get(0).distillation();
+        assertEquals(DistillationSettings.kd(2, 0.7, 0.3), points.get(0).distillation(link), "kd keeps the link's weights");
+        assertEquals(DistillationSettings.dkd(2, 1, 8, 1), points.get(1).distillation(link), "dkd: the paper's alpha, beta, hard");
+    }
+
+    @Test
+    void anUnknownMethodOrASoftWeightForDkdIsOneLine() throws IOException {
+        assertError("""
+                sweep:
+                  grid:
+                    method: [kd, fitnet]   # <-
+                """, "sweep.grid.method", "unknown distillation method 'fitnet'; known: kd, dkd");
+        assertError("""
+                sweep:
+                  points:   # <-
+                    - {method: dkd, soft_weight: 0.5}
+                """, "sweep.points", "sets soft_weight, but student is distilled with method dkd there");
+    }
+
+    @Test
     void aPointKeepsTheLinksOwnSettingsForWhatItDoesNotSet() throws IOException {
         ExperimentConfig c = load("""
                 sweep:
