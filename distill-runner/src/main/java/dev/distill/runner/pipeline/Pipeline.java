@@ -44,7 +44,6 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import org.apache.commons.math3.stat.descriptive.SummaryStatistics;
-import org.deeplearning4j.util.ModelSerializer;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
@@ -345,7 +344,7 @@ public final class Pipeline {
     /** A model file this run saved, read back for inference. */
     private static Network readSaved(Path file, String what) {
         try {
-            Network net = ModelFiles.load(file, f -> ModelSerializer.restoreMultiLayerNetwork(f.toFile(), false));
+            Network net = ModelFiles.load(file, dev.distill.core.prune.SparseModelFile::load);
             // restoring builds fresh layers, without the oneDNN helpers NetworkFactory puts in
             net.applyConvBackend();
             return net;
