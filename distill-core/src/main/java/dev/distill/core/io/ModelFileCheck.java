@@ -55,28 +55,42 @@ public final class ModelFileCheck {
      * @throws DistillException naming the file and what it is instead
      */
     public static long regularFile(Path file) {
-        if (Files.isDirectory(file)) {
-            throw new DistillException(file + ": is a directory, not a model file");
+        String problem = problem(file);
+        if (problem != null) {
+            throw new DistillException(file + ": " + problem);
         }
-        if (!Files.exists(file)) {
-            throw new DistillException(file + ": model file not found");
-        }
-        if (!Files.isRegularFile(file)) {
-            throw new DistillException(file + ": not a regular file (a device, FIFO or socket); name a model file");
-        }
-        long size;
         try {
-            size = Files.size(file);
+            return Files.size(file);
         } catch (IOException e) {
             throw new DistillException(file + ": cannot read (" + e.getMessage() + ")", e);
         }
-        if (size == 0) {
-            throw new DistillException(file + ": is empty (0 bytes), not a model file");
+    }
+
+    /**
+     * Why {@code file} cannot be a model file (missing, a directory, a device or FIFO, empty,
+     * unreadable), or null if it is a readable, non-empty regular file.
+     */
+    public static String problem(Path file) {
+        if (Files.isDirectory(file)) {
+            return "is a directory, not a model file";
+        }
+        if (!Files.exists(file)) {
+            return "model file not found";
+        }
+        if (!Files.isRegularFile(file)) {
+            return "not a regular file (a device, FIFO or socket); name a model file";
+        }
+        try {
+            if (Files.size(file) == 0) {
+                return "is empty (0 bytes), not a model file";
+            }
+        } catch (IOException e) {
+            return "cannot read (" + e.getMessage() + ")";
         }
         if (!Files.isReadable(file)) {
-            throw new DistillException(file + ": cannot read (permission denied)");
+            return "cannot read (permission denied)";
         }
-        return size;
+        return null;
     }
 
     /**

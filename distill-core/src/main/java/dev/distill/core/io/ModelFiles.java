@@ -1,7 +1,6 @@
 package dev.distill.core.io;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -128,7 +127,7 @@ public final class ModelFiles {
                 // some file systems cannot fsync a directory; the rename itself is still atomic
             }
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot write " + file + ": " + e.getMessage(), e);
+            throw dev.distill.core.DiskFullException.writing(file, e);
         } finally {
             if (tmp != null) {
                 try {

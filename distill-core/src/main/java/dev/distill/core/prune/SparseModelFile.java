@@ -126,7 +126,7 @@ public final class SparseModelFile {
         }
         if (!ModelFiles.startsWith(file, new byte[] {'P', 'K'})) {
             throw new DistillException(file + ": not a model file: it starts with " + ModelFileCheck.head(file)
-                    + "; expected a DL4J zip (PK), a sparse (DSTLSPRS) or a packed model file");
+                    + "; expected a DL4J zip (PK), a sparse (DSTLSPRS) or a packed (DSTLPACK) model file");
         }
         if (ModelFileCheck.zip(file)) {
             throw new DistillException(file + ": holds a graph model; this command takes sequential (layers:) models only");

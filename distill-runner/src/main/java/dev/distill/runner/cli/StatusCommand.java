@@ -54,6 +54,7 @@ final class StatusCommand implements Callable<Integer> {
                 : progress.failure() != null ? "failed: " + progress.failure()
                 : "resumable (interrupted)";
         out.println(dir + ": " + state);
+        diskFull(dir).ifPresent(out::println);
         ExperimentConfig config = null;
         try {
             Path base = Path.of(progress.configFile()).toAbsolutePath().getParent();
@@ -80,6 +81,23 @@ final class StatusCommand implements Callable<Integer> {
             out.println("resume with: distill resume " + dir);
         }
         return 0;
+    }
+
+    /** Below this, a run's next write (a checkpoint, a model) cannot succeed: the disk is what stopped it. */
+    static final long FULL_BELOW = 1 << 20;
+
+    /**
+     * A line saying that the disk holding the run is full, if it is: a run stopped by a full disk may
+     * not have been able to record why.
+     */
+    static java.util.Optional<String> diskFull(Path dir) {
+        try {
+            long free = java.nio.file.Files.getFileStore(dir).getUsableSpace();
+            return free >= FULL_BELOW ? java.util.Optional.empty() : java.util.Optional.of(String.format(Locale.ROOT,
+                    "  the disk holding it is full (%,d KB free): free some space before resuming", free >> 10));
+        } catch (java.io.IOException e) {
+            return java.util.Optional.empty();
+        }
     }
 
     private static String nodeState(RunDirectory run, ExperimentConfig config, Plan.Node node, Progress progress) {

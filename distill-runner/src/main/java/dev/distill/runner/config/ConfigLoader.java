@@ -371,8 +371,9 @@ public final class ConfigLoader {
                 if (model.has("file")) {
                     model.allowOnly(Set.of("file"));
                     Path file = YamlMap.resolve(base, model.string("file"));
-                    if (!Files.isRegularFile(file)) {
-                        throw model.error("file", "model file not found: " + file);
+                    String problem = dev.distill.core.io.ModelFileCheck.problem(file);
+                    if (problem != null) {
+                        throw model.error("file", file + ": " + problem);
                     }
                     models.put(name, new ModelConfig.Pretrained(name, file));
                 } else {

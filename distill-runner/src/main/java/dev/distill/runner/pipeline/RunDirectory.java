@@ -163,7 +163,7 @@ public final class RunDirectory {
             Files.writeString(root.resolve(relative), line + "\n", StandardCharsets.UTF_8, StandardOpenOption.CREATE,
                     StandardOpenOption.APPEND);
         } catch (IOException e) {
-            throw new UncheckedIOException(e);
+            throw dev.distill.core.DiskFullException.writing(root.resolve(relative), e);
         }
     }
 }
