@@ -44,7 +44,8 @@ final class StatusCommand implements Callable<Integer> {
             throw new DistillException(dir + ": no " + RunDirectory.SUMMARY + " and no "
                     + dir.relativize(run.progressFile()) + ": not a run directory, or one made before checkpoints existed");
         }
-        Progress progress = run.progress();
+        List<String> warnings = new ArrayList<>();
+        Progress progress = run.progress(warnings::add);
         RunLock.Holder holder = RunLock.holder(dir);
         boolean running = holder != null && holder.aliveHere();
         boolean elsewhere = holder != null && !running && !holder.host().equals(RunLock.thisHost());
@@ -55,6 +56,7 @@ final class StatusCommand implements Callable<Integer> {
                 : "resumable (interrupted)";
         out.println(dir + ": " + state);
         diskFull(dir).ifPresent(out::println);
+        warnings.forEach(w -> out.println("  damaged: " + w + " (resume rewrites it)"));
         ExperimentConfig config = null;
         try {
             Path base = Path.of(progress.configFile()).toAbsolutePath().getParent();
@@ -74,7 +76,10 @@ final class StatusCommand implements Callable<Integer> {
             }
         } else {
             for (Progress.Finished f : progress.finished()) {
-                out.printf(Locale.ROOT, "  %-30s seed %d done (test accuracy %.4f)%n", f.id(), f.seed(), f.testAccuracy());
+                String damage = run.damage(f);
+                out.printf(Locale.ROOT, "  %-30s seed %d %s%n", f.id(), f.seed(), damage != null
+                        ? "DAMAGED: " + f.file() + " " + damage + " (resume trains it again)"
+                        : String.format(Locale.ROOT, "done (test accuracy %.4f)", f.testAccuracy()));
             }
         }
         if (!running && !elsewhere) {
@@ -109,6 +114,11 @@ final class StatusCommand implements Callable<Integer> {
         for (long seed : seeds) {
             String prefix = seeds.size() > 1 ? "seed " + seed + " " : "";
             Progress.Finished f = progress.finished(node.id(), seed);
+            String damage = f == null ? null : run.damage(f);
+            if (damage != null) {
+                parts.add(prefix + "DAMAGED: " + f.file() + " " + damage + " (resume trains it again)");
+                continue;
+            }
             if (f != null) {
                 parts.add(f.testAccuracy() == null
                         ? String.format(Locale.ROOT, "%sdone (validation accuracy %.4f)", prefix,

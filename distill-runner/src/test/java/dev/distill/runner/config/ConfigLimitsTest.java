@@ -169,7 +169,7 @@ class ConfigLimitsTest {
         int tried = 0;
         int loaded = 0;
         List<String> failures = new ArrayList<>();
-        for (int i = 0; i < 2000; i++) {
+        for (int i = 0; i < 1500; i++) {
             byte[] b;
             if (i % 4 == 0) {
                 b = java.util.Arrays.copyOf(real, random.nextInt(real.length));
