@@ -47,6 +47,10 @@ final class ValidateCommand implements Callable<Integer> {
                         String.join(", ", points));
             }
         }
+        Plan plan = Plan.of(experiment);
+        long trainings = plan.trainings(experiment);
+        out.printf(Locale.ROOT, "  %,d training run(s) over %d seed(s)%s%n", trainings, experiment.seeds().size(),
+                trainings > Plan.CONFIRM_ABOVE ? " (more than " + Plan.CONFIRM_ABOVE + ": distill run asks for --yes)" : "");
         for (dev.distill.runner.config.StageConfig stage : experiment.stages()) {
             out.printf(Locale.ROOT, "  stage %d: %s, on %s%n", stage.index(), stage.describe(),
                     stage.models().isEmpty() ? "every chain's final student" : String.join(", ", stage.models()));

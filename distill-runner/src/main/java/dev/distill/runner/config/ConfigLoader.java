@@ -16,10 +16,8 @@ import dev.distill.models.spec.ModelSpec;
 import dev.distill.models.spec.NetworkSpec;
 import dev.distill.models.zoo.Zoo;
 import dev.distill.models.spec.SpecException;
-import java.io.IOException;
 import java.io.Reader;
 import java.io.StringReader;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -31,7 +29,6 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.function.Supplier;
-import org.yaml.snakeyaml.LoaderOptions;
 import org.yaml.snakeyaml.Yaml;
 import org.yaml.snakeyaml.constructor.SafeConstructor;
 import org.yaml.snakeyaml.error.MarkedYAMLException;
@@ -96,13 +93,9 @@ public final class ConfigLoader {
         if (!Files.isRegularFile(file)) {
             throw new DistillException(file + ": config file not found");
         }
-        String text;
-        try {
-            text = Files.readString(file, StandardCharsets.UTF_8);
-        } catch (IOException e) {
-            throw new DistillException(file + ": cannot read config: " + e.getMessage(), e);
-        }
-        Yaml yaml = new Yaml(new SafeConstructor(new LoaderOptions()));
+        String text = ConfigText.read(file);
+        Yaml yaml = new Yaml(new SafeConstructor(ConfigText.options()));
+        ConfigText.checkStructure(yaml, text, file.toString());
         Node root = compose(yaml, file.toString(), new StringReader(text));
         if (root == null) {
             throw new ConfigException(file + ":1", "", "the config is empty; it needs at least name, data, models and chains");
@@ -150,6 +143,7 @@ public final class ConfigLoader {
             throw new ConfigException(where, "", "expected key.path=value");
         }
         String[] keys = override.substring(0, eq).trim().split("\\.");
+        ConfigText.checkStructure(yaml, override.substring(eq + 1), where);
         Node value = compose(yaml, where, new StringReader(override.substring(eq + 1)));
         if (value == null) {
             value = new ScalarNode(Tag.STR, "", null, null, org.yaml.snakeyaml.DumperOptions.ScalarStyle.PLAIN);
@@ -372,8 +366,9 @@ public final class ConfigLoader {
                 if (model.has("file")) {
                     model.allowOnly(Set.of("file"));
                     Path file = YamlMap.resolve(base, model.string("file"));
-                    if (!Files.isRegularFile(file)) {
-                        throw model.error("file", "model file not found: " + file);
+                    String problem = dev.distill.core.io.ModelFileCheck.problem(file);
+                    if (problem != null) {
+                        throw model.error("file", file + ": " + problem);
                     }
                     models.put(name, new ModelConfig.Pretrained(name, file));
                 } else {
@@ -589,6 +584,8 @@ public final class ConfigLoader {
             List<ChainConfig> chains = new ArrayList<>();
             // a link (the path of names from the chain's root) shared by chains is one model: one loss
             Map<List<String>, DistillationSettings> links = new java.util.HashMap<>();
+            // who teaches whom, over all chains: a loop (a student teaching its teacher) is refused
+            Edges teaches = new Edges();
             for (int c = 0; c < nodes.size(); c++) {
                 String where = top.child("chains") + "[" + c + "]";
                 Node node = nodes.get(c);
@@ -624,6 +621,16 @@ public final class ConfigLoader {
                         throw top.error(names.get(i), where, "'" + name + "' is loaded from a file and is never "
                                 + "trained, so it can only be the first model of a chain (the teacher)");
                     }
+                    if (i > 0) {
+                        String teacher = chain.get(i - 1);
+                        List<String> back = teaches.path(name, teacher);
+                        if (back != null) {
+                            throw top.error(names.get(i), where, "'" + teacher + "' -> '" + name + "' closes a loop with "
+                                    + "the chains before it (" + String.join(" -> ", back) + "): a model cannot be "
+                                    + "distilled from its own student; drop one of the chains");
+                        }
+                        teaches.add(teacher, name);
+                    }
                     chain.add(name);
                     if (i > 0) {
                         DistillationSettings earlier = links.putIfAbsent(List.copyOf(chain), settings);
@@ -637,6 +644,31 @@ public final class ConfigLoader {
                 chains.add(new ChainConfig(chain, settings));
             }
             return chains;
+        }
+
+        /** Directed teacher -> student links between model names. */
+        private static final class Edges {
+            private final Map<String, Set<String>> next = new LinkedHashMap<>();
+
+            void add(String from, String to) {
+                next.computeIfAbsent(from, k -> new java.util.LinkedHashSet<>()).add(to);
+            }
+
+            /** The names on a path of links from {@code from} to {@code to}, or null if there is none. */
+            List<String> path(String from, String to) {
+                if (from.equals(to)) {
+                    return List.of(from);
+                }
+                for (String n : next.getOrDefault(from, Set.of())) {
+                    List<String> rest = path(n, to);
+                    if (rest != null) {
+                        List<String> all = new ArrayList<>(List.of(from));
+                        all.addAll(rest);
+                        return all;
+                    }
+                }
+                return null;
+            }
         }
 
         /** Turns the range checks of the typed records into located config errors. */

@@ -1,7 +1,6 @@
 package dev.distill.runner.report;
 
 import dev.distill.core.DistillException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -29,17 +28,17 @@ public record SavedModel(long params, long nonzero, List<LayerParams> layers) {
     }
 
     public static SavedModel read(Path file) {
-        if (!Files.isRegularFile(file)) {
-            throw new DistillException(file + ": model file not found");
-        }
+        dev.distill.core.io.ModelFileCheck.regularFile(file);
         if (dev.distill.core.quant.PackedModelFile.isPackedFile(file)) {
             return ofPacked(dev.distill.core.quant.PackedModelFile.read(file));
         }
         dev.distill.models.build.Network net;
         try {
             net = dev.distill.core.io.ModelFiles.load(file, dev.distill.core.prune.SparseModelFile::load);
+        } catch (DistillException e) {
+            throw e;
         } catch (Exception e) {
-            throw new DistillException(file + ": not a readable DL4J model file (" + e.getClass().getSimpleName() + ")", e);
+            throw new DistillException(file + ": cannot read the model file (" + e.getClass().getSimpleName() + ")", e);
         }
         return of(net);
     }

@@ -201,7 +201,7 @@ class CliTest {
         Path model = write("teacher.zip", "this is not a zip");
         Path config = write("config.yaml", pretrainedConfig("teacher.zip"));
         CliRun r = run(config);
-        assertBadInput(r, model + ": not a DL4J model file");
+        assertBadInput(r, model + ": not a model file: it starts with \"this is not a zi\"");
     }
 
     @Test
