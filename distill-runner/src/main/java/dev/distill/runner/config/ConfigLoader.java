@@ -591,7 +591,14 @@ public final class ConfigLoader {
                 Node node = nodes.get(c);
                 List<Node> names;
                 DistillationSettings settings = defaults;
-                if (node instanceof MappingNode) {
+                if (node instanceof MappingNode && top.mapAt(node, where).has("born_again")) {
+                    YamlMap chain = top.mapAt(node, where);
+                    chain.allowOnly(Set.of("born_again", "generations", "distillation"));
+                    names = bornAgain(chain, models);
+                    if (chain.has("distillation")) {
+                        settings = distillation(chain.map("distillation"), defaults);
+                    }
+                } else if (node instanceof MappingNode) {
                     YamlMap chain = top.mapAt(node, where);
                     chain.allowOnly(Set.of("models", "distillation"));
                     names = chain.list("models");
@@ -644,6 +651,46 @@ public final class ConfigLoader {
                 chains.add(new ChainConfig(chain, settings));
             }
             return chains;
+        }
+
+        /** Generations a born-again chain may have: each is a full training of the teacher's architecture. */
+        static final int MAX_GENERATIONS = 10;
+
+        /**
+         * A born-again chain (Furlanello et al. 2018, "Born-Again Neural Networks"): {@code {born_again: teacher,
+         * generations: k}} is the chain teacher -> teacher_gen1 -> ... -> teacher_genk, where every
+         * generation has the teacher's architecture and training and is distilled from the one before.
+         * The generations are added to {@code models}; the names of the chain are returned, as nodes
+         * located at the {@code born_again} value so that any later error points there.
+         */
+        private List<Node> bornAgain(YamlMap chain, Map<String, ModelConfig> models) {
+            String first = chain.string("born_again");
+            Node at = chain.value("born_again");
+            if (!(models.get(first) instanceof ModelConfig.Declared declared)) {
+                throw chain.error("born_again", models.containsKey(first)
+                        ? "'" + first + "' is loaded from a file: a born-again chain retrains the teacher's architecture,"
+                                + " so it needs a declared model (layers:, graph: or zoo:)"
+                        : "no model named '" + first + "'; declared models: " + String.join(", ", models.keySet()));
+            }
+            int generations = chain.integer("generations", 2);
+            if (generations < 1 || generations > MAX_GENERATIONS) {
+                throw chain.error("generations", "must be between 1 and " + MAX_GENERATIONS + ", found " + generations);
+            }
+            List<Node> names = new ArrayList<>();
+            names.add(at);
+            for (int g = 1; g <= generations; g++) {
+                String name = first + "_gen" + g;
+                ModelConfig.Declared generation = new ModelConfig.Declared(name, declared.network(),
+                        declared.training(), declared.cost());
+                ModelConfig existing = models.putIfAbsent(name, generation);
+                if (existing != null && !existing.equals(generation)) {
+                    throw chain.error("born_again", "the born-again generation '" + name + "' would replace a declared "
+                            + "model of that name; rename that model");
+                }
+                names.add(new ScalarNode(Tag.STR, name, at.getStartMark(), at.getEndMark(),
+                        org.yaml.snakeyaml.DumperOptions.ScalarStyle.PLAIN));
+            }
+            return names;
         }
 
         /** Directed teacher -> student links between model names. */
