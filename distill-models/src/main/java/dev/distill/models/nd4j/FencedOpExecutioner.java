@@ -31,7 +31,8 @@ import org.nd4j.linalg.cpu.nativecpu.ops.NativeOpExecutioner;
  * that window (frequent under memory pressure, or with two JVMs on two cores) lets the deallocator
  * free the dimension buffer under the running kernel. {@link Reference#reachabilityFence} after
  * each call is the JDK's own tool for exactly this: the op, and everything it references, stays
- * reachable until the native code is done. It costs nothing measurable (it is a compiler barrier).
+ * reachable until the native code is done. The fence itself emits no instruction (it only stops the JIT
+ * from ending the op's life early); what each call adds is one small lambda.
  *
  * <p>Installed by {@link NativeSafety#install()} through ND4J's own {@code opexec} setting.
  */
