@@ -173,5 +173,6 @@ class DamagedRunTest {
         CliRun status = CliRun.of("status", run.toString());
         assertTrue(status.out().startsWith(run + ": failed: " + metrics + ": cannot write: the disk is full"),
                 status.out());
+        Files.delete(metrics);
     }
 }
