@@ -71,18 +71,23 @@ public final class ModelFileCheck {
      * unreadable), or null if it is a readable, non-empty regular file.
      */
     public static String problem(Path file) {
+        return problem(file, "model file");
+    }
+
+    /** As {@link #problem(Path)}, for a file of another kind ({@code what}: "config file", ...). */
+    public static String problem(Path file, String what) {
         if (Files.isDirectory(file)) {
-            return "is a directory, not a model file";
+            return "is a directory, not a " + what;
         }
         if (!Files.exists(file)) {
-            return "model file not found";
+            return what + " not found";
         }
         if (!Files.isRegularFile(file)) {
-            return "not a regular file (a device, FIFO or socket); name a model file";
+            return "not a regular file (a device, FIFO or socket); name a " + what;
         }
         try {
             if (Files.size(file) == 0) {
-                return "is empty (0 bytes), not a model file";
+                return "is empty (0 bytes), not a " + what;
             }
         } catch (IOException e) {
             return "cannot read (" + e.getMessage() + ")";
@@ -177,6 +182,7 @@ public final class ModelFileCheck {
                 return graph;
             }
             checkCoefficients(zip, params, file, declared);
+            localHeaders(zip, file);
             return graph;
         } catch (ZipException e) {
             throw damaged(file, "not a readable zip (" + e.getMessage() + "); truncated or overwritten?");
@@ -185,6 +191,34 @@ public final class ModelFileCheck {
         } catch (IOException e) {
             // ZipFile reports a damaged directory (an entry name that is not UTF-8, ...) as a plain IOException
             throw damaged(file, "not a readable zip (" + e.getMessage() + ")");
+        }
+    }
+
+    /**
+     * Reads the zip front to back as DL4J does ({@link java.util.zip.ZipInputStream}, by the local
+     * headers), which checks each entry's sizes and CRC against its local header and data descriptor,
+     * and compares the entries met with the central directory's.
+     */
+    private static void localHeaders(ZipFile zip, Path file) throws IOException {
+        int seen = 0;
+        try (java.util.zip.ZipInputStream in = new java.util.zip.ZipInputStream(Files.newInputStream(file))) {
+            for (ZipEntry e; (e = in.getNextEntry()) != null; seen++) {
+                ZipEntry central = zip.getEntry(e.getName());
+                if (central == null) {
+                    throw damaged(file, "local entry " + quote(e.getName()) + " is not in the central directory");
+                }
+                long n = in.transferTo(java.io.OutputStream.nullOutputStream());
+                if (n != central.getSize()) {
+                    throw damaged(file, "entry " + e.getName() + ": " + n + " bytes by its local header, "
+                            + central.getSize() + " by the central directory");
+                }
+            }
+        } catch (ZipException | IllegalArgumentException e) {
+            // ZipInputStream reports an entry name that is not UTF-8 as an IllegalArgumentException
+            throw damaged(file, "its local headers do not match its central directory (" + e.getMessage() + ")");
+        }
+        if (seen != zip.size()) {
+            throw damaged(file, seen + " entries by the local headers, " + zip.size() + " by the central directory");
         }
     }
 
@@ -198,42 +232,78 @@ public final class ModelFileCheck {
         }
     }
 
-    /**
-     * {@code coefficients.bin} is ND4J's array format: the shape buffer, then the data buffer, each
-     * a header (allocation mode, length, data type) and its values. Both lengths are checked against
-     * the entry's bytes and the data's against the configuration, before ND4J allocates them.
-     */
     private static void checkCoefficients(ZipFile zip, ZipEntry entry, Path file, long declared) throws IOException {
         long size = entry.getSize();
-        if (size < 0 || size > 4 * declared + 4096 + 8L * 64) {
+        if (size < 0 || size > 8 * declared + 4096) {
             throw damaged(file, "coefficients.bin declares " + size + " bytes for " + declared + " parameters");
         }
-        byte[] bytes = readThrough(zip, entry, file);
+        String problem = arrayProblem(readThrough(zip, entry, file), declared, "parameters");
+        if (problem != null) {
+            throw damaged(file, "coefficients.bin " + problem);
+        }
+    }
+
+    /**
+     * Checks a file in ND4J's array format ({@code Nd4j.saveBinary}) that must hold {@code values}
+     * values before ND4J reads it (which allocates whatever the file declares).
+     *
+     * @throws DistillException naming the file and what is wrong
+     */
+    public static void nd4jArray(Path file, long values) {
+        long size = regularFile(file);
+        if (size > 8 * values + 4096) {
+            throw new DistillException(file + ": damaged array file: " + size + " bytes for " + values + " values");
+        }
+        String problem;
+        try {
+            problem = arrayProblem(Files.readAllBytes(file), values, "values");
+        } catch (IOException e) {
+            throw new DistillException(file + ": cannot read (" + e.getMessage() + ")", e);
+        }
+        if (problem != null) {
+            throw new DistillException(file + ": damaged array file: " + problem);
+        }
+    }
+
+    /**
+     * What is wrong with {@code bytes} as ND4J's array format holding exactly {@code expected} values
+     * ({@code what}, for the message), or null: the shape buffer, then the data buffer, each a header
+     * (allocation mode, length, data type) and its values; both lengths are checked against the bytes
+     * there are, the shape information against the data, before ND4J would allocate them.
+     */
+    static String arrayProblem(byte[] bytes, long expected, String what) {
         DataInputStream in = new DataInputStream(new ByteArrayInputStream(bytes));
         try {
-            Header shape = bufferHeader(in, file, "shape", 64);
+            Header shape = bufferHeader(in, "shape", 64);
             long[] info = new long[(int) shape.length()];
             for (int i = 0; i < info.length; i++) {
                 info[i] = shape.width() == 8 ? in.readLong() : in.readInt();
             }
-            Header data = bufferHeader(in, file, "parameter", declared);
+            Header data = bufferHeader(in, "data", expected);
             long length = data.length();
             if (!shapeInfo(info, length, data.dataType())) {
-                throw damaged(file, "coefficients.bin: its shape information does not describe " + length + " "
-                        + data.type() + " values");
+                return "has shape information that does not describe " + length + " " + data.type() + " values";
             }
-            if (length != declared) {
-                throw damaged(file, "coefficients.bin holds " + length + " parameters, its configuration declares "
-                        + declared);
+            if (length != expected) {
+                return "holds " + length + " " + what + " where " + expected + " are expected";
             }
             long left = in.available();
-            long expected = length * data.width();
-            if (left != expected) {
-                throw damaged(file, "coefficients.bin has " + left + " bytes of values where " + length + " "
-                        + data.type() + " parameters take " + expected);
+            if (left != length * data.width()) {
+                return "has " + left + " bytes of values where " + length + " " + data.type() + " " + what + " take "
+                        + length * data.width();
             }
-        } catch (EOFException e) {
-            throw damaged(file, "coefficients.bin ends early");
+            return null;
+        } catch (BadHeader e) {
+            return e.getMessage();
+        } catch (IOException e) {
+            return "ends early";
+        }
+    }
+
+    /** A buffer header that is not ND4J's. */
+    private static final class BadHeader extends IOException {
+        BadHeader(String message) {
+            super(message);
         }
     }
 
@@ -278,25 +348,25 @@ public final class ModelFileCheck {
         return true;
     }
 
-    private static Header bufferHeader(DataInputStream in, Path file, String what, long maxLength) throws IOException {
+    private static Header bufferHeader(DataInputStream in, String what, long maxLength) throws IOException {
         String mode = in.readUTF();
         long length = in.readLong();
         String type = in.readUTF();
         if (!Set.of("MIXED_DATA_TYPES", "HEAP", "JAVACPP", "DIRECT", "LONG_SHAPE").contains(mode)) {
-            throw damaged(file, "coefficients.bin: unknown allocation mode " + quote(mode) + " in the " + what + " buffer");
+            throw new BadHeader("has an unknown allocation mode " + quote(mode) + " in its " + what + " buffer");
         }
         DataType dt;
         try {
             dt = DataType.valueOf(type);
         } catch (IllegalArgumentException e) {
-            throw damaged(file, "coefficients.bin: unknown data type " + quote(type) + " in the " + what + " buffer");
+            throw new BadHeader("has an unknown data type " + quote(type) + " in its " + what + " buffer");
         }
         if (dt.width() <= 0) {
-            throw damaged(file, "coefficients.bin: data type " + quote(type) + " in the " + what + " buffer");
+            throw new BadHeader("has data type " + quote(type) + " in its " + what + " buffer");
         }
         if (length < 0 || length > maxLength || (long) dt.width() * length > in.available()) {
-            throw damaged(file, "coefficients.bin declares a " + what + " buffer of " + length + " values, "
-                    + in.available() + " bytes are left");
+            throw new BadHeader("declares a " + what + " buffer of " + length + " values, " + in.available()
+                    + " bytes are left");
         }
         return new Header(length, dt.width(), type.toLowerCase(Locale.ROOT), dt);
     }

@@ -71,6 +71,12 @@ class ModelFileFuzzTest {
         zip = Files.readAllBytes(z);
     }
 
+    /** Reads a file as the product would, returning what it holds. */
+    @FunctionalInterface
+    interface Loader {
+        INDArray load(Path file) throws Exception;
+    }
+
     /** Outcomes of one format's mutations. */
     static final class Tally {
         final String format;
@@ -83,8 +89,20 @@ class ModelFileFuzzTest {
         long slowestNanos;
         String slowest;
 
+        final String extension;
+        final Loader loader;
+        final INDArray expected;
+
         Tally(String format) {
+            this(format, format.equals("zip") ? ".zip" : ".sparse",
+                    file -> ModelFiles.load(file, SparseModelFile::load).params(), original);
+        }
+
+        Tally(String format, String extension, Loader loader, INDArray expected) {
             this.format = format;
+            this.extension = extension;
+            this.loader = loader;
+            this.expected = expected;
         }
 
         /** A mutation that kept the checksums: if the file loads, it must be the network written. */
@@ -94,7 +112,7 @@ class ModelFileFuzzTest {
 
         /** @param crafted whether checksums were recomputed (a crafted file may load as a different network) */
         void load(String what, byte[] bytes, boolean crafted) {
-            Path file = dir.resolve(format + "-" + tried + (format.equals("zip") ? ".zip" : ".sparse"));
+            Path file = dir.resolve(format + "-" + tried + extension);
             try {
                 Files.write(file, bytes);
             } catch (IOException e) {
@@ -103,12 +121,12 @@ class ModelFileFuzzTest {
             tried++;
             long start = System.nanoTime();
             try {
-                INDArray params = ModelFiles.load(file, SparseModelFile::load).params();
-                if (!crafted && !params.equals(original)) {
+                INDArray params = loader.load(file);
+                if (!crafted && !params.equals(expected)) {
                     failures.add(what + ": loaded, but not the network that was written");
                 } else {
                     loaded++;
-                    loadedIdentical += params.equals(original) ? 1 : 0;
+                    loadedIdentical += params.equals(expected) ? 1 : 0;
                 }
             } catch (DistillException e) {
                 String m = e.getMessage();
@@ -136,7 +154,7 @@ class ModelFileFuzzTest {
         }
 
         void report() {
-            System.out.printf("fuzz %s: %d tried, %d refused with one line, %d loaded (%d the very network written, "
+            System.out.printf("fuzz %s: %d tried, %d refused with one line, %d loaded (%d the very content written, "
                     + "%d crafted with checksums recomputed but valid), %d failures; slowest %.0f ms (%s)%n", format,
                     tried, refused, loaded, loadedIdentical, loaded - loadedIdentical, failures.size(),
                     slowestNanos / 1e6, slowest);
@@ -359,6 +377,44 @@ class ModelFileFuzzTest {
         Map<String, byte[]> e = new LinkedHashMap<>(real);
         e.put(name, content);
         return zipOf(e);
+    }
+
+    /**
+     * ND4J's array file, as a run caches a teacher's logits ({@code logits/<id>.bin}): checked by
+     * {@link ModelFileCheck#nd4jArray} before {@code Nd4j.readBinary} allocates what it declares.
+     */
+    @Test
+    void everyMutatedArrayFileLoadsOrIsRefusedInOneLine() throws Exception {
+        org.nd4j.linalg.factory.Nd4j.getRandom().setSeed(12);
+        INDArray logits = org.nd4j.linalg.factory.Nd4j.randn(org.nd4j.linalg.api.buffer.DataType.FLOAT, 40, 3);
+        Path real = dir.resolve("logits.bin");
+        org.nd4j.linalg.factory.Nd4j.saveBinary(logits, real.toFile());
+        byte[] bytes = Files.readAllBytes(real);
+        Tally t = new Tally("array", ".bin", file -> {
+            ModelFileCheck.nd4jArray(file, 40 * 3);
+            return org.nd4j.linalg.factory.Nd4j.readBinary(file.toFile());
+        }, logits);
+        Random random = new Random(18);
+        t.load("the real file", bytes);
+        assertEquals(1, t.loaded, "the unmutated file loads");
+        for (int n = 0; n < bytes.length; n++) {
+            t.load("truncated to " + n, java.util.Arrays.copyOf(bytes, n));
+        }
+        // no checksum in this format: any loaded change is a crafted file, as long as it loads as an array
+        for (int at = 0; at + 8 <= bytes.length; at++) {
+            byte[] c = bytes.clone();
+            long huge = random.nextBoolean() ? Long.MAX_VALUE >> random.nextInt(40) : -1L - random.nextInt(5);
+            ByteBuffer.wrap(c, at, 8).putLong(huge);
+            t.load("long " + huge + " at " + at, c, true);
+            byte[] d = bytes.clone();
+            d[at] ^= (byte) (1 + random.nextInt(255));
+            t.load("byte at " + at, d, true);
+        }
+        foreign(t);
+        t.report();
+        assertTrue(t.failures.isEmpty(), t.failures.size() + " mutations not handled, first: "
+                + (t.failures.isEmpty() ? "" : t.failures.get(0)));
+        assertTrue(t.tried >= 1000, "a thousand mutations or more, got " + t.tried);
     }
 
     /** The truncated zip of the issue (its last 10 bytes cut off) no longer loads as if whole. */

@@ -61,8 +61,8 @@ final class ResumeCommand implements Callable<Integer> {
                 out.println(dir + ": finished while we waited; nothing to resume, nothing changed");
                 return 0;
             }
-            // a damaged record is said once here (the backup is used), and healed by the pipeline's first write
-            Progress progress = run.progress(warning -> out.println("warning: " + warning));
+            // a damaged record (its backup read) is said by the pipeline, whose first write heals it
+            Progress progress = run.progress();
             // relative paths in the config are relative to where it was first loaded from
             Path base = Path.of(progress.configFile()).toAbsolutePath().getParent();
             ExperimentConfig experiment = ConfigLoader.load(configFile, List.of(), base);

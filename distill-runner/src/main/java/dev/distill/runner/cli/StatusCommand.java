@@ -38,6 +38,18 @@ final class StatusCommand implements Callable<Integer> {
             RunSummary summary = ReportData.readSummary(dir);
             out.printf("%s: done (finished %s): %d models; see %s%n", dir, summary.finished(), summary.models().size(),
                     dir.resolve("report.html"));
+            boolean damaged = false;
+            for (RunSummary.ModelEntry m : summary.models()) {
+                String damage = m.file() == null ? null : run.damage(m.file(), m.fileBytes());
+                if (damage != null) {
+                    out.printf(Locale.ROOT, "  %-30s DAMAGED: %s %s%n", m.id(), m.file(), damage);
+                    damaged = true;
+                }
+            }
+            if (damaged) {
+                out.printf("to make the damaged files again: rm %s && distill resume %s%n", dir.resolve(RunDirectory.SUMMARY),
+                        dir);
+            }
             return 0;
         }
         if (!run.hasProgress()) {

@@ -91,7 +91,8 @@ public final class ConfigLoader {
      */
     public static ExperimentConfig load(Path file, List<String> overrides, Path base) {
         if (!Files.isRegularFile(file)) {
-            throw new DistillException(file + ": config file not found");
+            // not found, a directory, a device: said as such (an empty config is told below what it lacks)
+            throw new DistillException(file + ": " + dev.distill.core.io.ModelFileCheck.problem(file, "config file"));
         }
         String text = ConfigText.read(file);
         Yaml yaml = new Yaml(new SafeConstructor(ConfigText.options()));

@@ -405,6 +405,8 @@ public final class Pipeline {
             if (progress.logitsSeconds().containsKey(id) && Files.isRegularFile(file)) {
                 // written atomically before progress listed it: complete, and the same floats as computing again
                 try {
+                    // checked first: ND4J allocates whatever the file declares
+                    dev.distill.core.io.ModelFileCheck.nd4jArray(file, (long) data.train().size() * config.data().classes());
                     INDArray cached = Nd4j.readBinary(file.toFile());
                     out.printf(Locale.ROOT, "  logits of %s read from %s%n", id, run.root().relativize(file));
                     return cached;

@@ -166,6 +166,25 @@ public final class RunDirectory {
     }
 
     /**
+     * What is wrong with a model file of a finished run ({@code relative}, listed in {@code summary.json}
+     * with {@code bytes}), or null: a size that is not the one recorded, or a file that does not load as
+     * the product loads it (checked whole: a zip's CRCs, a sparse file's checksum, a packed file's reader).
+     */
+    public String damage(String relative, long bytes) {
+        Path file = root.resolve(relative);
+        try {
+            if (Files.isRegularFile(file) && Files.size(file) != bytes) {
+                return "truncated or damaged: " + Files.size(file) + " bytes, " + SUMMARY + " says " + bytes;
+            }
+            dev.distill.core.io.ModelFiles.load(file, dev.distill.core.prune.SparseModelFile::load);
+            return null;
+        } catch (IOException | RuntimeException e) {
+            String m = e.getMessage() == null ? e.toString() : e.getMessage().lines().findFirst().orElse("");
+            return m.startsWith(file.toString()) ? m.substring(file.toString().length() + 2) : m;
+        }
+    }
+
+    /**
      * What is wrong with a finished training run's model file (missing, truncated, damaged), or null
      * if it is the file that was written: checked against its recorded digest, or, for a run made
      * before digests were recorded, checked whole as a DL4J zip.

@@ -160,6 +160,15 @@ class ConfigLimitsTest {
 
     static final String YAML_PUNCTUATION = "[]{}:,&*!|>-#'\" \n\t0";
 
+    @Test
+    void aDirectoryOrADeviceAsTheConfigIsSaidToBeOne() throws IOException {
+        Path folder = Files.createDirectory(dir.resolve("configs.yaml"));
+        DistillException d = assertThrows(DistillException.class, () -> ConfigLoader.load(folder));
+        assertEquals(folder + ": is a directory, not a config file", d.getMessage());
+        DistillException z = assertThrows(DistillException.class, () -> ConfigLoader.load(Path.of("/dev/zero")));
+        assertEquals("/dev/zero: not a regular file (a device, FIFO or socket); name a config file", z.getMessage());
+    }
+
     /** Mutations of the shipped config: each loads, or ends in one line naming the file. */
     @Test
     void everyMutatedConfigLoadsOrIsRefusedInOneLine() throws IOException {

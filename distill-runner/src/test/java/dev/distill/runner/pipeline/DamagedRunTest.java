@@ -78,7 +78,28 @@ class DamagedRunTest {
         assertTrue(java.util.Arrays.equals(params(finished.resolve("models/" + model)), params(run.resolve("models/"
                 + model))), "trained again to the same parameters");
         CliRun again = CliRun.of("status", run.toString());
-        assertTrue(again.out().startsWith(run + ": done"), again.out());
+        assertTrue(again.out().startsWith(run + ": done") && !again.out().contains("DAMAGED"), again.out());
+    }
+
+    @Test
+    void aDamagedModelOfAFinishedRunIsReportedWithTheCommandThatMakesItAgain() throws IOException {
+        Path run = CliRun.copyTree(finished, temp.resolve("finished-damaged"));
+        CliRun pristine = CliRun.of("status", run.toString());
+        assertFalse(pristine.out().contains("DAMAGED"), pristine.out());
+        truncateToHalf(run.resolve("models/student-from-teacher.zip"));
+        CliRun status = CliRun.of("status", run.toString());
+        assertEquals(0, status.code(), status.err());
+        assertTrue(status.out().contains("DAMAGED: models/student-from-teacher.zip truncated or damaged"), status.out());
+        String command = "rm " + run.resolve(RunDirectory.SUMMARY) + " && distill resume " + run;
+        assertTrue(status.out().contains("to make the damaged files again: " + command), status.out());
+        // doing what it says
+        Files.delete(run.resolve(RunDirectory.SUMMARY));
+        CliRun resume = CliRun.of("resume", run.toString());
+        assertEquals(0, resume.code(), resume.err() + resume.out());
+        CliRun after = CliRun.of("status", run.toString());
+        assertTrue(after.out().startsWith(run + ": done") && !after.out().contains("DAMAGED"), after.out());
+        assertTrue(java.util.Arrays.equals(params(finished.resolve("models/student-from-teacher.zip")),
+                params(run.resolve("models/student-from-teacher.zip"))), "made again, the same parameters");
     }
 
     @Test
@@ -173,5 +194,6 @@ class DamagedRunTest {
         CliRun status = CliRun.of("status", run.toString());
         assertTrue(status.out().startsWith(run + ": failed: " + metrics + ": cannot write: the disk is full"),
                 status.out());
+        Files.delete(metrics);
     }
 }
