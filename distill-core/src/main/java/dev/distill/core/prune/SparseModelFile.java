@@ -111,8 +111,7 @@ public final class SparseModelFile {
     }
 
     /**
-     * A model file of any of our kinds, this format, the packed quantized format (its weights
-     * dequantized) or DL4J's zip ({@code ModelSerializer}, without optimizer state), with the conv
+     * A model file of our sparse format or DL4J's zip ({@code ModelSerializer}, without optimizer state), with the conv
      * backend's helpers in its layers as {@code NetworkFactory} would put them.
      */
     public static MultiLayerNetwork load(Path file) throws java.io.IOException {
@@ -120,7 +119,8 @@ public final class SparseModelFile {
             return read(file);
         }
         if (dev.distill.core.quant.PackedModelFile.isPackedFile(file)) {
-            return dev.distill.core.quant.PackedModelFile.read(file).net();
+            throw new dev.distill.core.DistillException(file + ": a packed model runs on distill-runtime, not DL4J"
+                    + " (./distill evaluate and bench run it; other commands need the .zip or .sparse it was made from)");
         }
         MultiLayerNetwork net = org.deeplearning4j.util.ModelSerializer.restoreMultiLayerNetwork(file.toFile(), false);
         ConvBackend.DEFAULT.apply(net);

@@ -1,5 +1,7 @@
 package dev.distill.core.quant;
 
+import dev.distill.runtime.Half;
+import dev.distill.runtime.QuantizedTensor;
 import dev.distill.core.data.LabeledData;
 import dev.distill.core.eval.Accuracy;
 import dev.distill.core.prune.Prunable;
