@@ -133,9 +133,39 @@ public final class Quantization {
         return Accuracy.of(net, fineTuning.validation());
     }
 
-    /** The output-channel axis of a layer's weights: dense [in, out] → 1, conv [out, in, kh, kw] → 0; else none. */
+    /**
+     * Post-training INT8 without fine-tuning or validation (what {@code distill export --int8} ships):
+     * symmetric per-output-channel weight codes, parameters rounded to half, and min-max activation ranges
+     * from the first {@code batches} batches of {@code calibration}. The input network is never changed;
+     * the outcome's accuracies are NaN (nothing was validated).
+     */
+    public static Outcome postTrainingInt8(MultiLayerNetwork model, INDArray calibration, int batchSize, int batches) {
+        long start = System.nanoTime();
+        MultiLayerNetwork net = model.clone();
+        List<QuantizedTensor> tensors = new ArrayList<>();
+        for (Prunable p : Prunable.of(net, false, true)) {
+            INDArray param = net.getParam(p.key());
+            float[] values = PackedModelFile.values(param);
+            int[] positions = Quantizers.nonzeroPositions(values);
+            if (positions != null && positions.length > (1 - SPARSE_FROM) * values.length) {
+                positions = null;
+            }
+            tensors.add(Quantizers.linear(p.key(), values, param.shape(), channelAxis(p, true), 8, true, positions));
+        }
+        tensors = halfParameters(net, tensors);
+        List<ActivationCalibration.Range> activations = ActivationCalibration.measure(net, calibration, batchSize,
+                batches, 100);
+        return new Outcome(net, tensors, activations, Double.NaN, Double.NaN, Double.NaN,
+                (System.nanoTime() - start) / 1e9);
+    }
+
     private int channelAxis(Prunable p) {
-        if (!settings.perChannel() || !p.param().equals("W")) {
+        return channelAxis(p, settings.perChannel());
+    }
+
+    /** The output-channel axis of a layer's weights: dense [in, out] → 1, conv [out, in, kh, kw] → 0; else none. */
+    private static int channelAxis(Prunable p, boolean perChannel) {
+        if (!perChannel || !p.param().equals("W")) {
             return -1;
         }
         String name = p.layerName();
