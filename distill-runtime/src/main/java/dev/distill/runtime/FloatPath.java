@@ -109,31 +109,9 @@ final class FloatPath {
         return (s0 + s1) + (s2 + s3);
     }
 
-    /**
-     * Convolution, weights [out, in, kh, kw]: for each weight, a multiply-add over the output rows it
-     * touches, the innermost loop running along a row of the input (contiguous at stride 1).
-     */
+    /** Convolution, weights [out, in, kh, kw]: one group. */
     private static Step conv(Op op, Shape in, Shape out) {
-        float[] w = op.weights.dequantize();
-        float[] bias = biasOf(op, out.channels);
-        Geometry g = new Geometry(op.window, in, out);
-        ActivationFunction f = op.activation;
-        float alpha = op.alpha;
-        int kernel = g.kh * g.kw;
-        return x -> {
-            float[] y = new float[out.size()];
-            int plane = out.height * out.width;
-            for (int o = 0; o < out.channels; o++) {
-                int yBase = o * plane;
-                java.util.Arrays.fill(y, yBase, yBase + plane, bias[o]);
-                for (int c = 0; c < in.channels; c++) {
-                    int wBase = (o * in.channels + c) * kernel;
-                    g.accumulate(x, c * in.height * in.width, w, wBase, y, yBase);
-                }
-            }
-            f.apply(y, 0, y.length, alpha);
-            return y;
-        };
+        return grouped(op.weights.dequantize(), 1, op, in, out);
     }
 
     /** Depthwise convolution, weights [kh, kw, in, multiplier]: output channel c × multiplier + m reads channel c. */
@@ -144,7 +122,7 @@ final class FloatPath {
         int kw = (int) s[1];
         int channels = (int) s[2];
         int mult = (int) s[3];
-        // regrouped per output channel: [out][kh][kw]
+        // regrouped per output channel, [out][1][kh][kw]: a convolution with one group per input channel
         float[] w = new float[raw.length];
         for (int y = 0; y < kh; y++) {
             for (int x = 0; x < kw; x++) {
@@ -155,17 +133,33 @@ final class FloatPath {
                 }
             }
         }
+        return grouped(w, channels, op, in, out);
+    }
+
+    /**
+     * A convolution in {@code groups} groups, weights [out][in / groups][kh][kw]: output channel o reads the
+     * input channels of its group. For each weight, a multiply-add over the output rows it touches, the
+     * innermost loop running along a row of the input (contiguous at stride 1).
+     */
+    private static Step grouped(float[] w, int groups, Op op, Shape in, Shape out) {
         float[] bias = biasOf(op, out.channels);
         Geometry g = new Geometry(op.window, in, out);
         ActivationFunction f = op.activation;
         float alpha = op.alpha;
+        int kernel = g.kh * g.kw;
+        int inPerGroup = in.channels / groups;
+        int outPerGroup = out.channels / groups;
+        int plane = out.height * out.width;
         return x -> {
             float[] y = new float[out.size()];
-            int plane = out.height * out.width;
             for (int o = 0; o < out.channels; o++) {
                 int yBase = o * plane;
                 java.util.Arrays.fill(y, yBase, yBase + plane, bias[o]);
-                g.accumulate(x, (o / mult) * in.height * in.width, w, o * kh * kw, y, yBase);
+                int firstInput = (o / outPerGroup) * inPerGroup;
+                for (int j = 0; j < inPerGroup; j++) {
+                    g.accumulate(x, (firstInput + j) * in.height * in.width, w, (o * inPerGroup + j) * kernel, y,
+                            yBase);
+                }
             }
             f.apply(y, 0, y.length, alpha);
             return y;
