@@ -116,7 +116,8 @@ final class ExportCommand implements Callable<Integer> {
                 same += predicted[i] == dl4j[i] ? 1 : 0;
             }
             console.printf(Locale.ROOT, "  distill-runtime %s: test accuracy %.4f, same class as DL4J on %.2f%%%n",
-                    p.name().toLowerCase(Locale.ROOT), Accuracy.of(predicted, data.test().labels()),
+                    p.name().toLowerCase(Locale.ROOT) + (int8 && p == Precision.FLOAT32 ? " (int8 weights decoded)" : ""),
+                    Accuracy.of(predicted, data.test().labels()),
                     100.0 * same / rows.length);
         }
         return 0;
