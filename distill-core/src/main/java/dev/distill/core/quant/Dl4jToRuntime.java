@@ -74,6 +74,10 @@ public final class Dl4jToRuntime {
             if (i > 0 && pre != null && !(pre instanceof CnnToFeedForwardPreProcessor)) {
                 throw unsupported(i, layers[i], "input preprocessor " + pre.getClass().getSimpleName());
             }
+            if (layers[i].conf().getLayer() instanceof SeparableConvolution2D) {
+                ops.addAll(separable(layers[i], i, byKey));   // float path only: its input range is not kept
+                continue;
+            }
             Op op = op(layers[i], i, byKey);
             if (op == null) {
                 continue;
@@ -103,9 +107,6 @@ public final class Dl4jToRuntime {
         Object conf = layer.conf().getLayer();
         if (layer instanceof org.deeplearning4j.nn.layers.DropoutLayer) {
             return null;
-        }
-        if (conf instanceof SeparableConvolution2D) {
-            throw unsupported(i, layer, "separable conv (use depthwise_conv2d followed by a 1x1 conv2d)");
         }
         if (conf instanceof DepthwiseConvolution2D) {
             DepthwiseConvolution2D c = (DepthwiseConvolution2D) conf;
@@ -148,6 +149,40 @@ public final class Dl4jToRuntime {
                     alpha(fn));
         }
         throw unsupported(i, layer, "no runtime op for this layer type");
+    }
+
+    /**
+     * A separable convolution as the two ops it is: a depthwise convolution (DL4J's depthwise weights
+     * [multiplier, in, kh, kw] reordered to the runtime's [kh, kw, in, multiplier], decoded to float if they
+     * were quantized) and a 1x1 convolution (pointwise weights [out, in × multiplier, 1, 1], as stored) with
+     * the bias and the activation.
+     */
+    private static List<Op> separable(Layer layer, int i, Map<String, QuantizedTensor> quantized) {
+        SeparableConvolution2D c = (SeparableConvolution2D) layer.conf().getLayer();
+        QuantizedTensor dw = tensor(layer, i, "W", quantized);
+        long[] s = dw.shape();
+        int mult = (int) s[0];
+        int in = (int) s[1];
+        int kh = (int) s[2];
+        int kw = (int) s[3];
+        float[] v = dw.dequantize();
+        float[] reordered = new float[v.length];
+        for (int m = 0; m < mult; m++) {
+            for (int ch = 0; ch < in; ch++) {
+                for (int y = 0; y < kh; y++) {
+                    for (int x = 0; x < kw; x++) {
+                        reordered[((y * kw + x) * in + ch) * mult + m] = v[((m * in + ch) * kh + y) * kw + x];
+                    }
+                }
+            }
+        }
+        QuantizedTensor depthwise = QuantizedTensor.ofFloats(i + "_W", new long[] {kh, kw, in, mult}, reordered);
+        Window window = window(c.getKernelSize(), c.getStride(), c.getPadding(), c.getDilation(),
+                c.getConvolutionMode(), i, layer);
+        return List.of(Op.depthwiseConv2d(depthwise, null, window, ActivationFunction.IDENTITY, 0),
+                Op.conv2d(tensor(layer, i, "pW", quantized), bias(layer, i, quantized),
+                        new Window(1, 1, 1, 1, 0, 0, 1, 1, false), activation(c.getActivationFn(), i, layer),
+                        alpha(c.getActivationFn())));
     }
 
     private static QuantizedTensor tensor(Layer layer, int i, String param, Map<String, QuantizedTensor> quantized) {

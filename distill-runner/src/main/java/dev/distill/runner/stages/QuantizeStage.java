@@ -80,8 +80,14 @@ final class QuantizeStage {
         Quantization.Outcome o = new Quantization(s, fineTuning).run(input.net(), input.spec());
 
         Path file = run.model(id + ".packed");
-        List<TensorLayout> layouts = PackedModelFile.write(o.net(), o.tensors(), o.activations(), s.huffman(),
-                config.data().source().preprocessing(), config.data().source().classNames(), file);
+        List<TensorLayout> layouts;
+        try {
+            layouts = PackedModelFile.write(o.net(), o.tensors(), o.activations(), s.huffman(),
+                    config.data().source().preprocessing(), config.data().source().classNames(), file);
+        } catch (IllegalArgumentException e) {
+            // a layer distill-runtime cannot run: the packed format describes nothing else
+            throw new dev.distill.core.DistillException(id + ": cannot be written packed: " + e.getMessage(), e);
+        }
         long fileBytes = StageRunner.size(file);
         // every figure is of the file as shipped, run by distill-runtime: its float path for accuracy
         Model packed = PackedModelFile.read(file).withPrecision(Precision.FLOAT32);
