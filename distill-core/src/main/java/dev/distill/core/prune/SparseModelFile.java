@@ -112,8 +112,7 @@ public final class SparseModelFile {
     }
 
     /**
-     * A model file of any of our kinds, this format, the packed quantized format (its weights
-     * dequantized) or DL4J's zip ({@code ModelSerializer}, without optimizer state), with the conv
+     * A model file of our sparse format or DL4J's zip ({@code ModelSerializer}, without optimizer state), with the conv
      * backend's helpers in its layers as {@code NetworkFactory} would put them.
      */
     public static MultiLayerNetwork load(Path file) throws java.io.IOException {
@@ -122,7 +121,8 @@ public final class SparseModelFile {
             return read(file);
         }
         if (dev.distill.core.quant.PackedModelFile.isPackedFile(file)) {
-            return dev.distill.core.quant.PackedModelFile.read(file).net();
+            throw new dev.distill.core.DistillException(file + ": a packed model runs on distill-runtime, not DL4J"
+                    + " (./distill evaluate and bench run it; other commands need the .zip or .sparse it was made from)");
         }
         if (!ModelFiles.startsWith(file, new byte[] {'P', 'K'})) {
             throw new DistillException(file + ": not a model file: it starts with " + ModelFileCheck.head(file)

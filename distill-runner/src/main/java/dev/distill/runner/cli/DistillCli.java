@@ -17,7 +17,7 @@ import picocli.CommandLine.Command;
         description = "Knowledge distillation (teacher -> assistants -> student) from one YAML file.",
         subcommands = {RunCommand.class, ValidateCommand.class, CompareCommand.class, ReportCommand.class,
             EvaluateCommand.class, BenchCommand.class, ResumeCommand.class, StatusCommand.class,
-            SensitivityCommand.class})
+            SensitivityCommand.class, ExportCommand.class})
 public final class DistillCli implements Runnable {
 
     public static final int BAD_INPUT = 2;

@@ -1,8 +1,8 @@
-package dev.distill.core.quant;
+package dev.distill.runtime;
 
 /**
  * Σ w·x over int8 codes in plain Java: one accumulator. Four independent accumulators, as the float
- * {@code DenseRuntime} uses, made this byte loop twice as slow in a throw-away microbenchmark (26-31 µs
+ * path's dense layers use, made this byte loop twice as slow in a throw-away microbenchmark (26-31 µs
  * against 12 µs for a 784 × 32 layer, quiet machine), though the whole integer path showed no difference
  * beyond noise; HotSpot's C2 does not vectorise either form.
  */

@@ -1,4 +1,4 @@
-package dev.distill.core.quant;
+package dev.distill.runtime;
 
 /**
  * IEEE 754 half precision (binary16) for the packed file's float parameters (biases, scales,
@@ -6,7 +6,7 @@ package dev.distill.core.quant;
  * half once, when the model is quantized, so the file stores them exactly and a round trip stays
  * bit-exact; a value half cannot hold (beyond ±65504, infinite, NaN) keeps 32 bits.
  */
-final class Half {
+public final class Half {
 
     /** The largest finite half. */
     private static final float MAX = 65504f;
@@ -17,7 +17,7 @@ final class Half {
     }
 
     /** {@code f} rounded to the nearest half (ties to even), or {@code f} itself if half cannot hold it. */
-    static float round(float f) {
+    public static float round(float f) {
         if (!(Math.abs(f) <= MAX)) {
             return f;
         }
@@ -70,7 +70,7 @@ final class Half {
     }
 
     /** Each value rounded by {@link #round}. */
-    static float[] round(float[] values) {
+    public static float[] round(float[] values) {
         float[] out = new float[values.length];
         for (int i = 0; i < values.length; i++) {
             out[i] = round(values[i]);

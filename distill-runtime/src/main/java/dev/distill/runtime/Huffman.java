@@ -1,4 +1,4 @@
-package dev.distill.core.quant;
+package dev.distill.runtime;
 
 import java.io.IOException;
 import java.util.PriorityQueue;

@@ -1,0 +1,143 @@
+package dev.distill.runner.cli;
+
+import dev.distill.core.DistillException;
+import dev.distill.core.eval.Accuracy;
+import dev.distill.core.quant.PackedModelFile;
+import dev.distill.core.quant.Quantization;
+import dev.distill.models.build.Network;
+import dev.distill.runner.config.ExperimentConfig;
+import dev.distill.runner.pipeline.ExperimentData;
+import dev.distill.runner.pipeline.PretrainedModels;
+import dev.distill.runtime.Model;
+import dev.distill.runtime.Precision;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+@Command(name = "export", description = "Write a trained model (.zip or .sparse) as a packed file that "
+        + "distill-runtime runs without DL4J: float32, or with --int8 post-training int8 (weights per output "
+        + "channel, activation ranges calibrated on the config's training data). The file records the data's "
+        + "preprocessing and class names.")
+final class ExportCommand implements Callable<Integer> {
+
+    @Parameters(paramLabel = "MODEL", description = "A sequential model file: DL4J zip or sparse (runs/<run>/models/...).")
+    Path model;
+
+    @Option(names = "--data", required = true, paramLabel = "CONFIG",
+            description = "The config whose data the model was trained on (preprocessing, class names, calibration).")
+    Path config;
+
+    @Option(names = "--format", paramLabel = "FORMAT", defaultValue = "packed",
+            description = "packed (the only format so far).")
+    String format;
+
+    @Option(names = "--int8", description = "Post-training int8 (no fine-tuning) instead of float32.")
+    boolean int8;
+
+    @Option(names = "--calibration-batches", paramLabel = "N", defaultValue = "8",
+            description = "Training batches (of the config's batch size) the activation ranges are measured on.")
+    int calibrationBatches;
+
+    @Option(names = "--huffman", description = "Huffman-code the int8 codes where that is smaller.")
+    boolean huffman;
+
+    @Option(names = "--out", paramLabel = "FILE",
+            description = "The packed file; default MODEL's name with .packed (-int8.packed with --int8).")
+    Path out;
+
+    @Mixin
+    ConfigOptions options;
+
+    @Override
+    public Integer call() {
+        PrintStream console = DistillCli.Streams.out;
+        if (!format.equals("packed")) {
+            throw new DistillException("--format: unknown format '" + format + "' (expected packed)");
+        }
+        if (calibrationBatches < 1) {
+            throw new DistillException("--calibration-batches must be at least 1, got " + calibrationBatches);
+        }
+        ExperimentConfig experiment = options.load(config);
+        ExperimentData data = ExperimentData.load(experiment.data(), experiment.seed());
+        Network loaded = PretrainedModels.loadChecked(model, data.test().features(), experiment.data().classes());
+        if (!(loaded instanceof Network.Sequential sequential)) {
+            throw new DistillException(model + ": a graph model cannot be exported to the packed format yet (sequential"
+                    + " models only)");
+        }
+        MultiLayerNetwork net = sequential.net();
+        Path file = out != null ? out : model.resolveSibling(stem(model) + (int8 ? "-int8" : "") + ".packed");
+        if (file.toAbsolutePath().normalize().equals(model.toAbsolutePath().normalize())) {
+            throw new DistillException("--out: " + file + " is the model file itself");
+        }
+        Quantization.Outcome o = int8 ? Quantization.postTrainingInt8(net, data.train().features(),
+                experiment.data().batchSize(), calibrationBatches) : null;
+        try {
+            PackedModelFile.write(int8 ? o.net() : net, int8 ? o.tensors() : List.of(),
+                    int8 ? o.activations() : List.of(), huffman, experiment.data().source().preprocessing(),
+                    experiment.data().source().classNames(), file);
+        } catch (IllegalArgumentException e) {
+            throw new DistillException(model + ": " + e.getMessage(), e);
+        }
+        // read back as an app would, and checked on the test split against the DL4J model
+        Model packed = PackedModelFile.read(file);
+        float[][] rows = new float[data.test().size()][];
+        for (int i = 0; i < rows.length; i++) {
+            rows[i] = data.test().features().getRow(i).toFloatVector();
+        }
+        int[] dl4j = Accuracy.predict(net, data.test().features());
+        long bytes;
+        try {
+            bytes = Files.size(file);
+        } catch (java.io.IOException e) {
+            throw new DistillException(file + ": cannot read back (" + e.getMessage() + ")", e);
+        }
+        console.printf(Locale.ROOT, "wrote %s: %,d bytes (%s: %,d), %s, input %s, %s%n", file, bytes, model,
+                sizeOf(model), int8 ? "int8 post-training" : "float32", shape(packed.inputShape()),
+                packed.preprocessing());
+        console.printf(Locale.ROOT, "  DL4J (%s): test accuracy %.4f on %,d %s test examples%n", model.getFileName(),
+                Accuracy.of(dl4j, data.test().labels()), rows.length, data.name());
+        for (Precision p : Precision.values()) {
+            if (!packed.supports(p)) {
+                continue;
+            }
+            Model m = packed.withPrecision(p);
+            int[] predicted = new int[rows.length];
+            int same = 0;
+            for (int i = 0; i < rows.length; i++) {
+                predicted[i] = m.classifyPreprocessed(rows[i]);
+                same += predicted[i] == dl4j[i] ? 1 : 0;
+            }
+            console.printf(Locale.ROOT, "  distill-runtime %s: test accuracy %.4f, same class as DL4J on %.2f%%%n",
+                    p.name().toLowerCase(Locale.ROOT) + (int8 && p == Precision.FLOAT32 ? " (int8 weights decoded)" : ""),
+                    Accuracy.of(predicted, data.test().labels()),
+                    100.0 * same / rows.length);
+        }
+        return 0;
+    }
+
+    private static String stem(Path file) {
+        String name = file.getFileName().toString();
+        int dot = name.lastIndexOf('.');
+        return dot > 0 ? name.substring(0, dot) : name;
+    }
+
+    private static long sizeOf(Path file) {
+        try {
+            return Files.size(file);
+        } catch (java.io.IOException e) {
+            return -1;
+        }
+    }
+
+    private static String shape(int[] s) {
+        return s[1] == 1 && s[2] == 1 ? s[0] + " values" : s[0] + "x" + s[1] + "x" + s[2] + " (channels, height, width)";
+    }
+}
