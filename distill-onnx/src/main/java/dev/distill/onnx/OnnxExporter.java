@@ -2,7 +2,7 @@ package dev.distill.onnx;
 
 import dev.distill.core.DistillException;
 import dev.distill.core.io.ModelFiles;
-import dev.distill.core.quant.QuantizedTensor;
+import dev.distill.runtime.QuantizedTensor;
 import dev.distill.models.build.Network;
 import dev.distill.onnx.OnnxGraph.Attr;
 import java.nio.file.Files;

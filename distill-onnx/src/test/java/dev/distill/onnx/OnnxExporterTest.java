@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.distill.core.DistillException;
-import dev.distill.core.quant.QuantizedTensor;
+import dev.distill.runtime.QuantizedTensor;
 import dev.distill.core.quant.Quantizers;
 import dev.distill.core.train.TeacherLogits;
 import dev.distill.models.build.Network;

@@ -9,7 +9,6 @@ import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
@@ -17,7 +16,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.DigestOutputStream;
 import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
@@ -204,26 +202,7 @@ public final class CheckpointStore implements CheckpointSink {
 
     /** Null if {@code file} has the size and checksum the manifest gives it, else what is wrong. */
     private static String check(Entry e, Path file) {
-        if (!Files.isRegularFile(file)) {
-            return "missing";
-        }
-        try {
-            long size = Files.size(file);
-            if (size != e.bytes()) {
-                return "truncated or damaged: " + size + " bytes, the manifest says " + e.bytes();
-            }
-            MessageDigest sha = sha256();
-            try (InputStream in = Files.newInputStream(file)) {
-                byte[] buffer = new byte[1 << 16];
-                for (int r; (r = in.read(buffer)) > 0; ) {
-                    sha.update(buffer, 0, r);
-                }
-            }
-            String actual = HexFormat.of().formatHex(sha.digest());
-            return actual.equals(e.sha256()) ? null : "damaged: SHA-256 " + actual + ", the manifest says " + e.sha256();
-        } catch (IOException ex) {
-            return "unreadable: " + ex.getMessage();
-        }
+        return new FileDigest(e.bytes(), e.sha256()).check(file, "the manifest");
     }
 
     private static void write(Network net, TrainingState state, OutputStream out) throws IOException {
@@ -370,11 +349,7 @@ public final class CheckpointStore implements CheckpointSink {
     }
 
     private static MessageDigest sha256() {
-        try {
-            return MessageDigest.getInstance("SHA-256");
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
+        return FileDigest.newSha256();
     }
 
     /** Counts the bytes written through it. */

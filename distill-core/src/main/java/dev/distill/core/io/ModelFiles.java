@@ -1,7 +1,6 @@
 package dev.distill.core.io;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -48,11 +47,19 @@ public final class ModelFiles {
 
     /**
      * A model file as a network: a DL4J graph zip as a {@link Network.Graph}, anything else (a DL4J
-     * sequential zip or our sparse format) through {@code sequential}, which reads those.
+     * sequential zip or our sparse format) through {@code sequential}, which reads those. The file is
+     * checked first ({@link ModelFileCheck}): a directory, device, empty or damaged file ends in one
+     * {@link dev.distill.core.DistillException}.
      */
     public static Network load(Path file, SequentialReader sequential) throws IOException {
-        if (isZip(file) && Network.isGraph(Files.readAllBytes(file))) {
-            Network net = Network.restore(Files.readAllBytes(file), false);
+        ModelFileCheck.regularFile(file);
+        if (isZip(file) && ModelFileCheck.zip(file)) {
+            Network net;
+            try {
+                net = Network.restore(Files.readAllBytes(file), false);
+            } catch (IOException | RuntimeException e) {
+                throw new dev.distill.core.DistillException(file + ": not a DL4J model file (" + e.getMessage() + ")", e);
+            }
             net.applyConvBackend();
             return net;
         }
@@ -120,7 +127,7 @@ public final class ModelFiles {
                 // some file systems cannot fsync a directory; the rename itself is still atomic
             }
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot write " + file + ": " + e.getMessage(), e);
+            throw dev.distill.core.DiskFullException.writing(file, e);
         } finally {
             if (tmp != null) {
                 try {

@@ -1,11 +1,9 @@
 package dev.distill.core.loss;
 
-import org.nd4j.common.primitives.Pair;
-import org.nd4j.linalg.activations.IActivation;
+import dev.distill.core.SettingException;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.factory.Nd4j;
-import org.nd4j.linalg.lossfunctions.ILossFunction;
 import java.util.Arrays;
 import org.nd4j.shade.jackson.annotation.JsonIgnore;
 import org.nd4j.shade.jackson.annotation.JsonProperty;
@@ -30,7 +28,7 @@ import org.nd4j.shade.jackson.annotation.JsonProperty;
  * respect to the logits is {@code softWeight·T·(softmax(s/T) − softmax(t/T)) + hardWeight·(softmax(s) − y)}.
  * Per-example gradients are not divided by the batch size: DL4J does that.
  */
-public final class DistillationLoss implements ILossFunction {
+public final class DistillationLoss extends SoftTargetLoss {
 
     @JsonProperty("temperature")
     private double temperature;
@@ -47,7 +45,7 @@ public final class DistillationLoss implements ILossFunction {
     @JsonIgnore
     private transient volatile Memo last;
 
-    private record Memo(double[] logits, double[] wide, double[] weights, Evaluation evaluation) {
+    private record Memo(double[] logits, double[] wide, double[] weights, LossArrays.Evaluation evaluation) {
     }
 
     /** Needed by DL4J's (Jackson) model deserialisation; the values are then set from the file. */
@@ -56,12 +54,16 @@ public final class DistillationLoss implements ILossFunction {
     }
 
     public DistillationLoss(double temperature, double softWeight, double hardWeight) {
-        if (!(temperature > 0) || Double.isInfinite(temperature)) {
-            throw new IllegalArgumentException("temperature must be positive, got " + temperature);
+        checkTemperature(temperature);
+        for (String key : new String[] {"soft_weight", "hard_weight"}) {
+            double w = key.equals("soft_weight") ? softWeight : hardWeight;
+            if (!(w >= 0) || Double.isInfinite(w)) {
+                throw new SettingException(key, key + " must be a non-negative number, found " + w);
+            }
         }
-        if (!(softWeight >= 0) || !(hardWeight >= 0) || softWeight + hardWeight <= 0) {
-            throw new IllegalArgumentException("soft and hard weights must be non-negative and not both zero, got "
-                    + softWeight + " and " + hardWeight);
+        if (softWeight + hardWeight <= 0) {
+            throw new SettingException(softWeight == 0 && hardWeight == 0 ? "soft_weight" : "hard_weight",
+                    "soft_weight and hard_weight must not both be zero: nothing to learn from");
         }
         this.temperature = temperature;
         this.softWeight = softWeight;
@@ -90,36 +92,8 @@ public final class DistillationLoss implements ILossFunction {
     }
 
     @Override
-    public INDArray computeScoreArray(INDArray labels, INDArray preOutput, IActivation activationFn, INDArray mask) {
-        return evaluate(labels, preOutput, mask).scores();
-    }
-
-    @Override
-    public double computeScore(INDArray labels, INDArray preOutput, IActivation activationFn, INDArray mask,
-            boolean average) {
-        return evaluate(labels, preOutput, mask).score(average);
-    }
-
-    @Override
-    public INDArray computeGradient(INDArray labels, INDArray preOutput, IActivation activationFn, INDArray mask) {
-        return evaluate(labels, preOutput, mask).gradient();
-    }
-
-    @Override
-    public Pair<Double, INDArray> computeGradientAndScore(INDArray labels, INDArray preOutput,
-            IActivation activationFn, INDArray mask, boolean average) {
-        Evaluation e = evaluate(labels, preOutput, mask);
-        return new Pair<>(e.score(average), e.gradient());
-    }
-
-    @Override
     public String name() {
         return "DistillationLoss(T=" + temperature + ", soft=" + softWeight + ", hard=" + hardWeight + ")";
-    }
-
-    @Override
-    public String toString() {
-        return name();
     }
 
     @Override
@@ -135,42 +109,19 @@ public final class DistillationLoss implements ILossFunction {
         return java.util.Objects.hash(temperature, softWeight, hardWeight);
     }
 
-    /** Per-example losses and the gradient with respect to the logits, of one batch. */
-    private record Evaluation(double[] perExample, double[] gradientRowMajor, int n, int classes, DataType type) {
-
-        INDArray scores() {
-            return Nd4j.create(perExample, new long[] {n, 1}, 'c').castTo(type);
-        }
-
-        double score(boolean average) {
-            double sum = 0;
-            for (double v : perExample) {
-                sum += v;
-            }
-            return average ? sum / perExample.length : sum;
-        }
-
-        INDArray gradient() {
-            return Nd4j.create(gradientRowMajor, new long[] {n, classes}, 'c').castTo(type);
-        }
-    }
-
     /**
      * Loss and gradient in one pass over plain arrays, in double precision. Why not ND4J ops: a batch
      * is only [n, C] (C = 10 here), so the fifty-odd small ops the formula takes cost far more in
      * dispatch than in arithmetic, and DL4J asks for the score and the gradient separately; this way a
      * distillation epoch costs about what a cross-entropy epoch costs (see {@code ./distill bench}).
      */
-    private Evaluation evaluate(INDArray labels, INDArray preOutput, INDArray mask) {
-        int classes = (int) preOutput.size(1);
-        if (labels.size(1) != 2L * classes) {
-            throw new IllegalArgumentException("DistillationLoss needs labels [one-hot | teacher logits], "
-                    + 2 * classes + " columns wide for " + classes + " classes; got " + labels.size(1));
-        }
+    @Override
+    LossArrays.Evaluation evaluate(INDArray labels, INDArray preOutput, INDArray mask) {
+        int classes = LossArrays.checkWideLabels("DistillationLoss", labels, preOutput);
         int n = (int) preOutput.size(0);
-        double[] logits = rowMajor(preOutput);
-        double[] wide = rowMajor(labels);
-        double[] weights = mask == null ? null : rowMajor(exampleMask(mask, preOutput));
+        double[] logits = LossArrays.rowMajor(preOutput);
+        double[] wide = LossArrays.rowMajor(labels);
+        double[] weights = mask == null ? null : LossArrays.rowMajor(LossArrays.exampleMask(mask, preOutput));
         Memo memo = last;
         if (memo != null && memo.evaluation().type() == preOutput.dataType() && Arrays.equals(memo.logits(), logits)
                 && Arrays.equals(memo.wide(), wide) && Arrays.equals(memo.weights(), weights)) {
@@ -193,9 +144,9 @@ public final class DistillationLoss implements ILossFunction {
                 teacherT[j] = wide[labelRow + classes + j] / temperature;
             }
             // one exp per class and distribution: the softmax comes from the same terms as its normaliser
-            double studentTNorm = softmax(studentT, qT);
-            double teacherTNorm = softmax(teacherT, pT);
-            double studentNorm = softmax(student, q);
+            double studentTNorm = LossArrays.softmax(studentT, qT);
+            double teacherTNorm = LossArrays.softmax(teacherT, pT);
+            double studentNorm = LossArrays.softmax(student, q);
             double kl = 0;
             double ce = 0;
             double weight = weights == null ? 1 : weights[i];
@@ -210,44 +161,8 @@ public final class DistillationLoss implements ILossFunction {
             }
             perExample[i] = weight * (softWeight * temperature * temperature * kl + hardWeight * ce);
         }
-        Evaluation evaluation = new Evaluation(perExample, gradient, n, classes, preOutput.dataType());
+        LossArrays.Evaluation evaluation = new LossArrays.Evaluation(perExample, gradient, n, classes, preOutput.dataType());
         last = new Memo(logits, wide, weights, evaluation);
         return evaluation;
-    }
-
-    /**
-     * The values of a matrix in row-major order, copied in bulk: {@code INDArray.toDoubleMatrix()} reads
-     * element by element and took 16 ms for a [128, 10] batch, a hundred times the whole training step.
-     */
-    private static double[] rowMajor(INDArray matrix) {
-        return matrix.dup('c').data().asDouble();
-    }
-
-    /**
-     * Writes softmax(x) into {@code probabilities} and returns log(sum(exp(x))), shifted by the maximum
-     * so that large logits do not overflow.
-     */
-    private static double softmax(double[] x, double[] probabilities) {
-        double max = Double.NEGATIVE_INFINITY;
-        for (double v : x) {
-            max = Math.max(max, v);
-        }
-        double sum = 0;
-        for (int j = 0; j < x.length; j++) {
-            probabilities[j] = Math.exp(x[j] - max);
-            sum += probabilities[j];
-        }
-        for (int j = 0; j < x.length; j++) {
-            probabilities[j] /= sum;
-        }
-        return max + Math.log(sum);
-    }
-
-    private static INDArray exampleMask(INDArray mask, INDArray like) {
-        if (mask.size(0) != like.size(0) || (mask.rank() == 2 && mask.size(1) != 1)) {
-            throw new IllegalArgumentException("DistillationLoss supports per-example masks [n, 1] only, got "
-                    + java.util.Arrays.toString(mask.shape()));
-        }
-        return mask.reshape(mask.size(0), 1).castTo(like.dataType());
     }
 }

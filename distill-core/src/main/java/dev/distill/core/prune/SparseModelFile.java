@@ -1,6 +1,7 @@
 package dev.distill.core.prune;
 
 import dev.distill.core.DistillException;
+import dev.distill.core.io.ModelFileCheck;
 import dev.distill.core.io.ModelFiles;
 import dev.distill.core.io.TensorShape;
 import java.io.BufferedOutputStream;
@@ -111,26 +112,43 @@ public final class SparseModelFile {
     }
 
     /**
-     * A model file of any of our kinds, this format, the packed quantized format (its weights
-     * dequantized) or DL4J's zip ({@code ModelSerializer}, without optimizer state), with the conv
+     * A model file of our sparse format or DL4J's zip ({@code ModelSerializer}, without optimizer state), with the conv
      * backend's helpers in its layers as {@code NetworkFactory} would put them.
      */
     public static MultiLayerNetwork load(Path file) throws java.io.IOException {
+        ModelFileCheck.regularFile(file);
         if (isSparseFile(file)) {
             return read(file);
         }
         if (dev.distill.core.quant.PackedModelFile.isPackedFile(file)) {
-            return dev.distill.core.quant.PackedModelFile.read(file).net();
+            throw new dev.distill.core.DistillException(file + ": a packed model runs on distill-runtime, not DL4J"
+                    + " (./distill evaluate and bench run it; other commands need the .zip or .sparse it was made from)");
         }
-        MultiLayerNetwork net = org.deeplearning4j.util.ModelSerializer.restoreMultiLayerNetwork(file.toFile(), false);
+        if (!ModelFiles.startsWith(file, new byte[] {'P', 'K'})) {
+            throw new DistillException(file + ": not a model file: it starts with " + ModelFileCheck.head(file)
+                    + "; expected a DL4J zip (PK), a sparse (DSTLSPRS) or a packed (DSTLPACK) model file");
+        }
+        if (ModelFileCheck.zip(file)) {
+            throw new DistillException(file + ": holds a graph model; this command takes sequential (layers:) models only");
+        }
+        MultiLayerNetwork net;
+        try {
+            net = org.deeplearning4j.util.ModelSerializer.restoreMultiLayerNetwork(file.toFile(), false);
+        } catch (IOException | RuntimeException e) {
+            throw new DistillException(file + ": not a DL4J model file (" + e.getMessage() + ")", e);
+        }
         ConvBackend.DEFAULT.apply(net);
         return net;
     }
 
     /** Reads a file written by {@link #write} into a new, initialised network. */
     public static MultiLayerNetwork read(Path file) {
+        if (ModelFileCheck.regularFile(file) > Integer.MAX_VALUE - 16) {
+            throw new DistillException(file + ": " + ModelFileCheck.regularFile(file)
+                    + " bytes, larger than any sparse model file can be (2 GB)");
+        }
         byte[] bytes = ModelFiles.readAllBytes(file);
-        if (bytes.length < MAGIC.length + 4 || !Arrays.equals(Arrays.copyOf(bytes, MAGIC.length), MAGIC)) {
+        if (bytes.length < MAGIC.length + 2 + 4 + 4 || !Arrays.equals(Arrays.copyOf(bytes, MAGIC.length), MAGIC)) {
             throw new DistillException(file + ": not a sparse model file (no DSTLSPRS header)");
         }
         CRC32 crc = new CRC32();
@@ -148,10 +166,25 @@ public final class SparseModelFile {
                         + VERSION);
             }
             int bodyLength = header.readInt();
-            byte[] body = inflate(header.readAllBytes(), bodyLength);
+            byte[] deflated = header.readAllBytes();
+            // deflate packs at most 1032 bytes into one: a larger declared body is a damaged header
+            if (bodyLength < 0 || bodyLength > 1032L * deflated.length + 64) {
+                throw new DistillException(file + ": damaged sparse model file: declares a body of " + bodyLength
+                        + " bytes, its " + deflated.length + " deflated bytes can hold at most " + (1032L
+                        * deflated.length + 64));
+            }
+            byte[] body = inflate(deflated, bodyLength);
             DataInputStream in = new DataInputStream(new ByteArrayInputStream(body));
-            String json = new String(in.readNBytes(in.readInt()), StandardCharsets.UTF_8);
-            MultiLayerNetwork net = new MultiLayerNetwork(MultiLayerConfiguration.fromJson(json));
+            String json = new String(in.readNBytes(declared(in, in.readInt(), 1, "configuration")),
+                    StandardCharsets.UTF_8);
+            MultiLayerConfiguration conf;
+            try {
+                conf = MultiLayerConfiguration.fromJson(json);
+            } catch (RuntimeException | StackOverflowError e) {
+                throw new IOException("its configuration is not a DL4J network configuration");
+            }
+            ModelFileCheck.parameters(file, ModelFileCheck.parameters(conf));
+            MultiLayerNetwork net = new MultiLayerNetwork(conf);
             net.init();
             int tensors = in.readInt();
             if (tensors != net.paramTable().size()) {
@@ -159,27 +192,47 @@ public final class SparseModelFile {
                         + net.paramTable().size());
             }
             for (int i = 0; i < tensors; i++) {
-                String key = new String(in.readNBytes(in.readUnsignedByte()), StandardCharsets.UTF_8);
+                String key = new String(in.readNBytes(declared(in, in.readUnsignedByte(), 1, "tensor name")),
+                        StandardCharsets.UTF_8);
                 INDArray target = net.paramTable().get(key);
                 if (target == null) {
-                    throw new DistillException(file + ": tensor " + key + " is not a parameter of its network");
+                    throw new DistillException(file + ": tensor " + printable(key) + " is not a parameter of its network");
                 }
-                INDArray values = Tensor.read(in, key);
-                if (!Arrays.equals(values.shape(), target.shape())) {
-                    throw new DistillException(file + ": tensor " + key + " has shape " + Arrays.toString(values.shape())
+                long[] shape = TensorShape.read(in, key);
+                if (!Arrays.equals(shape, target.shape())) {
+                    throw new DistillException(file + ": tensor " + key + " has shape " + Arrays.toString(shape)
                             + ", its network expects " + Arrays.toString(target.shape()));
                 }
-                net.setParam(key, values);
+                net.setParam(key, Tensor.read(in, shape));
             }
             // a network built from a configuration lacks the helpers NetworkFactory puts into conv layers
             ConvBackend.DEFAULT.apply(net);
             return net;
-        } catch (IOException | DataFormatException | RuntimeException e) {
+        } catch (java.io.EOFException e) {
+            throw new DistillException(file + ": damaged sparse model file: its body ends early", e);
+        } catch (IOException | DataFormatException | RuntimeException | StackOverflowError e) {
             if (e instanceof DistillException d) {
                 throw d;
             }
-            throw new DistillException(file + ": malformed sparse model file (" + e + ")", e);
+            throw new DistillException(file + ": damaged sparse model file: " + (e.getMessage() == null
+                    ? e.getClass().getSimpleName() : e.getMessage().lines().findFirst().orElse("")), e);
         }
+    }
+
+    /**
+     * A count read from the file, checked against the bytes left: {@code count} items of at least
+     * {@code bytesEach} bytes must fit in what remains of the body.
+     */
+    static int declared(DataInputStream in, long count, int bytesEach, String what) throws IOException {
+        if (count < 0 || count * bytesEach > in.available()) {
+            throw new IOException("declares " + count + " " + what + " bytes/values, " + in.available()
+                    + " bytes are left");
+        }
+        return (int) count;
+    }
+
+    private static String printable(String s) {
+        return "\"" + s.replaceAll("\\p{Cntrl}", "?") + "\"";
     }
 
     /** A tensor as a {@code rows × cols} row-major matrix of float values. */
@@ -263,46 +316,54 @@ public final class SparseModelFile {
             return layout;
         }
 
-        static INDArray read(DataInputStream in, String key) throws IOException {
-            long[] shape = TensorShape.read(in, key);
+        /** The values of a tensor whose shape was read and checked against its network. */
+        static INDArray read(DataInputStream in, long[] shape) throws IOException {
             int n = TensorShape.elements(shape);
             int encoding = in.readUnsignedByte();
-            float[] values = new float[n];
             if (encoding == Encoding.DENSE.ordinal()) {
+                float[] values = new float[declared(in, n, 4, "dense float")];
                 for (int i = 0; i < n; i++) {
                     values[i] = in.readFloat();
                 }
                 return PruningMasks.array(values, shape);
             }
             if (encoding != Encoding.CSR.ordinal() && encoding != Encoding.CSC.ordinal()) {
-                throw new IOException("unknown encoding " + encoding);
+                throw new IOException("unknown tensor encoding " + encoding + " (0 dense, 1 CSR, 2 CSC)");
             }
             int rows = shape.length >= 2 ? (int) shape[0] : 1;
             int cols = rows == 0 ? 0 : (int) (n / rows);
             boolean csr = encoding == Encoding.CSR.ordinal();
             int outer = csr ? rows : cols;
             int inner = csr ? cols : rows;
-            int nonzero = in.readInt();
+            long nonzero = in.readInt() & 0xFFFFFFFFL;
             int pointerWidth = in.readUnsignedByte();
             int indexWidth = in.readUnsignedByte();
-            int[] pointers = new int[outer + 1];
+            if (!List.of(1, 2, 4).contains(pointerWidth) || !List.of(1, 2, 4).contains(indexWidth)) {
+                throw new IOException("pointer/index widths " + pointerWidth + "/" + indexWidth + " (1, 2 or 4)");
+            }
+            if (nonzero > n) {
+                throw new IOException("declares " + nonzero + " non-zero values in a tensor of " + n);
+            }
+            int[] pointers = new int[declared(in, outer + 1L, pointerWidth, "pointer")];
             for (int o = 0; o <= outer; o++) {
                 pointers[o] = readUnsigned(in, pointerWidth);
+                if (pointers[o] < (o == 0 ? 0 : pointers[o - 1]) || pointers[o] > nonzero) {
+                    throw new IOException("pointer " + o + " is " + pointers[o] + ": pointers must rise from 0 to "
+                            + nonzero);
+                }
             }
             if (pointers[0] != 0 || pointers[outer] != nonzero) {
                 throw new IOException("pointers do not span the " + nonzero + " non-zero values");
             }
-            int[] indices = new int[nonzero];
+            int[] indices = new int[declared(in, nonzero, indexWidth + 4, "index and value")];
             for (int k = 0; k < nonzero; k++) {
                 indices[k] = readUnsigned(in, indexWidth);
-                if (indices[k] >= inner) {
+                if (indices[k] < 0 || indices[k] >= inner) {
                     throw new IOException("index " + indices[k] + " outside " + inner);
                 }
             }
+            float[] values = new float[n];
             for (int o = 0; o < outer; o++) {
-                if (pointers[o + 1] < pointers[o]) {
-                    throw new IOException("pointers decrease");
-                }
                 for (int k = pointers[o]; k < pointers[o + 1]; k++) {
                     float v = in.readFloat();
                     values[csr ? o * cols + indices[k] : indices[k] * cols + o] = v;
@@ -347,16 +408,34 @@ public final class SparseModelFile {
         return out.toByteArray();
     }
 
+    /**
+     * Inflates the body, growing the buffer with what actually comes out (never allocating the
+     * declared length up front), and refuses a body longer or shorter than declared.
+     */
     private static byte[] inflate(byte[] data, int length) throws DataFormatException {
         Inflater inflater = new Inflater();
-        inflater.setInput(data);
-        byte[] out = new byte[length];
-        int n = inflater.inflate(out);
-        boolean complete = inflater.finished();
-        inflater.end();
-        if (n != length || !complete) {
-            throw new DataFormatException("the body inflates to " + n + " bytes, the header says " + length);
+        try {
+            inflater.setInput(data);
+            ByteArrayOutputStream out = new ByteArrayOutputStream(Math.min(length, 1 << 20));
+            byte[] buffer = new byte[8192];
+            int idle = 0;
+            while (!inflater.finished()) {
+                int n = inflater.inflate(buffer);
+                // no output and none to come: the stream is cut short (bounded, so a damaged stream never spins)
+                if (n == 0 && (inflater.needsInput() || inflater.needsDictionary() || ++idle > 64)) {
+                    break;
+                }
+                out.write(buffer, 0, n);
+                if (out.size() > length) {
+                    throw new DataFormatException("the body inflates to more than the " + length + " bytes its header says");
+                }
+            }
+            if (out.size() != length || !inflater.finished()) {
+                throw new DataFormatException("the body inflates to " + out.size() + " bytes, the header says " + length);
+            }
+            return out.toByteArray();
+        } finally {
+            inflater.end();
         }
-        return out;
     }
 }

@@ -43,7 +43,8 @@ public final class ActivationCalibration {
         List<Range> ranges = new ArrayList<>();
         Layer[] layers = net.getLayers();
         for (int i = 0; i < layers.length; i++) {
-            if (layers[i].getParam("W") == null) {
+            // layers without parameters (pooling, activation, dropout) refuse getParam: ask the table
+            if (layers[i].numParams() == 0 || !layers[i].paramTable().containsKey("W")) {
                 continue;
             }
             float[] v = activations.get(i).castTo(org.nd4j.linalg.api.buffer.DataType.FLOAT).dup('c').data()

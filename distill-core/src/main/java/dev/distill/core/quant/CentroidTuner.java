@@ -1,5 +1,6 @@
 package dev.distill.core.quant;
 
+import dev.distill.runtime.QuantizedTensor;
 import dev.distill.core.train.TrainingListener;
 import java.util.ArrayList;
 import java.util.List;

@@ -1,5 +1,6 @@
 package dev.distill.core.quant;
 
+import dev.distill.runtime.QuantizedTensor;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;

@@ -29,6 +29,12 @@ import org.nd4j.linalg.factory.Nd4j;
  */
 public final class Trainer {
 
+    static {
+        // ND4J ops kept alive through their native calls (a training could otherwise die in native code)
+        dev.distill.models.nd4j.NativeSafety.install();
+    }
+
+
     private final TrainingSpec spec;
     private final List<TrainingListener> listeners;
     private final CheckpointPolicy policy;

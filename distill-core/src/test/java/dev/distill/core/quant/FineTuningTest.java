@@ -1,5 +1,6 @@
 package dev.distill.core.quant;
 
+import dev.distill.runtime.QuantizedTensor;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 

@@ -46,6 +46,12 @@ import org.nd4j.linalg.lossfunctions.ILossFunction;
  */
 public final class GraphFactory {
 
+    static {
+        // ND4J ops kept alive through their native calls (a training could otherwise die in native code)
+        dev.distill.models.nd4j.NativeSafety.install();
+    }
+
+
     private GraphFactory() {
     }
 

@@ -81,6 +81,7 @@ public sealed interface Network permits Network.Sequential, Network.Graph {
 
     /** A network read from DL4J's zip format, sequential or graph as the file says. */
     static Network restore(byte[] zip, boolean loadUpdater) throws IOException {
+        dev.distill.models.nd4j.NativeSafety.install();
         if (isGraph(zip)) {
             return of(ModelSerializer.restoreComputationGraph(new ByteArrayInputStream(zip), loadUpdater));
         }

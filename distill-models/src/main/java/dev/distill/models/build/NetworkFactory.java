@@ -47,6 +47,12 @@ import org.nd4j.linalg.lossfunctions.impl.LossMCXENT;
  */
 public final class NetworkFactory {
 
+    static {
+        // ND4J ops kept alive through their native calls (a training could otherwise die in native code)
+        dev.distill.models.nd4j.NativeSafety.install();
+    }
+
+
     private NetworkFactory() {
     }
 

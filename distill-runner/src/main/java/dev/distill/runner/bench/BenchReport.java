@@ -19,22 +19,24 @@ public record BenchReport(String config, boolean quick, int repeats, Machine mac
      * A model file of a run directory (distilled, pruned, ...): its size and inference speed, so that a
      * compressed student stands next to its teacher.
      *
-     * @param runtimeLatencyMsP50 as in {@link ModelFigures}: null unless the model is all dense layers
+     * @param inferSamplesPerS    DL4J's inference at batch 256 (with its batch-1 latencies); null for a packed
+     *                            file, which only distill-runtime runs
+     * @param runtimeLatencyMsP50 as in {@link ModelFigures}
      * @param compiledSamplesPerS  inference at batch 256 through {@code ConvRuntime} (channels-last libnd4j
      *                             ops, reused buffers, batch norm and pooling folded); null for a network it
      *                             cannot compile (graphs, pruned sparse files are compiled dense)
      * @param compiledLatencyMsP50 batch-1 latency through that runtime (median); null with it
      * @param compiledStepsMs      where that time goes: each compiled step with its median milliseconds per
      *                             batch of 256; empty when {@code compiledSamplesPerS} is null
-     * @param integerKernel        for an INT8 packed dense model, the integer path's kernel ("vector" with
+     * @param integerKernel        for an INT8 packed model, the int8 path's kernel ("vector" with
      *                             {@code DISTILL_VECTOR_API=1}, else "scalar"); null for other files
-     * @param integerLatencyMsP50  batch-1 latency of the integer path on that kernel (median), measured in
-     *                             the same turns as {@code runtimeLatencyMsP50}, the float32 plain-array
-     *                             runtime of the same (dequantized) network; null with the kernel
+     * @param integerLatencyMsP50  batch-1 latency of distill-runtime's int8 path on that kernel (median),
+     *                             measured in the same turns as {@code runtimeLatencyMsP50}, its float32 path
+     *                             on the same (dequantized) file; null with the kernel
      * @param integerScalarLatencyMsP50 the same on the scalar kernel; null with the kernel
      */
     public record SavedModelFigures(String file, long fileBytes, long params, long nonzeroParams,
-            double inferSamplesPerS, double inferLatencyMsP50, double inferLatencyMsP99, Double runtimeLatencyMsP50,
+            Double inferSamplesPerS, Double inferLatencyMsP50, Double inferLatencyMsP99, Double runtimeLatencyMsP50,
             Double runtimeLatencyMsP99, Double compiledSamplesPerS, Double compiledLatencyMsP50,
             List<StepTime> compiledStepsMs, String integerKernel, Double integerLatencyMsP50,
             Double integerScalarLatencyMsP50) {
@@ -64,8 +66,8 @@ public record BenchReport(String config, boolean quick, int repeats, Machine mac
      *
      * @param oneDnnLayers      layers computed by oneDNN (0 on the DL4J backend or for a model without conv)
      * @param flopsPerSample    2 x forward multiply-adds
-     * @param runtimeLatencyMsP50 batch-1 latency of the plain-array runtime ({@code DenseRuntime}); null for
-     *                          models it cannot run (anything but dense layers)
+     * @param runtimeLatencyMsP50 batch-1 latency of distill-runtime's float32 path; null for models it cannot
+     *                          run (graphs)
      * @param onnxRuntimeInferSamplesPerS the model exported to ONNX, in ONNX Runtime: batches of 256, timed
      *                          in turns with DL4J's; null on the second conv backend or if it does not export
      * @param onnxRuntimeLatencyMsP50 its batch-1 latency, one call in turn with one DL4J call

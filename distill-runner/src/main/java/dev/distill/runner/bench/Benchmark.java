@@ -3,10 +3,13 @@ package dev.distill.runner.bench;
 import dev.distill.core.DistillException;
 import dev.distill.core.data.LabeledData;
 import dev.distill.core.infer.ConvRuntime;
-import dev.distill.core.infer.DenseRuntime;
-import dev.distill.core.quant.Int8Dot;
-import dev.distill.core.quant.IntegerRuntime;
+import dev.distill.core.quant.Dl4jToRuntime;
 import dev.distill.core.quant.PackedModelFile;
+import dev.distill.runtime.Int8Dot;
+import dev.distill.runtime.Model;
+import dev.distill.runtime.ModelFormatException;
+import dev.distill.runtime.Precision;
+import dev.distill.runtime.Preprocessing;
 import dev.distill.core.loss.DistillationLoss;
 import dev.distill.core.train.Trainer;
 import dev.distill.core.train.TrainingSpec;
@@ -197,7 +200,8 @@ public final class Benchmark {
             } else {
                 latencies = latenciesMs(() -> net.output(single));
             }
-            List<Double> runtime = runtimeLatenciesMs(net, single);
+            Model compiledOnRuntime = runtimeOf(net);
+            List<Double> runtime = compiledOnRuntime == null ? null : runtimeLatenciesMs(compiledOnRuntime, net, single);
             double trainRate = Stopwatch.median(train.get(i));
             BenchReport.ModelFigures f = new BenchReport.ModelFigures(model.name(),
                     conv ? backends.get(i).name().toLowerCase(Locale.ROOT) : "-",
@@ -217,7 +221,7 @@ public final class Benchmark {
             log.printf(Locale.ROOT, "%-10s %-6s train %8.1f samples/s  infer %8.1f samples/s  batch-1 p50 %.3f ms"
                     + "  p99 %.3f ms%s  train_efficiency %.3f%n", f.model(), f.convBackend(), f.trainSamplesPerS(),
                     f.inferSamplesPerS(), f.inferLatencyMsP50(), f.inferLatencyMsP99(), runtime == null ? ""
-                            : String.format(Locale.ROOT, " (plain-array runtime p50 %.4f ms  p99 %.4f ms)",
+                            : String.format(Locale.ROOT, " (distill-runtime float32 p50 %.4f ms  p99 %.4f ms)",
                                     f.runtimeLatencyMsP50(), f.runtimeLatencyMsP99()), f.trainEfficiency());
             if (ortLatencies != null) {
                 log.printf(Locale.ROOT, "%-10s %-6s ONNX Runtime: infer %8.1f samples/s  batch-1 p50 %.3f ms%n", "", "",
@@ -249,8 +253,12 @@ public final class Benchmark {
         return ort;
     }
 
-    /** A saved model loaded for measuring, with its compiled form (null if the runtime cannot run it). */
-    private record LoadedFile(Path file, long bytes, Network net, ConvRuntime compiled, IntegerRuntime integer) {
+    /**
+     * A saved model loaded for measuring: its DL4J network (null for a packed file, which only distill-runtime
+     * runs), its channels-last compiled form (null if that cannot run it), and distill-runtime's float and
+     * int8 paths (null where the model has none).
+     */
+    private record LoadedFile(Path file, long bytes, Network net, ConvRuntime compiled, Model runtime, Model integer) {
     }
 
     /**
@@ -264,17 +272,15 @@ public final class Benchmark {
         List<LoadedFile> loaded = new ArrayList<>();
         for (Path file : files) {
             try {
-                IntegerRuntime integer = null;
-                Network net;
                 if (PackedModelFile.isPackedFile(file)) {
-                    PackedModelFile.Packed packed = PackedModelFile.read(file);
-                    net = Network.of(packed.net());
-                    integer = IntegerRuntime.forPacked(packed, notInteger -> { }).orElse(null);
-                } else {
-                    net = ModelFiles.load(file, SparseModelFile::load);
+                    Model packed = PackedModelFile.read(file);
+                    loaded.add(new LoadedFile(file, Files.size(file), null, null, packed.withPrecision(Precision.FLOAT32),
+                            packed.supports(Precision.INT8) ? packed.withPrecision(Precision.INT8) : null));
+                    continue;
                 }
+                Network net = ModelFiles.load(file, SparseModelFile::load);
                 net.output(inferBatch);
-                loaded.add(new LoadedFile(file, Files.size(file), net, compiled(net, inferBatch), integer));
+                loaded.add(new LoadedFile(file, Files.size(file), net, compiled(net, inferBatch), runtimeOf(net), null));
             } catch (IOException | RuntimeException e) {
                 throw new DistillException(file + ": not a readable model file (" + e.getMessage() + ")", e);
             }
@@ -284,7 +290,9 @@ public final class Benchmark {
         for (int r = 0; r < settings.repeats(); r++) {
             for (int i = 0; i < loaded.size(); i++) {
                 LoadedFile f = loaded.get(i);
-                infer.get(i).add(inferSamplesPerS(f.net(), inferBatch));
+                if (f.net() != null) {
+                    infer.get(i).add(inferSamplesPerS(f.net(), inferBatch));
+                }
                 if (f.compiled() != null) {
                     compiledInfer.get(i).add(inferSamplesPerS(f.compiled()::output, inferBatch));
                 }
@@ -292,13 +300,13 @@ public final class Benchmark {
         }
         List<BenchReport.SavedModelFigures> out = new ArrayList<>();
         for (int i = 0; i < loaded.size(); i++) {
-            out.add(fileFigures(loaded.get(i), Stopwatch.median(infer.get(i)), compiledInfer.get(i), inferBatch,
-                    single));
+            out.add(fileFigures(loaded.get(i), infer.get(i).isEmpty() ? null : Stopwatch.median(infer.get(i)),
+                    compiledInfer.get(i), inferBatch, single));
         }
         return out;
     }
 
-    private BenchReport.SavedModelFigures fileFigures(LoadedFile loaded, double inferSamplesPerS,
+    private BenchReport.SavedModelFigures fileFigures(LoadedFile loaded, Double inferSamplesPerS,
             List<Double> compiledInfer, INDArray inferBatch, INDArray single) {
         Network net = loaded.net();
         ConvRuntime compiled = loaded.compiled();
@@ -309,28 +317,33 @@ public final class Benchmark {
                 steps.add(new BenchReport.StepTime(compiled.steps().get(i), ms[i]));
             }
         }
-        List<Double> latencies = latenciesMs(() -> net.output(single));
-        IntegerRuntime integer = loaded.integer();
-        List<List<Double>> inTurns = integer == null ? null : integerLatenciesMs(integer, net, single);
-        List<Double> runtime = inTurns != null ? inTurns.get(0) : runtimeLatenciesMs(net, single);
+        List<Double> latencies = net == null ? null : latenciesMs(() -> net.output(single));
+        Model integer = loaded.integer();
+        float[] x = single.toFloatVector();
+        List<List<Double>> inTurns = integer == null ? null : integerLatenciesMs(integer, loaded.runtime(), x);
+        List<Double> runtime = inTurns != null ? inTurns.get(0)
+                : loaded.runtime() == null ? null : runtimeLatenciesMs(loaded.runtime(), net, single);
         boolean dense = runtime != null;
-        SavedModel counts = SavedModel.of(net);
+        SavedModel counts = net != null ? SavedModel.of(net) : SavedModel.ofPacked(loaded.runtime());
         BenchReport.SavedModelFigures f = new BenchReport.SavedModelFigures(loaded.file().getFileName().toString(),
-                loaded.bytes(), counts.params(), counts.nonzero(), inferSamplesPerS, Stopwatch.median(latencies),
-                Stopwatch.percentile(latencies, 99), dense ? Stopwatch.median(runtime) : null,
+                loaded.bytes(), counts.params(), counts.nonzero(), inferSamplesPerS,
+                latencies == null ? null : Stopwatch.median(latencies),
+                latencies == null ? null : Stopwatch.percentile(latencies, 99), dense ? Stopwatch.median(runtime) : null,
                 dense ? Stopwatch.percentile(runtime, 99) : null,
                 compiled == null ? null : Stopwatch.median(compiledInfer),
                 compiled == null ? null : Stopwatch.median(latenciesMs(() -> compiled.output(single))), steps,
-                integer == null ? null : integer.kernel(), integer == null ? null : Stopwatch.median(inTurns.get(1)),
+                integer == null ? null : integer.int8Kernel(), integer == null ? null : Stopwatch.median(inTurns.get(1)),
                 integer == null ? null : Stopwatch.median(inTurns.get(2)));
-        log.printf(Locale.ROOT, "%-40s %,10d bytes  %,9d non-zero params  infer %9.1f samples/s  batch-1 p50 %.3f ms%s%s%n",
-                f.file(), f.fileBytes(), f.nonzeroParams(), f.inferSamplesPerS(), f.inferLatencyMsP50(),
-                dense ? String.format(Locale.ROOT, " (plain-array runtime p50 %.4f ms)", f.runtimeLatencyMsP50()) : "",
+        log.printf(Locale.ROOT, "%-40s %,10d bytes  %,9d non-zero params  %s%s%s%n",
+                f.file(), f.fileBytes(), f.nonzeroParams(), net == null ? "DL4J: none (a packed file runs on distill-runtime)"
+                        : String.format(Locale.ROOT, "infer %9.1f samples/s  batch-1 p50 %.3f ms", f.inferSamplesPerS(),
+                                f.inferLatencyMsP50()),
+                dense ? String.format(Locale.ROOT, " (distill-runtime float32 p50 %.4f ms)", f.runtimeLatencyMsP50()) : "",
                 compiled == null ? "" : String.format(Locale.ROOT, "  compiled %9.1f samples/s  batch-1 p50 %.3f ms",
                         f.compiledSamplesPerS(), f.compiledLatencyMsP50()));
         if (integer != null) {
-            log.printf(Locale.ROOT, "    integer path batch-1 p50 %.4f ms (%s kernel; scalar kernel %.4f ms) vs float32 "
-                    + "plain-array %.4f ms: %.2fx%n", f.integerLatencyMsP50(), f.integerKernel(),
+            log.printf(Locale.ROOT, "    distill-runtime int8 batch-1 p50 %.4f ms (%s kernel; scalar kernel %.4f ms) vs "
+                    + "float32 %.4f ms: %.2fx%n", f.integerLatencyMsP50(), f.integerKernel(),
                     f.integerScalarLatencyMsP50(), f.runtimeLatencyMsP50(),
                     f.runtimeLatencyMsP50() / f.integerLatencyMsP50());
         }
@@ -374,45 +387,43 @@ public final class Benchmark {
         return ms;
     }
 
-    /**
-     * Batch-1 latencies of the plain-array runtime, or null for a network it cannot run (anything but
-     * dense layers). Each call's result is checked, so the JIT cannot drop the work.
-     */
-    private List<Double> runtimeLatenciesMs(Network net, INDArray single) {
+    /** {@code net} on distill-runtime's float path, or null for a network the runtime cannot run (a graph). */
+    private static Model runtimeOf(Network net) {
         if (!(net instanceof Network.Sequential sequential)) {
             return null;
         }
-        DenseRuntime runtime;
         try {
-            runtime = DenseRuntime.compile(sequential.net());
-        } catch (IllegalArgumentException notDense) {
+            return Model.of(Dl4jToRuntime.describe(sequential.net(), List.of(), List.of(), Preprocessing.NONE,
+                    List.of()), "the benchmarked model");
+        } catch (IllegalArgumentException | ModelFormatException unsupported) {
             return null;
         }
-        float[] x = single.toFloatVector();
-        int expected = Nd4j.argMax(net.output(single), 1).getInt(0);
-        return latenciesMs(() -> {
-            if (runtime.predict(x) != expected) {
-                throw new IllegalStateException("the plain-array runtime disagrees with DL4J on the benchmark example");
-            }
-        });
     }
 
     /**
-     * Batch-1 latencies of the float32 plain-array runtime, the integer path and the integer path on the
-     * scalar kernel, one call of each in turn, so load on a shared machine hits the three alike. Every
-     * call's class is checked against DL4J's (the integer path may differ on a borderline example: it is
-     * checked to be stable instead), so the JIT cannot drop the work.
+     * Batch-1 latencies of distill-runtime's float path. Each call's class is checked (against DL4J's when
+     * there is a DL4J network), so the JIT cannot drop the work.
      */
-    private List<List<Double>> integerLatenciesMs(IntegerRuntime integer, Network net, INDArray single) {
-        DenseRuntime fp32 = DenseRuntime.compile(((Network.Sequential) net).net());
-        IntegerRuntime scalar = integer.withKernel(Int8Dot.scalar());
+    private List<Double> runtimeLatenciesMs(Model runtime, Network net, INDArray single) {
         float[] x = single.toFloatVector();
-        int expected = Nd4j.argMax(net.output(single), 1).getInt(0);
-        int integerClass = integer.predict(x);
+        int expected = net != null ? Nd4j.argMax(net.output(single), 1).getInt(0) : runtime.classifyPreprocessed(x);
+        return latenciesMs(() -> check(runtime.classifyPreprocessed(x) == expected,
+                "distill-runtime's float path disagrees with DL4J"));
+    }
+
+    /**
+     * Batch-1 latencies of the runtime's float32 path, its int8 path and the int8 path on the scalar kernel,
+     * one call of each in turn, so load on a shared machine hits the three alike. Every call's class is
+     * checked to be stable, so the JIT cannot drop the work.
+     */
+    private List<List<Double>> integerLatenciesMs(Model integer, Model fp32, float[] x) {
+        Model scalar = integer.withInt8Kernel(Int8Dot.scalar());
+        int floatClass = fp32.classifyPreprocessed(x);
+        int integerClass = integer.classifyPreprocessed(x);
         List<Runnable> calls = List.of(
-                () -> check(fp32.predict(x) == expected, "the plain-array runtime disagrees with DL4J"),
-                () -> check(integer.predict(x) == integerClass, "the integer path is not deterministic"),
-                () -> check(scalar.predict(x) == integerClass, "the integer kernels disagree"));
+                () -> check(fp32.classifyPreprocessed(x) == floatClass, "the float path is not deterministic"),
+                () -> check(integer.classifyPreprocessed(x) == integerClass, "the int8 path is not deterministic"),
+                () -> check(scalar.classifyPreprocessed(x) == integerClass, "the int8 kernels disagree"));
         // the Vector API runs interpreted (hundreds of times slower) until C2 compiles it: warm up longer
         // than the other paths; a few thousand calls of ~10 us each
         return latenciesMsInTurns(calls, INTEGER_WARMUP_CALLS);
@@ -495,7 +506,7 @@ public final class Benchmark {
         TrainingSpec t = model.training();
         TrainingSpec oneEpoch = new TrainingSpec(1, t.batchSize(), t.optimizer(), t.learningRate(), t.schedule(),
                 t.weightDecay());
-        DistillationLoss loss = config.distillation().loss();
+        org.nd4j.linalg.lossfunctions.ILossFunction loss = config.distillation().loss();
         List<Double> kd = new ArrayList<>();
         List<Double> hard = new ArrayList<>();
         for (int r = -1; r < settings.kdRepeats(); r++) {     // r = -1: warm-up, not counted

@@ -1,5 +1,6 @@
 package dev.distill.runner.cli;
 
+import dev.distill.core.DiskFullException;
 import dev.distill.core.DistillException;
 import java.io.PrintStream;
 import java.io.PrintWriter;
@@ -9,7 +10,8 @@ import picocli.CommandLine.Command;
 
 /**
  * The command line. Exit codes: 0 success, 2 bad input (config, data, model files, arguments: one
- * line on stderr, the stack trace only with {@code --verbose}), 1 an internal error.
+ * line on stderr, the stack trace only with {@code --verbose}), 3 the machine (the disk is full: one
+ * line naming the file), 1 an internal error.
  */
 @Command(name = "distill", mixinStandardHelpOptions = true, version = "distill 0.1.0",
         description = "Knowledge distillation (teacher -> assistants -> student) from one YAML file.",
@@ -20,6 +22,8 @@ public final class DistillCli implements Runnable {
 
     public static final int BAD_INPUT = 2;
     public static final int INTERNAL_ERROR = 1;
+    /** The environment failed, not the input: the disk (or the quota) is full. */
+    public static final int ENVIRONMENT = 3;
 
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -36,11 +40,22 @@ public final class DistillCli implements Runnable {
 
     /** Runs the command line and returns its exit code (tests call this instead of main). */
     public static int execute(String[] args, PrintStream out, PrintStream err) {
+        // before anything starts ND4J: its ops then run through the fenced executioner from the first one
+        dev.distill.models.nd4j.NativeSafety.prepare();
         boolean verbose = Arrays.asList(args).contains("--verbose");
         CommandLine cli = new CommandLine(new DistillCli());
         cli.setOut(new PrintWriter(out, true));
         cli.setErr(new PrintWriter(err, true));
         cli.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
+            if (ex instanceof DiskFullException || DiskFullException.isDiskFull(ex)) {
+                // a write that did not go through our writers names no file: say what we know
+                err.println("error: " + (ex instanceof DiskFullException ? ex.getMessage()
+                        : "the disk is full (" + ex.getMessage() + "); free some space, then run the command again"));
+                if (verbose) {
+                    ex.printStackTrace(err);
+                }
+                return ENVIRONMENT;
+            }
             if (ex instanceof DistillException) {
                 err.println("error: " + ex.getMessage());
                 if (verbose) {

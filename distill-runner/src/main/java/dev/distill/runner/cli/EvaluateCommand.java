@@ -17,7 +17,7 @@ import picocli.CommandLine.Parameters;
 @Command(name = "evaluate", description = "Test accuracy of a saved DL4J model on the test split of a config's data.")
 final class EvaluateCommand implements Callable<Integer> {
 
-    @Parameters(paramLabel = "MODEL", description = "A DL4J model file (e.g. runs/<run>/models/student.zip).")
+    @Parameters(paramLabel = "MODEL", description = "A model file: DL4J zip, sparse, or packed (runs on distill-runtime).")
     Path model;
 
     @Option(names = "--data", required = true, paramLabel = "CONFIG", description = "Config whose data to use.")
@@ -31,10 +31,40 @@ final class EvaluateCommand implements Callable<Integer> {
         PrintStream out = DistillCli.Streams.out;
         ExperimentConfig experiment = options.load(config);
         ExperimentData data = ExperimentData.load(experiment.data(), experiment.seed());
+        if (dev.distill.core.quant.PackedModelFile.isPackedFile(model)) {
+            return evaluatePacked(data, out);
+        }
         dev.distill.models.build.Network net = PretrainedModels.loadChecked(model, data.test().features(), experiment.data().classes());
         double accuracy = Accuracy.of(net, data.test());
         out.printf(Locale.ROOT, "%s: test accuracy %.4f on %,d %s test examples (%,d params)%n", model, accuracy,
                 data.test().size(), data.name(), net.numParams());
+        return 0;
+    }
+
+    /** A packed file runs on distill-runtime: its default path (int8 when the file has one), and float32. */
+    private int evaluatePacked(ExperimentData data, PrintStream out) {
+        dev.distill.runtime.Model packed = dev.distill.core.quant.PackedModelFile.read(model);
+        if (packed.inputSize() != data.test().features().columns()) {
+            throw new dev.distill.core.DistillException(model + ": the model takes " + packed.inputSize()
+                    + " input values, the data has " + data.test().features().columns());
+        }
+        float[][] rows = new float[data.test().size()][];
+        for (int i = 0; i < rows.length; i++) {
+            rows[i] = data.test().features().getRow(i).toFloatVector();
+        }
+        for (dev.distill.runtime.Precision p : dev.distill.runtime.Precision.values()) {
+            if (!packed.supports(p)) {
+                continue;
+            }
+            dev.distill.runtime.Model m = packed.withPrecision(p);
+            int[] predicted = new int[rows.length];
+            for (int i = 0; i < rows.length; i++) {
+                predicted[i] = m.classifyPreprocessed(rows[i]);
+            }
+            out.printf(Locale.ROOT, "%s: test accuracy %.4f on %,d %s test examples (distill-runtime, %s)%n", model,
+                    Accuracy.of(predicted, data.test().labels()), data.test().size(), data.name(),
+                    p.name().toLowerCase(Locale.ROOT));
+        }
         return 0;
     }
 }

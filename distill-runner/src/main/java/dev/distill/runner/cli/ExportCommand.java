@@ -1,84 +1,183 @@
 package dev.distill.runner.cli;
 
 import dev.distill.core.DistillException;
-import dev.distill.onnx.OnnxAgreement;
+import dev.distill.core.eval.Accuracy;
+import dev.distill.core.quant.PackedModelFile;
+import dev.distill.core.quant.Quantization;
+import dev.distill.models.build.Network;
 import dev.distill.runner.config.ExperimentConfig;
-import dev.distill.runner.onnx.OnnxExports;
 import dev.distill.runner.pipeline.ExperimentData;
+import dev.distill.runner.pipeline.PretrainedModels;
+import dev.distill.onnx.OnnxAgreement;
+import dev.distill.runner.onnx.OnnxExports;
+import dev.distill.runtime.Model;
+import dev.distill.runtime.Precision;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import java.util.concurrent.Callable;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-@Command(name = "export", description = "Write a saved DL4J model in another format (onnx).")
+@Command(name = "export", description = "Write a trained model (.zip or .sparse) as a packed file that "
+        + "distill-runtime runs without DL4J: float32, or with --int8 post-training int8 (weights per output "
+        + "channel, activation ranges calibrated on the config's training data). The file records the data's "
+        + "preprocessing and class names. With --format onnx: an ONNX model (sequential or graph; --int8: "
+        + "int8 weights behind DequantizeLinear), checked in ONNX Runtime against DL4J on the test split.")
 final class ExportCommand implements Callable<Integer> {
 
-    /** Formats a model can be exported to. */
-    enum Format {
-        onnx
-    }
-
-    @Parameters(paramLabel = "MODEL", description = "A DL4J model file (e.g. runs/<run>/models/student.zip) or a "
-            + "packed file (INT8 weights as int8 initializers behind DequantizeLinear).")
+    @Parameters(paramLabel = "MODEL", description = "A sequential model file: DL4J zip or sparse (runs/<run>/models/...).")
     Path model;
 
-    @Option(names = "--format", required = true, paramLabel = "FORMAT", description = "Target format: ${COMPLETION-CANDIDATES}.")
-    Format format;
-
-    @Option(names = "--out", paramLabel = "FILE", description = "Where to write (default: MODEL with the format's extension).")
-    Path out;
-
-    @Option(names = "--data", paramLabel = "CONFIG",
-            description = "A config whose data the model was trained on: checks the model against it, records the "
-                    + "input scale in the file and compares the export with DL4J on its test split.")
+    @Option(names = "--data", required = true, paramLabel = "CONFIG",
+            description = "The config whose data the model was trained on (preprocessing, class names, calibration).")
     Path config;
+
+    @Option(names = "--format", paramLabel = "FORMAT", defaultValue = "packed",
+            description = "packed (distill-runtime's file) or onnx.")
+    String format;
+
+    @Option(names = "--int8", description = "Post-training int8 (no fine-tuning) instead of float32.")
+    boolean int8;
+
+    @Option(names = "--calibration-batches", paramLabel = "N", defaultValue = "8",
+            description = "Training batches (of the config's batch size) the activation ranges are measured on.")
+    int calibrationBatches;
+
+    @Option(names = "--huffman", description = "Huffman-code the int8 codes where that is smaller.")
+    boolean huffman;
+
+    @Option(names = "--out", paramLabel = "FILE",
+            description = "The packed file; default MODEL's name with .packed (-int8.packed with --int8).")
+    Path out;
 
     @Mixin
     ConfigOptions options;
 
     @Override
     public Integer call() {
-        PrintStream stdout = DistillCli.Streams.out;
-        Path target = out != null ? out : sibling(model, ".onnx");
-        if (target.toAbsolutePath().getParent() != null && !Files.isDirectory(target.toAbsolutePath().getParent())) {
-            throw new DistillException(target + ": its directory does not exist");
+        PrintStream console = DistillCli.Streams.out;
+        if (!format.equals("packed") && !format.equals("onnx")) {
+            throw new DistillException("--format: unknown format '" + format + "' (expected packed or onnx)");
         }
-        OnnxAgreement agreement;
-        if (config != null) {
-            ExperimentConfig experiment = options.load(config);
-            ExperimentData data = ExperimentData.load(experiment.data(), experiment.seed());
-            OnnxExports.Source source = OnnxExports.read(model);
-            dev.distill.runner.pipeline.PretrainedModels.checkFits(model, source.net(), data.test().features(), experiment.data().classes());
-            agreement = OnnxExports.export(source, OnnxExports.metadata(experiment.data()), target,
-                    data.test().features());
-        } else {
-            agreement = OnnxExports.export(OnnxExports.read(model), Map.of(), target, null);
+        if (calibrationBatches < 1) {
+            throw new DistillException("--calibration-batches must be at least 1, got " + calibrationBatches);
         }
-        stdout.printf(Locale.ROOT, "%s: written (%,d bytes) from %s%s%n", target, size(target), model,
-                agreement == null ? "; not compared with DL4J (give --data CONFIG to check it on the test split)"
-                        : String.format(Locale.ROOT, "; ONNX Runtime vs DL4J on %,d test examples: same class %.2f%%, "
-                                + "max |probability difference| %.2g", agreement.examples(),
-                                100 * agreement.sameClass(), agreement.maxProbabilityDifference()));
+        ExperimentConfig experiment = options.load(config);
+        ExperimentData data = ExperimentData.load(experiment.data(), experiment.seed());
+        Network loaded = PretrainedModels.loadChecked(model, data.test().features(), experiment.data().classes());
+        if (format.equals("onnx")) {
+            return onnx(console, experiment, data, loaded);
+        }
+        if (!(loaded instanceof Network.Sequential sequential)) {
+            throw new DistillException(model + ": a graph model cannot be exported to the packed format yet (sequential"
+                    + " models only)");
+        }
+        MultiLayerNetwork net = sequential.net();
+        Path file = out != null ? out : model.resolveSibling(stem(model) + (int8 ? "-int8" : "") + ".packed");
+        if (file.toAbsolutePath().normalize().equals(model.toAbsolutePath().normalize())) {
+            throw new DistillException("--out: " + file + " is the model file itself");
+        }
+        Quantization.Outcome o = int8 ? Quantization.postTrainingInt8(net, data.train().features(),
+                experiment.data().batchSize(), calibrationBatches) : null;
+        try {
+            PackedModelFile.write(int8 ? o.net() : net, int8 ? o.tensors() : List.of(),
+                    int8 ? o.activations() : List.of(), huffman, experiment.data().source().preprocessing(),
+                    experiment.data().source().classNames(), file);
+        } catch (IllegalArgumentException e) {
+            throw new DistillException(model + ": " + e.getMessage(), e);
+        }
+        // read back as an app would, and checked on the test split against the DL4J model
+        Model packed = PackedModelFile.read(file);
+        float[][] rows = new float[data.test().size()][];
+        for (int i = 0; i < rows.length; i++) {
+            rows[i] = data.test().features().getRow(i).toFloatVector();
+        }
+        int[] dl4j = Accuracy.predict(net, data.test().features());
+        long bytes;
+        try {
+            bytes = Files.size(file);
+        } catch (java.io.IOException e) {
+            throw new DistillException(file + ": cannot read back (" + e.getMessage() + ")", e);
+        }
+        console.printf(Locale.ROOT, "wrote %s: %,d bytes (%s: %,d), %s, input %s, %s%n", file, bytes, model,
+                sizeOf(model), int8 ? "int8 post-training" : "float32", shape(packed.inputShape()),
+                packed.preprocessing());
+        console.printf(Locale.ROOT, "  DL4J (%s): test accuracy %.4f on %,d %s test examples%n", model.getFileName(),
+                Accuracy.of(dl4j, data.test().labels()), rows.length, data.name());
+        for (Precision p : Precision.values()) {
+            if (!packed.supports(p)) {
+                continue;
+            }
+            Model m = packed.withPrecision(p);
+            int[] predicted = new int[rows.length];
+            int same = 0;
+            for (int i = 0; i < rows.length; i++) {
+                predicted[i] = m.classifyPreprocessed(rows[i]);
+                same += predicted[i] == dl4j[i] ? 1 : 0;
+            }
+            console.printf(Locale.ROOT, "  distill-runtime %s: test accuracy %.4f, same class as DL4J on %.2f%%%n",
+                    p.name().toLowerCase(Locale.ROOT) + (int8 && p == Precision.FLOAT32 ? " (int8 weights decoded)" : ""),
+                    Accuracy.of(predicted, data.test().labels()),
+                    100.0 * same / rows.length);
+        }
         return 0;
     }
 
-    private static Path sibling(Path file, String extension) {
-        String name = file.getFileName().toString();
-        int dot = name.lastIndexOf('.');
-        return file.resolveSibling((dot > 0 ? name.substring(0, dot) : name) + extension);
+    /**
+     * The ONNX export: float, or with --int8 the post-training int8 weights (as the packed export quantizes
+     * them) behind DequantizeLinear; written only if ONNX Runtime gives DL4J's class on every test example.
+     */
+    private int onnx(PrintStream console, ExperimentConfig experiment, ExperimentData data, Network loaded) {
+        if (huffman) {
+            throw new DistillException("--huffman: the ONNX export stores int8 codes as they are");
+        }
+        Path file = out != null ? out : model.resolveSibling(stem(model) + (int8 ? "-int8" : "") + ".onnx");
+        if (file.toAbsolutePath().normalize().equals(model.toAbsolutePath().normalize())) {
+            throw new DistillException("--out: " + file + " is the model file itself");
+        }
+        if (file.toAbsolutePath().getParent() != null && !Files.isDirectory(file.toAbsolutePath().getParent())) {
+            throw new DistillException("--out: " + file + ": its directory does not exist");
+        }
+        OnnxExports.Source source = new OnnxExports.Source(loaded, List.of());
+        if (int8) {
+            if (!(loaded instanceof Network.Sequential sequential)) {
+                throw new DistillException(model + ": --int8 quantizes sequential models only, this is a graph");
+            }
+            MultiLayerNetwork net = sequential.net();
+            Quantization.Outcome o = Quantization.postTrainingInt8(net, data.train().features(),
+                    experiment.data().batchSize(), calibrationBatches);
+            source = new OnnxExports.Source(Network.of(o.net()), o.tensors());
+        }
+        OnnxAgreement a = OnnxExports.export(source, OnnxExports.metadata(experiment.data()), file,
+                data.test().features());
+        console.printf(Locale.ROOT, "wrote %s: %,d bytes (%s: %,d), %s; ONNX Runtime vs DL4J on %,d test examples: "
+                + "same class %.2f%%, max |probability difference| %.2g%n", file, sizeOf(file), model, sizeOf(model),
+                int8 ? "int8 weights (QDQ), post-training" : "float32", a.examples(), 100 * a.sameClass(),
+                a.maxProbabilityDifference());
+        return 0;
     }
 
-    private static long size(Path file) {
+    private static String stem(Path file) {
+        String name = file.getFileName().toString();
+        int dot = name.lastIndexOf('.');
+        return dot > 0 ? name.substring(0, dot) : name;
+    }
+
+    private static long sizeOf(Path file) {
         try {
             return Files.size(file);
         } catch (java.io.IOException e) {
             return -1;
         }
+    }
+
+    private static String shape(int[] s) {
+        return s[1] == 1 && s[2] == 1 ? s[0] + " values" : s[0] + "x" + s[1] + "x" + s[2] + " (channels, height, width)";
     }
 }

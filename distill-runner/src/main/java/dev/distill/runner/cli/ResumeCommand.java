@@ -61,6 +61,7 @@ final class ResumeCommand implements Callable<Integer> {
                 out.println(dir + ": finished while we waited; nothing to resume, nothing changed");
                 return 0;
             }
+            // a damaged record (its backup read) is said by the pipeline, whose first write heals it
             Progress progress = run.progress();
             // relative paths in the config are relative to where it was first loaded from
             Path base = Path.of(progress.configFile()).toAbsolutePath().getParent();

@@ -29,11 +29,16 @@ final class RunCommand implements Callable<Integer> {
     @Mixin
     ConfigOptions options;
 
+    @Option(names = "--yes", description = "Start even a plan of more than "
+            + dev.distill.runner.pipeline.Plan.CONFIRM_ABOVE + " trainings (many seeds or sweep points).")
+    boolean yes;
+
     @Override
     public Integer call() {
         PrintStream console = DistillCli.Streams.out;
         // everything is read and checked before the run directory exists: bad input leaves nothing behind
         ExperimentConfig experiment = options.load(config);
+        dev.distill.runner.pipeline.Plan.of(experiment).confirmSize(experiment, yes);
         ExperimentData data = ExperimentData.load(experiment.data(), experiment.seed());
         Map<String, dev.distill.models.build.Network> pretrained = PretrainedModels.load(experiment, data);
         RunDirectory run = RunDirectory.create(experiment.name(), out);

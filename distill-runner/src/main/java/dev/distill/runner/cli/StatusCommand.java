@@ -38,13 +38,26 @@ final class StatusCommand implements Callable<Integer> {
             RunSummary summary = ReportData.readSummary(dir);
             out.printf("%s: done (finished %s): %d models; see %s%n", dir, summary.finished(), summary.models().size(),
                     dir.resolve("report.html"));
+            boolean damaged = false;
+            for (RunSummary.ModelEntry m : summary.models()) {
+                String damage = m.file() == null ? null : run.damage(m.file(), m.fileBytes());
+                if (damage != null) {
+                    out.printf(Locale.ROOT, "  %-30s DAMAGED: %s %s%n", m.id(), m.file(), damage);
+                    damaged = true;
+                }
+            }
+            if (damaged) {
+                out.printf("to make the damaged files again: rm %s && distill resume %s%n", dir.resolve(RunDirectory.SUMMARY),
+                        dir);
+            }
             return 0;
         }
         if (!run.hasProgress()) {
             throw new DistillException(dir + ": no " + RunDirectory.SUMMARY + " and no "
                     + dir.relativize(run.progressFile()) + ": not a run directory, or one made before checkpoints existed");
         }
-        Progress progress = run.progress();
+        List<String> warnings = new ArrayList<>();
+        Progress progress = run.progress(warnings::add);
         RunLock.Holder holder = RunLock.holder(dir);
         boolean running = holder != null && holder.aliveHere();
         boolean elsewhere = holder != null && !running && !holder.host().equals(RunLock.thisHost());
@@ -54,6 +67,8 @@ final class StatusCommand implements Callable<Integer> {
                 : progress.failure() != null ? "failed: " + progress.failure()
                 : "resumable (interrupted)";
         out.println(dir + ": " + state);
+        diskFull(dir).ifPresent(out::println);
+        warnings.forEach(w -> out.println("  damaged: " + w + " (resume rewrites it)"));
         ExperimentConfig config = null;
         try {
             Path base = Path.of(progress.configFile()).toAbsolutePath().getParent();
@@ -73,13 +88,33 @@ final class StatusCommand implements Callable<Integer> {
             }
         } else {
             for (Progress.Finished f : progress.finished()) {
-                out.printf(Locale.ROOT, "  %-30s seed %d done (test accuracy %.4f)%n", f.id(), f.seed(), f.testAccuracy());
+                String damage = run.damage(f);
+                out.printf(Locale.ROOT, "  %-30s seed %d %s%n", f.id(), f.seed(), damage != null
+                        ? "DAMAGED: " + f.file() + " " + damage + " (resume trains it again)"
+                        : String.format(Locale.ROOT, "done (test accuracy %.4f)", f.testAccuracy()));
             }
         }
         if (!running && !elsewhere) {
             out.println("resume with: distill resume " + dir);
         }
         return 0;
+    }
+
+    /** Below this, a run's next write (a checkpoint, a model) cannot succeed: the disk is what stopped it. */
+    static final long FULL_BELOW = 1 << 20;
+
+    /**
+     * A line saying that the disk holding the run is full, if it is: a run stopped by a full disk may
+     * not have been able to record why.
+     */
+    static java.util.Optional<String> diskFull(Path dir) {
+        try {
+            long free = java.nio.file.Files.getFileStore(dir).getUsableSpace();
+            return free >= FULL_BELOW ? java.util.Optional.empty() : java.util.Optional.of(String.format(Locale.ROOT,
+                    "  the disk holding it is full (%,d KB free): free some space before resuming", free >> 10));
+        } catch (java.io.IOException e) {
+            return java.util.Optional.empty();
+        }
     }
 
     private static String nodeState(RunDirectory run, ExperimentConfig config, Plan.Node node, Progress progress) {
@@ -91,6 +126,11 @@ final class StatusCommand implements Callable<Integer> {
         for (long seed : seeds) {
             String prefix = seeds.size() > 1 ? "seed " + seed + " " : "";
             Progress.Finished f = progress.finished(node.id(), seed);
+            String damage = f == null ? null : run.damage(f);
+            if (damage != null) {
+                parts.add(prefix + "DAMAGED: " + f.file() + " " + damage + " (resume trains it again)");
+                continue;
+            }
             if (f != null) {
                 parts.add(f.testAccuracy() == null
                         ? String.format(Locale.ROOT, "%sdone (validation accuracy %.4f)", prefix,

@@ -40,15 +40,18 @@ final class ValidateCommand implements Callable<Integer> {
                     : "loaded from " + ((ModelConfig.Pretrained) model).file()
                             + (((ModelConfig.Pretrained) model).onnx() != null ? " (ONNX, run by ONNX Runtime)" : "");
             out.printf(Locale.ROOT, "  %-30s %-9s %s%s%n", node.id(), node.role().label(), what,
-                    node.distilled() ? String.format(Locale.ROOT, ", distilled from %s (T=%s, soft %s, hard %s)",
-                            node.parentId(), node.distillation().temperature(), node.distillation().softWeight(),
-                            node.distillation().hardWeight()) : "");
+                    node.distilled() ? String.format(Locale.ROOT, ", distilled from %s (%s)",
+                            node.parentId(), node.distillation().describe()) : "");
             List<String> points = dev.distill.runner.pipeline.Sweep.labels(experiment, node);
             if (!points.isEmpty()) {
                 out.printf(Locale.ROOT, "  %-30s sweep of %d point(s), chosen on validation: %s%n", "", points.size(),
                         String.join(", ", points));
             }
         }
+        Plan plan = Plan.of(experiment);
+        long trainings = plan.trainings(experiment);
+        out.printf(Locale.ROOT, "  %,d training run(s) over %d seed(s)%s%n", trainings, experiment.seeds().size(),
+                trainings > Plan.CONFIRM_ABOVE ? " (more than " + Plan.CONFIRM_ABOVE + ": distill run asks for --yes)" : "");
         for (dev.distill.runner.config.StageConfig stage : experiment.stages()) {
             out.printf(Locale.ROOT, "  stage %d: %s, on %s%n", stage.index(), stage.describe(),
                     stage.models().isEmpty() ? "every chain's final student" : String.join(", ", stage.models()));

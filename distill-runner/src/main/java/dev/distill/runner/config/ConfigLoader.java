@@ -16,10 +16,8 @@ import dev.distill.models.spec.ModelSpec;
 import dev.distill.models.spec.NetworkSpec;
 import dev.distill.models.zoo.Zoo;
 import dev.distill.models.spec.SpecException;
-import java.io.IOException;
 import java.io.Reader;
 import java.io.StringReader;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -31,7 +29,6 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.function.Supplier;
-import org.yaml.snakeyaml.LoaderOptions;
 import org.yaml.snakeyaml.Yaml;
 import org.yaml.snakeyaml.constructor.SafeConstructor;
 import org.yaml.snakeyaml.error.MarkedYAMLException;
@@ -52,7 +49,8 @@ public final class ConfigLoader {
 
     private static final Set<String> TOP_KEYS = Set.of("name", "seed", "data", "models", "distillation", "chains",
             "baseline", "seeds", "checkpoints", "stages", "sweep");
-    private static final Set<String> DISTILLATION_KEYS = Set.of("temperature", "soft_weight", "hard_weight");
+    private static final Set<String> DISTILLATION_KEYS = Set.of("method", "temperature", "soft_weight", "hard_weight",
+            "alpha", "beta");
     private static final Set<String> TRAINING_KEYS = Set.of("epochs", "batch_size", "optimizer", "learning_rate",
             "schedule", "weight_decay", "augment");
     private static final Set<String> AUGMENT_KEYS = Set.of("shift", "flip", "mixup");
@@ -93,15 +91,12 @@ public final class ConfigLoader {
      */
     public static ExperimentConfig load(Path file, List<String> overrides, Path base) {
         if (!Files.isRegularFile(file)) {
-            throw new DistillException(file + ": config file not found");
+            // not found, a directory, a device: said as such (an empty config is told below what it lacks)
+            throw new DistillException(file + ": " + dev.distill.core.io.ModelFileCheck.problem(file, "config file"));
         }
-        String text;
-        try {
-            text = Files.readString(file, StandardCharsets.UTF_8);
-        } catch (IOException e) {
-            throw new DistillException(file + ": cannot read config: " + e.getMessage(), e);
-        }
-        Yaml yaml = new Yaml(new SafeConstructor(new LoaderOptions()));
+        String text = ConfigText.read(file);
+        Yaml yaml = new Yaml(new SafeConstructor(ConfigText.options()));
+        ConfigText.checkStructure(yaml, text, file.toString());
         Node root = compose(yaml, file.toString(), new StringReader(text));
         if (root == null) {
             throw new ConfigException(file + ":1", "", "the config is empty; it needs at least name, data, models and chains");
@@ -149,6 +144,7 @@ public final class ConfigLoader {
             throw new ConfigException(where, "", "expected key.path=value");
         }
         String[] keys = override.substring(0, eq).trim().split("\\.");
+        ConfigText.checkStructure(yaml, override.substring(eq + 1), where);
         Node value = compose(yaml, where, new StringReader(override.substring(eq + 1)));
         if (value == null) {
             value = new ScalarNode(Tag.STR, "", null, null, org.yaml.snakeyaml.DumperOptions.ScalarStyle.PLAIN);
@@ -371,8 +367,9 @@ public final class ConfigLoader {
                 if (model.has("file")) {
                     model.allowOnly(Set.of("file"));
                     Path file = YamlMap.resolve(base, model.string("file"));
-                    if (!Files.isRegularFile(file)) {
-                        throw model.error("file", "model file not found: " + file);
+                    String problem = dev.distill.core.io.ModelFileCheck.problem(file);
+                    if (problem != null) {
+                        throw model.error("file", file + ": " + problem);
                     }
                     models.put(name, new ModelConfig.Pretrained(name, file));
                 } else if (model.has("onnx")) {
@@ -554,18 +551,33 @@ public final class ConfigLoader {
 
         DistillationSettings distillation(YamlMap d, DistillationSettings defaults) {
             d.allowOnly(DISTILLATION_KEYS);
-            double t = d.number("temperature", defaults.temperature());
-            double soft = d.number("soft_weight", defaults.softWeight());
-            double hard = d.number("hard_weight", defaults.hardWeight());
-            if (!(t > 0)) {
-                throw d.error("temperature", "must be positive, found " + t);
+            String name = d.has("method") ? d.string("method") : defaults.method().label();
+            DistillationSettings.Method method = switch (name) {
+                case "kd" -> DistillationSettings.Method.KD;
+                case "dkd" -> DistillationSettings.Method.DKD;
+                default -> throw d.error("method", "unknown distillation method '" + name + "'; known: kd, dkd");
+            };
+            // keys a method does not use are refused, so that a setting never silently does nothing
+            for (String key : method == DistillationSettings.Method.KD ? List.of("alpha", "beta") : List.of("soft_weight")) {
+                if (d.has(key)) {
+                    throw d.error(key, key + " belongs to method " + (method == DistillationSettings.Method.KD
+                            ? "dkd (decoupled KD); kd weighs its terms with soft_weight and hard_weight"
+                            : "kd; dkd weighs its two soft terms with alpha and beta, and the labels with hard_weight"));
+                }
             }
-            if (soft < 0 || hard < 0 || soft + hard <= 0) {
-                throw d.error(d.has("soft_weight") ? "soft_weight" : "hard_weight",
-                        "soft_weight and hard_weight must be non-negative and not both zero, found "
-                                + soft + " and " + hard);
+            // unset keys come from the enclosing block when it uses the same method, else from the method's defaults
+            DistillationSettings base = defaults.method() == method ? defaults
+                    : method == DistillationSettings.Method.KD ? DistillationSettings.DEFAULTS
+                    : DistillationSettings.DKD_DEFAULTS;
+            double t = d.number("temperature", base.temperature());
+            double hard = d.number("hard_weight", base.hardWeight());
+            try {
+                return method == DistillationSettings.Method.KD
+                        ? DistillationSettings.kd(t, d.number("soft_weight", base.softWeight()), hard)
+                        : DistillationSettings.dkd(t, d.number("alpha", base.alpha()), d.number("beta", base.beta()), hard);
+            } catch (dev.distill.core.SettingException e) {
+                throw d.error(e.key(), e.getMessage());
             }
-            return new DistillationSettings(t, soft, hard);
         }
 
         List<ChainConfig> chains(YamlMap top, Map<String, ModelConfig> models, DistillationSettings defaults) {
@@ -576,12 +588,21 @@ public final class ConfigLoader {
             List<ChainConfig> chains = new ArrayList<>();
             // a link (the path of names from the chain's root) shared by chains is one model: one loss
             Map<List<String>, DistillationSettings> links = new java.util.HashMap<>();
+            // who teaches whom, over all chains: a loop (a student teaching its teacher) is refused
+            Edges teaches = new Edges();
             for (int c = 0; c < nodes.size(); c++) {
                 String where = top.child("chains") + "[" + c + "]";
                 Node node = nodes.get(c);
                 List<Node> names;
                 DistillationSettings settings = defaults;
-                if (node instanceof MappingNode) {
+                if (node instanceof MappingNode && top.mapAt(node, where).has("born_again")) {
+                    YamlMap chain = top.mapAt(node, where);
+                    chain.allowOnly(Set.of("born_again", "generations", "distillation"));
+                    names = bornAgain(chain, models);
+                    if (chain.has("distillation")) {
+                        settings = distillation(chain.map("distillation"), defaults);
+                    }
+                } else if (node instanceof MappingNode) {
                     YamlMap chain = top.mapAt(node, where);
                     chain.allowOnly(Set.of("models", "distillation"));
                     names = chain.list("models");
@@ -611,6 +632,16 @@ public final class ConfigLoader {
                         throw top.error(names.get(i), where, "'" + name + "' is loaded from a file and is never "
                                 + "trained, so it can only be the first model of a chain (the teacher)");
                     }
+                    if (i > 0) {
+                        String teacher = chain.get(i - 1);
+                        List<String> back = teaches.path(name, teacher);
+                        if (back != null) {
+                            throw top.error(names.get(i), where, "'" + teacher + "' -> '" + name + "' closes a loop with "
+                                    + "the chains before it (" + String.join(" -> ", back) + "): a model cannot be "
+                                    + "distilled from its own student; drop one of the chains");
+                        }
+                        teaches.add(teacher, name);
+                    }
                     chain.add(name);
                     if (i > 0) {
                         DistillationSettings earlier = links.putIfAbsent(List.copyOf(chain), settings);
@@ -624,6 +655,71 @@ public final class ConfigLoader {
                 chains.add(new ChainConfig(chain, settings));
             }
             return chains;
+        }
+
+        /** Generations a born-again chain may have: each is a full training of the teacher's architecture. */
+        static final int MAX_GENERATIONS = 10;
+
+        /**
+         * A born-again chain (Furlanello et al. 2018, "Born-Again Neural Networks"): {@code {born_again: teacher,
+         * generations: k}} is the chain teacher -> teacher_gen1 -> ... -> teacher_genk, where every
+         * generation has the teacher's architecture and training and is distilled from the one before.
+         * The generations are added to {@code models}; the names of the chain are returned, as nodes
+         * located at the {@code born_again} value so that any later error points there.
+         */
+        private List<Node> bornAgain(YamlMap chain, Map<String, ModelConfig> models) {
+            String first = chain.string("born_again");
+            Node at = chain.value("born_again");
+            if (!(models.get(first) instanceof ModelConfig.Declared declared)) {
+                throw chain.error("born_again", models.containsKey(first)
+                        ? "'" + first + "' is loaded from a file: a born-again chain retrains the teacher's architecture,"
+                                + " so it needs a declared model (layers:, graph: or zoo:)"
+                        : "no model named '" + first + "'; declared models: " + String.join(", ", models.keySet()));
+            }
+            int generations = chain.integer("generations", 2);
+            if (generations < 1 || generations > MAX_GENERATIONS) {
+                throw chain.error("generations", "must be between 1 and " + MAX_GENERATIONS + ", found " + generations);
+            }
+            List<Node> names = new ArrayList<>();
+            names.add(at);
+            for (int g = 1; g <= generations; g++) {
+                String name = first + "_gen" + g;
+                ModelConfig.Declared generation = new ModelConfig.Declared(name, declared.network(),
+                        declared.training(), declared.cost());
+                ModelConfig existing = models.putIfAbsent(name, generation);
+                if (existing != null && !existing.equals(generation)) {
+                    throw chain.error("born_again", "the born-again generation '" + name + "' would replace a declared "
+                            + "model of that name; rename that model");
+                }
+                names.add(new ScalarNode(Tag.STR, name, at.getStartMark(), at.getEndMark(),
+                        org.yaml.snakeyaml.DumperOptions.ScalarStyle.PLAIN));
+            }
+            return names;
+        }
+
+        /** Directed teacher -> student links between model names. */
+        private static final class Edges {
+            private final Map<String, Set<String>> next = new LinkedHashMap<>();
+
+            void add(String from, String to) {
+                next.computeIfAbsent(from, k -> new java.util.LinkedHashSet<>()).add(to);
+            }
+
+            /** The names on a path of links from {@code from} to {@code to}, or null if there is none. */
+            List<String> path(String from, String to) {
+                if (from.equals(to)) {
+                    return List.of(from);
+                }
+                for (String n : next.getOrDefault(from, Set.of())) {
+                    List<String> rest = path(n, to);
+                    if (rest != null) {
+                        List<String> all = new ArrayList<>(List.of(from));
+                        all.addAll(rest);
+                        return all;
+                    }
+                }
+                return null;
+            }
         }
 
         /** Turns the range checks of the typed records into located config errors. */

@@ -1,18 +1,84 @@
 package dev.distill.runner.config;
 
+import dev.distill.core.loss.DecoupledKdLoss;
 import dev.distill.core.loss.DistillationLoss;
+import java.util.Locale;
+import org.nd4j.linalg.lossfunctions.ILossFunction;
 
 /**
- * The distillation loss of a link: {@code softWeight · T² · KL(teacher_T ‖ student_T) + hardWeight ·
+ * The distillation loss of a link, by method:
+ * <ul>
+ * <li>{@code kd} (Hinton et al. 2015): {@code softWeight · T² · KL(teacher_T ‖ student_T) + hardWeight ·
  * CE(labels, student)}. Defaults T=1, soft 0.5, hard 0.5: every sweep on validation in
  * docs/distillation-defaults.md chose them, on every student tried; the textbook T=4, soft 0.9, hard 0.1
  * made the protocol's MLP student worse than training it alone.
+ * <li>{@code dkd} (decoupled KD, Zhao et al. 2022; {@link DecoupledKdLoss}): {@code T² · (alpha · TCKD +
+ * beta · NCKD) + hardWeight · CE}. Defaults from the paper: T=4, alpha 1, beta 8, hard 1.
+ * </ul>
+ * Fields a method does not use are NaN. Checked once, here, by building the loss.
  */
-public record DistillationSettings(double temperature, double softWeight, double hardWeight) {
+public record DistillationSettings(Method method, double temperature, double softWeight, double hardWeight,
+        double alpha, double beta) {
 
-    public static final DistillationSettings DEFAULTS = new DistillationSettings(1.0, 0.5, 0.5);
+    /** The distillation methods, by the name a config gives them. */
+    public enum Method {
+        KD, DKD;
 
-    public DistillationLoss loss() {
-        return new DistillationLoss(temperature, softWeight, hardWeight);
+        public String label() {
+            return name().toLowerCase(Locale.ROOT);
+        }
+    }
+
+    public static final DistillationSettings DEFAULTS = kd(1.0, 0.5, 0.5);
+    /** Decoupled KD's defaults, from its paper. */
+    public static final DistillationSettings DKD_DEFAULTS = dkd(4.0, 1.0, 8.0, 1.0);
+
+    /** @throws IllegalArgumentException naming what is out of range (the loss's own check) */
+    public DistillationSettings {
+        loss(method, temperature, softWeight, hardWeight, alpha, beta);
+    }
+
+    /** Vanilla KD. */
+    public DistillationSettings(double temperature, double softWeight, double hardWeight) {
+        this(Method.KD, temperature, softWeight, hardWeight, Double.NaN, Double.NaN);
+    }
+
+    public static DistillationSettings kd(double temperature, double softWeight, double hardWeight) {
+        return new DistillationSettings(temperature, softWeight, hardWeight);
+    }
+
+    public static DistillationSettings dkd(double temperature, double alpha, double beta, double hardWeight) {
+        return new DistillationSettings(Method.DKD, temperature, Double.NaN, hardWeight, alpha, beta);
+    }
+
+    /** The same method and settings at another temperature and (for kd) weights: what a sweep point changes. */
+    public DistillationSettings with(double temperature, double softWeight, double hardWeight) {
+        return method == Method.KD ? kd(temperature, softWeight, hardWeight)
+                : dkd(temperature, alpha, beta, hardWeight);
+    }
+
+    /** The loss DL4J's output layer trains with. */
+    public ILossFunction loss() {
+        return loss(method, temperature, softWeight, hardWeight, alpha, beta);
+    }
+
+    /** The soft weight for reports: null where the method has none. */
+    public Double softWeightOrNull() {
+        return Double.isNaN(softWeight) ? null : softWeight;
+    }
+
+    /** One line for the plan and logs, e.g. {@code T=4, soft 0.9, hard 0.1} or {@code dkd T=4, alpha 1, beta 8, hard 1}. */
+    public String describe() {
+        return method == Method.KD
+                ? String.format(Locale.ROOT, "T=%s, soft %s, hard %s", temperature, softWeight, hardWeight)
+                : String.format(Locale.ROOT, "dkd T=%s, alpha %s, beta %s, hard %s", temperature, alpha, beta, hardWeight);
+    }
+
+    private static ILossFunction loss(Method method, double temperature, double softWeight, double hardWeight,
+            double alpha, double beta) {
+        return switch (method) {
+            case KD -> new DistillationLoss(temperature, softWeight, hardWeight);
+            case DKD -> new DecoupledKdLoss(temperature, alpha, beta, hardWeight);
+        };
     }
 }

@@ -36,14 +36,18 @@ public record SweepConfig(List<String> models, List<Point> points) {
      * to {@code 1 - softWeight} when the sweep does not name it.
      */
     public record Point(Double temperature, Double softWeight, Double hardWeight, Integer epochs, Double learningRate,
-            LearningRateSchedule schedule, Double weightDecay) {
+            LearningRateSchedule schedule, Double weightDecay, DistillationSettings.Method method) {
 
         /** The label of a point that sets nothing: the link's own settings. */
         public static final String OWN = "own";
 
         /** The link's distillation with this point's values put in. */
-        public DistillationSettings distillation(DistillationSettings base) {
-            return new DistillationSettings(temperature != null ? temperature : base.temperature(),
+        public DistillationSettings distillation(DistillationSettings link) {
+            // another method than the link's starts from that method's defaults, as a chain's block does
+            DistillationSettings base = method == null || method == link.method() ? link
+                    : method == DistillationSettings.Method.KD ? DistillationSettings.DEFAULTS
+                    : DistillationSettings.DKD_DEFAULTS;
+            return base.with(temperature != null ? temperature : base.temperature(),
                     softWeight != null ? softWeight : base.softWeight(),
                     hardWeight != null ? hardWeight : base.hardWeight());
         }
@@ -58,19 +62,22 @@ public record SweepConfig(List<String> models, List<Point> points) {
 
         /** The same point without its distillation axes: what a model trained on labels alone can use of it. */
         public Point trainingOnly() {
-            return new Point(null, null, null, epochs, learningRate, schedule, weightDecay);
+            return new Point(null, null, null, epochs, learningRate, schedule, weightDecay, null);
         }
 
         public boolean hasDistillationAxes() {
-            return temperature != null || softWeight != null || hardWeight != null;
+            return temperature != null || softWeight != null || hardWeight != null || method != null;
         }
 
         /**
-         * A short name built from the values set, usable in file names: {@code T2-s0.5-h0.5-e20-lr0.001-cosine}
+         * A short name built from the values set, usable in file names: {@code dkd-T2-h0.5-e20-lr0.001-cosine}
          * ({@code own} for a point that sets nothing).
          */
         public String label() {
             List<String> parts = new ArrayList<>();
+            if (method != null) {
+                parts.add(method.label());
+            }
             add(parts, "T", temperature);
             add(parts, "s", softWeight);
             add(parts, "h", hardWeight);

@@ -18,7 +18,7 @@ import org.yaml.snakeyaml.nodes.SequenceNode;
 final class SweepParser {
 
     /** The axes, in the order a grid nests them (the last varies fastest). */
-    private static final List<String> AXES = List.of("temperature", "soft_weight", "hard_weight", "epochs",
+    private static final List<String> AXES = List.of("method", "temperature", "soft_weight", "hard_weight", "epochs",
             "learning_rate", "schedule", "weight_decay");
     /** Points of a grid beyond which a typo (an extra value, an extra axis) is more likely than intent. */
     static final int MAX_POINTS = 500;
@@ -93,7 +93,7 @@ final class SweepParser {
         if (g.keys().isEmpty()) {
             throw g.error(g.node(), g.path(), "empty grid; give at least one axis, e.g. temperature: [1, 2, 4]");
         }
-        List<Point> points = List.of(new Point(null, null, null, null, null, null, null));
+        List<Point> points = List.of(new Point(null, null, null, null, null, null, null, null));
         long size = 1;
         for (String axis : AXES) {
             if (!g.has(axis)) {
@@ -131,7 +131,7 @@ final class SweepParser {
             if (m.keys().isEmpty()) {
                 throw m.error(m.node(), m.path(), "empty point; set at least one of " + String.join(", ", AXES));
             }
-            Point p = new Point(null, null, null, null, null, null, null);
+            Point p = new Point(null, null, null, null, null, null, null, null);
             for (String axis : AXES) {
                 if (m.has(axis)) {
                     p = with(p, axis, m.value(axis), m, m.child(axis));
@@ -149,25 +149,37 @@ final class SweepParser {
     /** {@code p} with the value of one axis, read from {@code v} and range-checked. */
     private static Point with(Point p, String axis, Node v, YamlMap at, String where) {
         return switch (axis) {
+            case "method" -> {
+                String name = at.scalarText(v, where);
+                DistillationSettings.Method method = switch (name) {
+                    case "kd" -> DistillationSettings.Method.KD;
+                    case "dkd" -> DistillationSettings.Method.DKD;
+                    default -> throw at.error(v, where, "unknown distillation method '" + name + "'; known: kd, dkd");
+                };
+                yield new Point(p.temperature(), p.softWeight(), p.hardWeight(), p.epochs(), p.learningRate(),
+                        p.schedule(), p.weightDecay(), method);
+            }
             case "temperature" -> {
                 double t = number(v, at, where);
-                if (!(t > 0)) {
-                    throw at.error(v, where, "must be positive, found " + t);
+                try {
+                    dev.distill.core.loss.SoftTargetLoss.checkTemperature(t);
+                } catch (dev.distill.core.SettingException e) {
+                    throw at.error(v, where, e.getMessage());
                 }
                 yield new Point(t, p.softWeight(), p.hardWeight(), p.epochs(), p.learningRate(), p.schedule(),
-                        p.weightDecay());
+                        p.weightDecay(), p.method());
             }
             case "soft_weight" -> new Point(p.temperature(), weight(v, at, where), p.hardWeight(), p.epochs(),
-                    p.learningRate(), p.schedule(), p.weightDecay());
+                    p.learningRate(), p.schedule(), p.weightDecay(), p.method());
             case "hard_weight" -> new Point(p.temperature(), p.softWeight(), weight(v, at, where), p.epochs(),
-                    p.learningRate(), p.schedule(), p.weightDecay());
+                    p.learningRate(), p.schedule(), p.weightDecay(), p.method());
             case "epochs" -> {
                 double e = number(v, at, where);
                 if (!(e >= 1 && e == Math.rint(e) && e <= 100_000)) {
                     throw at.error(v, where, "must be a positive integer, found " + YamlMap.describe(v));
                 }
                 yield new Point(p.temperature(), p.softWeight(), p.hardWeight(), (int) e, p.learningRate(),
-                        p.schedule(), p.weightDecay());
+                        p.schedule(), p.weightDecay(), p.method());
             }
             case "learning_rate" -> {
                 double lr = number(v, at, where);
@@ -175,12 +187,12 @@ final class SweepParser {
                     throw at.error(v, where, "must be positive, found " + lr);
                 }
                 yield new Point(p.temperature(), p.softWeight(), p.hardWeight(), p.epochs(), lr, p.schedule(),
-                        p.weightDecay());
+                        p.weightDecay(), p.method());
             }
             case "schedule" -> {
                 LearningRateSchedule schedule = ConfigLoader.schedule(at.mapAt(v, where));
                 yield new Point(p.temperature(), p.softWeight(), p.hardWeight(), p.epochs(), p.learningRate(),
-                        schedule, p.weightDecay());
+                        schedule, p.weightDecay(), p.method());
             }
             case "weight_decay" -> {
                 double wd = number(v, at, where);
@@ -188,7 +200,7 @@ final class SweepParser {
                     throw at.error(v, where, "must be non-negative, found " + wd);
                 }
                 yield new Point(p.temperature(), p.softWeight(), p.hardWeight(), p.epochs(), p.learningRate(),
-                        p.schedule(), wd);
+                        p.schedule(), wd, p.method());
             }
             default -> throw new IllegalStateException(axis);
         };
@@ -200,16 +212,21 @@ final class SweepParser {
             return p;
         }
         return new Point(p.temperature(), p.softWeight(), 1 - p.softWeight(), p.epochs(), p.learningRate(),
-                p.schedule(), p.weightDecay());
+                p.schedule(), p.weightDecay(), p.method());
     }
 
     private static void checkWeights(YamlMap s, List<Point> points, DistillationSettings link, String model) {
+        String key = s.has("grid") ? "grid" : "points";
         for (Point p : points) {
-            DistillationSettings d = p.distillation(link);
-            if (d.softWeight() + d.hardWeight() <= 0) {
-                String key = s.has("grid") ? "grid" : "points";
-                throw s.error(s.keyNode(key), s.child(key), "point " + p.label() + " gives " + model
-                        + " soft_weight 0 and hard_weight 0: nothing to learn from; leave 0 out of one of them");
+            DistillationSettings.Method method = p.method() != null ? p.method() : link.method();
+            if (method != DistillationSettings.Method.KD && p.softWeight() != null) {
+                throw s.error(s.keyNode(key), s.child(key), "point " + p.label() + " sets soft_weight, but " + model
+                        + " is distilled with method " + method.label() + " there, which has no soft_weight");
+            }
+            try {
+                p.distillation(link);
+            } catch (IllegalArgumentException e) {
+                throw s.error(s.keyNode(key), s.child(key), "point " + p.label() + " gives " + model + ": " + e.getMessage());
             }
         }
     }

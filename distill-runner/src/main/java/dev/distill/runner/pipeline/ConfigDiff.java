@@ -37,7 +37,7 @@ public final class ConfigDiff {
     }
 
     private static Map<String, Object> flatten(String yaml) {
-        Object root = new Yaml(new SafeConstructor(new LoaderOptions())).load(yaml);
+        Object root = new Yaml(new SafeConstructor(dev.distill.runner.config.ConfigText.options())).load(yaml);
         Map<String, Object> flat = new TreeMap<>();
         flatten("", root, flat);
         return flat;

@@ -44,7 +44,6 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import org.apache.commons.math3.stat.descriptive.SummaryStatistics;
-import org.deeplearning4j.util.ModelSerializer;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
@@ -93,7 +92,7 @@ public final class Pipeline {
     /** Runs the plan, or what is left of it if the run directory holds an interrupted run. */
     public RunSummary run() {
         if (run.hasProgress()) {
-            progress = run.progress().withFailure(null);
+            progress = withoutDamaged(run.progress(warning -> out.println("warning: " + warning)).withFailure(null));
         } else {
             run.write("config.yaml", config.effectiveYaml());
             run.write(run.root().relativize(run.checkpointedConfig()).toString(), config.effectiveYaml());
@@ -111,6 +110,22 @@ public final class Pipeline {
             }
             throw e;
         }
+    }
+
+    /**
+     * The record without the finished training runs whose model file is no longer the one written
+     * (truncated, damaged, missing): each is said in one line and trained again, so that a damaged
+     * file never stops a resume twice.
+     */
+    private Progress withoutDamaged(Progress recorded) {
+        return recorded.without(f -> {
+            String damage = run.damage(f);
+            if (damage != null) {
+                out.printf(Locale.ROOT, "warning: %s: %s; %s seed %d is trained again%n", run.root().resolve(f.file()),
+                        damage, f.id(), f.seed());
+            }
+            return damage != null;
+        });
     }
 
     private RunSummary runPlan() {
@@ -232,7 +247,7 @@ public final class Pipeline {
         // the report's training curves are drawn per model id
         new MetricsLog(run, node.id(), seed).replace(point.result().history());
         progress = progress.with(new Progress.Finished(node.id(), seed, "models/" + fileName, accuracy, point.params(),
-                point.result()));
+                point.result(), run.digest("models/" + fileName)));
         run.write(progress);
     }
 
@@ -337,7 +352,8 @@ public final class Pipeline {
         if (keepAsTeacher) {
             teachers.put(node.id(), net);
         }
-        return new Progress.Finished(node.id(), seed, relative, accuracy, net.numParams(), result);
+        return new Progress.Finished(node.id(), seed, relative, accuracy, net.numParams(), result,
+                run.digest(relative));
     }
 
     /** A finished teacher's network: still in memory, or read back from its shipped file after a resume. */
@@ -348,7 +364,7 @@ public final class Pipeline {
     /** A model file this run saved, read back for inference. */
     private static Network readSaved(Path file, String what) {
         try {
-            Network net = ModelFiles.load(file, f -> ModelSerializer.restoreMultiLayerNetwork(f.toFile(), false));
+            Network net = ModelFiles.load(file, dev.distill.core.prune.SparseModelFile::load);
             // restoring builds fresh layers, without the oneDNN helpers NetworkFactory puts in
             net.applyConvBackend();
             return net;
@@ -416,6 +432,8 @@ public final class Pipeline {
             if (progress.logitsSeconds().containsKey(id) && Files.isRegularFile(file)) {
                 // written atomically before progress listed it: complete, and the same floats as computing again
                 try {
+                    // checked first: ND4J allocates whatever the file declares
+                    dev.distill.core.io.ModelFileCheck.nd4jArray(file, (long) data.train().size() * config.data().classes());
                     INDArray cached = Nd4j.readBinary(file.toFile());
                     out.printf(Locale.ROOT, "  logits of %s read from %s%n", id, run.root().relativize(file));
                     return cached;
@@ -443,7 +461,7 @@ public final class Pipeline {
     private static ModelEntry entry(Plan.Node node, double accuracy, long params, long fileBytes, long macs,
             TrainingResult result, String fileName, long nonzero, List<LayerEntry> layers) {
         Double t = node.distilled() ? node.distillation().temperature() : null;
-        Double soft = node.distilled() ? node.distillation().softWeight() : null;
+        Double soft = node.distilled() ? node.distillation().softWeightOrNull() : null;
         Double hard = node.distilled() ? node.distillation().hardWeight() : null;
         return new ModelEntry(node.id(), node.model(), node.role().label(), node.parentId(), t, soft, hard, accuracy,
                 null, null, null, params, fileBytes, macs, result.seconds(), result.secondsPerEpoch(),

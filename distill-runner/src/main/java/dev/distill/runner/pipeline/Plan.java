@@ -83,6 +83,39 @@ public record Plan(List<Node> nodes) {
         return new Plan(nodes);
     }
 
+    /** Beyond this many training runs, {@code distill run} asks for {@code --yes} first. */
+    public static final long CONFIRM_ABOVE = 200;
+
+    /**
+     * How many models the plan trains: each declared node once per seed it runs with (students and
+     * baselines over the seeds), and each swept link's points over the same seeds.
+     */
+    public long trainings(ExperimentConfig config) {
+        long n = 0;
+        for (Node node : nodes) {
+            if (config.models().get(node.model()) instanceof ModelConfig.Declared) {
+                long seeds = node.perSeed() ? config.seeds().size() : 1;
+                n += seeds * (1 + Sweep.labels(config, node).size());
+            }
+        }
+        return n;
+    }
+
+    /**
+     * Refuses, in one line giving the plan's size, a plan of more than {@link #CONFIRM_ABOVE} training
+     * runs unless {@code confirmed} ({@code --yes}): 10,000 seeds should not start 10,000 trainings
+     * without a word.
+     */
+    public void confirmSize(ExperimentConfig config, boolean confirmed) {
+        long n = trainings(config);
+        if (n > CONFIRM_ABOVE && !confirmed) {
+            throw new dev.distill.core.DistillException(String.format(java.util.Locale.ROOT,
+                    "%s: the plan trains %,d models (%d node(s), %,d seed(s)), more than %,d: check seeds: and the "
+                            + "sweep, or run again with --yes to start them all", config.file(), n, nodes.size(),
+                    config.seeds().size(), CONFIRM_ABOVE));
+        }
+    }
+
     private static Map<List<String>, String> ids(List<List<String>> paths) {
         Map<List<String>, String> ids = new HashMap<>();
         Map<String, Integer> uses = new HashMap<>();

@@ -47,14 +47,14 @@ public final class PretrainedModels {
      * width and outputs {@code classes} values.
      */
     public static Network loadChecked(Path file, INDArray features, int classes) {
-        if (!java.nio.file.Files.isRegularFile(file)) {
-            throw new DistillException(file + ": model file not found");
-        }
         Network net;
         try {
             net = ModelFiles.load(file, dev.distill.core.prune.SparseModelFile::load);
+        } catch (DistillException e) {
+            // the readers' own line says which format and what is wrong
+            throw e;
         } catch (Exception e) {
-            throw new DistillException(file + ": not a DL4J model file (" + firstLine(e) + ")", e);
+            throw new DistillException(file + ": cannot read the model file (" + firstLine(e) + ")", e);
         }
         // restoring builds fresh layers, without the oneDNN helpers NetworkFactory puts in
         net.applyConvBackend();

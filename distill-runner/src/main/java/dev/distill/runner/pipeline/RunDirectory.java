@@ -115,16 +115,92 @@ public final class RunDirectory {
         return Files.isRegularFile(root.resolve(SUMMARY));
     }
 
+    /** The copy of the progress record written after it, read when the record itself is damaged. */
+    public Path progressBackup() {
+        return root.resolve(CHECKPOINTS).resolve(Progress.BACKUP);
+    }
+
     public Progress progress() {
-        return Progress.read(progressFile());
+        return progress(warning -> { });
+    }
+
+    /**
+     * What the run finished: the progress record, or its backup if the record is damaged (said to
+     * {@code warn} in one line); a one-line {@link DistillException} with the command to run if both are.
+     */
+    public Progress progress(java.util.function.Consumer<String> warn) {
+        try {
+            return Progress.read(progressFile());
+        } catch (DistillException damaged) {
+            try {
+                Progress backup = Progress.read(progressBackup());
+                warn.accept(damaged.getMessage() + "; using its backup " + root.relativize(progressBackup()));
+                return backup;
+            } catch (DistillException alsoDamaged) {
+                throw new DistillException(damaged.getMessage() + "; and its backup " + alsoDamaged.getMessage()
+                        .replace(progressBackup().toString(), root.relativize(progressBackup()).toString())
+                        + ": what the run finished cannot be told; start it again: distill run "
+                        + root.resolve("config.yaml") + " --out NEW_DIR", damaged);
+            }
+        }
     }
 
     public boolean hasProgress() {
-        return Progress.exists(progressFile());
+        return Progress.exists(progressFile()) || Progress.exists(progressBackup());
     }
 
+    /** Writes the progress record, then its backup (each atomically): one of them is always whole. */
     public void write(Progress progress) {
-        write(root.relativize(progressFile()).toString(), dev.distill.runner.report.Json.pretty(progress));
+        String text = Progress.text(progress);
+        write(root.relativize(progressFile()).toString(), text);
+        write(root.relativize(progressBackup()).toString(), text);
+    }
+
+    /** The size and SHA-256 of a file of the run, to record beside it. */
+    public dev.distill.core.io.FileDigest digest(String relative) {
+        try {
+            return dev.distill.core.io.FileDigest.of(root.resolve(relative));
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read " + root.resolve(relative) + " back: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * What is wrong with a model file of a finished run ({@code relative}, listed in {@code summary.json}
+     * with {@code bytes}), or null: a size that is not the one recorded, or a file that does not load as
+     * the product loads it (checked whole: a zip's CRCs, a sparse file's checksum, a packed file's reader).
+     */
+    public String damage(String relative, long bytes) {
+        Path file = root.resolve(relative);
+        try {
+            if (Files.isRegularFile(file) && Files.size(file) != bytes) {
+                return "truncated or damaged: " + Files.size(file) + " bytes, " + SUMMARY + " says " + bytes;
+            }
+            dev.distill.core.io.ModelFiles.load(file, dev.distill.core.prune.SparseModelFile::load);
+            return null;
+        } catch (IOException | RuntimeException e) {
+            String m = e.getMessage() == null ? e.toString() : e.getMessage().lines().findFirst().orElse("");
+            return m.startsWith(file.toString()) ? m.substring(file.toString().length() + 2) : m;
+        }
+    }
+
+    /**
+     * What is wrong with a finished training run's model file (missing, truncated, damaged), or null
+     * if it is the file that was written: checked against its recorded digest, or, for a run made
+     * before digests were recorded, checked whole as a DL4J zip.
+     */
+    public String damage(Progress.Finished f) {
+        Path file = root.resolve(f.file());
+        if (f.digest() != null) {
+            return f.digest().check(file, Progress.FILE);
+        }
+        try {
+            dev.distill.core.io.ModelFileCheck.zip(file);
+            return null;
+        } catch (DistillException e) {
+            return e.getMessage().startsWith(file.toString()) ? e.getMessage().substring(file.toString().length() + 2)
+                    : e.getMessage();
+        }
     }
 
     /**
@@ -163,7 +239,7 @@ public final class RunDirectory {
             Files.writeString(root.resolve(relative), line + "\n", StandardCharsets.UTF_8, StandardOpenOption.CREATE,
                     StandardOpenOption.APPEND);
         } catch (IOException e) {
-            throw new UncheckedIOException(e);
+            throw dev.distill.core.DiskFullException.writing(root.resolve(relative), e);
         }
     }
 }

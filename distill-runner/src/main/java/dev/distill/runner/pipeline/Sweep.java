@@ -138,7 +138,7 @@ public final class Sweep {
             perSeed.add(v);
         }
         return new SweepPoint(unit.point().label(), d == null ? null : d.temperature(),
-                d == null ? null : d.softWeight(), d == null ? null : d.hardWeight(), t.epochs(), t.learningRate(),
+                d == null ? null : d.softWeightOrNull(), d == null ? null : d.hardWeight(), t.epochs(), t.learningRate(),
                 SweepConfig.describe(t.schedule()), t.weightDecay(), stats.getMean(),
                 validation.length > 1 ? stats.getStandardDeviation() : null, perSeed, seconds, chosen);
     }

@@ -23,8 +23,7 @@ public final class HtmlReport {
     public static final String FILE = "report.html";
 
     /** Fashion-MNIST's class names, in label order; other data sets are shown by class index. */
-    private static final List<String> FASHION_MNIST = List.of("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-            "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot");
+    private static final List<String> FASHION_MNIST = dev.distill.runner.config.DataSource.FashionMnist.CLASS_NAMES;
 
     private HtmlReport() {
     }

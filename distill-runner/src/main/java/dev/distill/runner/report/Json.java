@@ -48,6 +48,15 @@ public final class Json {
         }
     }
 
+    /** As {@link #read(Path, Class, String)}, for a document already read as {@code text} from {@code file}. */
+    public static <T> T read(String text, Path file, Class<T> type, String what) {
+        try {
+            return MAPPER.readValue(text, type);
+        } catch (IOException e) {
+            throw new DistillException(file + ": not a readable " + what + ": " + firstLine(e.getMessage()), e);
+        }
+    }
+
     private static String firstLine(String message) {
         return message == null ? "" : message.lines().findFirst().orElse("");
     }

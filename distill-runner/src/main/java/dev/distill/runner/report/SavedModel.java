@@ -1,7 +1,6 @@
 package dev.distill.runner.report;
 
 import dev.distill.core.DistillException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -29,9 +28,7 @@ public record SavedModel(long params, long nonzero, List<LayerParams> layers) {
     }
 
     public static SavedModel read(Path file) {
-        if (!Files.isRegularFile(file)) {
-            throw new DistillException(file + ": model file not found");
-        }
+        dev.distill.core.io.ModelFileCheck.regularFile(file);
         if (file.getFileName().toString().endsWith(".onnx")) {
             // an ONNX teacher: its initializers are its parameters; no DL4J layers to list
             dev.distill.onnx.OnnxWeights w = dev.distill.onnx.OnnxWeights.of(
@@ -44,24 +41,49 @@ public record SavedModel(long params, long nonzero, List<LayerParams> layers) {
         dev.distill.models.build.Network net;
         try {
             net = dev.distill.core.io.ModelFiles.load(file, dev.distill.core.prune.SparseModelFile::load);
+        } catch (DistillException e) {
+            throw e;
         } catch (Exception e) {
-            throw new DistillException(file + ": not a readable DL4J model file (" + e.getClass().getSimpleName() + ")", e);
+            throw new DistillException(file + ": cannot read the model file (" + e.getClass().getSimpleName() + ")", e);
         }
         return of(net);
     }
 
-    /** A packed file: each layer's bit width is that of its weights as stored (its biases stay float32). */
-    static SavedModel ofPacked(dev.distill.core.quant.PackedModelFile.Packed packed) {
-        SavedModel dense = of(packed.net());
-        List<LayerParams> layers = new ArrayList<>(dense.layers());
-        for (dev.distill.core.quant.QuantizedTensor t : packed.tensors()) {
-            if (t.kind() != dev.distill.core.quant.QuantizedTensor.Kind.FLOAT) {
+    /**
+     * A packed file, as distill-runtime holds it: parameters per DL4J layer (from the tensors' keys, "3_W"),
+     * each layer's bit width that of its weights as stored (biases stay float32). A batch norm folded into
+     * the layer before it counts there.
+     */
+    public static SavedModel ofPacked(dev.distill.runtime.Model packed) {
+        java.util.TreeMap<Integer, long[]> byLayer = new java.util.TreeMap<>();
+        for (dev.distill.runtime.Op op : packed.description().ops()) {
+            for (dev.distill.runtime.QuantizedTensor t : new dev.distill.runtime.QuantizedTensor[] {op.weights(), op.bias()}) {
+                if (t == null) {
+                    continue;
+                }
                 int layer = Integer.parseInt(t.key().substring(0, t.key().indexOf('_')));
-                LayerParams l = layers.get(layer);
-                layers.set(layer, new LayerParams(l.params(), l.nonzero(), Math.min(l.bits(), t.bits())));
+                long[] l = byLayer.computeIfAbsent(layer, k -> new long[] {0, 0, 32});
+                float[] v = t.dequantize();
+                l[0] += v.length;
+                for (float f : v) {
+                    l[1] += f != 0 ? 1 : 0;
+                }
+                if (t.kind() != dev.distill.runtime.QuantizedTensor.Kind.FLOAT) {
+                    l[2] = Math.min(l[2], t.bits());
+                }
             }
         }
-        return new SavedModel(dense.params(), dense.nonzero(), layers);
+        List<LayerParams> layers = new ArrayList<>();
+        long params = 0;
+        long nonzero = 0;
+        int count = byLayer.isEmpty() ? 0 : byLayer.lastKey() + 1;
+        for (int i = 0; i < count; i++) {
+            long[] l = byLayer.getOrDefault(i, new long[] {0, 0, 32});
+            layers.add(new LayerParams(l[0], l[1], (int) l[2]));
+            params += l[0];
+            nonzero += l[1];
+        }
+        return new SavedModel(params, nonzero, layers);
     }
 
     public static SavedModel of(MultiLayerNetwork net) {

@@ -10,7 +10,7 @@ import java.util.Map;
 import java.util.TreeSet;
 
 /**
- * The sweeps as tables: per swept link, temperature down, soft/hard weight across, the mean ± std over
+ * The sweeps as tables: per swept link, temperature down, soft/hard weight (or dkd) across, the mean ± std over
  * seeds of the validation accuracy in each cell, the chosen cell marked; one table per setting of the
  * other axes (epochs, learning rate, schedule, weight decay). A link trained on labels alone (a
  * baseline, a teacher) gets one row per training setting. Empty for a run without a sweep.
@@ -54,10 +54,12 @@ public final class SweepTables {
                     weights.add(w);
                 }
             }
-            weights.sort(java.util.Comparator.comparingDouble(w -> Double.parseDouble(w.split("/")[0])));
+            // kd's columns by soft weight, then dkd's (which has no soft weight)
+            weights.sort(java.util.Comparator.comparing((String w) -> w.startsWith(DKD))
+                    .thenComparingDouble(w -> w.startsWith(DKD) ? 0 : Double.parseDouble(w.split("/")[0])));
             List<String[]> rows = new ArrayList<>();
             String[] header = new String[weights.size() + 1];
-            header[0] = "T \\ soft/hard";
+            header[0] = weights.stream().anyMatch(w -> w.startsWith(DKD)) ? "T \\ soft/hard or method" : "T \\ soft/hard";
             for (int c = 0; c < weights.size(); c++) {
                 header[c + 1] = weights.get(c);
             }
@@ -143,8 +145,12 @@ public final class SweepTables {
             + "point; the point in bold was chosen, on validation alone, and its test accuracy is the model's in the "
             + "table above. The points were not tested.";
 
+    private static final String DKD = "dkd";
+
+    /** A column: kd's soft/hard weights, or {@code dkd, hard h} for decoupled KD, the method without a soft weight. */
     private static String weights(SweepPoint p) {
-        return number(p.softWeight()) + "/" + number(p.hardWeight());
+        return p.softWeight() == null ? DKD + ", hard " + number(p.hardWeight())
+                : number(p.softWeight()) + "/" + number(p.hardWeight());
     }
 
     private static String cell(SweepPoint p) {

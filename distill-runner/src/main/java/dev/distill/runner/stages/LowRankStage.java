@@ -102,7 +102,7 @@ final class LowRankStage {
         double validation = Accuracy.of(o.net(), data.validation());
         boolean distill = tuning.distill();
         entries.add(new ModelEntry(id, node.model(), "stage", distill ? node.parentId() : null,
-                distill ? node.distillation().temperature() : null, distill ? node.distillation().softWeight() : null,
+                distill ? node.distillation().temperature() : null, distill ? node.distillation().softWeightOrNull() : null,
                 distill ? node.distillation().hardWeight() : null, accuracy, null, null, null, cost.params(),
                 fileBytes, cost.multiplyAdds(), o.seconds(), null, null, validation, "models/" + id + ".zip",
                 saved.nonzero(), layerCosts, "low_rank", input.id(), null, null, null, details, null, null, null,

@@ -2,9 +2,7 @@ package dev.distill.runner.stages;
 
 import dev.distill.core.eval.Accuracy;
 import dev.distill.core.eval.InferenceSpeed;
-import dev.distill.core.infer.DenseRuntime;
-import dev.distill.core.quant.Int8Dot;
-import dev.distill.core.quant.IntegerRuntime;
+import dev.distill.core.quant.Dl4jToRuntime;
 import dev.distill.core.quant.PackedModelFile;
 import dev.distill.core.quant.QuantSettings;
 import dev.distill.core.quant.Quantization;
@@ -21,6 +19,11 @@ import dev.distill.runner.report.RunSummary.LayerEntry;
 import dev.distill.runner.report.RunSummary.ModelEntry;
 import dev.distill.runner.report.RunSummary.TensorEntry;
 import dev.distill.runner.report.SavedModel;
+import dev.distill.runtime.Int8Dot;
+import dev.distill.runtime.Model;
+import dev.distill.runtime.ModelFormatException;
+import dev.distill.runtime.Precision;
+import dev.distill.runtime.TensorLayout;
 import java.io.PrintStream;
 import java.lang.management.ManagementFactory;
 import java.nio.file.Path;
@@ -35,7 +38,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 /**
  * A quantization stage on one student: quantize and fine-tune ({@link Quantization}), write the packed
  * file {@code models/<input id>-<scheme><bits>.packed}, read it back (so every figure is of the file as
- * shipped), evaluate it on the test split and, for INT8 dense models, run it on the integer path: its
+ * shipped, run by distill-runtime), evaluate it on the test split and, for INT8 models, run it on the runtime's int8 path: its
  * test accuracy, its agreement with the float network and its speed against the input model in float32,
  * timed in turns in this process. The packed file is an end point: a later stage starts from this
  * stage's input, so one config can end with several quantized variants of one pruned model.
@@ -77,11 +80,22 @@ final class QuantizeStage {
         Quantization.Outcome o = new Quantization(s, fineTuning).run(input.net(), input.spec());
 
         Path file = run.model(id + ".packed");
-        List<PackedModelFile.TensorLayout> layouts = PackedModelFile.write(o.net(), o.tensors(), o.activations(),
-                s.huffman(), file);
+        List<TensorLayout> layouts;
+        try {
+            layouts = PackedModelFile.write(o.net(), o.tensors(), o.activations(), s.huffman(),
+                    config.data().source().preprocessing(), config.data().source().classNames(), file);
+        } catch (IllegalArgumentException e) {
+            // a layer distill-runtime cannot run: the packed format describes nothing else
+            throw new dev.distill.core.DistillException(id + ": cannot be written packed: " + e.getMessage(), e);
+        }
         long fileBytes = StageRunner.size(file);
-        PackedModelFile.Packed packed = PackedModelFile.read(file);
-        int[] predicted = Accuracy.predict(packed.net(), data.test().features());
+        // every figure is of the file as shipped, run by distill-runtime: its float path for accuracy
+        Model packed = PackedModelFile.read(file).withPrecision(Precision.FLOAT32);
+        float[][] inputs = rows(data.test().features());
+        int[] predicted = new int[inputs.length];
+        for (int i = 0; i < inputs.length; i++) {
+            predicted[i] = packed.classifyPreprocessed(inputs[i]);
+        }
         run.write(Predictions.file(id), Predictions.predictionsJson(id, seed, predicted));
         double accuracy = Accuracy.of(predicted, data.test().labels());
         int[] inputPredicted = Accuracy.predict(input.net(), data.test().features());
@@ -112,33 +126,34 @@ final class QuantizeStage {
         details.put("validation_accuracy_before", o.validationBefore());
         details.put("validation_accuracy_quantized", o.validationQuantized());
         details.put("validation_accuracy_after", o.validationAfter());
-        details.put("compact_architecture", packed.compactArchitecture());
+        details.put("packed_format_version", dev.distill.runtime.PackedFormat.VERSION);
 
         Double intSpeed = null;
         Double floatSpeed = null;
-        IntegerRuntime integer = IntegerRuntime.forPacked(packed, why -> details.put("integer_path", "none: " + why))
-                .orElse(null);
+        Model integer = packed.supports(Precision.INT8) ? packed.withPrecision(Precision.INT8) : null;
+        if (integer == null && s.scheme() == QuantSettings.Scheme.INT8) {
+            details.put("integer_path", "none: no layer has int8 weights with a calibrated input range");
+        }
         if (integer != null) {
-            float[][] inputs = rows(data.test().features());
             int[] ints = new int[inputs.length];
             for (int i = 0; i < inputs.length; i++) {
-                ints[i] = integer.predict(inputs[i]);
+                ints[i] = integer.classifyPreprocessed(inputs[i]);
             }
             details.put("integer_test_accuracy", Accuracy.of(ints, data.test().labels()));
             details.put("integer_agreement_with_input", agreement(ints, inputPredicted));
             details.put("integer_agreement_with_dequantized", agreement(ints, predicted));
-            DenseRuntime fp32 = DenseRuntime.compile(input.net());
+            Model fp32 = floatModel(input.net(), config);
             // with the Vector API kernel, the plain-Java one is measured too (in the same turns), so the
             // report shows what the flag bought
-            IntegerRuntime scalar = integer.withKernel(Int8Dot.scalar());
-            boolean vector = !integer.kernel().equals(scalar.kernel());
+            Model scalar = integer.withInt8Kernel(Int8Dot.scalar());
+            boolean vector = !integer.int8Kernel().equals(scalar.int8Kernel());
             List<ToIntFunction<float[]>> predictors = vector
-                    ? List.of(integer::predict, fp32::predict, scalar::predict)
-                    : List.of(integer::predict, fp32::predict);
+                    ? List.of(integer::classifyPreprocessed, fp32::classifyPreprocessed, scalar::classifyPreprocessed)
+                    : List.of(integer::classifyPreprocessed, fp32::classifyPreprocessed);
             double[] rates = InferenceSpeed.oneAtATime(inputs, StageRunner.SPEED_REPEATS, predictors);
             intSpeed = rates[0];
             floatSpeed = rates[1];
-            details.put("integer_kernel", integer.kernel());
+            details.put("integer_kernel", integer.int8Kernel());
             details.put("integer_scalar_samples_per_s", vector ? rates[2] : rates[0]);
             details.put("dl4j_batch_infer_samples_per_s", InferenceSpeed.samplesPerSecond(
                     StageRunner.repeated(data.test().features()), StageRunner.SPEED_REPEATS, input.net())[0]);
@@ -149,7 +164,7 @@ final class QuantizeStage {
         List<TensorEntry> tensors = new ArrayList<>();
         long stored = 0;
         long weights = 0;
-        for (PackedModelFile.TensorLayout l : layouts) {
+        for (TensorLayout l : layouts) {
             String as = l.kind().equals("float") ? "float" + l.bits() : l.kind() + " " + l.bits() + "-bit"
                     + (l.indexBits() > 0 ? ", " + l.indexBits() + "-bit relative indices" : "")
                     + (l.huffmanCodes() || l.huffmanIndices() ? ", huffman" : "");
@@ -160,14 +175,14 @@ final class QuantizeStage {
                 weights += l.values();
             }
         }
-        SavedModel saved = SavedModel.of(packed.net());
+        SavedModel saved = SavedModel.of(o.net());
         ModelCost cost = input.spec().cost(config.data().input(), config.data().classes());
         List<LayerEntry> layers = cost.layers().stream()
                 .map(l -> new LayerEntry(l.index(), l.type(), l.outputShape(), l.params(), l.multiplyAdds())).toList();
         double sparsity = weights == 0 ? 0 : 1.0 - (double) stored / weights;
         ModelEntry entry = new ModelEntry(id, node.model(), "stage", tuning.distill() ? node.parentId() : null,
                 tuning.distill() ? node.distillation().temperature() : null,
-                tuning.distill() ? node.distillation().softWeight() : null,
+                tuning.distill() ? node.distillation().softWeightOrNull() : null,
                 tuning.distill() ? node.distillation().hardWeight() : null, accuracy, null, null, null,
                 saved.nonzero(), fileBytes, cost.multiplyAdds(), o.seconds(), null, null, o.validationAfter(),
                 "models/" + id + ".packed", saved.nonzero(), layers, "quantize", input.id(), sparsity, null, tensors,
@@ -179,12 +194,22 @@ final class QuantizeStage {
             out.printf(Locale.ROOT, "  %s integer path: test accuracy %.4f, same class as %s on %.2f%% of the test "
                     + "examples; %,.0f examples/s one at a time (%s kernel%s) vs %,.0f in float32 (%.2fx; load average "
                     + "%.2f)%n", id, details.get("integer_test_accuracy"), input.id(),
-                    100 * (double) details.get("integer_agreement_with_input"), intSpeed, integer.kernel(),
-                    integer.kernel().equals("vector") ? String.format(Locale.ROOT, "; scalar kernel %,.0f",
+                    100 * (double) details.get("integer_agreement_with_input"), intSpeed, integer.int8Kernel(),
+                    integer.int8Kernel().equals("vector") ? String.format(Locale.ROOT, "; scalar kernel %,.0f",
                             (double) details.get("integer_scalar_samples_per_s")) : "",
                     floatSpeed, intSpeed / floatSpeed, details.get("load_average"));
         }
         return entry;
+    }
+
+    /** The unquantized input network on the runtime's float path: the int8 path's reference in speed. */
+    private static Model floatModel(org.deeplearning4j.nn.multilayer.MultiLayerNetwork net, ExperimentConfig config) {
+        try {
+            return Model.of(Dl4jToRuntime.describe(net, List.of(), List.of(), config.data().source().preprocessing(),
+                    config.data().source().classNames()), "the input model");
+        } catch (ModelFormatException e) {
+            throw new IllegalStateException(e.getMessage(), e);
+        }
     }
 
     private static float[][] rows(INDArray features) {

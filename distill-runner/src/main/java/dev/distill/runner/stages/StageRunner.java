@@ -181,7 +181,7 @@ public final class StageRunner {
         double validation = o.rounds().isEmpty() ? o.validationBefore()
                 : lastKept(o.rounds(), o.validationBefore());
         entries.add(new ModelEntry(id, node.model(), "stage", distill ? node.parentId() : null,
-                distill ? node.distillation().temperature() : null, distill ? node.distillation().softWeight() : null,
+                distill ? node.distillation().temperature() : null, distill ? node.distillation().softWeightOrNull() : null,
                 distill ? node.distillation().hardWeight() : null, accuracy, null, null, null, saved.nonzero(),
                 fileBytes, cost.multiplyAdds(), o.seconds(), null, null, validation, "models/" + id + ".sparse",
                 saved.nonzero(), layers, "prune", input.id(), o.sparsity(), o.layerSparsity(), tensors, details,

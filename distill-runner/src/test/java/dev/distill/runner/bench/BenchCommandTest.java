@@ -67,9 +67,9 @@ class BenchCommandTest {
         assertEquals(4, bench.get("models").get(0).get("one_dnn_layers").asInt(), "2 conv + 2 pool layers of the teacher");
         assertEquals(0, bench.get("models").get(1).get("one_dnn_layers").asInt());
         assertEquals(0, bench.get("models").get(4).get("one_dnn_layers").asInt());
-        // the plain-array runtime serves the dense student only
+        // distill-runtime's float path runs the conv teacher and the dense student alike
         assertTrue(bench.get("models").get(4).get("runtime_latency_ms_p50").asDouble() > 0);
-        assertTrue(bench.get("models").get(0).get("runtime_latency_ms_p50").isNull());
+        assertTrue(bench.get("models").get(0).get("runtime_latency_ms_p50").asDouble() > 0);
         // ONNX Runtime beside the first backend of every model (each exports), not measured twice
         for (int i : new int[] {0, 2, 4}) {
             JsonNode m = bench.get("models").get(i);
@@ -116,7 +116,7 @@ class BenchCommandTest {
         long nonzero = pruned.params().neq(0).castTo(DataType.INT32).sumNumber().longValue();
         assertTrue(nonzero < 0.3 * student.cost().params(), "pruning left " + nonzero);
         assertEquals(nonzero, saved.get(1).get("nonzero_params").asLong());
-        assertTrue(saved.get(0).get("runtime_latency_ms_p50").isNull(), "the conv teacher has no plain-array runtime");
+        assertTrue(saved.get(0).get("runtime_latency_ms_p50").asDouble() > 0, "the conv teacher runs on the runtime");
         assertTrue(saved.get(1).get("runtime_latency_ms_p50").asDouble() > 0);
         assertTrue(saved.get(1).get("infer_samples_per_s").asDouble() > 0);
         // both run on the compiled channels-last runtime too, with the time of each step
@@ -142,7 +142,8 @@ class BenchCommandTest {
                 QuantSettings.Calibration.MINMAX, 99.99, 4, QuantSettings.Init.LINEAR, 0, false, false);
         Quantization.Outcome o = new Quantization(int8, calibration).run(
                 NetworkFactory.build(student.spec(), config.data().input(), new Adam(1e-3), 0, 1), student.spec());
-        PackedModelFile.write(o.net(), o.tensors(), o.activations(), false, models.resolve("student-int8.packed"));
+        PackedModelFile.write(o.net(), o.tensors(), o.activations(), false, config.data().source().preprocessing(),
+                config.data().source().classNames(), models.resolve("student-int8.packed"));
 
         CliRun run = CliRun.of("bench", "--run", dir.resolve("run").toString(), "--quick", "--repeats", "1",
                 "--models", "student", "--out", dir.toString());
@@ -155,7 +156,8 @@ class BenchCommandTest {
         for (String key : List.of("integer_latency_ms_p50", "integer_scalar_latency_ms_p50", "runtime_latency_ms_p50")) {
             assertTrue(saved.get(key).asDouble() > 0, key + " " + saved.get(key));
         }
-        assertTrue(run.out().contains("integer path batch-1 p50 "), run.out());
+        assertTrue(run.out().contains("distill-runtime int8 batch-1 p50 "), run.out());
+        assertTrue(saved.get("infer_samples_per_s").isNull(), "DL4J does not run a packed file");
     }
 
     /** An empty run directory of the digits config under {@code dir}: its models/ folder. */

@@ -244,12 +244,15 @@ class BadInputTest {
     @Test
     void validateChecksWithoutTrainingAndPrintsThePlan() throws IOException {
         Path file = dir.resolve("config.yaml");
-        Files.writeString(file, config(null, null) + "  - {models: [teacher, student], distillation: {temperature: 2}}\n"
-                .replace("[teacher, student]", "[student, teacher]"));
+        String models = "  teacher:\n    layers: [{type: dense, units: 8}, {type: output, classes: 10}]\n"
+                + "  assistant:\n    layers: [{type: dense, units: 6}, {type: output}]\n"
+                + "  student:\n    layers: [{type: dense, units: 4}, {type: output}]\n";
+        Files.writeString(file, config(null, models)
+                + "  - {models: [teacher, assistant, student], distillation: {temperature: 2}}\n");
         CliRun r = CliRun.of("validate", file.toString());
         assertEquals(0, r.code(), r.err());
         assertTrue(r.out().contains("OK"), r.out());
-        assertTrue(r.out().contains("student-from-teacher") && r.out().contains("teacher-from-student")
+        assertTrue(r.out().contains("student-from-teacher") && r.out().contains("student-from-assistant")
                 && r.out().contains("student-baseline"), r.out());
         assertTrue(r.out().contains("T=2.0"), r.out());
     }

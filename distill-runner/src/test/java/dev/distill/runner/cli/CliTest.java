@@ -201,7 +201,7 @@ class CliTest {
         Path model = write("teacher.zip", "this is not a zip");
         Path config = write("config.yaml", pretrainedConfig("teacher.zip"));
         CliRun r = run(config);
-        assertBadInput(r, model + ": not a DL4J model file");
+        assertBadInput(r, model + ": not a model file: it starts with \"this is not a zi\"");
     }
 
     @Test
@@ -258,7 +258,9 @@ class CliTest {
         List<String> lines = r.out().lines().toList();
         assertTrue(lines.get(0).startsWith(config + ": OK. digits, input 8x8x1, 10 classes: "
                 + "1,294 train / 144 validation / 359 test examples"), lines.get(0));
-        List<String[]> plan = lines.stream().skip(1).map(l -> l.trim().split("\\s+")).toList();
+        List<String[]> plan = lines.stream().skip(1).limit(5).map(l -> l.trim().split("\\s+")).toList();
+        assertEquals("  11 training run(s) over 3 seed(s)", lines.get(6), "the plan's size, last");
+        assertEquals(7, lines.size(), r.out());
         assertEquals(List.of("teacher", "student-from-teacher", "assistant-from-teacher", "student-from-assistant",
                 "student-baseline"), plan.stream().map(p -> p[0]).toList(), r.out());
         assertEquals(List.of("teacher", "student", "assistant", "student", "baseline"),

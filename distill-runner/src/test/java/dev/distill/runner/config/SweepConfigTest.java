@@ -69,6 +69,35 @@ class SweepConfigTest {
     }
 
     @Test
+    void theMethodIsAnAxisAndAnotherMethodStartsFromItsOwnDefaults() throws IOException {
+        ExperimentConfig c = load("""
+                sweep:
+                  grid:
+                    method: [kd, dkd]
+                    temperature: [2]
+                """);
+        List<Point> points = c.sweep().points();
+        assertEquals(List.of("kd-T2", "dkd-T2"), points.stream().map(Point::label).toList());
+        DistillationSettings link = c.chains().get(0).distillation();
+        assertEquals(DistillationSettings.kd(2, 0.7, 0.3), points.get(0).distillation(link), "kd keeps the link's weights");
+        assertEquals(DistillationSettings.dkd(2, 1, 8, 1), points.get(1).distillation(link), "dkd: the paper's alpha, beta, hard");
+    }
+
+    @Test
+    void anUnknownMethodOrASoftWeightForDkdIsOneLine() throws IOException {
+        assertError("""
+                sweep:
+                  grid:
+                    method: [kd, fitnet]   # <-
+                """, "sweep.grid.method", "unknown distillation method 'fitnet'; known: kd, dkd");
+        assertError("""
+                sweep:
+                  points:   # <-
+                    - {method: dkd, soft_weight: 0.5}
+                """, "sweep.points", "sets soft_weight, but student is distilled with method dkd there");
+    }
+
+    @Test
     void aPointKeepsTheLinksOwnSettingsForWhatItDoesNotSet() throws IOException {
         ExperimentConfig c = load("""
                 sweep:
@@ -150,7 +179,7 @@ class SweepConfigTest {
                 sweep:
                   grid:
                     temperature: [0]   # <-
-                """, "sweep.grid.temperature", "must be positive, found 0");
+                """, "sweep.grid.temperature", "temperature must be a positive number, found 0.0");
     }
 
     @Test
@@ -183,7 +212,7 @@ class SweepConfigTest {
                   grid:   # <-
                     soft_weight: [0]
                     hard_weight: [0, 1]
-                """, "sweep.grid", "soft_weight 0 and hard_weight 0");
+                """, "sweep.grid", "soft_weight and hard_weight must not both be zero");
     }
 
     @Test

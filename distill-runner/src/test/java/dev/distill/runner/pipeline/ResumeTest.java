@@ -358,11 +358,8 @@ class ResumeTest {
     @Test
     void aRunThatFailedSaysSoInItsStatus() throws Exception {
         Path run = copyOf(killedInTeacher, "failed");
-        ObjectMapper json = new ObjectMapper();
-        com.fasterxml.jackson.databind.node.ObjectNode progress = (com.fasterxml.jackson.databind.node.ObjectNode)
-                json.readTree(run.resolve("checkpoints/progress.json").toFile());
-        progress.put("failure", "out of disk space");
-        json.writeValue(run.resolve("checkpoints/progress.json").toFile(), progress);
+        RunDirectory dir = RunDirectory.open(run);
+        dir.write(dir.progress().withFailure("out of disk space"));
         CliRun status = CliRun.of("status", run.toString());
         assertEquals(0, status.code(), status.err());
         assertTrue(status.out().startsWith(run + ": failed: out of disk space"), status.out());

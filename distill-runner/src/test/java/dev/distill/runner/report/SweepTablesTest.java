@@ -38,6 +38,18 @@ class SweepTablesTest {
     }
 
     @Test
+    void decoupledKdPointsGetTheirOwnColumnAfterKdsWeights() {
+        SweepPoint dkd = new SweepPoint("dkd-T4", 4.0, null, 1.0, 10, 0.001, "constant", 0, 0.91, 0.01,
+                List.of(0.9, 0.92), 1, true);
+        SweepEntry mixed = new SweepEntry("student-from-teacher", "student", "student", "dkd-T4", List.of(
+                point(4, 0.5, 10, 0.90, false), dkd));
+        SweepTables.Table t = SweepTables.tables(mixed).get(0);
+        assertArrayEquals(new String[] {"T \\ soft/hard or method", "0.5/0.5", "dkd, hard 1"}, t.rows().get(0));
+        assertArrayEquals(new String[] {"4", "0.9000 ± 0.0100", "0.9100 ± 0.0100"}, t.rows().get(1));
+        assertEquals(2, t.chosenColumn());
+    }
+
+    @Test
     void markdownAndHtmlMarkTheChosenCell() {
         RunSummary s = new RunSummary("r", "c", "a", "b", new RunSummary.Dataset("d", "8x8x1", 10, 1, 1, 1),
                 List.of(0L), List.of(), Map.of(), Map.of(), List.of(KD));

@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.distill.core.quant.PackedModelFile;
-import dev.distill.core.quant.QuantizedTensor;
+import dev.distill.runtime.QuantizedTensor;
 import dev.distill.runner.testing.CliRun;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -52,8 +52,10 @@ class QuantizeStageRunTest {
             Path file = runDir.resolve(m.get("file").asText());
             assertTrue(file.toString().endsWith(".packed"));
             assertEquals(Files.size(file), m.get("file_bytes").asLong());
-            PackedModelFile.Packed p = PackedModelFile.read(file);
-            QuantizedTensor w = p.tensors().get(0);
+            dev.distill.runtime.Model p = PackedModelFile.read(file);
+            QuantizedTensor w = p.description().ops().get(0).weights();
+            assertEquals(java.util.List.of(), p.classNames(), "digits has no class names");
+            assertEquals(1f / 16, p.preprocessing().scale(), "the digits files' pixels are 0..16");
             assertEquals("0_W", w.key());
             assertEquals(1024, w.stored(), c[0] + ": the pruned half of the 64x32 weights is not stored");
             assertTrue(m.get("file_bytes").asLong() < MODELS.get("student-from-teacher-pruned").get("file_bytes").asLong());

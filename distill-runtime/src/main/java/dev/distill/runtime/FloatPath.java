@@ -1,0 +1,307 @@
+package dev.distill.runtime;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Every op in float32 on plain arrays, one example at a time, values channels-first. Weights are decoded
+ * (k-means, binary, linear codes) once, when the path is built. Immutable: each call allocates its own
+ * buffers, so one instance serves any number of threads.
+ */
+final class FloatPath {
+
+    /** One compiled op: reads {@code in}, returns its output (possibly {@code in} itself, changed in place). */
+    interface Step {
+        float[] run(float[] in);
+    }
+
+    private final List<Step> steps;
+
+    FloatPath(List<Step> steps) {
+        this.steps = List.copyOf(steps);
+    }
+
+    static FloatPath compile(ModelDescription model, List<Shape> shapes) {
+        List<Step> steps = new ArrayList<>();
+        List<Op> ops = model.ops();
+        for (int i = 0; i < ops.size(); i++) {
+            steps.add(step(ops.get(i), shapes.get(i), shapes.get(i + 1)));
+        }
+        return new FloatPath(steps);
+    }
+
+    /** {@code input} (the network's input, preprocessing applied) through every op; {@code input} is not changed. */
+    float[] run(float[] input) {
+        float[] x = input.clone();
+        for (Step s : steps) {
+            x = s.run(x);
+        }
+        return x;
+    }
+
+    static Step step(Op op, Shape in, Shape out) {
+        switch (op.kind) {
+            case DENSE:
+                return dense(op, in, out);
+            case CONV2D:
+                return conv(op, in, out);
+            case DEPTHWISE_CONV2D:
+                return depthwise(op, in, out);
+            case MAX_POOL:
+            case AVG_POOL:
+                return pool(op.kind == Op.Kind.MAX_POOL, op.window, in, out);
+            case GLOBAL_AVG_POOL:
+            case GLOBAL_MAX_POOL:
+                return globalPool(op.kind == Op.Kind.GLOBAL_MAX_POOL, in);
+            case SCALE_SHIFT:
+                return scaleShift(op.scale.clone(), op.shift.clone(), in);
+            case ACTIVATION:
+                return activation(op.activation, op.alpha, in);
+            default:
+                throw new IllegalStateException(op.kind.name());
+        }
+    }
+
+    static float[] biasOf(Op op, int outputs) {
+        return op.bias == null ? new float[outputs] : op.bias.dequantize();
+    }
+
+    /** Dense: weights transposed to [out][in], so each output is one contiguous dot product. */
+    private static Step dense(Op op, Shape in, Shape out) {
+        int n = in.size();
+        int m = out.channels;
+        float[] w = op.weights.dequantize();   // [in, out]
+        float[] t = new float[w.length];
+        for (int i = 0; i < n; i++) {
+            for (int o = 0; o < m; o++) {
+                t[o * n + i] = w[i * m + o];
+            }
+        }
+        float[] bias = biasOf(op, m);
+        ActivationFunction f = op.activation;
+        float alpha = op.alpha;
+        return x -> {
+            float[] y = new float[m];
+            for (int o = 0; o < m; o++) {
+                y[o] = bias[o] + dot(t, o * n, x, n);
+            }
+            f.apply(y, 0, m, alpha);
+            return y;
+        };
+    }
+
+    /** Four partial sums: independent chains the CPU can overlap, instead of one long dependency. */
+    static float dot(float[] w, int offset, float[] x, int n) {
+        float s0 = 0;
+        float s1 = 0;
+        float s2 = 0;
+        float s3 = 0;
+        int i = 0;
+        for (; i + 3 < n; i += 4) {
+            s0 += w[offset + i] * x[i];
+            s1 += w[offset + i + 1] * x[i + 1];
+            s2 += w[offset + i + 2] * x[i + 2];
+            s3 += w[offset + i + 3] * x[i + 3];
+        }
+        for (; i < n; i++) {
+            s0 += w[offset + i] * x[i];
+        }
+        return (s0 + s1) + (s2 + s3);
+    }
+
+    /** Convolution, weights [out, in, kh, kw]: one group. */
+    private static Step conv(Op op, Shape in, Shape out) {
+        return grouped(op.weights.dequantize(), 1, op, in, out);
+    }
+
+    /** Depthwise convolution, weights [kh, kw, in, multiplier]: output channel c × multiplier + m reads channel c. */
+    private static Step depthwise(Op op, Shape in, Shape out) {
+        float[] raw = op.weights.dequantize();
+        long[] s = op.weights.shape();
+        int kh = (int) s[0];
+        int kw = (int) s[1];
+        int channels = (int) s[2];
+        int mult = (int) s[3];
+        // regrouped per output channel, [out][1][kh][kw]: a convolution with one group per input channel
+        float[] w = new float[raw.length];
+        for (int y = 0; y < kh; y++) {
+            for (int x = 0; x < kw; x++) {
+                for (int c = 0; c < channels; c++) {
+                    for (int m = 0; m < mult; m++) {
+                        w[((c * mult + m) * kh + y) * kw + x] = raw[((y * kw + x) * channels + c) * mult + m];
+                    }
+                }
+            }
+        }
+        return grouped(w, channels, op, in, out);
+    }
+
+    /**
+     * A convolution in {@code groups} groups, weights [out][in / groups][kh][kw]: output channel o reads the
+     * input channels of its group. For each weight, a multiply-add over the output rows it touches, the
+     * innermost loop running along a row of the input (contiguous at stride 1).
+     */
+    private static Step grouped(float[] w, int groups, Op op, Shape in, Shape out) {
+        float[] bias = biasOf(op, out.channels);
+        Geometry g = new Geometry(op.window, in, out);
+        ActivationFunction f = op.activation;
+        float alpha = op.alpha;
+        int kernel = g.kh * g.kw;
+        int inPerGroup = in.channels / groups;
+        int outPerGroup = out.channels / groups;
+        int plane = out.height * out.width;
+        return x -> {
+            float[] y = new float[out.size()];
+            for (int o = 0; o < out.channels; o++) {
+                int yBase = o * plane;
+                java.util.Arrays.fill(y, yBase, yBase + plane, bias[o]);
+                int firstInput = (o / outPerGroup) * inPerGroup;
+                for (int j = 0; j < inPerGroup; j++) {
+                    g.accumulate(x, (firstInput + j) * in.height * in.width, w, (o * inPerGroup + j) * kernel, y,
+                            yBase);
+                }
+            }
+            f.apply(y, 0, y.length, alpha);
+            return y;
+        };
+    }
+
+    /** Where a window's taps land: the padding before the first row and column, and the sizes. */
+    static final class Geometry {
+        final int kh;
+        final int kw;
+        final int sh;
+        final int sw;
+        final int dh;
+        final int dw;
+        final int top;
+        final int left;
+        final int inH;
+        final int inW;
+        final int outH;
+        final int outW;
+
+        Geometry(Window w, Shape in, Shape out) {
+            kh = w.kernelH;
+            kw = w.kernelW;
+            sh = w.strideH;
+            sw = w.strideW;
+            dh = w.dilationH;
+            dw = w.dilationW;
+            top = w.topPadding(in.height, out.height);
+            left = w.leftPadding(in.width, out.width);
+            inH = in.height;
+            inW = in.width;
+            outH = out.height;
+            outW = out.width;
+        }
+
+        /** The first output column whose tap {@code kx} lands inside the input. */
+        int firstColumn(int kx) {
+            int offset = left - kx * dw;
+            return offset <= 0 ? 0 : (offset + sw - 1) / sw;
+        }
+
+        /** One past the last output column whose tap {@code kx} lands inside the input. */
+        int endColumn(int kx) {
+            // ox * sw - left + kx * dw <= inW - 1
+            long last = (long) inW - 1 + left - (long) kx * dw;
+            return last < 0 ? 0 : (int) Math.min(outW, last / sw + 1);
+        }
+
+        /** y[yBase + (oy, ox)] += Σ over taps of w[wBase + (ky, kx)] × x[xBase + input position], one channel. */
+        void accumulate(float[] x, int xBase, float[] w, int wBase, float[] y, int yBase) {
+            for (int ky = 0; ky < kh; ky++) {
+                for (int kx = 0; kx < kw; kx++) {
+                    float weight = w[wBase + ky * kw + kx];
+                    if (weight == 0) {
+                        continue;   // pruned
+                    }
+                    int from = firstColumn(kx);
+                    int to = endColumn(kx);
+                    for (int oy = 0; oy < outH; oy++) {
+                        int iy = oy * sh - top + ky * dh;
+                        if (iy < 0 || iy >= inH) {
+                            continue;
+                        }
+                        int xRow = xBase + iy * inW - left + kx * dw;
+                        int yRow = yBase + oy * outW;
+                        for (int ox = from; ox < to; ox++) {
+                            y[yRow + ox] += weight * x[xRow + ox * sw];
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /** Max or average pooling; max ignores padding, average is only compiled without any. */
+    static Step pool(boolean max, Window window, Shape in, Shape out) {
+        Geometry g = new Geometry(window, in, out);
+        return x -> {
+            float[] y = new float[out.size()];
+            for (int c = 0; c < in.channels; c++) {
+                int xBase = c * in.height * in.width;
+                for (int oy = 0; oy < out.height; oy++) {
+                    for (int ox = 0; ox < out.width; ox++) {
+                        float best = Float.NEGATIVE_INFINITY;
+                        double sum = 0;
+                        for (int ky = 0; ky < g.kh; ky++) {
+                            int iy = oy * g.sh - g.top + ky * g.dh;
+                            if (iy < 0 || iy >= in.height) {
+                                continue;
+                            }
+                            for (int kx = 0; kx < g.kw; kx++) {
+                                int ix = ox * g.sw - g.left + kx * g.dw;
+                                if (ix < 0 || ix >= in.width) {
+                                    continue;
+                                }
+                                float v = x[xBase + iy * in.width + ix];
+                                best = Math.max(best, v);
+                                sum += v;
+                            }
+                        }
+                        y[(c * out.height + oy) * out.width + ox] = max ? best : (float) (sum / (g.kh * g.kw));
+                    }
+                }
+            }
+            return y;
+        };
+    }
+
+    private static Step globalPool(boolean max, Shape in) {
+        int plane = in.height * in.width;
+        return x -> {
+            float[] y = new float[in.channels];
+            for (int c = 0; c < in.channels; c++) {
+                float best = Float.NEGATIVE_INFINITY;
+                double sum = 0;
+                for (int i = c * plane; i < (c + 1) * plane; i++) {
+                    best = Math.max(best, x[i]);
+                    sum += x[i];
+                }
+                y[c] = max ? best : (float) (sum / plane);
+            }
+            return y;
+        };
+    }
+
+    private static Step scaleShift(float[] scale, float[] shift, Shape in) {
+        int plane = in.height * in.width;
+        return x -> {
+            for (int c = 0; c < in.channels; c++) {
+                for (int i = c * plane; i < (c + 1) * plane; i++) {
+                    x[i] = x[i] * scale[c] + shift[c];
+                }
+            }
+            return x;
+        };
+    }
+
+    private static Step activation(ActivationFunction f, float alpha, Shape in) {
+        return x -> {
+            f.apply(x, 0, x.length, alpha);
+            return x;
+        };
+    }
+}

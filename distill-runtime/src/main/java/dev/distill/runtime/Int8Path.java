@@ -1,0 +1,387 @@
+package dev.distill.runtime;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The int8 path: dense and conv ops whose weights are linear codes of 8 bits or fewer and that carry a
+ * calibrated input range run in integers. Their input is int8 codes of that range; each output is an
+ * int32 accumulator Σ (x − xZero)(w − wZero) plus the bias quantized to the accumulator's scale (Jacob et
+ * al. 2018, "Quantization and Training of Neural Networks for Efficient Integer-Arithmetic-Only
+ * Inference"). When the next op that computes anything is also an int8 op, with only max pooling between
+ * (max commutes with a monotone requantization) and an activation the integer domain can express
+ * (identity, ReLU, ReLU6 as clamps), the accumulator is requantized straight to that op's input codes by a
+ * fixed-point multiplier and a shift; otherwise it becomes float (scale × accumulator) and the activation
+ * runs in float. Every other op runs as on the float path. Immutable; each call allocates its own buffers.
+ */
+final class Int8Path {
+
+    /** Values between ops: float, or int8 codes of {@code range}. */
+    static final class Values {
+        final float[] floats;
+        final byte[] codes;
+        final Int8Range range;
+
+        Values(float[] floats) {
+            this.floats = floats;
+            this.codes = null;
+            this.range = null;
+        }
+
+        Values(byte[] codes, Int8Range range) {
+            this.floats = null;
+            this.codes = codes;
+            this.range = range;
+        }
+
+        float[] asFloats() {
+            if (floats != null) {
+                return floats;
+            }
+            float[] f = new float[codes.length];
+            for (int i = 0; i < f.length; i++) {
+                f[i] = range.scale * (codes[i] - range.zeroPoint);
+            }
+            return f;
+        }
+
+        byte[] asCodes(Int8Range r) {
+            if (codes != null && r.sameAs(range)) {
+                return codes;
+            }
+            float[] f = asFloats();
+            byte[] q = new byte[f.length];
+            float inverse = 1f / r.scale;
+            for (int i = 0; i < q.length; i++) {
+                q[i] = (byte) Math.max(-128, Math.min(127, Math.round(f[i] * inverse) + r.zeroPoint));
+            }
+            return q;
+        }
+    }
+
+    interface Step {
+        Values run(Values in);
+    }
+
+    private final List<Step> steps;
+    private final int int8Ops;
+
+    private Int8Path(List<Step> steps, int int8Ops) {
+        this.steps = List.copyOf(steps);
+        this.int8Ops = int8Ops;
+    }
+
+    /** Whether {@code op} runs in integers on this path. */
+    static boolean runsInInt8(Op op) {
+        return (op.kind == Op.Kind.DENSE || op.kind == Op.Kind.CONV2D) && op.inputRange != null
+                && op.weights.kind() == QuantizedTensor.Kind.LINEAR && op.weights.bits() <= 8
+                && (op.weights.channelAxis() < 0 || op.weights.channelAxis() == ModelDescription.outputAxis(op));
+    }
+
+    /** The int8 path of {@code model}, or null if no op of it runs in integers. */
+    static Int8Path compile(ModelDescription model, List<Shape> shapes, Int8Dot kernel) {
+        List<Op> ops = model.ops();
+        List<Step> steps = new ArrayList<>();
+        int count = 0;
+        for (int i = 0; i < ops.size(); i++) {
+            Op op = ops.get(i);
+            Shape in = shapes.get(i);
+            Shape out = shapes.get(i + 1);
+            if (runsInInt8(op)) {
+                count++;
+                Int8Range next = requantizeTo(ops, i);
+                steps.add(op.kind == Op.Kind.DENSE ? new DenseStep(op, in, out, next, kernel)
+                        : new ConvStep(op, in, out, next));
+            } else if (op.kind == Op.Kind.MAX_POOL) {
+                FloatPath.Step floats = FloatPath.step(op, in, out);
+                Window window = op.window;
+                steps.add(v -> v.codes != null ? new Values(maxPool(v.codes, window, in, out), v.range)
+                        : new Values(floats.run(v.floats)));
+            } else {
+                FloatPath.Step floats = FloatPath.step(op, in, out);
+                steps.add(v -> new Values(floats.run(v.floats != null ? v.floats : v.asFloats())));
+            }
+        }
+        return count == 0 ? null : new Int8Path(steps, count);
+    }
+
+    /** The input range of the int8 op that op {@code i}'s output reaches through max pooling only, if any. */
+    private static Int8Range requantizeTo(List<Op> ops, int i) {
+        ActivationFunction f = ops.get(i).activation;
+        if (f != ActivationFunction.IDENTITY && f != ActivationFunction.RELU && f != ActivationFunction.RELU6) {
+            return null;
+        }
+        for (int j = i + 1; j < ops.size(); j++) {
+            Op next = ops.get(j);
+            if (next.kind == Op.Kind.MAX_POOL) {
+                continue;
+            }
+            return runsInInt8(next) ? next.inputRange : null;
+        }
+        return null;
+    }
+
+    int int8Ops() {
+        return int8Ops;
+    }
+
+    float[] run(float[] input) {
+        Values v = new Values(input.clone());
+        for (Step s : steps) {
+            v = s.run(v);
+        }
+        return v.asFloats();
+    }
+
+    /** {@code m} as {@code multiplier × 2^−shift} with |multiplier| in [2^30, 2^31); the sign rides on the multiplier. */
+    static long[] fixedPoint(double m) {
+        if (m == 0 || !Double.isFinite(m)) {
+            return new long[] {0, 1};
+        }
+        double a = Math.abs(m);
+        int exponent = Math.getExponent(a);
+        long multiplier = Math.round(a * Math.pow(2, 30 - exponent));
+        int shift = 30 - exponent;
+        if (multiplier == 1L << 31) {
+            multiplier >>= 1;
+            shift--;
+        }
+        return new long[] {m < 0 ? -multiplier : multiplier, shift};
+    }
+
+    /** {@code acc × multiplier × 2^−shift}, rounded half up, in integers (saturating at the int range). */
+    static int scale(int acc, int multiplier, int shift) {
+        if (shift > 62) {
+            return 0;
+        }
+        if (shift <= 0) {
+            double big = (double) acc * multiplier * Math.pow(2, -shift);
+            return (int) Math.max(Integer.MIN_VALUE, Math.min(Integer.MAX_VALUE, big));
+        }
+        long product = (long) acc * multiplier;
+        long r = (product + (1L << (shift - 1))) >> shift;
+        return (int) Math.max(Integer.MIN_VALUE, Math.min(Integer.MAX_VALUE, r));
+    }
+
+    /**
+     * What a dense or conv op shares: per output channel the weights' zero point and scale, the bias at the
+     * accumulator's scale, and the way out (requantized codes, or floats).
+     */
+    abstract static class Weighted implements Step {
+        final Int8Range x;
+        final int[] wZero;
+        final float[] wScale;
+        final int[] biasQ;
+        final Int8Range y;
+        final int[] multiplier;
+        final int[] shift;
+        final int lo;
+        final int hi;
+        final ActivationFunction activation;
+        final float alpha;
+
+        Weighted(Op op, int outputs, Int8Range next) {
+            x = op.inputRange;
+            QuantizedTensor w = op.weights;
+            wZero = new int[outputs];
+            wScale = new float[outputs];
+            for (int o = 0; o < outputs; o++) {
+                int c = w.channelAxis() < 0 ? 0 : o;
+                wZero[o] = w.zeroPoints()[c];
+                wScale[o] = w.scales()[c];
+            }
+            float[] bias = FloatPath.biasOf(op, outputs);
+            biasQ = new int[outputs];
+            multiplier = new int[outputs];
+            shift = new int[outputs];
+            for (int o = 0; o < outputs; o++) {
+                double accScale = (double) x.scale * wScale[o];
+                biasQ[o] = accScale == 0 ? 0 : (int) Math.max(Integer.MIN_VALUE / 2,
+                        Math.min(Integer.MAX_VALUE / 2, Math.round(bias[o] / accScale)));
+                if (next != null) {
+                    long[] m = fixedPoint(accScale / next.scale);
+                    multiplier[o] = (int) m[0];
+                    shift[o] = (int) m[1];
+                }
+            }
+            y = next;
+            activation = op.activation;
+            alpha = op.alpha;
+            int low = -128;
+            int high = 127;
+            if (next != null && (activation == ActivationFunction.RELU || activation == ActivationFunction.RELU6)) {
+                low = Math.max(low, next.zeroPoint);
+            }
+            if (next != null && activation == ActivationFunction.RELU6) {
+                high = (int) Math.min(high, Math.round(6.0 / next.scale) + next.zeroPoint);
+            }
+            lo = low;
+            hi = high;
+        }
+
+        /** The accumulators as the next op's codes, or as floats with the activation applied. */
+        Values finish(int[] acc, int plane) {
+            if (y != null) {
+                byte[] q = new byte[acc.length];
+                for (int i = 0; i < acc.length; i++) {
+                    int o = i / plane;
+                    int v = scale(acc[i], multiplier[o], shift[o]) + y.zeroPoint;
+                    q[i] = (byte) Math.max(lo, Math.min(hi, v));
+                }
+                return new Values(q, y);
+            }
+            float[] f = new float[acc.length];
+            for (int i = 0; i < acc.length; i++) {
+                int o = i / plane;
+                f[i] = (float) ((double) x.scale * wScale[o] * acc[i]);
+            }
+            activation.apply(f, 0, f.length, alpha);
+            return new Values(f);
+        }
+    }
+
+    /** Dense: codes row-major [out][in]; Σ x·w on the kernel and the zero points' corrections. */
+    static final class DenseStep extends Weighted {
+        private final int in;
+        private final int out;
+        private final byte[] w;
+        private final int[] wSum;
+        private final Int8Dot kernel;
+
+        DenseStep(Op op, Shape inShape, Shape outShape, Int8Range next, Int8Dot kernel) {
+            super(op, outShape.channels, next);
+            this.kernel = kernel;
+            in = inShape.size();
+            out = outShape.channels;
+            w = new byte[in * out];
+            QuantizedTensor t = op.weights;
+            if (t.positions() != null) {
+                // values not stored are exactly zero: their code is the zero point
+                for (int i = 0; i < in; i++) {
+                    for (int o = 0; o < out; o++) {
+                        w[o * in + i] = (byte) wZero[o];
+                    }
+                }
+            }
+            for (int k = 0; k < t.stored(); k++) {
+                int i = t.position(k);   // [in, out] c order
+                w[(i % out) * in + i / out] = (byte) t.codes()[k];
+            }
+            wSum = new int[out];
+            for (int o = 0; o < out; o++) {
+                for (int i = 0; i < in; i++) {
+                    wSum[o] += w[o * in + i];
+                }
+            }
+        }
+
+        @Override
+        public Values run(Values values) {
+            byte[] q = values.asCodes(x);
+            int sumX = 0;
+            for (int i = 0; i < in; i++) {
+                sumX += q[i];
+            }
+            int constant = in * x.zeroPoint;
+            int[] acc = new int[out];
+            for (int o = 0; o < out; o++) {
+                int dot = kernel.dot(w, o * in, q, in);
+                int wz = wZero[o];
+                acc[o] = dot - wz * sumX - x.zeroPoint * wSum[o] + constant * wz + biasQ[o];
+            }
+            return finish(acc, 1);
+        }
+    }
+
+    /** Convolution [out, in, kh, kw] on (x − xZero) and (w − wZero) as ints: padding is a real zero, so it adds nothing. */
+    static final class ConvStep extends Weighted {
+        private final int[] w;
+        private final FloatPath.Geometry g;
+        private final Shape in;
+        private final Shape out;
+
+        ConvStep(Op op, Shape in, Shape out, Int8Range next) {
+            super(op, out.channels, next);
+            this.in = in;
+            this.out = out;
+            QuantizedTensor t = op.weights;
+            w = new int[t.size()];
+            int perOutput = t.size() / out.channels;
+            for (int k = 0; k < t.stored(); k++) {
+                int i = t.position(k);
+                w[i] = t.codes()[k] - wZero[i / perOutput];
+            }
+            g = new FloatPath.Geometry(op.window, in, out);
+        }
+
+        @Override
+        public Values run(Values values) {
+            byte[] q = values.asCodes(x);
+            int[] xs = new int[q.length];
+            for (int i = 0; i < q.length; i++) {
+                xs[i] = q[i] - x.zeroPoint;
+            }
+            int plane = out.height * out.width;
+            int[] acc = new int[out.size()];
+            int kernel = g.kh * g.kw;
+            for (int o = 0; o < out.channels; o++) {
+                int yBase = o * plane;
+                java.util.Arrays.fill(acc, yBase, yBase + plane, biasQ[o]);
+                for (int c = 0; c < in.channels; c++) {
+                    int wBase = (o * in.channels + c) * kernel;
+                    int xBase = c * in.height * in.width;
+                    for (int ky = 0; ky < g.kh; ky++) {
+                        for (int kx = 0; kx < g.kw; kx++) {
+                            int weight = w[wBase + ky * g.kw + kx];
+                            if (weight == 0) {
+                                continue;
+                            }
+                            int from = g.firstColumn(kx);
+                            int to = g.endColumn(kx);
+                            for (int oy = 0; oy < g.outH; oy++) {
+                                int iy = oy * g.sh - g.top + ky * g.dh;
+                                if (iy < 0 || iy >= g.inH) {
+                                    continue;
+                                }
+                                int xRow = xBase + iy * g.inW - g.left + kx * g.dw;
+                                int yRow = yBase + oy * g.outW;
+                                for (int ox = from; ox < to; ox++) {
+                                    acc[yRow + ox] += weight * xs[xRow + ox * g.sw];
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            return finish(acc, plane);
+        }
+    }
+
+    /** Max pooling on codes: the codes of one range are ordered as their values. */
+    static byte[] maxPool(byte[] x, Window window, Shape in, Shape out) {
+        FloatPath.Geometry g = new FloatPath.Geometry(window, in, out);
+        byte[] y = new byte[out.size()];
+        for (int c = 0; c < in.channels; c++) {
+            int xBase = c * in.height * in.width;
+            for (int oy = 0; oy < out.height; oy++) {
+                for (int ox = 0; ox < out.width; ox++) {
+                    int best = Integer.MIN_VALUE;
+                    for (int ky = 0; ky < g.kh; ky++) {
+                        int iy = oy * g.sh - g.top + ky * g.dh;
+                        if (iy < 0 || iy >= in.height) {
+                            continue;
+                        }
+                        for (int kx = 0; kx < g.kw; kx++) {
+                            int ix = ox * g.sw - g.left + kx * g.dw;
+                            if (ix >= 0 && ix < in.width) {
+                                best = Math.max(best, x[xBase + iy * in.width + ix]);
+                            }
+                        }
+                    }
+                    y[(c * out.height + oy) * out.width + ox] = (byte) best;
+                }
+            }
+        }
+        return y;
+    }
+}

@@ -1,0 +1,103 @@
+package dev.distill.runtime;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.List;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
+/** The int8 path against references in longs and doubles, and against the float path on the same weights. */
+class Int8PathTest {
+
+    @Test
+    void fixedPointRequantizationMatchesTheRealMultiplierOfEitherSign() {
+        for (double m : new double[] {0.7, 0.0031, 1.9e-5, 3.5, -0.25, -0.0042}) {
+            long[] f = Int8Path.fixedPoint(m);
+            assertTrue(Math.abs(f[0]) >= 1L << 30 && Math.abs(f[0]) < 1L << 31, "multiplier " + f[0]);
+            for (int acc : new int[] {0, 1, -1, 1234, -98765, 3_000_000}) {
+                long expected = Math.round(acc * m);
+                assertTrue(Math.abs(Int8Path.scale(acc, (int) f[0], (int) f[1]) - expected) <= 1, m + " × " + acc);
+            }
+        }
+    }
+
+    /**
+     * One int8 dense layer with identity output: its output is scale × the accumulator, so it must equal
+     * Σ (q(x) − xZero)(w − wZero) + round(bias / scale), all times scale, computed here in longs.
+     */
+    @Test
+    void denseAccumulatorsEqualAReferenceInLongs() throws Exception {
+        Random r = new Random(21);
+        for (int keepEvery : new int[] {1, 3}) {
+            QuantizedTensor w = TestModels.int8("0_W", r, 1, keepEvery, 40, 6);
+            QuantizedTensor b = TestModels.floats("0_b", r, 6);
+            Int8Range range = new Int8Range(0.01f, -20);
+            Model m = Model.of(new ModelDescription(new int[] {40, 1, 1}, Preprocessing.NONE, List.of(), List.of(
+                    Op.dense(w, b, ActivationFunction.IDENTITY, 0).withInputRange(range))), "int8");
+            assertEquals(Precision.INT8, m.precision());
+            float[] values = w.dequantize();
+            for (int e = 0; e < 20; e++) {
+                float[] x = TestModels.gaussian(r, 40, 0.5);
+                float[] out = m.predict(x);
+                for (int o = 0; o < 6; o++) {
+                    float wScale = w.scales()[o];
+                    double accScale = (double) range.scale * wScale;
+                    long acc = Math.round(b.floats()[o] / accScale);
+                    for (int i = 0; i < 40; i++) {
+                        long code = Math.round(values[i * 6 + o] / wScale);   // symmetric: zero point 0
+                        acc += (long) (range.quantize(x[i]) - range.zeroPoint) * code;
+                    }
+                    assertEquals((float) (accScale * acc), out[o], Math.abs(out[o]) * 1e-6f + 1e-9f, "unit " + o);
+                }
+            }
+        }
+    }
+
+    /** An MLP and a CNN with calibrated ranges: the int8 path picks the float path's class nearly always. */
+    @Test
+    void int8AndFloatPathsAgreeOnMlpAndCnn() throws Exception {
+        Random r = new Random(22);
+        // a CNN of two int8 convs with max pooling between (requantized straight to codes) and an int8 dense
+        Window same = new Window(3, 3, 1, 1, 0, 0, 1, 1, true);
+        ModelDescription cnn = new ModelDescription(new int[] {1, 8, 8}, new Preprocessing(1f / 255, 0), List.of(),
+                List.of(Op.conv2d(TestModels.int8("0_W", r, 0, 1, 6, 1, 3, 3), TestModels.floats("0_b", r, 6), same,
+                                ActivationFunction.RELU, 0).withInputRange(new Int8Range(1f / 255, -128)),
+                        Op.pool(true, new Window(2, 2, 2, 2, 0, 0, 1, 1, false)),
+                        Op.conv2d(TestModels.int8("2_W", r, 0, 2, 8, 6, 3, 3), TestModels.floats("2_b", r, 8), same,
+                                ActivationFunction.RELU6, 0).withInputRange(new Int8Range(0.004f, -128)),
+                        Op.dense(TestModels.int8("3_W", r, 1, 1, 128, 10), TestModels.floats("3_b", r, 10),
+                                ActivationFunction.SOFTMAX, 0).withInputRange(new Int8Range(0.0015f, -128))));
+        for (ModelDescription d : new ModelDescription[] {TestModels.mlp(5, 1), TestModels.mlp(6, 4), cnn}) {
+            Model int8 = Model.of(d, "int8");
+            assertTrue(int8.supports(Precision.INT8));
+            Model fp32 = int8.withPrecision(Precision.FLOAT32);
+            int same8 = 0;
+            int n = 500;
+            for (int e = 0; e < n; e++) {
+                float[] raw = new float[int8.inputSize()];
+                for (int i = 0; i < raw.length; i++) {
+                    raw[i] = r.nextInt(d.preprocessing().scale() < 0.01 ? 256 : 17);
+                }
+                same8 += int8.classify(raw) == fp32.classify(raw) ? 1 : 0;
+            }
+            assertTrue(same8 >= 0.95 * n, "same class on " + same8 + " of " + n);
+        }
+    }
+
+    @Test
+    void bothKernelsGiveTheSameOutputsAndAModelWithoutRangesHasNoInt8Path() throws Exception {
+        Model m = Model.of(TestModels.mlp(7, 2), "mlp");
+        Model scalar = m.withInt8Kernel(Int8Dot.scalar());
+        assertEquals("scalar", scalar.int8Kernel());
+        Random r = new Random(3);
+        for (int e = 0; e < 20; e++) {
+            float[] x = TestModels.gaussian(r, 64, 5);
+            assertEquals(java.util.Arrays.toString(m.predict(x)), java.util.Arrays.toString(scalar.predict(x)));
+        }
+        Model cnn = Model.of(TestModels.cnn(1), "cnn");
+        assertFalse(cnn.supports(Precision.INT8));
+        assertEquals(Precision.FLOAT32, cnn.precision());
+    }
+}
