@@ -75,7 +75,8 @@ public final class TeacherLogits {
         private final String how;
         private final java.util.function.UnaryOperator<INDArray> forward;
 
-        Live(String how, java.util.function.UnaryOperator<INDArray> forward) {
+        /** A teacher whose {@code forward} gives logits for a batch; {@code how} names the engine (for messages). */
+        public Live(String how, java.util.function.UnaryOperator<INDArray> forward) {
             this.how = how;
             this.forward = forward;
         }

@@ -68,11 +68,14 @@ public record BenchReport(String config, boolean quick, int repeats, Machine mac
      * @param flopsPerSample    2 x forward multiply-adds
      * @param runtimeLatencyMsP50 batch-1 latency of distill-runtime's float32 path; null for models it cannot
      *                          run (graphs)
+     * @param onnxRuntimeInferSamplesPerS the model exported to ONNX, in ONNX Runtime: batches of 256, timed
+     *                          in turns with DL4J's; null on the second conv backend or if it does not export
+     * @param onnxRuntimeLatencyMsP50 its batch-1 latency, one call in turn with one DL4J call
      */
     public record ModelFigures(String model, String convBackend, int oneDnnLayers, long params, long flopsPerSample,
             int batchSize, double trainSamplesPerS, double inferSamplesPerS, double inferLatencyMsP50,
             double inferLatencyMsP99, Double runtimeLatencyMsP50, Double runtimeLatencyMsP99,
-            double trainEfficiency) {
+            double trainEfficiency, Double onnxRuntimeInferSamplesPerS, Double onnxRuntimeLatencyMsP50) {
     }
 
     /**

@@ -167,6 +167,9 @@ public final class Benchmark {
             net.output(inferBatch);
             nets.add(net);
         }
+        // ONNX Runtime as a peer: the first network exported and run beside DL4J's, in turns
+        dev.distill.onnx.OrtModel ort = onnxPeer(model.name(), nets.get(0), inferBatch);
+        List<Double> ortInfer = new ArrayList<>();
         List<DataSet> timed = batches.subList(WARMUP_BATCHES, batches.size());
         int trainSamples = timed.stream().mapToInt(DataSet::numExamples).sum();
         List<List<Double>> train = emptyLists(backends.size());
@@ -176,13 +179,27 @@ public final class Benchmark {
                 Network net = nets.get(i);
                 train.get(i).add(trainSamples / Stopwatch.seconds(() -> timed.forEach(net::fit)));
                 infer.get(i).add(inferSamplesPerS(net, inferBatch));
+                if (i == 0 && ort != null) {
+                    ortInfer.add(inferSamplesPerS(b -> ort.run(b, dev.distill.onnx.OnnxExporter.PROBABILITIES),
+                            inferBatch));
+                }
             }
         }
         List<BenchReport.ModelFigures> out = new ArrayList<>();
         long macs = model.cost().multiplyAdds();
         for (int i = 0; i < nets.size(); i++) {
             Network net = nets.get(i);
-            List<Double> latencies = latenciesMs(() -> net.output(single));
+            List<Double> latencies;
+            List<Double> ortLatencies = null;
+            if (i == 0 && ort != null) {
+                List<List<Double>> both = latenciesMsInTurns(List.of(() -> net.output(single),
+                        () -> ort.run(single, dev.distill.onnx.OnnxExporter.PROBABILITIES)),
+                        Math.min(200, settings.latencyCalls()));
+                latencies = both.get(0);
+                ortLatencies = both.get(1);
+            } else {
+                latencies = latenciesMs(() -> net.output(single));
+            }
             Model compiledOnRuntime = runtimeOf(net);
             List<Double> runtime = compiledOnRuntime == null ? null : runtimeLatenciesMs(compiledOnRuntime, net, single);
             double trainRate = Stopwatch.median(train.get(i));
@@ -193,7 +210,9 @@ public final class Benchmark {
                     Stopwatch.percentile(latencies, 99),
                     runtime == null ? null : Stopwatch.median(runtime),
                     runtime == null ? null : Stopwatch.percentile(runtime, 99),
-                    3.0 * 2 * macs * trainRate / (gemm * 1e9));
+                    3.0 * 2 * macs * trainRate / (gemm * 1e9),
+                    ortLatencies == null ? null : Stopwatch.median(ortInfer),
+                    ortLatencies == null ? null : Stopwatch.median(ortLatencies));
             int fallbacks = ConvBackend.fallbacks(net.layers());
             if (fallbacks > 0) {
                 log.printf("warning: %s: %d layer(s) gave up on oneDNN and fell back to DL4J's path%n", model.name(),
@@ -204,9 +223,34 @@ public final class Benchmark {
                     f.inferSamplesPerS(), f.inferLatencyMsP50(), f.inferLatencyMsP99(), runtime == null ? ""
                             : String.format(Locale.ROOT, " (distill-runtime float32 p50 %.4f ms  p99 %.4f ms)",
                                     f.runtimeLatencyMsP50(), f.runtimeLatencyMsP99()), f.trainEfficiency());
+            if (ortLatencies != null) {
+                log.printf(Locale.ROOT, "%-10s %-6s ONNX Runtime: infer %8.1f samples/s  batch-1 p50 %.3f ms%n", "", "",
+                        f.onnxRuntimeInferSamplesPerS(), f.onnxRuntimeLatencyMsP50());
+            }
             out.add(f);
         }
         return out;
+    }
+
+    /**
+     * {@code net} exported to ONNX and open in ONNX Runtime ({@code OMP_NUM_THREADS} threads, as ND4J),
+     * checked to predict DL4J's classes on {@code batch}; null (with a line saying why) if it does not export.
+     */
+    private dev.distill.onnx.OrtModel onnxPeer(String name, Network net, INDArray batch) {
+        byte[] onnx;
+        try {
+            onnx = dev.distill.onnx.OnnxExporter.export(net, java.util.Map.of()).toByteArray();
+        } catch (dev.distill.core.DistillException e) {
+            log.printf("%s: ONNX Runtime not measured (%s)%n", name, e.getMessage());
+            return null;
+        }
+        dev.distill.onnx.OrtModel ort = dev.distill.onnx.OrtModel.of(onnx,
+                dev.distill.onnx.OnnxTeacher.threadsFromEnvironment());
+        if (!Nd4j.argMax(net.output(batch), 1).equals(
+                Nd4j.argMax(ort.run(batch, dev.distill.onnx.OnnxExporter.PROBABILITIES), 1))) {
+            throw new IllegalStateException("ONNX Runtime disagrees with DL4J on the benchmark batch");
+        }
+        return ort;
     }
 
     /**

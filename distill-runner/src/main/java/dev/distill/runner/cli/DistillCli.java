@@ -31,7 +31,7 @@ public final class DistillCli implements Runnable {
     @Override
     public void run() {
         throw new CommandLine.ParameterException(spec.commandLine(),
-                "name a command: run, resume, status, validate, compare, report, evaluate, bench or sensitivity");
+                "name a command: run, resume, status, validate, compare, report, evaluate, bench, sensitivity or export");
     }
 
     public static void main(String[] args) {

@@ -37,7 +37,8 @@ final class ValidateCommand implements Callable<Integer> {
             String what = model instanceof ModelConfig.Declared d
                     ? String.format(Locale.ROOT, "%,d params, %,d multiply-adds/example, %d epochs",
                             d.cost().params(), d.cost().multiplyAdds(), d.training().epochs())
-                    : "loaded from " + ((ModelConfig.Pretrained) model).file();
+                    : "loaded from " + ((ModelConfig.Pretrained) model).file()
+                            + (((ModelConfig.Pretrained) model).onnx() != null ? " (ONNX, run by ONNX Runtime)" : "");
             out.printf(Locale.ROOT, "  %-30s %-9s %s%s%n", node.id(), node.role().label(), what,
                     node.distilled() ? String.format(Locale.ROOT, ", distilled from %s (%s)",
                             node.parentId(), node.distillation().describe()) : "");

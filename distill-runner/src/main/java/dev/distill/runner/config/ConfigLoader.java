@@ -372,6 +372,8 @@ public final class ConfigLoader {
                         throw model.error("file", file + ": " + problem);
                     }
                     models.put(name, new ModelConfig.Pretrained(name, file));
+                } else if (model.has("onnx")) {
+                    models.put(name, OnnxModelParser.pretrained(name, model, base, data));
                 } else {
                     model.allowOnly(Set.of("layers", "graph", "zoo", "width", "depth", "training", "file"));
                     models.put(name, declared(name, model, data));
@@ -384,7 +386,8 @@ public final class ConfigLoader {
             List<String> kinds = java.util.stream.Stream.of("layers", "graph", "zoo").filter(model::has).toList();
             if (kinds.size() != 1) {
                 throw model.error(model.node(), model.path(), kinds.isEmpty()
-                        ? "declare the model with layers: (a list), graph: (named blocks), zoo: (a name) or file:"
+                        ? "declare the model with layers: (a list), graph: (named blocks), zoo: (a name), file: (a DL4J "
+                                + "zip) or onnx: (an .onnx file)"
                         : "give one of " + String.join(", ", kinds) + ", not both");
             }
             if (!kinds.get(0).equals("zoo") && (model.has("width") || model.has("depth"))) {

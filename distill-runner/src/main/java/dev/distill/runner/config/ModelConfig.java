@@ -37,7 +37,14 @@ public sealed interface ModelConfig {
         }
     }
 
-    /** A pretrained DL4J model file (ModelSerializer zip); never trained further. */
-    record Pretrained(String name, Path file) implements ModelConfig {
+    /**
+     * A pretrained model file, never trained further: a DL4J file (ModelSerializer zip), or an ONNX
+     * model run by ONNX Runtime ({@code onnx} says how to feed it; null for a DL4J file).
+     */
+    record Pretrained(String name, Path file, dev.distill.onnx.OnnxTeacherSpec onnx) implements ModelConfig {
+
+        public Pretrained(String name, Path file) {
+            this(name, file, null);
+        }
     }
 }

@@ -104,4 +104,20 @@ public sealed interface StageConfig {
                     l.fineTuneEpochs());
         }
     }
+
+    /**
+     * Export of every final model of the run (each chain's final student, and each stage's output that
+     * is a DL4J network) to {@code models/<id>.<format>}, checked against DL4J on the test split. Changes
+     * no model: the next stage starts from the same one.
+     */
+    record Export(int index, List<String> models, String format) implements StageConfig {
+        public Export {
+            models = List.copyOf(models);
+        }
+
+        @Override
+        public String describe() {
+            return "export to " + format + " (models/<id>." + format + ", compared with DL4J on the test split)";
+        }
+    }
 }

@@ -27,6 +27,8 @@ final class StageParser {
     private static final Set<String> QUANTIZE_KEYS = Set.of("type", "models", "scheme", "bits", "per_channel",
             "symmetric", "calibration", "init", "fine_tune_epochs", "qat", "huffman", "loss", "learning_rate");
 
+    private static final Set<String> EXPORT_KEYS = Set.of("type", "models", "format");
+
     private StageParser() {
     }
 
@@ -46,7 +48,10 @@ final class StageParser {
             // before the stage's own keys: they read the sequential spec a graph does not have
             List<String> named = s.has("models")
                     ? s.list("models").stream().map(n -> s.scalarText(n, s.child("models"))).toList() : List.of();
-            refuseGraphs(s, named, models, students);
+            if (!type.equals("export")) {
+                // export reads graphs as well as sequential networks
+                refuseGraphs(s, named, models, students);
+            }
             StageConfig stage;
             if (type.equals("prune")) {
                 stage = prune(i, s, models, students);
@@ -54,8 +59,10 @@ final class StageParser {
                 stage = lowRank(i, s, models, students);
             } else if (type.equals("quantize")) {
                 stage = quantize(i, s, students);
+            } else if (type.equals("export")) {
+                stage = export(i, s, students);
             } else {
-                throw s.error("type", "unknown stage type '" + type + "'; known: prune, low_rank, quantize");
+                throw s.error("type", "unknown stage type '" + type + "'; known: prune, low_rank, quantize, export");
             }
             List<String> targets = stage.models().isEmpty() ? List.copyOf(students) : stage.models();
             if (s.has("layers") && targets.stream().anyMatch(factorized::contains)) {
@@ -237,6 +244,19 @@ final class StageParser {
         } catch (IllegalArgumentException e) {
             throw located(s, e);
         }
+    }
+
+    private static StageConfig.Export export(int index, YamlMap s, Set<String> students) {
+        s.allowOnly(EXPORT_KEYS);
+        List<String> targets = targets(s, students);
+        if (!s.has("format")) {
+            throw s.error(s.node(), s.path(), "missing required key 'format': onnx");
+        }
+        String format = s.string("format");
+        if (!format.equals("onnx")) {
+            throw s.error("format", "unknown format '" + format + "'; known: onnx");
+        }
+        return new StageConfig.Export(index, targets, format);
     }
 
     /** The {@code models:} a stage is limited to: each must end a chain. */

@@ -70,6 +70,8 @@ public final class Pipeline {
     private final Map<String, Network> teachers = new HashMap<>();
     private final Map<String, INDArray> logitsCache = new HashMap<>();
     private final Map<String, TeacherLogits.Live> liveTeachers = new HashMap<>();
+    /** ONNX teachers (run by ONNX Runtime), by node id. */
+    private final Map<String, dev.distill.onnx.OnnxTeacher> onnxTeachers = new HashMap<>();
     /** What is finished (and each teacher's logits seconds, for the report's timings). */
     private Progress progress;
 
@@ -148,11 +150,12 @@ public final class Pipeline {
                 trained.add(node);
             }
         }
-        if (!config.stages().isEmpty()) {
+        if (config.stages().stream().anyMatch(s -> !(s instanceof dev.distill.runner.config.StageConfig.Export))) {
             entries.addAll(new StageRunner(config, data, run, out, this::teacherLogits,
                     label -> new ConsoleProgress(label, out, interactive))
                     .run(trained.stream().filter(n -> n.role() == Role.STUDENT).toList()));
         }
+        dev.distill.runner.stages.ExportStage.run(config, data, run, out, entries);
         RunSummary.Dataset dataset = new RunSummary.Dataset(data.name(), config.data().input().toString(),
                 config.data().classes(), data.train().size(), data.validation().size(), data.test().size());
         RunSummary summary = new RunSummary(config.name(), progress.configFile(), progress.started(),
@@ -251,7 +254,7 @@ public final class Pipeline {
     /** @param sweptPoint the label of the sweep point chosen for this link, or null if it was not swept */
     private ModelEntry train(Plan.Node node, ModelConfig model, Plan plan, String sweptPoint) {
         if (model instanceof ModelConfig.Pretrained p) {
-            return loaded(node, p);
+            return p.onnx() != null ? loadedOnnx(node, p) : loaded(node, p);
         }
         ModelConfig.Declared declared = (ModelConfig.Declared) model;
         List<Long> seeds = node.perSeed() ? config.seeds() : List.of(config.seed());
@@ -385,6 +388,28 @@ public final class Pipeline {
                 SavedModel.read(file).nonzero(), null);
     }
 
+    /**
+     * An ONNX teacher: tested through ONNX Runtime like any model, its file copied to
+     * {@code models/<id>.onnx} so the run directory holds every model it used; params and non-zero
+     * params are counted from the file's initializers.
+     */
+    private ModelEntry loadedOnnx(Plan.Node node, ModelConfig.Pretrained p) {
+        dev.distill.onnx.OnnxTeacher teacher = onnxTeachers.computeIfAbsent(node.id(),
+                id -> PretrainedModels.openOnnx(p, config, data));
+        int[] predicted = teacher.logits(data.test().features()).argMax(1).toIntVector();
+        run.write(Predictions.file(node.id()), Predictions.predictionsJson(node.id(), config.seed(), predicted));
+        double accuracy = Accuracy.of(predicted, data.test().labels());
+        String fileName = node.id() + ".onnx";
+        Path file = run.model(fileName);
+        ModelFiles.writeAtomically(file, tmp -> Files.copy(p.file(), tmp, java.nio.file.StandardCopyOption.REPLACE_EXISTING));
+        out.printf(Locale.ROOT, "%s (teacher, ONNX %s run by ONNX Runtime, frozen): test accuracy %.4f%n", node.id(),
+                p.file(), accuracy);
+        dev.distill.onnx.OnnxWeights weights = teacher.weights();
+        return new ModelEntry(node.id(), node.model(), node.role().label(), null, null, null, null, accuracy, null,
+                null, null, weights.params(), size(file), null, 0, null, null, null, "models/" + fileName,
+                weights.nonzero(), null);
+    }
+
     /** One-hot labels, or {@code [one-hot | teacher logits]} for a distilled node. */
     private INDArray targets(Plan.Node node) {
         INDArray oneHot = data.train().oneHot();
@@ -396,7 +421,9 @@ public final class Pipeline {
 
     /** A teacher for logits per batch, compiled once per run. */
     private TeacherLogits.Live liveTeacher(String teacherId) {
-        return liveTeachers.computeIfAbsent(teacherId, id -> TeacherLogits.live(teacher(id)));
+        return liveTeachers.computeIfAbsent(teacherId, id -> onnxTeachers.containsKey(id)
+                ? new TeacherLogits.Live("ONNX Runtime", onnxTeachers.get(id)::logits)
+                : TeacherLogits.live(teacher(id)));
     }
 
     private INDArray teacherLogits(String teacherId) {
@@ -415,7 +442,8 @@ public final class Pipeline {
                 }
             }
             long start = System.nanoTime();
-            INDArray logits = TeacherLogits.compute(teacher(id), data.train().features());
+            INDArray logits = onnxTeachers.containsKey(id) ? onnxTeachers.get(id).logits(data.train().features())
+                    : TeacherLogits.compute(teacher(id), data.train().features());
             ModelFiles.writeAtomically(file, tmp -> Nd4j.saveBinary(logits, tmp.toFile()));
             double seconds = (System.nanoTime() - start) / 1e9;
             progress = progress.withLogits(id, seconds);

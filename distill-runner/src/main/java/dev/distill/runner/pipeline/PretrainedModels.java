@@ -11,7 +11,7 @@ import dev.distill.models.build.Network;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
- * Loads a config's pretrained models and checks, before anything trains, that each accepts the
+ * Loads a config's pretrained models (DL4J files; ONNX files are only checked) and checks, before anything trains, that each accepts the
  * data's examples and predicts its number of classes.
  */
 public final class PretrainedModels {
@@ -22,11 +22,24 @@ public final class PretrainedModels {
     public static Map<String, Network> load(ExperimentConfig config, ExperimentData data) {
         Map<String, Network> nets = new LinkedHashMap<>();
         for (ModelConfig model : config.models().values()) {
-            if (model instanceof ModelConfig.Pretrained p) {
+            if (model instanceof ModelConfig.Pretrained p && p.onnx() != null) {
+                // checked now, before anything is written; the pipeline opens it again when it needs it
+                openOnnx(p, config, data).close();
+            } else if (model instanceof ModelConfig.Pretrained p) {
                 nets.put(p.name(), loadChecked(p.file(), data.test().features(), config.data().classes()));
             }
         }
         return nets;
+    }
+
+    /**
+     * An ONNX teacher in ONNX Runtime, checked against the data: it loads, takes the data's examples in
+     * its declared layout, outputs one finite value per class (one line naming the file otherwise).
+     */
+    public static dev.distill.onnx.OnnxTeacher openOnnx(ModelConfig.Pretrained p, ExperimentConfig config,
+            ExperimentData data) {
+        return dev.distill.onnx.OnnxTeacher.open(p.onnx(), config.data().input(), config.data().classes(),
+                data.test().features(), dev.distill.onnx.OnnxTeacher.threadsFromEnvironment());
     }
 
     /**
@@ -45,6 +58,12 @@ public final class PretrainedModels {
         }
         // restoring builds fresh layers, without the oneDNN helpers NetworkFactory puts in
         net.applyConvBackend();
+        checkFits(file, net, features, classes);
+        return net;
+    }
+
+    /** Checks that {@code net} (read from {@code file}) takes {@code features}' examples and gives {@code classes} outputs. */
+    public static void checkFits(Path file, Network net, INDArray features, int classes) {
         INDArray probe = features.get(org.nd4j.linalg.indexing.NDArrayIndex.interval(0, Math.min(2, features.rows())),
                 org.nd4j.linalg.indexing.NDArrayIndex.all());
         INDArray output;
@@ -58,7 +77,6 @@ public final class PretrainedModels {
             throw new DistillException(file + ": the model outputs " + java.util.Arrays.toString(output.shape())
                     + " per batch but the data has " + classes + " classes");
         }
-        return net;
     }
 
     private static String firstLine(Exception e) {

@@ -29,6 +29,12 @@ public record SavedModel(long params, long nonzero, List<LayerParams> layers) {
 
     public static SavedModel read(Path file) {
         dev.distill.core.io.ModelFileCheck.regularFile(file);
+        if (file.getFileName().toString().endsWith(".onnx")) {
+            // an ONNX teacher: its initializers are its parameters; no DL4J layers to list
+            dev.distill.onnx.OnnxWeights w = dev.distill.onnx.OnnxWeights.of(
+                    dev.distill.core.io.ModelFiles.readAllBytes(file));
+            return new SavedModel(w.params(), w.nonzero(), List.of());
+        }
         if (dev.distill.core.quant.PackedModelFile.isPackedFile(file)) {
             return ofPacked(dev.distill.core.quant.PackedModelFile.read(file));
         }

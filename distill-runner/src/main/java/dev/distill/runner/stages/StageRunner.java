@@ -98,6 +98,10 @@ public final class StageRunner {
             current.put(node.id(), new Current(node.id(), net, declared.spec(), size(file)));
         }
         for (StageConfig stage : config.stages()) {
+            if (stage instanceof StageConfig.Export) {
+                // runs after every other stage, on their outputs too (see ExportStage)
+                continue;
+            }
             for (Plan.Node node : students) {
                 if (!stage.models().isEmpty() && !stage.models().contains(node.model())) {
                     continue;

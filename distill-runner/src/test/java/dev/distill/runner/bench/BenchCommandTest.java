@@ -70,6 +70,14 @@ class BenchCommandTest {
         // distill-runtime's float path runs the conv teacher and the dense student alike
         assertTrue(bench.get("models").get(4).get("runtime_latency_ms_p50").asDouble() > 0);
         assertTrue(bench.get("models").get(0).get("runtime_latency_ms_p50").asDouble() > 0);
+        // ONNX Runtime beside the first backend of every model (each exports), not measured twice
+        for (int i : new int[] {0, 2, 4}) {
+            JsonNode m = bench.get("models").get(i);
+            assertTrue(m.get("onnx_runtime_infer_samples_per_s").asDouble() > 0, m.toString());
+            assertTrue(m.get("onnx_runtime_latency_ms_p50").asDouble() > 0, m.toString());
+        }
+        assertTrue(bench.get("models").get(1).get("onnx_runtime_latency_ms_p50").isNull());
+        assertTrue(run.out().contains("ONNX Runtime: infer"), run.out());
         // the teacher's 32-64 conv + 128 dense on 8x8 inputs, as the spec counts it
         assertEquals(2L * (8 * 8 * 32 * 9 + 4 * 4 * 64 * 32 * 9 + 2 * 2 * 64 * 128 + 128 * 10),
                 bench.get("models").get(0).get("flops_per_sample").asLong());

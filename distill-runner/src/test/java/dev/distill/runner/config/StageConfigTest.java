@@ -52,6 +52,27 @@ class StageConfigTest {
     }
 
     @Test
+    void anExportStageLoadsAndItsKeysAreChecked() throws IOException {
+        StageConfig.Export e = assertInstanceOf(StageConfig.Export.class,
+                load("  - {type: export, format: onnx}\n").stages().get(0));
+        assertEquals("onnx", e.format());
+        assertEquals(List.of(), e.models(), "every final model");
+        assertError("  - {type: export}   # <-\n", "stages[0]", "missing required key 'format': onnx");
+        assertError("  - {type: export, format: onnx, sparsity: 0.5}   # <-\n", "stages[0].sparsity", "");
+        assertError("  - {type: export, format: onnx, models: [teacher]}   # <-\n", "stages[0].models",
+                "'teacher' is not the last model of any chain");
+    }
+
+    @Test
+    void anExportStageTakesGraphStudentsWhichTheOtherStagesRefuse() throws IOException {
+        String graphStudent = BASE.replace("layers: [{type: dense, units: 8}, {type: output}]", "zoo: mobilenet-tiny");
+        Files.writeString(dir.resolve("config.yaml"), graphStudent + "  - {type: export, format: onnx}\n");
+        assertInstanceOf(StageConfig.Export.class, ConfigLoader.load(dir.resolve("config.yaml")).stages().get(0));
+        Files.writeString(dir.resolve("config.yaml"), graphStudent + "  - {type: prune, sparsity: 0.5}\n");
+        assertThrows(ConfigException.class, () -> ConfigLoader.load(dir.resolve("config.yaml")));
+    }
+
+    @Test
     void aPruneStageLoadsWithItsDefaults() throws IOException {
         ExperimentConfig c = load("  - {type: prune, sparsity: 0.8}\n");
         StageConfig.Prune p = assertInstanceOf(StageConfig.Prune.class, c.stages().get(0));
@@ -124,7 +145,7 @@ class StageConfigTest {
     void unknownKeysTypesAndValues() throws IOException {
         assertError("  - type: prune\n    sparsity: 0.5\n    sparsty: 0.5   # <-\n", "stages[0].sparsty",
                 "unknown key; known keys here: sparsity");
-        assertError("  - type: squash   # <-\n", "stages[0].type", "unknown stage type 'squash'; known: prune, low_rank, quantize");
+        assertError("  - type: squash   # <-\n", "stages[0].type", "unknown stage type 'squash'; known: prune, low_rank, quantize, export");
         assertError("  - type: prune\n    sparsity: 0.5\n    schedule: sometimes   # <-\n", "stages[0].schedule",
                 "known: one_shot, gradual, iterative");
         assertError("  - type: prune\n    sparsity: 0.5\n    loss: soft   # <-\n", "stages[0].loss", "known: distill");
@@ -229,8 +250,10 @@ class StageConfigTest {
     void shippedCompressionConfigsEndWithTheirQuantizeStages() {
         ExperimentConfig digits = ConfigLoader.load(CliRun.repoFile("configs/digits-compress.yaml"));
         List<StageConfig> d = digits.stages();
-        assertEquals(QuantSettings.Scheme.INT8, ((StageConfig.Quantize) d.get(d.size() - 2)).settings().scheme());
-        assertEquals(4, ((StageConfig.Quantize) d.get(d.size() - 1)).settings().bits());
+        // the digits config exports its final models after the two quantize stages
+        assertInstanceOf(StageConfig.Export.class, d.get(d.size() - 1));
+        assertEquals(QuantSettings.Scheme.INT8, ((StageConfig.Quantize) d.get(d.size() - 3)).settings().scheme());
+        assertEquals(4, ((StageConfig.Quantize) d.get(d.size() - 2)).settings().bits());
         ExperimentConfig fashion = ConfigLoader.load(CliRun.repoFile("configs/fashion-mnist-takd-compress.yaml"));
         assertEquals(List.of("teacher", "assistant", "student"), fashion.chains().get(0).models());
         assertInstanceOf(StageConfig.Prune.class, fashion.stages().get(4));
@@ -295,7 +318,7 @@ class StageConfigTest {
         assertError("  - type: low_rank\n    energy: 0.9\n    loss: soft   # <-\n", "stages[0].loss", "known: distill");
         assertError("  - type: low_rank\n    energy: 0.9\n    models: [teacher]   # <-\n", "stages[0].models",
                 "'teacher' is not the last model of any chain");
-        assertError("  - type: lowrank   # <-\n", "stages[0].type", "unknown stage type 'lowrank'; known: prune, low_rank, quantize");
+        assertError("  - type: lowrank   # <-\n", "stages[0].type", "unknown stage type 'lowrank'; known: prune, low_rank, quantize, export");
     }
 
     @Test
