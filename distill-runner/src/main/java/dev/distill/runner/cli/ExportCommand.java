@@ -5,11 +5,11 @@ import dev.distill.core.eval.Accuracy;
 import dev.distill.core.quant.PackedModelFile;
 import dev.distill.core.quant.Quantization;
 import dev.distill.models.build.Network;
+import dev.distill.onnx.OnnxAgreement;
 import dev.distill.runner.config.ExperimentConfig;
+import dev.distill.runner.onnx.OnnxExports;
 import dev.distill.runner.pipeline.ExperimentData;
 import dev.distill.runner.pipeline.PretrainedModels;
-import dev.distill.onnx.OnnxAgreement;
-import dev.distill.runner.onnx.OnnxExports;
 import dev.distill.runtime.Model;
 import dev.distill.runtime.Precision;
 import java.io.PrintStream;
@@ -17,6 +17,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import picocli.CommandLine.Command;
@@ -24,36 +25,43 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-@Command(name = "export", description = "Write a trained model (.zip or .sparse) as a packed file that "
-        + "distill-runtime runs without DL4J: float32, or with --int8 post-training int8 (weights per output "
-        + "channel, activation ranges calibrated on the config's training data). The file records the data's "
-        + "preprocessing and class names. With --format onnx: an ONNX model (sequential or graph; --int8: "
-        + "int8 weights behind DequantizeLinear), checked in ONNX Runtime against DL4J on the test split.")
+@Command(name = "export", description = "Write a trained model for use outside the framework: --format packed (the "
+        + "default) is the file distill-runtime runs without DL4J, float32 or with --int8 post-training int8, "
+        + "recording the data's preprocessing and class names; --format onnx is an ONNX model for ONNX Runtime and "
+        + "other runtimes (a packed int8 file becomes QuantizeLinear/DequantizeLinear).")
 final class ExportCommand implements Callable<Integer> {
 
-    @Parameters(paramLabel = "MODEL", description = "A sequential model file: DL4J zip or sparse (runs/<run>/models/...).")
+    /** Formats a model can be exported to. */
+    enum Format {
+        packed, onnx
+    }
+
+    @Parameters(paramLabel = "MODEL", description = "A model file: DL4J zip or sparse (runs/<run>/models/...); for "
+            + "--format onnx also a packed file.")
     Path model;
 
-    @Option(names = "--data", required = true, paramLabel = "CONFIG",
-            description = "The config whose data the model was trained on (preprocessing, class names, calibration).")
+    @Option(names = "--format", paramLabel = "FORMAT", defaultValue = "packed",
+            description = "Target format: ${COMPLETION-CANDIDATES} (default ${DEFAULT-VALUE}).")
+    Format format;
+
+    @Option(names = "--data", paramLabel = "CONFIG",
+            description = "The config whose data the model was trained on: needed for packed (preprocessing, class "
+                    + "names, calibration); for onnx it checks the model against the data, records the input scale and "
+                    + "compares the export with DL4J on the test split.")
     Path config;
 
-    @Option(names = "--format", paramLabel = "FORMAT", defaultValue = "packed",
-            description = "packed (distill-runtime's file) or onnx.")
-    String format;
-
-    @Option(names = "--int8", description = "Post-training int8 (no fine-tuning) instead of float32.")
+    @Option(names = "--int8", description = "packed: post-training int8 (no fine-tuning) instead of float32.")
     boolean int8;
 
     @Option(names = "--calibration-batches", paramLabel = "N", defaultValue = "8",
-            description = "Training batches (of the config's batch size) the activation ranges are measured on.")
+            description = "packed --int8: training batches (of the config's batch size) the activation ranges are measured on.")
     int calibrationBatches;
 
-    @Option(names = "--huffman", description = "Huffman-code the int8 codes where that is smaller.")
+    @Option(names = "--huffman", description = "packed: Huffman-code the int8 codes where that is smaller.")
     boolean huffman;
 
     @Option(names = "--out", paramLabel = "FILE",
-            description = "The packed file; default MODEL's name with .packed (-int8.packed with --int8).")
+            description = "Where to write; default MODEL's name with .packed (-int8.packed with --int8) or .onnx.")
     Path out;
 
     @Mixin
@@ -61,9 +69,14 @@ final class ExportCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        return format == Format.packed ? exportPacked() : exportOnnx();
+    }
+
+    private int exportPacked() {
         PrintStream console = DistillCli.Streams.out;
-        if (!format.equals("packed") && !format.equals("onnx")) {
-            throw new DistillException("--format: unknown format '" + format + "' (expected packed or onnx)");
+        if (config == null) {
+            throw new DistillException("--data CONFIG is needed for --format packed: the file records the data's "
+                    + "preprocessing and class names, and int8 calibrates on its training data");
         }
         if (calibrationBatches < 1) {
             throw new DistillException("--calibration-batches must be at least 1, got " + calibrationBatches);
@@ -71,9 +84,6 @@ final class ExportCommand implements Callable<Integer> {
         ExperimentConfig experiment = options.load(config);
         ExperimentData data = ExperimentData.load(experiment.data(), experiment.seed());
         Network loaded = PretrainedModels.loadChecked(model, data.test().features(), experiment.data().classes());
-        if (format.equals("onnx")) {
-            return onnx(console, experiment, data, loaded);
-        }
         if (!(loaded instanceof Network.Sequential sequential)) {
             throw new DistillException(model + ": a graph model cannot be exported to the packed format yet (sequential"
                     + " models only)");
@@ -129,37 +139,32 @@ final class ExportCommand implements Callable<Integer> {
         return 0;
     }
 
-    /**
-     * The ONNX export: float, or with --int8 the post-training int8 weights (as the packed export quantizes
-     * them) behind DequantizeLinear; written only if ONNX Runtime gives DL4J's class on every test example.
-     */
-    private int onnx(PrintStream console, ExperimentConfig experiment, ExperimentData data, Network loaded) {
-        if (huffman) {
-            throw new DistillException("--huffman: the ONNX export stores int8 codes as they are");
+    private int exportOnnx() {
+        PrintStream stdout = DistillCli.Streams.out;
+        if (int8 || huffman) {
+            throw new DistillException((int8 ? "--int8" : "--huffman") + " applies to --format packed; to export an "
+                    + "int8 model to ONNX, export its .packed file (its int8 weights become QuantizeLinear/DequantizeLinear)");
         }
-        Path file = out != null ? out : model.resolveSibling(stem(model) + (int8 ? "-int8" : "") + ".onnx");
-        if (file.toAbsolutePath().normalize().equals(model.toAbsolutePath().normalize())) {
-            throw new DistillException("--out: " + file + " is the model file itself");
+        Path target = out != null ? out : model.resolveSibling(stem(model) + ".onnx");
+        if (target.toAbsolutePath().getParent() != null && !Files.isDirectory(target.toAbsolutePath().getParent())) {
+            throw new DistillException(target + ": its directory does not exist");
         }
-        if (file.toAbsolutePath().getParent() != null && !Files.isDirectory(file.toAbsolutePath().getParent())) {
-            throw new DistillException("--out: " + file + ": its directory does not exist");
+        OnnxAgreement agreement;
+        if (config != null) {
+            ExperimentConfig experiment = options.load(config);
+            ExperimentData data = ExperimentData.load(experiment.data(), experiment.seed());
+            OnnxExports.Source source = OnnxExports.read(model);
+            dev.distill.runner.pipeline.PretrainedModels.checkFits(model, source.net(), data.test().features(), experiment.data().classes());
+            agreement = OnnxExports.export(source, OnnxExports.metadata(experiment.data()), target,
+                    data.test().features());
+        } else {
+            agreement = OnnxExports.export(OnnxExports.read(model), Map.of(), target, null);
         }
-        OnnxExports.Source source = new OnnxExports.Source(loaded, List.of());
-        if (int8) {
-            if (!(loaded instanceof Network.Sequential sequential)) {
-                throw new DistillException(model + ": --int8 quantizes sequential models only, this is a graph");
-            }
-            MultiLayerNetwork net = sequential.net();
-            Quantization.Outcome o = Quantization.postTrainingInt8(net, data.train().features(),
-                    experiment.data().batchSize(), calibrationBatches);
-            source = new OnnxExports.Source(Network.of(o.net()), o.tensors());
-        }
-        OnnxAgreement a = OnnxExports.export(source, OnnxExports.metadata(experiment.data()), file,
-                data.test().features());
-        console.printf(Locale.ROOT, "wrote %s: %,d bytes (%s: %,d), %s; ONNX Runtime vs DL4J on %,d test examples: "
-                + "same class %.2f%%, max |probability difference| %.2g%n", file, sizeOf(file), model, sizeOf(model),
-                int8 ? "int8 weights (QDQ), post-training" : "float32", a.examples(), 100 * a.sameClass(),
-                a.maxProbabilityDifference());
+        stdout.printf(Locale.ROOT, "%s: written (%,d bytes) from %s%s%n", target, sizeOf(target), model,
+                agreement == null ? "; not compared with DL4J (give --data CONFIG to check it on the test split)"
+                        : String.format(Locale.ROOT, "; ONNX Runtime vs DL4J on %,d test examples: same class %.2f%%, "
+                                + "max |probability difference| %.2g", agreement.examples(),
+                                100 * agreement.sameClass(), agreement.maxProbabilityDifference()));
         return 0;
     }
 

@@ -10,6 +10,7 @@ import dev.distill.onnx.OnnxAgreement;
 import dev.distill.onnx.OnnxExporter;
 import dev.distill.onnx.OnnxTeacher;
 import dev.distill.runner.config.DataConfig;
+import dev.distill.runner.config.DataSource;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -33,16 +34,17 @@ public final class OnnxExports {
     }
 
     /**
-     * A DL4J model file (sequential or graph zip, or the sparse format), or one line naming the file. A
-     * packed file is distill-runtime's format, without a DL4J network to export: refused.
+     * A model file: DL4J (sequential or graph zip, or the sparse format) or a packed file (read
+     * back dequantized, with its stored tensors), or one line naming the file.
      */
     public static Source read(Path file) {
         if (!Files.isRegularFile(file)) {
             throw new DistillException(file + ": model file not found");
         }
         if (PackedModelFile.isPackedFile(file)) {
-            throw new DistillException(file + ": a packed file (distill-runtime's format) has no DL4J network to "
-                    + "export; export the .zip or .sparse it was made from (--int8 for int8 weights)");
+            // packed format 3 holds distill-runtime's ops, not a DL4J network: exported from those ops or not at all
+            throw new DistillException(file + ": ONNX export of packed files (format 3) is not done yet; export the "
+                    + ".zip or .sparse model it was made from");
         }
         try {
             return new Source(ModelFiles.load(file, SparseModelFile::load), List.of());
@@ -57,13 +59,25 @@ public final class OnnxExports {
      */
     public static Map<String, String> metadata(DataConfig data) {
         Map<String, String> m = new LinkedHashMap<>();
-        m.put(OnnxExporter.META_SCALE, Double.toString(data.source().scale()));
+        m.put(OnnxExporter.META_SCALE, Double.toString(scale(data.source())));
         m.put(OnnxExporter.META_INPUT, data.input().image()
                 ? String.format(Locale.ROOT, "image %dx%dx%d (channels x height x width), flattened channels first",
                         data.input().channels(), data.input().height(), data.input().width())
                 : "flat " + data.input().size());
         m.put("distill.dataset", data.source().name());
         return m;
+    }
+
+    /** The factor the data source multiplies raw values by (pixels 0..255 by 1/255, digits 0..16 by 1/16). */
+    static double scale(DataSource source) {
+        if (source instanceof DataSource.Digits) {
+            return 1.0 / 16;
+        } else if (source instanceof DataSource.FashionMnist) {
+            return 1.0 / 255;
+        } else if (source instanceof DataSource.Idx idx) {
+            return idx.scale();
+        }
+        return ((DataSource.Csv) source).scale();
     }
 
     /**

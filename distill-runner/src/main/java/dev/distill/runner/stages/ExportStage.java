@@ -37,10 +37,10 @@ public final class ExportStage {
                     continue;
                 }
                 if (e.file().endsWith(".packed")) {
-                    // distill-runtime's format holds no DL4J network; `distill export --format onnx --int8`
-                    // quantizes a zip the same way
-                    out.printf(Locale.ROOT, "%s: not exported to ONNX (a packed file: export its input with "
-                            + "`distill export --format onnx --int8`)%n", e.id());
+                    // packed format 3 holds distill-runtime's ops, not a DL4J network (OnnxExports.read
+                    // refuses it); the run goes on with the other exports
+                    out.printf(Locale.ROOT, "%s: not exported to ONNX (packed files are distill-runtime's format; "
+                            + "its input %s is exported)%n", e.id(), e.input());
                     continue;
                 }
                 Path source = run.root().resolve(e.file());

@@ -65,6 +65,12 @@ class ExportCommandTest {
         ModelFiles.saveForShipping(student("student"), zip);
         CliRun format = CliRun.of("export", zip.toString(), "--data", DIGITS, "--format", "tflite");
         assertEquals(2, format.code());
-        assertEquals("error: --format: unknown format 'tflite' (expected packed or onnx)", format.err().strip());
+        assertTrue(format.err().contains("--format") && format.err().contains("packed, onnx"), format.err());
+        CliRun int8Onnx = CliRun.of("export", zip.toString(), "--format", "onnx", "--int8");
+        assertEquals(2, int8Onnx.code());
+        assertTrue(int8Onnx.err().strip().startsWith("error: --int8 applies to --format packed"), int8Onnx.err());
+        CliRun noData = CliRun.of("export", zip.toString());
+        assertEquals(2, noData.code());
+        assertTrue(noData.err().contains("--data CONFIG is needed for --format packed"), noData.err());
     }
 }

@@ -39,32 +39,26 @@ class OnnxExportCliTest {
     static Path temp;
 
     static Path graphZip;
-    static Path mlpZip;
-    static final String DIGITS = CliRun.repoFile("configs/digits-takd.yaml").toString();
 
     @BeforeAll
-    static void savedStudents() {
+    static void aSavedGraphStudent() {
         LabeledData digits = Splits.holdOut(Datasets.digits(CliRun.repoFile("datasets/digits.csv.gz")), 0.2, 0).first();
-        graphZip = temp.resolve("mobile.zip");
-        mlpZip = temp.resolve("mlp.zip");
-        ModelFiles.saveForShipping(trained(Zoo.spec("mobilenet-tiny", 0.25, 1, 10), digits), graphZip);
-        ModelFiles.saveForShipping(trained(Zoo.spec("mlp", 0.25, 1, 10), digits), mlpZip);
-    }
-
-    private static Network trained(dev.distill.models.spec.NetworkSpec spec, LabeledData digits) {
-        Network net = Networks.build(spec, InputShape.image(8, 8, 1), new Adam(0.01), 0, 1, new LossMCXENT());
+        Network net = Networks.build(Zoo.spec("mobilenet-tiny", 0.25, 1, 10), InputShape.image(8, 8, 1),
+                new Adam(0.01), 0, 1, new LossMCXENT());
         for (int i = 0; i < 3; i++) {
             net.fit(new DataSet(digits.features(), digits.oneHot()));
         }
-        return net;
+        graphZip = temp.resolve("mobile.zip");
+        ModelFiles.saveForShipping(net, graphZip);
     }
 
     @Test
     void exportWritesTheOnnxFileBesideTheModelWithTheDataScaleAndChecksItOnTheTestSplit() throws Exception {
-        CliRun r = CliRun.of("export", graphZip.toString(), "--format", "onnx", "--data", DIGITS);
+        CliRun r = CliRun.of("export", graphZip.toString(), "--format", "onnx", "--data",
+                CliRun.repoFile("configs/digits-takd.yaml").toString());
         assertEquals(0, r.code(), r.err());
         Path onnx = temp.resolve("mobile.onnx");
-        assertTrue(r.out().contains("wrote " + onnx + ": "), r.out());
+        assertTrue(r.out().contains(onnx + ": written"), r.out());
         assertTrue(r.out().contains("on 359 test examples: same class 100.00%"), r.out());
         ModelProto model = ModelProto.parseFrom(Files.readAllBytes(onnx));
         Map<String, String> meta = model.getMetadataPropsList().stream()
@@ -74,38 +68,30 @@ class OnnxExportCliTest {
     }
 
     @Test
-    void int8ExportWritesInt8WeightsBehindDequantizeLinearAndAQuarterOfTheBytes() throws Exception {
-        Path out = temp.resolve("elsewhere-int8.onnx");
-        CliRun r = CliRun.of("export", mlpZip.toString(), "--format", "onnx", "--data", DIGITS, "--int8", "--out",
-                out.toString());
+    void exportWithOutToAnotherFileAndNoData() {
+        Path out = temp.resolve("elsewhere.onnx");
+        CliRun r = CliRun.of("export", graphZip.toString(), "--format", "onnx", "--out", out.toString());
         assertEquals(0, r.code(), r.err());
-        assertTrue(r.out().contains("int8 weights (QDQ), post-training") && r.out().contains("same class 100.00%"),
-                r.out());
-        ModelProto int8 = ModelProto.parseFrom(Files.readAllBytes(out));
-        assertEquals(2, int8.getGraph().getNodeList().stream().filter(n -> n.getOpType().equals("DequantizeLinear"))
-                .count(), "dense and output weights as int8 codes");
-        CliRun f = CliRun.of("export", mlpZip.toString(), "--format", "onnx", "--data", DIGITS);
-        assertEquals(0, f.code(), f.err());
-        long floatBytes = Files.size(temp.resolve("mlp.onnx"));
-        assertTrue(Files.size(out) < floatBytes * 0.4, Files.size(out) + " vs " + floatBytes);
+        assertTrue(Files.isRegularFile(out));
+        assertTrue(r.out().contains("not compared with DL4J"), r.out());
     }
 
     @Test
     void aFileThatIsNotAModelIsOneLineExitTwoAndNothingWritten() throws Exception {
         Path bad = temp.resolve("notes.zip");
         Files.writeString(bad, "not a model");
-        CliRun r = CliRun.of("export", bad.toString(), "--format", "onnx", "--data", DIGITS);
+        CliRun r = CliRun.of("export", bad.toString(), "--format", "onnx");
         assertEquals(2, r.code(), r.err());
         assertEquals(1, r.err().lines().count(), r.err());
-        assertTrue(r.err().startsWith("error: " + bad), r.err());
+        assertTrue(r.err().startsWith("error: " + bad + ": not a DL4J model file"), r.err());
         assertFalse(Files.exists(temp.resolve("notes.onnx")));
     }
 
     @Test
     void anUnknownFormatIsRefused() {
-        CliRun r = CliRun.of("export", graphZip.toString(), "--format", "tflite", "--data", DIGITS);
+        CliRun r = CliRun.of("export", graphZip.toString(), "--format", "tflite");
         assertEquals(2, r.code(), r.err());
-        assertEquals("error: --format: unknown format 'tflite' (expected packed or onnx)", r.err().strip());
+        assertTrue(r.err().contains("tflite"), r.err());
     }
 
     @Test
@@ -134,7 +120,7 @@ class OnnxExportCliTest {
             assertEquals(java.util.Arrays.toString(dl4j), java.util.Arrays.toString(ort), id);
         }
         assertFalse(Files.exists(run.resolve("models/teacher.onnx")), "teachers are not final models");
-        // a packed file is distill-runtime's format: said, not exported
+        // packed format 3 is distill-runtime's: said in a line, not exported (and the run does not fail)
         assertTrue(r.out().contains("student-from-teacher-pruned-int8: not exported to ONNX"), r.out());
         assertFalse(Files.exists(run.resolve("models/student-from-teacher-pruned-int8.onnx")));
     }
