@@ -31,6 +31,8 @@ final class EvaluateCommand implements Callable<Integer> {
         PrintStream out = DistillCli.Streams.out;
         ExperimentConfig experiment = options.load(config);
         ExperimentData data = ExperimentData.load(experiment.data(), experiment.seed());
+        // before anything opens it: opening a FIFO for its magic number would block for ever
+        dev.distill.core.io.ModelFileCheck.regularFile(model);
         if (dev.distill.core.quant.PackedModelFile.isPackedFile(model)) {
             return evaluatePacked(data, out);
         }
