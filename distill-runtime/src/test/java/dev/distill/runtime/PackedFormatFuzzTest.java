@@ -30,6 +30,7 @@ class PackedFormatFuzzTest {
         seeds.add(TestModels.packed(TestModels.mlp(1, 3), true));
         seeds.add(TestModels.packed(TestModels.mlp(2, 1), false));
         seeds.add(TestModels.packed(TestModels.cnn(3), true));
+        seeds.add(TestModels.packed(TestModels.graph(4), false));
         Path example = Path.of("../examples/digits-app/src/main/resources/digits-student.packed");
         if (Files.isRegularFile(example)) {
             seeds.add(Files.readAllBytes(example));
