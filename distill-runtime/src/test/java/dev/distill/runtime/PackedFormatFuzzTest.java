@@ -111,8 +111,8 @@ class PackedFormatFuzzTest {
                     assertFalse(e.getMessage().contains("\n"), "one line: " + e.getMessage());
                 }
             }
-            // most flips land in weight codes or floats, which stay a valid file (a run without the example
-            // app's model: 703 of 1,087 refused)
+            // most flips land in weight codes or floats, which stay a valid file (with three seed files, before
+            // the graph and the example app's model joined: 703 of 1,087 refused)
             assertTrue(refused > 0.5 * mutants.size(), refused + " of " + mutants.size() + " refused");
         });
     }
