@@ -15,10 +15,10 @@ import java.util.Map;
 
 /**
  * The {@code {type: export, format: onnx}} stage: after training and every other stage, each final
- * model of the run (a chain's final student, or a stage's output: pruned .sparse, low-rank .zip,
- * quantized .packed, INT8 weights as int8 initializers behind DequantizeLinear, k-means and binary as
- * their dequantized floats) is written as {@code models/<id>.onnx} and compared with DL4J on the test
- * split in ONNX Runtime.
+ * model of the run (a chain's final student, or a stage's output that is a DL4J network: pruned
+ * .sparse, low-rank .zip; a quantize stage's .packed file is distill-runtime's format and is skipped
+ * with a line) is written as {@code models/<id>.onnx} and compared with DL4J on the test split in ONNX
+ * Runtime.
  */
 public final class ExportStage {
 
@@ -34,6 +34,13 @@ public final class ExportStage {
             }
             for (ModelEntry e : entries) {
                 if (!exportable(e) || (!export.models().isEmpty() && !export.models().contains(e.model()))) {
+                    continue;
+                }
+                if (e.file().endsWith(".packed")) {
+                    // packed format 3 holds distill-runtime's ops, not a DL4J network (OnnxExports.read
+                    // refuses it); the run goes on with the other exports
+                    out.printf(Locale.ROOT, "%s: not exported to ONNX (packed files are distill-runtime's format; "
+                            + "its input %s is exported)%n", e.id(), e.input());
                     continue;
                 }
                 Path source = run.root().resolve(e.file());

@@ -110,8 +110,7 @@ class OnnxExportCliTest {
                 + " {type: quantize, scheme: int8}, {type: export, format: onnx}]", 1, 2);
         assertEquals(0, r.code(), r.err());
         LabeledData test = Splits.holdOut(Datasets.digits(CliRun.repoFile("datasets/digits.csv.gz")), 0.2, 0).second();
-        for (String id : new String[] {"student-from-teacher", "student-from-teacher-pruned",
-            "student-from-teacher-pruned-int8"}) {
+        for (String id : new String[] {"student-from-teacher", "student-from-teacher-pruned"}) {
             Path onnx = run.resolve("models/" + id + ".onnx");
             assertTrue(r.out().contains(id + ": exported to models/" + id + ".onnx"), r.out());
             int[] ort = OrtRun.run(Files.readAllBytes(onnx), test.features(), OnnxExporter.PROBABILITIES, 1)
@@ -121,11 +120,8 @@ class OnnxExportCliTest {
             assertEquals(java.util.Arrays.toString(dl4j), java.util.Arrays.toString(ort), id);
         }
         assertFalse(Files.exists(run.resolve("models/teacher.onnx")), "teachers are not final models");
-        ModelProto int8 = ModelProto.parseFrom(Files.readAllBytes(run.resolve("models/student-from-teacher-pruned-int8.onnx")));
-        assertEquals(2, int8.getGraph().getNodeList().stream().filter(n -> n.getOpType().equals("DequantizeLinear"))
-                .count(), "dense and output weights as int8 codes");
-        long floatBytes = Files.size(run.resolve("models/student-from-teacher-pruned.onnx"));
-        long int8Bytes = Files.size(run.resolve("models/student-from-teacher-pruned-int8.onnx"));
-        assertTrue(int8Bytes < floatBytes * 0.4, int8Bytes + " vs " + floatBytes);
+        // packed format 3 is distill-runtime's: said in a line, not exported (and the run does not fail)
+        assertTrue(r.out().contains("student-from-teacher-pruned-int8: not exported to ONNX"), r.out());
+        assertFalse(Files.exists(run.resolve("models/student-from-teacher-pruned-int8.onnx")));
     }
 }

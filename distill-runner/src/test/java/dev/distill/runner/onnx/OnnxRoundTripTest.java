@@ -90,7 +90,8 @@ class OnnxRoundTripTest {
     @Test
     void zooGraphStudentsGiveDl4jsPredictionsInOnnxRuntime() {
         assertRoundTrip("zoo graph mobilenet-tiny, width 0.5", Zoo.spec("mobilenet-tiny", 0.5, 1, 10));
-        assertRoundTrip("zoo graph resnet-tiny, width 0.5", Zoo.spec("resnet-tiny", 0.5, 1, 10));
+        // resnet narrower to save test time; shufflenet-tiny at 0.25 stays near chance after two epochs
+        assertRoundTrip("zoo graph resnet-tiny, width 0.25", Zoo.spec("resnet-tiny", 0.25, 1, 10));
         assertRoundTrip("zoo graph shufflenet-tiny, width 0.5", Zoo.spec("shufflenet-tiny", 0.5, 1, 10));
     }
 
