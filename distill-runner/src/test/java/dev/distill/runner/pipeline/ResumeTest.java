@@ -371,7 +371,7 @@ class ResumeTest {
         Path run = copyOf(killedInTeacher, "edited");
         Path config = run.resolve("config.yaml");
         String text = Files.readString(config);
-        Files.writeString(config, text.replace("temperature: 4", "temperature: 2").replace("seed: 42", "seed: 7"));
+        Files.writeString(config, text.replace("temperature: 1,", "temperature: 2,").replace("seed: 42", "seed: 7"));
         Map<String, String> before = listing(run);
         CliRun refused = resume(run);
         assertEquals(DistillCli.BAD_INPUT, refused.code(), refused.out());
