@@ -111,6 +111,26 @@ public final class Op {
         return inputRange;
     }
 
+    /** Leaky ReLU's slope or ELU's α (0 for the other activations). */
+    public float alpha() {
+        return alpha;
+    }
+
+    /** The window of a convolution or pooling op, else null. */
+    public Window window() {
+        return window;
+    }
+
+    /** A scale-shift op's per-channel factors (a copy), else null. */
+    public float[] scale() {
+        return scale == null ? null : scale.clone();
+    }
+
+    /** A scale-shift op's per-channel offsets (a copy), else null. */
+    public float[] shift() {
+        return shift == null ? null : shift.clone();
+    }
+
     /** Whether the op has weights and a bias (so a per-output-channel affine map can fold into it). */
     boolean weighted() {
         return kind == Kind.DENSE || kind == Kind.CONV2D || kind == Kind.DEPTHWISE_CONV2D;
