@@ -16,9 +16,10 @@ import java.util.Map;
 /**
  * The {@code {type: export, format: onnx}} stage: after training and every other stage, each final
  * model of the run (a chain's final student, or a stage's output: pruned .sparse, low-rank .zip,
- * quantized .packed, INT8 weights as int8 initializers behind DequantizeLinear, k-means and binary as
- * their dequantized floats) is written as {@code models/<id>.onnx} and compared with DL4J on the test
- * split in ONNX Runtime.
+ * quantized .packed, exported from distill-runtime's ops: INT8 weights as int8 initializers behind
+ * DequantizeLinear, k-means and binary as their dequantized floats) is written as {@code models/<id>.onnx}
+ * and compared in ONNX Runtime on the test split with DL4J, or for a packed file with distill-runtime's
+ * float path.
  */
 public final class ExportStage {
 
@@ -38,11 +39,12 @@ public final class ExportStage {
                 }
                 Path source = run.root().resolve(e.file());
                 Path target = run.model(e.id() + "." + export.format());
-                OnnxAgreement a = OnnxExports.export(OnnxExports.read(source), metadata, target,
-                        data.test().features());
-                out.printf(Locale.ROOT, "%s: exported to %s (%,d bytes); ONNX Runtime vs DL4J on %,d test examples: "
+                OnnxExports.Source model = OnnxExports.read(source);
+                OnnxAgreement a = OnnxExports.export(model, metadata, target, data.test().features());
+                out.printf(Locale.ROOT, "%s: exported to %s (%,d bytes); ONNX Runtime vs %s on %,d test examples: "
                         + "same class %.2f%%, max |probability difference| %.2g%n", e.id(),
-                        run.root().relativize(target), StageRunner.size(target), a.examples(), 100 * a.sameClass(),
+                        run.root().relativize(target), StageRunner.size(target), model.reference(), a.examples(),
+                        100 * a.sameClass(),
                         a.maxProbabilityDifference());
             }
         }
