@@ -97,8 +97,9 @@ public final class OnnxExporter {
     }
 
     /**
-     * As {@link #export(Network, Map)}, with the quantized weights of a packed model ({@code net} its
-     * dequantized network): linear (INT8, 2..8 bits) dense, output and conv weights are written as int8
+     * As {@link #export(Network, Map)}, with quantized tensors of {@code net} (a {@code Quantization}
+     * outcome: {@code net} holds their dequantized values; a packed file goes through
+     * {@link PackedOnnxExporter}, it has no DL4J network): linear (INT8, 2..8 bits) dense, output and conv weights are written as int8
      * initializers with per-channel scales and zero points behind a DequantizeLinear (QDQ, weights only;
      * activations stay float), which gives exactly the dequantized values; k-means, binary and other
      * tensors are written as the dequantized floats {@code net} holds.
