@@ -75,7 +75,7 @@ final class ExportCommand implements Callable<Integer> {
         try {
             f = Format.valueOf(format);
         } catch (IllegalArgumentException e) {
-            throw new DistillException("--format: unknown format '" + format + "' (expected packed or onnx)");
+            throw new DistillException("--format: unknown format '" + format + "' (expected one of: packed, onnx)");
         }
         return f == Format.packed ? exportPacked() : exportOnnx();
     }

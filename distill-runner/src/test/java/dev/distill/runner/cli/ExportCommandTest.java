@@ -65,6 +65,6 @@ class ExportCommandTest {
         ModelFiles.saveForShipping(student("student"), zip);
         CliRun format = CliRun.of("export", zip.toString(), "--data", DIGITS, "--format", "tflite");
         assertEquals(2, format.code());
-        assertEquals("error: --format: unknown format 'tflite' (expected packed or onnx)", format.err().strip());
+        assertEquals("error: --format: unknown format 'tflite' (expected one of: packed, onnx)", format.err().strip());
     }
 }

@@ -154,7 +154,7 @@ class OnnxExportCliTest {
     void anUnknownFormatIsRefused() {
         CliRun r = CliRun.of("export", graphZip.toString(), "--format", "tflite");
         assertEquals(2, r.code(), r.err());
-        assertEquals("error: --format: unknown format 'tflite' (expected packed or onnx)", r.err().strip());
+        assertEquals("error: --format: unknown format 'tflite' (expected one of: packed, onnx)", r.err().strip());
     }
 
     @Test
