@@ -2,23 +2,24 @@
 # Native-crash stress test (issue 16): many real trainings, back to back and PARALLEL at a time, with
 # the garbage collector made to run very often (a 1 MB young generation, a small JavaCPP maxbytes),
 # which is what exposed the SIGSEGV in sd::DataBuffer::primary(). Alternates the shipped digits TAKD
-# config (CNN teacher and assistant, MLP student; epochs cut to 10) and a Fashion-MNIST config
+# config (CNN teacher and assistant, MLP student; 30 epochs each, --digits-epochs to change) and a Fashion-MNIST config
 # (tools/stress/fashion-mnist-mlp.yaml). A run that crashes is then resumed (fence on) and must finish.
 #
-#   tools/stress-native.sh [--runs 30] [--parallel 2] [--fence on|off] [--out /tmp/distill-stress]
+#   tools/stress-native.sh [--runs 30] [--parallel 2] [--fence on|off] [--digits-epochs 30] [--out /tmp/distill-stress]
 #
 # --fence off runs ND4J's plain executioner (-Ddistill.nd4j.fence=false): the A/B that shows the
 # crash and its cause. Prints one line per run and a summary: runs, crashes, resumed after a crash.
 set -uo pipefail
 HOME_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-RUNS=30; PARALLEL=2; FENCE=on; OUT=/tmp/distill-stress
+RUNS=30; PARALLEL=2; FENCE=on; OUT=/tmp/distill-stress; DIGITS_EPOCHS=30
 while [ $# -gt 0 ]; do
   case "$1" in
     --runs) RUNS="$2"; shift 2 ;;
     --parallel) PARALLEL="$2"; shift 2 ;;
     --fence) FENCE="$2"; shift 2 ;;
     --out) OUT="$2"; shift 2 ;;
-    *) echo "stress-native.sh: unknown option $1 (expected --runs N, --parallel P, --fence on|off, --out DIR)" >&2; exit 2 ;;
+    --digits-epochs) DIGITS_EPOCHS="$2"; shift 2 ;;
+    *) echo "stress-native.sh: unknown option $1 (expected --runs N, --parallel P, --fence on|off, --digits-epochs N, --out DIR)" >&2; exit 2 ;;
   esac
 done
 case "$FENCE" in on) FENCE_PROP=true ;; off) FENCE_PROP=false ;;
@@ -39,8 +40,8 @@ one_run() {
   local i="$1" config args
   if [ $((i % 2)) -eq 0 ]; then
     config="$HOME_DIR/configs/digits-takd.yaml"
-    args=(--set models.teacher.training.epochs=10 --set models.assistant.training.epochs=10
-          --set models.student.training.epochs=10 --set 'seeds=[0]')
+    args=(--set models.teacher.training.epochs=$DIGITS_EPOCHS --set models.assistant.training.epochs=$DIGITS_EPOCHS
+          --set models.student.training.epochs=$DIGITS_EPOCHS --set 'seeds=[0]')
   else
     config="$HOME_DIR/tools/stress/fashion-mnist-mlp.yaml"; args=()
   fi

@@ -7,7 +7,11 @@ import dev.distill.core.data.LabeledData;
 import dev.distill.core.eval.Accuracy;
 import dev.distill.core.quant.PackedModelFile;
 import dev.distill.core.quant.Quantization;
+import dev.distill.models.build.Network;
 import dev.distill.models.build.NetworkFactory;
+import dev.distill.models.build.Networks;
+import dev.distill.models.zoo.Zoo;
+import org.nd4j.linalg.lossfunctions.impl.LossMCXENT;
 import dev.distill.models.spec.Activation;
 import dev.distill.models.spec.InputShape;
 import dev.distill.models.spec.LayerSpec;
@@ -96,6 +100,31 @@ class RuntimeAgreementTest {
         return rows;
     }
 
+    /**
+     * The float path of {@code packed} against DL4J's {@code net} on the whole test split: the same class on
+     * every example, probabilities within 1e-5. Returns DL4J's test accuracy.
+     */
+    private static double floatAgreement(String label, Model packed, Network net, ExperimentData data) {
+        float[][] dl4j = rows(net.output(data.test().features()));
+        int[] dl4jClass = Accuracy.predict(net, data.test().features());
+        float[][] inputs = rows(data.test().features());
+        double maxDiff = 0;
+        int same = 0;
+        for (int i = 0; i < inputs.length; i++) {
+            float[] p = packed.predictPreprocessed(inputs[i]);
+            for (int c = 0; c < p.length; c++) {
+                maxDiff = Math.max(maxDiff, Math.abs(p[c] - dl4j[i][c]));
+            }
+            same += Model.argmax(p) == dl4jClass[i] ? 1 : 0;
+        }
+        double accuracy = Accuracy.of(dl4jClass, data.test().labels());
+        System.out.printf(Locale.ROOT, "agreement %-22s float32: same class %d/%d, max |p diff| %.2e, DL4J accuracy "
+                + "%.4f, %d ops%n", label, same, inputs.length, maxDiff, accuracy, packed.description().ops().size());
+        assertEquals(inputs.length, same, label + ": float path, same class");
+        assertTrue(maxDiff <= 1e-5, label + ": float path, max |probability difference| " + maxDiff);
+        return accuracy;
+    }
+
     /** Writes {@code net} packed (int8 post-training when asked), reads it back and checks it against DL4J. */
     private void check(String label, ExperimentConfig config, ExperimentData data, MultiLayerNetwork net,
             boolean int8) {
@@ -104,24 +133,9 @@ class RuntimeAgreementTest {
                 config.data().source().classNames(), floatFile);
         Model fp32 = PackedModelFile.read(floatFile);
         assertEquals(Precision.FLOAT32, fp32.precision());
-        INDArray probs = net.output(data.test().features(), false);
-        float[][] dl4j = rows(probs);
-        float[][] inputs = rows(data.test().features());
         int[] dl4jClass = Accuracy.predict(net, data.test().features());
-        double maxDiff = 0;
-        int same = 0;
-        for (int i = 0; i < inputs.length; i++) {
-            float[] p = fp32.predictPreprocessed(inputs[i]);
-            for (int c = 0; c < p.length; c++) {
-                maxDiff = Math.max(maxDiff, Math.abs(p[c] - dl4j[i][c]));
-            }
-            same += Model.argmax(p) == dl4jClass[i] ? 1 : 0;
-        }
-        double accuracy = Accuracy.of(dl4jClass, data.test().labels());
-        System.out.printf(Locale.ROOT, "agreement %-22s float32: same class %d/%d, max |p diff| %.2e, DL4J accuracy %.4f%n",
-                label, same, inputs.length, maxDiff, accuracy);
-        assertEquals(inputs.length, same, label + ": float path, same class");
-        assertTrue(maxDiff <= 1e-5, label + ": float path, max |probability difference| " + maxDiff);
+        float[][] inputs = rows(data.test().features());
+        double accuracy = floatAgreement(label, fp32, Network.of(net), data);
         if (!int8) {
             return;
         }
@@ -161,6 +175,30 @@ class RuntimeAgreementTest {
         check("digits-cnn", config, data, trained(CNN, input, data.train(), n, 5), false);
         check("digits-mobile", config, data, trained(MOBILE, input, data.train(), n, 5), false);
         check("digits-separable", config, data, trained(SEPARABLE, input, data.train(), n, 5), false);
+    }
+
+    /** The zoo's graph students (residual, concat, group convolution with shuffle, separable blocks), float32. */
+    @Test
+    void zooGraphStudentsAgreeOnTheDigitsTestSplit() throws Exception {
+        ExperimentConfig config = ConfigLoader.load(Path.of("../configs/digits-takd.yaml").toAbsolutePath().normalize());
+        ExperimentData data = ExperimentData.load(config.data(), config.seed());
+        for (String name : List.of("resnet-tiny", "shufflenet-tiny", "mobilenet-tiny")) {
+            Network.Graph net = (Network.Graph) Networks.build(Zoo.spec(name, 0.5, 1, 10), InputShape.image(8, 8, 1),
+                    new Adam(3e-3), 0, 7, new LossMCXENT());
+            INDArray x = data.train().features();
+            INDArray y = data.train().oneHot();
+            for (int e = 0; e < 3; e++) {
+                for (int from = 0; from < data.train().size(); from += 64) {
+                    int to = Math.min(data.train().size(), from + 64);
+                    net.fit(new DataSet(x.get(NDArrayIndex.interval(from, to), NDArrayIndex.all()),
+                            y.get(NDArrayIndex.interval(from, to), NDArrayIndex.all())));
+                }
+            }
+            Path file = dir.resolve(name + ".packed");
+            PackedModelFile.write(net, config.data().source().preprocessing(), config.data().source().classNames(),
+                    file);
+            floatAgreement("digits-" + name, PackedModelFile.read(file), net, data);
+        }
     }
 
     @Test

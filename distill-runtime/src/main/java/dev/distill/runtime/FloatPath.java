@@ -5,38 +5,80 @@ import java.util.List;
 
 /**
  * Every op in float32 on plain arrays, one example at a time, values channels-first. Weights are decoded
- * (k-means, binary, linear codes) once, when the path is built. Immutable: each call allocates its own
- * buffers, so one instance serves any number of threads.
+ * (k-means, binary, linear codes) once, when the path is built. No step changes its input (a value may
+ * have several readers in a graph). Immutable: each call allocates its own buffers, so one instance
+ * serves any number of threads.
  */
 final class FloatPath {
 
-    /** One compiled op: reads {@code in}, returns its output (possibly {@code in} itself, changed in place). */
+    /** One compiled op with one input: reads {@code in} (never changes it), returns a new array. */
     interface Step {
         float[] run(float[] in);
     }
 
-    private final List<Step> steps;
+    /** One compiled op on all values computed so far (joins: add, concat). */
+    interface Join {
+        float[] run(float[][] values);
+    }
 
-    FloatPath(List<Step> steps) {
+    private final List<Join> steps;
+
+    private FloatPath(List<Join> steps) {
         this.steps = List.copyOf(steps);
     }
 
     static FloatPath compile(ModelDescription model, List<Shape> shapes) {
-        List<Step> steps = new ArrayList<>();
+        List<Join> steps = new ArrayList<>();
         List<Op> ops = model.ops();
         for (int i = 0; i < ops.size(); i++) {
-            steps.add(step(ops.get(i), shapes.get(i), shapes.get(i + 1)));
+            Op op = ops.get(i);
+            int[] inputs = op.inputsAt(i);
+            if (op.kind == Op.Kind.ADD || op.kind == Op.Kind.CONCAT) {
+                steps.add(join(op.kind == Op.Kind.ADD, inputs));
+            } else {
+                Step step = step(op, shapes.get(inputs[0]), shapes.get(i + 1));
+                int from = inputs[0];
+                steps.add(values -> step.run(values[from]));
+            }
         }
         return new FloatPath(steps);
     }
 
     /** {@code input} (the network's input, preprocessing applied) through every op; {@code input} is not changed. */
     float[] run(float[] input) {
-        float[] x = input.clone();
-        for (Step s : steps) {
-            x = s.run(x);
+        float[][] values = new float[steps.size() + 1][];
+        values[0] = input;
+        for (int i = 0; i < steps.size(); i++) {
+            values[i + 1] = steps.get(i).run(values);
         }
-        return x;
+        return values[steps.size()];
+    }
+
+    /** The sum of the inputs, or their channels stacked (channels-first, so the arrays one after another). */
+    static Join join(boolean add, int[] inputs) {
+        return values -> {
+            if (add) {
+                float[] y = values[inputs[0]].clone();
+                for (int k = 1; k < inputs.length; k++) {
+                    float[] x = values[inputs[k]];
+                    for (int i = 0; i < y.length; i++) {
+                        y[i] += x[i];
+                    }
+                }
+                return y;
+            }
+            int n = 0;
+            for (int v : inputs) {
+                n += values[v].length;
+            }
+            float[] y = new float[n];
+            int at = 0;
+            for (int v : inputs) {
+                System.arraycopy(values[v], 0, y, at, values[v].length);
+                at += values[v].length;
+            }
+            return y;
+        };
     }
 
     static Step step(Op op, Shape in, Shape out) {
@@ -57,6 +99,12 @@ final class FloatPath {
                 return scaleShift(op.scale.clone(), op.shift.clone(), in);
             case ACTIVATION:
                 return activation(op.activation, op.alpha, in);
+            case SUBSET: {
+                int plane = in.height * in.width;
+                int from = op.from * plane;
+                int to = (op.to + 1) * plane;
+                return x -> java.util.Arrays.copyOfRange(x, from, to);
+            }
             default:
                 throw new IllegalStateException(op.kind.name());
         }
@@ -289,19 +337,21 @@ final class FloatPath {
     private static Step scaleShift(float[] scale, float[] shift, Shape in) {
         int plane = in.height * in.width;
         return x -> {
+            float[] y = new float[x.length];
             for (int c = 0; c < in.channels; c++) {
                 for (int i = c * plane; i < (c + 1) * plane; i++) {
-                    x[i] = x[i] * scale[c] + shift[c];
+                    y[i] = x[i] * scale[c] + shift[c];
                 }
             }
-            return x;
+            return y;
         };
     }
 
     private static Step activation(ActivationFunction f, float alpha, Shape in) {
         return x -> {
-            f.apply(x, 0, x.length, alpha);
-            return x;
+            float[] y = x.clone();
+            f.apply(y, 0, y.length, alpha);
+            return y;
         };
     }
 }

@@ -63,10 +63,15 @@ final class Int8Path {
         Values run(Values in);
     }
 
-    private final List<Step> steps;
+    /** One op on all values computed so far. */
+    interface Node {
+        Values run(Values[] values);
+    }
+
+    private final List<Node> steps;
     private final int int8Ops;
 
-    private Int8Path(List<Step> steps, int int8Ops) {
+    private Int8Path(List<Node> steps, int int8Ops) {
         this.steps = List.copyOf(steps);
         this.int8Ops = int8Ops;
     }
@@ -81,38 +86,65 @@ final class Int8Path {
     /** The int8 path of {@code model}, or null if no op of it runs in integers. */
     static Int8Path compile(ModelDescription model, List<Shape> shapes, Int8Dot kernel) {
         List<Op> ops = model.ops();
-        List<Step> steps = new ArrayList<>();
+        int[] readers = new int[ops.size() + 1];
+        for (int i = 0; i < ops.size(); i++) {
+            for (int v : ops.get(i).inputsAt(i)) {
+                readers[v]++;
+            }
+        }
+        List<Node> steps = new ArrayList<>();
         int count = 0;
         for (int i = 0; i < ops.size(); i++) {
             Op op = ops.get(i);
-            Shape in = shapes.get(i);
+            int[] inputs = op.inputsAt(i);
+            if (op.kind == Op.Kind.ADD || op.kind == Op.Kind.CONCAT) {
+                FloatPath.Join join = FloatPath.join(op.kind == Op.Kind.ADD, inputs);
+                steps.add(values -> {
+                    float[][] floats = new float[values.length][];
+                    for (int v : inputs) {
+                        floats[v] = values[v].asFloats();
+                    }
+                    return new Values(join.run(floats));
+                });
+                continue;
+            }
+            Shape in = shapes.get(inputs[0]);
             Shape out = shapes.get(i + 1);
+            Step step;
             if (runsInInt8(op)) {
                 count++;
-                Int8Range next = requantizeTo(ops, i);
-                steps.add(op.kind == Op.Kind.DENSE ? new DenseStep(op, in, out, next, kernel)
-                        : new ConvStep(op, in, out, next));
+                Int8Range next = requantizeTo(ops, i, readers);
+                step = op.kind == Op.Kind.DENSE ? new DenseStep(op, in, out, next, kernel)
+                        : new ConvStep(op, in, out, next);
             } else if (op.kind == Op.Kind.MAX_POOL) {
                 FloatPath.Step floats = FloatPath.step(op, in, out);
                 Window window = op.window;
-                steps.add(v -> v.codes != null ? new Values(maxPool(v.codes, window, in, out), v.range)
-                        : new Values(floats.run(v.floats)));
+                step = v -> v.codes != null ? new Values(maxPool(v.codes, window, in, out), v.range)
+                        : new Values(floats.run(v.floats));
             } else {
                 FloatPath.Step floats = FloatPath.step(op, in, out);
-                steps.add(v -> new Values(floats.run(v.floats != null ? v.floats : v.asFloats())));
+                step = v -> new Values(floats.run(v.asFloats()));
             }
+            int from = inputs[0];
+            steps.add(values -> step.run(values[from]));
         }
         return count == 0 ? null : new Int8Path(steps, count);
     }
 
-    /** The input range of the int8 op that op {@code i}'s output reaches through max pooling only, if any. */
-    private static Int8Range requantizeTo(List<Op> ops, int i) {
+    /**
+     * The input range of the int8 op that op {@code i}'s output reaches through max pooling only, each value
+     * on the way read by the next op alone; else null (the output becomes float).
+     */
+    private static Int8Range requantizeTo(List<Op> ops, int i, int[] readers) {
         ActivationFunction f = ops.get(i).activation;
         if (f != ActivationFunction.IDENTITY && f != ActivationFunction.RELU && f != ActivationFunction.RELU6) {
             return null;
         }
         for (int j = i + 1; j < ops.size(); j++) {
             Op next = ops.get(j);
+            if (readers[j] != 1 || !next.readsPrevious(j)) {
+                return null;
+            }
             if (next.kind == Op.Kind.MAX_POOL) {
                 continue;
             }
@@ -126,11 +158,12 @@ final class Int8Path {
     }
 
     float[] run(float[] input) {
-        Values v = new Values(input.clone());
-        for (Step s : steps) {
-            v = s.run(v);
+        Values[] values = new Values[steps.size() + 1];
+        values[0] = new Values(input);
+        for (int i = 0; i < steps.size(); i++) {
+            values[i + 1] = steps.get(i).run(values);
         }
-        return v.asFloats();
+        return values[steps.size()].asFloats().clone();
     }
 
     /** {@code m} as {@code multiplier × 2^−shift} with |multiplier| in [2^30, 2^31); the sign rides on the multiplier. */

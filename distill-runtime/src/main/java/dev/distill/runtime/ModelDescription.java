@@ -63,22 +63,42 @@ public final class ModelDescription {
      * take the factor). An activation op right after a dense or conv op without one merges into it.
      */
     public ModelDescription folded() {
+        int[] consumers = new int[ops.size() + 1];
+        for (int i = 0; i < ops.size(); i++) {
+            for (int v : ops.get(i).inputsAt(i)) {
+                if (v >= 0 && v < consumers.length) {
+                    consumers[v]++;
+                }
+            }
+        }
+        // value numbers change as ops merge: map[old value] = new value
+        int[] map = new int[ops.size() + 1];
         List<Op> out = new ArrayList<>();
-        for (Op op : ops) {
+        for (int i = 0; i < ops.size(); i++) {
+            Op op = ops.get(i);
             Op previous = out.isEmpty() ? null : out.get(out.size() - 1);
-            if (previous != null && previous.weighted() && previous.activation == ActivationFunction.IDENTITY) {
-                if (op.kind == Op.Kind.SCALE_SHIFT) {
-                    Op merged = foldInto(previous, op.scale, op.shift);
-                    if (merged != null) {
-                        out.set(out.size() - 1, merged);
-                        continue;
-                    }
-                } else if (op.kind == Op.Kind.ACTIVATION) {
-                    out.set(out.size() - 1, previous.withActivation(op.activation, op.alpha));
+            boolean onlyReader = op.readsPrevious(i) && consumers[i] == 1 && map[i] == out.size();
+            if (previous != null && onlyReader && previous.weighted()
+                    && previous.activation == ActivationFunction.IDENTITY) {
+                Op merged = op.kind == Op.Kind.SCALE_SHIFT ? foldInto(previous, op.scale, op.shift)
+                        : op.kind == Op.Kind.ACTIVATION ? previous.withActivation(op.activation, op.alpha) : null;
+                if (merged != null) {
+                    out.set(out.size() - 1, merged);
+                    map[i + 1] = out.size();
                     continue;
                 }
             }
+            if (op.inputs != null) {
+                int[] remapped = op.inputs.clone();
+                for (int k = 0; k < remapped.length; k++) {
+                    remapped[k] = remapped[k] >= 0 && remapped[k] <= i ? map[remapped[k]] : remapped[k];
+                }
+                op = op.withInputs(remapped);
+            } else if (map[i] != out.size()) {
+                op = op.withInputs(map[i]);
+            }
             out.add(op);
+            map[i + 1] = out.size();
         }
         return new ModelDescription(inputShape, preprocessing, classNames, out);
     }

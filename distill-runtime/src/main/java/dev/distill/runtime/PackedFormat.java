@@ -22,13 +22,14 @@ import java.util.zip.CRC32;
  * <p>Layout (big-endian; "varint" is an unsigned LEB128 count below 2^31): magic {@code DSTLPACK}, format
  * version (u16), the file's length in bytes (u32), the input shape (3 varints: channels, height, width),
  * the preprocessing (f32 scale, f32 shift), the class names (varint count; each a varint length and
- * UTF-8), the ops (varint count; each a kind (u8, {@link Op.Kind}'s order) and its fields), a CRC-32 of
+ * UTF-8), the ops (varint count; each a kind (u8, {@link Op.Kind}'s order), the values it reads (varint
+ * count, 0 for the value before it, then varints: 0 the input, k + 1 op k's output) and its fields), a CRC-32 of
  * every byte before it. An op's fields: a window is 8 varints (kernel, stride, padding, dilation; height
  * then width each) and a u8 "same"; an activation is a u8 ({@link ActivationFunction}'s order) and an
  * f32 α; an int8 input range is a u8 flag, then f32 scale and i16 zero point. Dense: activation, range,
  * weights tensor, u8 has-bias, bias tensor. Conv2d and depthwise conv2d: window, activation, range,
  * weights, u8 has-bias, bias. Pooling: window. Global pooling: nothing. Scale-shift: varint channels and
- * two float blocks. Activation: an activation.
+ * two float blocks. Activation: an activation. Add and concat: nothing. Subset: varints from and to.
  *
  * <p>A tensor: key (u8 length, UTF-8), rank (varint), dimensions (varints), kind (u8: 0 float32, 1 linear,
  * 2 k-means, 3 binary); float: a float block of the values; otherwise bits (u8), channel axis (i8, −1 per
@@ -120,6 +121,11 @@ public final class PackedFormat {
             writeVarint(out, model.ops().size());
             for (Op op : model.ops()) {
                 out.writeByte(op.kind.ordinal());
+                int[] inputs = op.inputs == null ? new int[0] : op.inputs;
+                writeVarint(out, inputs.length);
+                for (int v : inputs) {
+                    writeVarint(out, v);
+                }
                 switch (op.kind) {
                     case DENSE:
                         writeWeighted(out, op, huffman, layouts);
@@ -140,6 +146,10 @@ public final class PackedFormat {
                         break;
                     case ACTIVATION:
                         writeActivation(out, op);
+                        break;
+                    case SUBSET:
+                        writeVarint(out, op.from);
+                        writeVarint(out, op.to);
                         break;
                     default:
                         break;
@@ -512,6 +522,19 @@ public final class PackedFormat {
             throw new IOException("op " + index + ": unknown kind " + code);
         }
         Op.Kind kind = Op.Kind.values()[code];
+        int count = in.count("inputs of op " + index, 1);
+        int[] inputs = new int[count];
+        for (int k = 0; k < count; k++) {
+            inputs[k] = in.varint();
+            if (inputs[k] > index) {
+                throw new IOException("op " + index + " reads value " + inputs[k] + ", which is not before it");
+            }
+        }
+        Op op = readOpBody(in, kind, index, budget, declared);
+        return count == 0 ? op : op.withInputs(inputs);
+    }
+
+    private static Op readOpBody(Source in, Op.Kind kind, int index, long budget, long[] declared) throws IOException {
         switch (kind) {
             case DENSE:
                 return readWeighted(in, kind, null, index, budget, declared);
@@ -532,6 +555,12 @@ public final class PackedFormat {
                 ActivationFunction f = readActivation(in, index);
                 return Op.activation(f, in.f32());
             }
+            case ADD:
+                return Op.add();
+            case CONCAT:
+                return Op.concat();
+            case SUBSET:
+                return Op.subset(in.varint(), in.varint());
             default:
                 throw new IllegalStateException(kind.name());
         }

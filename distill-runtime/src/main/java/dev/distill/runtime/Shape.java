@@ -41,24 +41,51 @@ final class Shape {
     }
 
     /**
-     * The shape after each op (index 0 the input), checking each op's tensors against what it receives.
+     * The shape of each value (index 0 the input, k + 1 op k's output), checking each op's inputs and
+     * tensors against what it receives.
      *
      * @throws IllegalArgumentException naming the first op that does not fit
      */
     static List<Shape> infer(ModelDescription model) {
         int[] in = model.inputShape();
         List<Shape> shapes = new ArrayList<>();
-        Shape s = checked(in[0], in[1], in[2], "input");
-        shapes.add(s);
+        shapes.add(checked(in[0], in[1], in[2], "input"));
         List<Op> ops = model.ops();
         if (ops.isEmpty()) {
             throw new IllegalArgumentException("the model has no ops");
         }
         for (int i = 0; i < ops.size(); i++) {
-            s = next(ops.get(i), s, "op " + i + " (" + ops.get(i) + ")");
-            shapes.add(s);
+            Op op = ops.get(i);
+            String what = "op " + i + " (" + op + ")";
+            int[] inputs = op.inputsAt(i);
+            boolean joins = op.kind == Op.Kind.ADD || op.kind == Op.Kind.CONCAT;
+            if (joins ? inputs.length < 2 : inputs.length != 1) {
+                throw new IllegalArgumentException(what + ": " + inputs.length + " inputs");
+            }
+            Shape[] read = new Shape[inputs.length];
+            for (int k = 0; k < inputs.length; k++) {
+                if (inputs[k] < 0 || inputs[k] > i) {
+                    throw new IllegalArgumentException(what + " reads value " + inputs[k] + ", which is not before it");
+                }
+                read[k] = shapes.get(inputs[k]);
+            }
+            shapes.add(joins ? join(op, read, what) : next(op, read[0], what));
         }
         return shapes;
+    }
+
+    /** ADD: inputs of one shape; CONCAT: one height and width, channels summed. */
+    private static Shape join(Op op, Shape[] in, String what) {
+        long channels = 0;
+        for (Shape s : in) {
+            boolean fits = op.kind == Op.Kind.ADD ? s.channels == in[0].channels && s.height == in[0].height
+                    && s.width == in[0].width : s.height == in[0].height && s.width == in[0].width;
+            if (!fits) {
+                throw new IllegalArgumentException(what + ": inputs " + in[0] + " and " + s + " do not fit");
+            }
+            channels += s.channels;
+        }
+        return op.kind == Op.Kind.ADD ? in[0] : checked(channels, in[0].height, in[0].width, what);
     }
 
     private static Shape next(Op op, Shape in, String what) {
@@ -118,6 +145,11 @@ final class Shape {
                 return in;
             case ACTIVATION:
                 return in;
+            case SUBSET:
+                if (op.from < 0 || op.to < op.from || op.to >= in.channels) {
+                    throw new IllegalArgumentException(what + ": channels " + op.from + ".." + op.to + " of " + in);
+                }
+                return new Shape(op.to - op.from + 1, in.height, in.width);
             default:
                 throw new IllegalStateException(op.kind.name());
         }

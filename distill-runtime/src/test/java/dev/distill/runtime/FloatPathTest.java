@@ -131,6 +131,49 @@ class FloatPathTest {
         }
     }
 
+    /** The graph's joins against the same ops run one by one and combined here by hand. */
+    @Test
+    void graphOpsAddConcatenateAndSubsetChannelsAndAValueReadTwiceIsNotChanged() throws Exception {
+        ModelDescription g = TestModels.graph(31);
+        List<Op> ops = g.ops();
+        Random r = new Random(32);
+        float[] x = TestModels.gaussian(r, 36, 1);
+        Model whole = Model.of(g, "graph");
+        java.util.function.BiFunction<Op, int[], float[]> alone = (op, shape) -> {
+            try {
+                return Model.of(new ModelDescription(shape, Preprocessing.NONE, List.of(), List.of(op.withInputs(0))),
+                        "one op").predict(current[0]);
+            } catch (ModelFormatException e) {
+                throw new AssertionError(e);
+            }
+        };
+        current[0] = x;
+        float[] a = alone.apply(ops.get(0), new int[] {1, 6, 6});
+        current[0] = a;
+        float[] b = alone.apply(ops.get(1), new int[] {4, 6, 6});
+        float[] sum = new float[a.length];
+        for (int i = 0; i < sum.length; i++) {
+            sum[i] = a[i] + b[i];
+        }
+        float[] cat = new float[6 * 36];
+        System.arraycopy(sum, 0, cat, 0, sum.length);
+        System.arraycopy(sum, 36, cat, sum.length, 2 * 36);   // channels 1 and 2
+        current[0] = cat;
+        float[] bn = alone.apply(ops.get(5), new int[] {6, 6, 6});
+        float[] twice = new float[bn.length];
+        for (int i = 0; i < bn.length; i++) {
+            twice[i] = bn[i] + Math.max(0, bn[i]);   // the relu must not change the value the add reads too
+        }
+        current[0] = twice;
+        float[] pooled = alone.apply(ops.get(8), new int[] {6, 6, 6});
+        current[0] = pooled;
+        float[] expected = alone.apply(ops.get(9), new int[] {6, 1, 1});
+        assertArrayEquals(expected, whole.predict(x), 1e-6f);
+        assertEquals(10, whole.description().ops().size(), "every op kept");
+    }
+
+    private static final float[][] current = new float[1][];
+
     @Test
     void denseLayersFlattenFeatureMapsChannelsFirstAndSoftmaxSumsToOne() throws Exception {
         Random r = new Random(13);

@@ -29,7 +29,7 @@ class PackedFormatTest {
     @Test
     void everyOpAndEncodingRoundTripsBitForBitWithAndWithoutHuffman() throws Exception {
         for (ModelDescription d : new ModelDescription[] {TestModels.mlp(1, 1), TestModels.mlp(2, 3),
-                TestModels.cnn(3)}) {
+                TestModels.cnn(3), TestModels.graph(4)}) {
             for (boolean huffman : new boolean[] {false, true}) {
                 ModelDescription back = PackedFormat.read(TestModels.packed(d, huffman), "test");
                 assertArrayEquals(d.inputShape(), back.inputShape());

@@ -107,6 +107,28 @@ final class TestModels {
         return new ModelDescription(new int[] {1, 12, 12}, new Preprocessing(1f / 255, 0), List.of(), ops);
     }
 
+    /**
+     * A graph: two convs with a residual add, a subset of its channels concatenated back onto it, a batch
+     * norm read by two ops, global pooling and a softmax. Values: 0 input, 1 conv a, 2 conv b, 3 add,
+     * 4 subset, 5 concat, 6 scale-shift, 7 relu of 6, 8 add of 6 and 7, 9 pool, 10 dense.
+     */
+    static ModelDescription graph(long seed) {
+        Random r = new Random(seed);
+        Window same = new Window(3, 3, 1, 1, 0, 0, 1, 1, true);
+        List<Op> ops = List.of(
+                Op.conv2d(floats("a_W", r, 4, 1, 3, 3), floats("a_b", r, 4), same, ActivationFunction.RELU, 0),
+                Op.conv2d(floats("b_W", r, 4, 4, 3, 3), null, same, ActivationFunction.IDENTITY, 0).withInputs(1),
+                Op.add().withInputs(1, 2),
+                Op.subset(1, 2).withInputs(3),
+                Op.concat().withInputs(3, 4),
+                Op.scaleShift(gaussian(r, 6, 1), gaussian(r, 6, 0.1)).withInputs(5),
+                Op.activation(ActivationFunction.RELU, 0).withInputs(6),
+                Op.add().withInputs(6, 7),
+                Op.globalPool(false).withInputs(8),
+                Op.dense(floats("d_W", r, 6, 3), floats("d_b", r, 3), ActivationFunction.SOFTMAX, 0));
+        return new ModelDescription(new int[] {1, 6, 6}, Preprocessing.NONE, List.of(), ops);
+    }
+
     static byte[] packed(ModelDescription d, boolean huffman) {
         return PackedFormat.write(d, huffman).bytes();
     }

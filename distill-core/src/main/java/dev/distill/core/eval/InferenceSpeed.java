@@ -47,7 +47,7 @@ public final class InferenceSpeed {
     }
 
     /**
-     * Examples per second of each predictor run on one example at a time (a plain-array runtime, as a
+     * Examples per second of each predictor run on one example at a time (distill-runtime's paths, as a
      * device would call it), in turns, after {@value #WARM_UP_CALLS} warm-up calls each; median of
      * {@code repeats} passes.
      */

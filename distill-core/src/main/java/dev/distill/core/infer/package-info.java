@@ -1,5 +1,6 @@
 /**
- * Inference without DL4J's per-call machinery, for the models a phone or a board would run one
- * example at a time: small dense stacks compiled to plain arrays.
+ * Batched inference of DL4J networks without DL4J's per-call allocations ({@link dev.distill.core.infer.ConvRuntime}:
+ * channels-last libnd4j ops into reused buffers), for teachers during training and for {@code bench}. A model
+ * that leaves the framework runs on distill-runtime instead ({@code dev.distill.runtime.Model}).
  */
 package dev.distill.core.infer;

@@ -99,14 +99,17 @@ public final class ModelFileCheck {
     }
 
     /**
-     * Refuses a declared parameter count whose float32 values would not fit in what this JVM may
-     * allocate (half of the smaller of the heap limit and JavaCPP's off-heap limit).
+     * Refuses a declared parameter count whose float32 values would not fit, with room to spare, in
+     * what this JVM may allocate: an eighth of the smaller of the heap limit and JavaCPP's off-heap
+     * limit, since reading a model holds its values several times over (the bytes read, the array
+     * read, the network's own copy). With the launcher's default {@code -Xmx8g} that is 1 GB, 268
+     * million parameters; the largest model of this project has about a million.
      */
     public static void parameters(Path file, long count) {
         if (count < 0) {
             throw new DistillException(file + ": declares a negative number of parameters (" + count + "): damaged");
         }
-        long limit = Math.min(Runtime.getRuntime().maxMemory(), org.bytedeco.javacpp.Pointer.maxBytes()) / 2;
+        long limit = Math.min(Runtime.getRuntime().maxMemory(), org.bytedeco.javacpp.Pointer.maxBytes()) / 8;
         if (4 * count > limit || count > Integer.MAX_VALUE) {
             throw new DistillException(String.format(Locale.ROOT,
                     "%s: declares %,d parameters (%,d MB as float32), more than this JVM may allocate (%,d MB); "

@@ -26,7 +26,11 @@ import org.deeplearning4j.nn.conf.layers.SeparableConvolution2D;
 import org.deeplearning4j.nn.conf.layers.SubsamplingLayer;
 import org.deeplearning4j.nn.conf.preprocessor.CnnToFeedForwardPreProcessor;
 import org.deeplearning4j.nn.conf.preprocessor.FeedForwardToCnnPreProcessor;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.deeplearning4j.nn.graph.vertex.GraphVertex;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.nd4j.linalg.lossfunctions.impl.LossMCXENT;
+import dev.distill.models.build.Network;
 import org.nd4j.linalg.activations.IActivation;
 import org.nd4j.linalg.activations.impl.ActivationELU;
 import org.nd4j.linalg.activations.impl.ActivationIdentity;
@@ -75,7 +79,7 @@ public final class Dl4jToRuntime {
                 throw unsupported(i, layers[i], "input preprocessor " + pre.getClass().getSimpleName());
             }
             if (layers[i].conf().getLayer() instanceof SeparableConvolution2D) {
-                ops.addAll(separable(layers[i], i, byKey));   // float path only: its input range is not kept
+                ops.addAll(separable(layers[i], String.valueOf(i), byKey));   // float path only: no input range kept
                 continue;
             }
             Op op = op(layers[i], i, byKey);
@@ -84,6 +88,94 @@ public final class Dl4jToRuntime {
             }
             ActivationCalibration.Range r = ranges.get(i);
             ops.add(r == null ? op : op.withInputRange(new Int8Range(r.scale(), r.zeroPoint())));
+        }
+        return new ModelDescription(input, preprocessing, classNames, ops).folded();
+    }
+
+    /**
+     * A DL4J graph (the zoo's residual, concat, group convolution and shuffle blocks are DL4J's own add,
+     * merge and subset vertices) as ops with explicit inputs, in topological order; float32 only. Tensor
+     * keys are {@code <vertex>_<param>}.
+     *
+     * @throws IllegalArgumentException naming the first vertex the runtime cannot run
+     */
+    public static ModelDescription describe(Network.Graph network, Preprocessing preprocessing,
+            List<String> classNames) {
+        ComputationGraph g = network.withOutput(new ActivationSoftmax(), new LossMCXENT()).graph();
+        org.deeplearning4j.nn.conf.ComputationGraphConfiguration conf = g.getConfiguration();
+        if (conf.getNetworkInputs().size() != 1 || conf.getNetworkOutputs().size() != 1) {
+            throw new IllegalArgumentException("the graph has " + conf.getNetworkInputs().size() + " inputs and "
+                    + conf.getNetworkOutputs().size() + " outputs; the runtime runs one of each");
+        }
+        Map<String, Integer> valueOf = new HashMap<>();
+        valueOf.put(conf.getNetworkInputs().get(0), 0);
+        int[] input = null;
+        List<Op> ops = new ArrayList<>();
+        Map<String, QuantizedTensor> none = Map.of();
+        for (int index : g.topologicalSortOrder()) {
+            GraphVertex v = g.getVertices()[index];
+            String name = v.getVertexName();
+            if (v.isInputVertex()) {
+                continue;
+            }
+            List<String> from = conf.getVertexInputs().get(name);
+            int[] in = new int[from.size()];
+            for (int k = 0; k < in.length; k++) {
+                Integer value = valueOf.get(from.get(k));
+                if (value == null) {
+                    throw new IllegalArgumentException("vertex " + name + " reads " + from.get(k) + " before it is computed");
+                }
+                in[k] = value;
+            }
+            org.deeplearning4j.nn.conf.graph.GraphVertex vc = conf.getVertices().get(name);
+            if (vc instanceof org.deeplearning4j.nn.conf.graph.PreprocessorVertex p) {
+                if (p.getPreProcessor() instanceof FeedForwardToCnnPreProcessor f && in[0] == 0) {
+                    input = new int[] {(int) f.getNumChannels(), (int) f.getInputHeight(), (int) f.getInputWidth()};
+                } else if (!(p.getPreProcessor() instanceof CnnToFeedForwardPreProcessor)) {
+                    throw new IllegalArgumentException("vertex " + name + ": preprocessor "
+                            + p.getPreProcessor().getClass().getSimpleName() + " cannot run on distill-runtime");
+                }
+                valueOf.put(name, in[0]);   // a reshape: channels-first values stay as they are
+                continue;
+            }
+            List<Op> made = new ArrayList<>();
+            if (vc instanceof org.deeplearning4j.nn.conf.graph.ElementWiseVertex e) {
+                if (e.getOp() != org.deeplearning4j.nn.conf.graph.ElementWiseVertex.Op.Add) {
+                    throw new IllegalArgumentException("vertex " + name + ": element-wise " + e.getOp()
+                            + " cannot run on distill-runtime (add only)");
+                }
+                made.add(Op.add());
+            } else if (vc instanceof org.deeplearning4j.nn.conf.graph.MergeVertex) {
+                made.add(Op.concat());
+            } else if (vc instanceof org.deeplearning4j.nn.conf.graph.SubsetVertex sub) {
+                made.add(Op.subset(sub.getFrom(), sub.getTo()));
+            } else if (v.hasLayer()) {
+                Layer layer = v.getLayer();
+                if (layer.conf().getLayer() instanceof SeparableConvolution2D) {
+                    made.addAll(separable(layer, name, none));
+                } else {
+                    Op op = op(layer, name, none);
+                    if (op == null) {
+                        valueOf.put(name, in[0]);   // dropout
+                        continue;
+                    }
+                    made.add(op);
+                }
+            } else {
+                throw new IllegalArgumentException("vertex " + name + " (" + vc.getClass().getSimpleName()
+                        + ") cannot run on distill-runtime");
+            }
+            for (int k = 0; k < made.size(); k++) {
+                ops.add(made.get(k).withInputs(k == 0 ? in : new int[] {ops.size()}));
+            }
+            valueOf.put(name, ops.size());
+        }
+        if (valueOf.get(conf.getNetworkOutputs().get(0)) != ops.size()) {
+            throw new IllegalArgumentException("the graph's output is not its last vertex");
+        }
+        if (input == null) {
+            long features = ((FeedForwardLayer) g.getLayers()[0].conf().getLayer()).getNIn();
+            input = new int[] {(int) features, 1, 1};
         }
         return new ModelDescription(input, preprocessing, classNames, ops).folded();
     }
@@ -104,6 +196,10 @@ public final class Dl4jToRuntime {
     }
 
     private static Op op(Layer layer, int i, Map<String, QuantizedTensor> quantized) {
+        return op(layer, String.valueOf(i), quantized);
+    }
+
+    private static Op op(Layer layer, String i, Map<String, QuantizedTensor> quantized) {
         Object conf = layer.conf().getLayer();
         if (layer instanceof org.deeplearning4j.nn.layers.DropoutLayer) {
             return null;
@@ -157,7 +253,7 @@ public final class Dl4jToRuntime {
      * were quantized) and a 1x1 convolution (pointwise weights [out, in × multiplier, 1, 1], as stored) with
      * the bias and the activation.
      */
-    private static List<Op> separable(Layer layer, int i, Map<String, QuantizedTensor> quantized) {
+    private static List<Op> separable(Layer layer, String i, Map<String, QuantizedTensor> quantized) {
         SeparableConvolution2D c = (SeparableConvolution2D) layer.conf().getLayer();
         QuantizedTensor dw = tensor(layer, i, "W", quantized);
         long[] s = dw.shape();
@@ -185,7 +281,7 @@ public final class Dl4jToRuntime {
                         alpha(c.getActivationFn())));
     }
 
-    private static QuantizedTensor tensor(Layer layer, int i, String param, Map<String, QuantizedTensor> quantized) {
+    private static QuantizedTensor tensor(Layer layer, String i, String param, Map<String, QuantizedTensor> quantized) {
         String key = i + "_" + param;
         INDArray p = layer.getParam(param);
         QuantizedTensor t = quantized.get(key);
@@ -199,7 +295,7 @@ public final class Dl4jToRuntime {
         return QuantizedTensor.ofFloats(key, p.shape(), PackedModelFile.values(p));
     }
 
-    private static QuantizedTensor bias(Layer layer, int i, Map<String, QuantizedTensor> quantized) {
+    private static QuantizedTensor bias(Layer layer, String i, Map<String, QuantizedTensor> quantized) {
         // the first half of a low-rank pair has no bias
         return layer.getParam("b") == null ? null : tensor(layer, i, "b", quantized);
     }
@@ -239,7 +335,7 @@ public final class Dl4jToRuntime {
         return Op.scaleShift(scale, shift);
     }
 
-    private static Window window(int[] k, int[] s, int[] p, int[] d, ConvolutionMode mode, int i, Layer layer) {
+    private static Window window(int[] k, int[] s, int[] p, int[] d, ConvolutionMode mode, String i, Layer layer) {
         boolean same;
         if (mode == ConvolutionMode.Same) {
             same = true;
@@ -263,7 +359,7 @@ public final class Dl4jToRuntime {
         return 0;
     }
 
-    private static ActivationFunction activation(IActivation fn, int i, Layer layer) {
+    private static ActivationFunction activation(IActivation fn, String i, Layer layer) {
         if (fn == null || fn instanceof ActivationIdentity) {
             return ActivationFunction.IDENTITY;
         } else if (fn instanceof ActivationReLU6) {
@@ -294,6 +390,10 @@ public final class Dl4jToRuntime {
     }
 
     private static IllegalArgumentException unsupported(int i, Layer layer, String why) {
+        return unsupported(String.valueOf(i), layer, why);
+    }
+
+    private static IllegalArgumentException unsupported(String i, Layer layer, String why) {
         return new IllegalArgumentException("layer " + i + " (" + layer.getClass().getSimpleName()
                 + ") cannot run on distill-runtime: " + why);
     }

@@ -43,7 +43,16 @@ public final class PackedModelFile {
     public static List<TensorLayout> write(MultiLayerNetwork net, List<QuantizedTensor> quantized,
             List<ActivationCalibration.Range> activations, boolean huffman, Preprocessing preprocessing,
             List<String> classNames, Path file) {
-        ModelDescription description = Dl4jToRuntime.describe(net, quantized, activations, preprocessing, classNames);
+        return write(Dl4jToRuntime.describe(net, quantized, activations, preprocessing, classNames), huffman, file);
+    }
+
+    /** Writes a DL4J graph (the zoo's students) atomically, float32 ({@link Dl4jToRuntime#describe(dev.distill.models.build.Network.Graph, Preprocessing, List)}). */
+    public static List<TensorLayout> write(dev.distill.models.build.Network.Graph graph, Preprocessing preprocessing,
+            List<String> classNames, Path file) {
+        return write(Dl4jToRuntime.describe(graph, preprocessing, classNames), false, file);
+    }
+
+    private static List<TensorLayout> write(ModelDescription description, boolean huffman, Path file) {
         PackedFormat.Written written = PackedFormat.write(description, huffman);
         byte[] bytes = written.bytes();
         ModelFiles.writeAtomically(file, tmp -> {

@@ -246,7 +246,7 @@ class ModelFileFuzzTest {
         }
         String json = new String(body, 4, jsonEnd - 4, StandardCharsets.UTF_8);
         for (String replacement : new String[] {"46340", "2147483647", "-1", "0", "1000000"}) {
-            for (String field : new String[] {"\"nIn\" : ", "\"nOut\" : "}) {
+            for (String field : new String[] {"\"nin\" : ", "\"nout\" : "}) {
                 String crafted = json.replaceAll(java.util.regex.Pattern.quote(field) + "[0-9]+",
                         field + replacement);
                 t.load(field + replacement, sparseFile(sparseBody(crafted, body, jsonEnd)), true);
@@ -350,7 +350,7 @@ class ModelFileFuzzTest {
         }
         String json = new String(real.get("configuration.json"), StandardCharsets.UTF_8);
         for (String replacement : new String[] {"46340", "2147483647", "-1", "0", "1000000"}) {
-            for (String field : new String[] {"\"nIn\" : ", "\"nOut\" : "}) {
+            for (String field : new String[] {"\"nin\" : ", "\"nout\" : "}) {
                 String crafted = json.replaceAll(java.util.regex.Pattern.quote(field) + "[0-9]+", field + replacement);
                 t.load(field + replacement, zipWith(real, "configuration.json", crafted.getBytes(StandardCharsets.UTF_8)), true);
             }
@@ -415,6 +415,30 @@ class ModelFileFuzzTest {
         assertTrue(t.failures.isEmpty(), t.failures.size() + " mutations not handled, first: "
                 + (t.failures.isEmpty() ? "" : t.failures.get(0)));
         assertTrue(t.tried >= 1000, "a thousand mutations or more, got " + t.tried);
+    }
+
+    /**
+     * The issue's crafted files: a 46,340 x 46,340 layer declared with the checksums recomputed, as a
+     * sparse file and as a zip, is refused before anything is allocated, in one line.
+     */
+    @Test
+    void aHugeDeclaredLayerWithItsChecksumRecomputedIsRefusedBeforeAllocating() throws Exception {
+        byte[] body = inflateBody(sparse);
+        int jsonEnd = 4 + ByteBuffer.wrap(body, 0, 4).getInt();
+        String json = new String(body, 4, jsonEnd - 4, StandardCharsets.UTF_8)
+                .replaceAll("\"nin\" : [0-9]+", "\"nin\" : 46340").replaceAll("\"nout\" : [0-9]+", "\"nout\" : 46340");
+        Path crafted = Files.write(dir.resolve("huge.sparse"), sparseFile(sparseBody(json, body, jsonEnd)));
+        DistillException e = org.junit.jupiter.api.Assertions.assertThrows(DistillException.class,
+                () -> ModelFiles.load(crafted, SparseModelFile::load));
+        assertTrue(e.getMessage().startsWith(crafted + ": declares 4,294,883,880 parameters") && e.getMessage().contains(
+                "more than this JVM may allocate"), e.getMessage());
+        Map<String, byte[]> entries = entries(zip);
+        entries.put("configuration.json", json.getBytes(StandardCharsets.UTF_8));
+        Path craftedZip = Files.write(dir.resolve("huge.zip"), zipOf(entries));
+        DistillException z = org.junit.jupiter.api.Assertions.assertThrows(DistillException.class,
+                () -> ModelFiles.load(craftedZip, SparseModelFile::load));
+        assertTrue(z.getMessage().startsWith(craftedZip + ": declares 4,294,883,880 parameters") && z.getMessage().contains(
+                "more than this JVM may allocate"), z.getMessage());
     }
 
     /** The truncated zip of the issue (its last 10 bytes cut off) no longer loads as if whole. */

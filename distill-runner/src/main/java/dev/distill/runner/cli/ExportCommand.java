@@ -37,8 +37,8 @@ final class ExportCommand implements Callable<Integer> {
         packed, onnx
     }
 
-    @Parameters(paramLabel = "MODEL", description = "A model file: DL4J zip or sparse (runs/<run>/models/...); for "
-            + "--format onnx also a packed file (format 3).")
+    @Parameters(paramLabel = "MODEL", description = "A model file: DL4J zip (sequential or graph) or sparse "
+            + "(runs/<run>/models/...); for --format onnx also a packed file (format 3).")
     Path model;
 
     // a String, not the enum: picocli answers a bad enum value with the whole usage, not one line
@@ -92,21 +92,26 @@ final class ExportCommand implements Callable<Integer> {
         ExperimentConfig experiment = options.load(config);
         ExperimentData data = ExperimentData.load(experiment.data(), experiment.seed());
         Network loaded = PretrainedModels.loadChecked(model, data.test().features(), experiment.data().classes());
-        if (!(loaded instanceof Network.Sequential sequential)) {
-            throw new DistillException(model + ": a graph model cannot be exported to the packed format yet (sequential"
-                    + " models only)");
-        }
-        MultiLayerNetwork net = sequential.net();
         Path file = out != null ? out : model.resolveSibling(stem(model) + (int8 ? "-int8" : "") + ".packed");
         if (file.toAbsolutePath().normalize().equals(model.toAbsolutePath().normalize())) {
             throw new DistillException("--out: " + file + " is the model file itself");
         }
-        Quantization.Outcome o = int8 ? Quantization.postTrainingInt8(net, data.train().features(),
-                experiment.data().batchSize(), calibrationBatches) : null;
         try {
-            PackedModelFile.write(int8 ? o.net() : net, int8 ? o.tensors() : List.of(),
-                    int8 ? o.activations() : List.of(), huffman, experiment.data().source().preprocessing(),
-                    experiment.data().source().classNames(), file);
+            if (loaded instanceof Network.Graph graph) {
+                if (int8) {
+                    throw new DistillException(model + ": int8 export of graph models is not supported yet (export"
+                            + " it without --int8: float32)");
+                }
+                PackedModelFile.write(graph, experiment.data().source().preprocessing(),
+                        experiment.data().source().classNames(), file);
+            } else {
+                MultiLayerNetwork net = ((Network.Sequential) loaded).net();
+                Quantization.Outcome o = int8 ? Quantization.postTrainingInt8(net, data.train().features(),
+                        experiment.data().batchSize(), calibrationBatches) : null;
+                PackedModelFile.write(int8 ? o.net() : net, int8 ? o.tensors() : List.of(),
+                        int8 ? o.activations() : List.of(), huffman, experiment.data().source().preprocessing(),
+                        experiment.data().source().classNames(), file);
+            }
         } catch (IllegalArgumentException e) {
             throw new DistillException(model + ": " + e.getMessage(), e);
         }
@@ -116,7 +121,7 @@ final class ExportCommand implements Callable<Integer> {
         for (int i = 0; i < rows.length; i++) {
             rows[i] = data.test().features().getRow(i).toFloatVector();
         }
-        int[] dl4j = Accuracy.predict(net, data.test().features());
+        int[] dl4j = Accuracy.predict(loaded, data.test().features());
         long bytes;
         try {
             bytes = Files.size(file);

@@ -56,12 +56,16 @@ public record SavedModel(long params, long nonzero, List<LayerParams> layers) {
      */
     public static SavedModel ofPacked(dev.distill.runtime.Model packed) {
         java.util.TreeMap<Integer, long[]> byLayer = new java.util.TreeMap<>();
+        java.util.Map<String, Integer> names = new java.util.LinkedHashMap<>();
         for (dev.distill.runtime.Op op : packed.description().ops()) {
             for (dev.distill.runtime.QuantizedTensor t : new dev.distill.runtime.QuantizedTensor[] {op.weights(), op.bias()}) {
                 if (t == null) {
                     continue;
                 }
-                int layer = Integer.parseInt(t.key().substring(0, t.key().indexOf('_')));
+                // "3_W" in a sequential model; a graph's keys are "<vertex>_W": its layers in op order
+                String prefix = t.key().substring(0, Math.max(0, t.key().lastIndexOf('_')));
+                Integer layer = prefix.matches("[0-9]{1,6}") ? Integer.valueOf(prefix)
+                        : names.computeIfAbsent(prefix, k -> names.size());
                 long[] l = byLayer.computeIfAbsent(layer, k -> new long[] {0, 0, 32});
                 float[] v = t.dequantize();
                 l[0] += v.length;

@@ -265,7 +265,7 @@ class CliTest {
                 "student-baseline"), plan.stream().map(p -> p[0]).toList(), r.out());
         assertEquals(List.of("teacher", "student", "assistant", "student", "baseline"),
                 plan.stream().map(p -> p[1]).toList(), r.out());
-        assertTrue(lines.get(4).contains("distilled from assistant-from-teacher (T=4.0, soft 0.9, hard 0.1)"),
+        assertTrue(lines.get(4).contains("distilled from assistant-from-teacher (T=1.0, soft 0.5, hard 0.5)"),
                 lines.get(4));
         assertFalse(lines.get(1).contains("distilled"), lines.get(1));
         assertFalse(lines.get(5).contains("distilled"), lines.get(5));
@@ -276,7 +276,7 @@ class CliTest {
         CliRun r = CliRun.of("validate", CliRun.repoFile("configs/digits-takd.yaml").toString(),
                 "--set", "distillation.temperature=2", "--set", "baseline=false");
         assertEquals(0, r.code(), r.err());
-        assertTrue(r.out().contains("(T=2.0, soft 0.9, hard 0.1)"), r.out());
+        assertTrue(r.out().contains("(T=2.0, soft 0.5, hard 0.5)"), r.out());
         assertFalse(r.out().contains("student-baseline"), r.out());
     }
 
@@ -291,7 +291,7 @@ class CliTest {
     void noSubcommandExitsWith2AndNamesTheCommands() {
         CliRun r = CliRun.of();
         assertEquals(2, r.code());
-        assertTrue(r.err().contains("run, resume, status, validate, compare, report, evaluate, bench or sensitivity"),
+        assertTrue(r.err().contains("run, resume, status, validate, compare, report, evaluate, bench, sensitivity or export"),
                 r.err());
     }
 

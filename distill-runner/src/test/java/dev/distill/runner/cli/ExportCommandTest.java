@@ -57,6 +57,24 @@ class ExportCommandTest {
     }
 
     @Test
+    void aZooGraphStudentExportsInFloat32AndIsRefusedInInt8(@TempDir Path dir) throws Exception {
+        ExperimentConfig config = ConfigLoader.load(Path.of(DIGITS));
+        Path zip = dir.resolve("resnet.zip");
+        ModelFiles.saveForShipping(dev.distill.models.build.Networks.build(
+                dev.distill.models.zoo.Zoo.spec("resnet-tiny", 0.5, 1, 10), config.data().input(), new Adam(1e-3), 0, 3,
+                new org.nd4j.linalg.lossfunctions.impl.LossMCXENT()), zip);
+        CliRun run = CliRun.of("export", zip.toString(), "--data", DIGITS);
+        assertEquals(0, run.code(), run.err());
+        assertTrue(run.out().contains("same class as DL4J on 100.00%"), run.out());
+        assertTrue(Model.load(dir.resolve("resnet.packed")).description().ops().stream()
+                .anyMatch(op -> op.kind() == dev.distill.runtime.Op.Kind.ADD), "the residual add is an op");
+        CliRun int8 = CliRun.of("export", zip.toString(), "--data", DIGITS, "--int8");
+        assertEquals(2, int8.code());
+        assertEquals("error: " + zip + ": int8 export of graph models is not supported yet (export it without --int8:"
+                + " float32)", int8.err().strip());
+    }
+
+    @Test
     void badInputIsOneLine(@TempDir Path dir) throws Exception {
         CliRun missing = CliRun.of("export", dir.resolve("none.zip").toString(), "--data", DIGITS);
         assertEquals(2, missing.code());
@@ -66,5 +84,11 @@ class ExportCommandTest {
         CliRun format = CliRun.of("export", zip.toString(), "--data", DIGITS, "--format", "tflite");
         assertEquals(2, format.code());
         assertEquals("error: --format: unknown format 'tflite' (expected one of: packed, onnx)", format.err().strip());
+        CliRun int8Onnx = CliRun.of("export", zip.toString(), "--format", "onnx", "--int8");
+        assertEquals(2, int8Onnx.code());
+        assertTrue(int8Onnx.err().strip().startsWith("error: --int8 applies to --format packed"), int8Onnx.err());
+        CliRun noData = CliRun.of("export", zip.toString());
+        assertEquals(2, noData.code());
+        assertTrue(noData.err().contains("--data CONFIG is needed for --format packed"), noData.err());
     }
 }

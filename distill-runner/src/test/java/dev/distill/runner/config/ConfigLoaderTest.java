@@ -60,7 +60,7 @@ class ConfigLoaderTest {
                 List.of("distillation.temperature=2", "models.student.training.epochs=3", "seeds=[5, 6]",
                         "baseline=false"));
         assertEquals(2.0, c.distillation().temperature());
-        assertEquals(0.9, c.distillation().softWeight());
+        assertEquals(0.5, c.distillation().softWeight());
         assertEquals(3, ((ModelConfig.Declared) c.models().get("student")).training().epochs());
         assertEquals(List.of(5L, 6L), c.seeds());
         assertTrue(c.effectiveYaml().contains("temperature: 2"), c.effectiveYaml());

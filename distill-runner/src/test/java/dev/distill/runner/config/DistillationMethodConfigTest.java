@@ -22,7 +22,7 @@ class DistillationMethodConfigTest {
     void withoutAMethodADistillationBlockIsVanillaKd() {
         DistillationSettings d = digits().distillation();
         assertEquals(DistillationSettings.Method.KD, d.method());
-        assertEquals(new DistillationLoss(4, 0.9, 0.1), d.loss());
+        assertEquals(new DistillationLoss(1, 0.5, 0.5), d.loss());
     }
 
     @Test

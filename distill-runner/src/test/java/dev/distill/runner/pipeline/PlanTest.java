@@ -56,7 +56,7 @@ class PlanTest {
             boolean link = node.role() == Role.STUDENT || node.role() == Role.ASSISTANT;
             assertEquals(link, node.distilled(), node.id());
             if (link) {
-                assertEquals(new DistillationSettings(4, 0.9, 0.1), node.distillation(), node.id());
+                assertEquals(new DistillationSettings(1, 0.5, 0.5), node.distillation(), node.id());
             } else {
                 assertNull(node.distillation(), node.id());
             }
