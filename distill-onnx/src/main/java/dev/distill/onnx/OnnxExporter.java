@@ -2,6 +2,7 @@ package dev.distill.onnx;
 
 import dev.distill.core.DistillException;
 import dev.distill.core.io.ModelFiles;
+import dev.distill.runtime.ActivationFunction;
 import dev.distill.runtime.QuantizedTensor;
 import dev.distill.models.build.Network;
 import dev.distill.onnx.OnnxGraph.Attr;
@@ -12,8 +13,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import onnx.Onnx.ModelProto;
-import onnx.Onnx.OperatorSetIdProto;
-import onnx.Onnx.StringStringEntryProto;
 import org.deeplearning4j.nn.conf.CNN2DFormat;
 import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
 import org.deeplearning4j.nn.conf.ConvolutionMode;
@@ -82,8 +81,6 @@ public final class OnnxExporter {
     public static final String META_INPUT = "distill.input_layout";
     /** ONNX opset written: 13 has every op used here in its input-based form (Clip, Slice, Reshape). */
     static final int OPSET = 13;
-    /** IR version 7 is the one that goes with opset 13. */
-    private static final long IR_VERSION = 7;
 
     private OnnxExporter() {
     }
@@ -100,8 +97,9 @@ public final class OnnxExporter {
     }
 
     /**
-     * As {@link #export(Network, Map)}, with the quantized weights of a packed model ({@code net} its
-     * dequantized network): linear (INT8, 2..8 bits) dense, output and conv weights are written as int8
+     * As {@link #export(Network, Map)}, with quantized tensors of {@code net} (a {@code Quantization}
+     * outcome: {@code net} holds their dequantized values; a packed file goes through
+     * {@link PackedOnnxExporter}, it has no DL4J network): linear (INT8, 2..8 bits) dense, output and conv weights are written as int8
      * initializers with per-channel scales and zero points behind a DequantizeLinear (QDQ, weights only;
      * activations stay float), which gives exactly the dequantized values; k-means, binary and other
      * tensors are written as the dequantized floats {@code net} holds.
@@ -116,25 +114,13 @@ public final class OnnxExporter {
         } else {
             e.graph(((Network.Graph) net).graph());
         }
-        ModelProto.Builder model = ModelProto.newBuilder()
-                .setIrVersion(IR_VERSION)
-                .setProducerName("distill")
-                .setProducerVersion(version())
-                .addOpsetImport(OperatorSetIdProto.newBuilder().setDomain("").setVersion(OPSET))
-                .setGraph(e.g.build());
-        metadata.forEach((k, v) -> model.addMetadataProps(StringStringEntryProto.newBuilder().setKey(k).setValue(v)));
-        return model.build();
+        return e.g.model(metadata);
     }
 
     /** Exports {@code net} to {@code file} (written atomically: a failed export leaves no file). */
     public static void write(Network net, Map<String, String> metadata, Path file) {
         byte[] bytes = export(net, metadata).toByteArray();
         ModelFiles.writeAtomically(file, tmp -> Files.write(tmp, bytes));
-    }
-
-    private static String version() {
-        String v = OnnxExporter.class.getPackage().getImplementationVersion();
-        return v == null ? "dev" : v;
     }
 
     /** One export: the graph being built and where each DL4J tensor went. */
@@ -195,11 +181,7 @@ public final class OnnxExporter {
                 throw new DistillException("ONNX export: the network must end in an output layer, found "
                         + last.getClass().getSimpleName());
             }
-            long classes = out.getNOut();
-            g.node("Identity", PROBABILITIES, x);
-            g.node("Identity", LOGITS, logits);
-            g.output(PROBABILITIES, classes);
-            g.output(LOGITS, classes);
+            g.outputs(x, logits, out.getNOut());
         }
 
         String vertex(GraphVertex v, ComputationGraph graph, String name, List<String> in) {
@@ -323,29 +305,10 @@ public final class OnnxExporter {
          */
         private String weight(String name, org.deeplearning4j.nn.api.Layer layer) {
             QuantizedTensor t = paramPrefix == null ? null : quantized.get(paramPrefix + "W");
-            if (t == null || t.kind() != QuantizedTensor.Kind.LINEAR || t.bits() > 8) {
+            if (!OnnxGraph.int8(t)) {
                 return g.weights(name, layer.getParam("W"));
             }
-            int channels = t.channels();
-            // values not stored (pruned) are exactly zero: the code equal to their channel's zero point
-            byte[] codes = new byte[t.size()];
-            for (int i = 0; i < codes.length; i++) {
-                codes[i] = (byte) t.zeroPoints()[t.channelOf(i)];
-            }
-            for (int k = 0; k < t.codes().length; k++) {
-                codes[t.position(k)] = (byte) t.codes()[k];
-            }
-            byte[] zeroPoints = new byte[channels];
-            for (int c = 0; c < channels; c++) {
-                zeroPoints[c] = (byte) t.zeroPoints()[c];
-            }
-            String q = g.int8(name + "_quantized", codes, t.shape());
-            String scale = g.floats(name + "_scale", t.scales().clone(), t.channelAxis() < 0 ? new long[0]
-                    : new long[] {channels});
-            String zero = g.int8(name + "_zero_point", zeroPoints, t.channelAxis() < 0 ? new long[0]
-                    : new long[] {channels});
-            Attr[] axis = t.channelAxis() < 0 ? new Attr[0] : new Attr[] {Attr.integer("axis", t.channelAxis())};
-            return g.node("DequantizeLinear", g.fresh(name), axis, q, scale, zero);
+            return g.dequantized(name, t);
         }
 
         private String bias(org.deeplearning4j.nn.api.Layer layer, String name) {
@@ -457,6 +420,7 @@ public final class OnnxExporter {
             return f;
         }
 
+        /** DL4J's activation as the runtime's function of the same definition, written by {@link OnnxGraph#activation}. */
         String activation(IActivation a, String x, String name) {
             if (a == null || a instanceof ActivationIdentity) {
                 return x;
@@ -464,22 +428,21 @@ public final class OnnxExporter {
                 if (r.getMax() != null || r.getThreshold() != null || r.getNegativeSlope() != null) {
                     throw unsupported(name, "a ReLU with max, threshold or negative slope");
                 }
-                return g.node("Relu", g.fresh(name), x);
+                return g.activation(ActivationFunction.RELU, 0, x, name);
             } else if (a instanceof ActivationReLU6) {
-                return g.node("Clip", g.fresh(name), x, g.scalar(name + "/min", 0f), g.scalar(name + "/max", 6f));
+                return g.activation(ActivationFunction.RELU6, 0, x, name);
             } else if (a instanceof ActivationLReLU l) {
-                return g.node("LeakyRelu", g.fresh(name), new Attr[] {Attr.real("alpha", l.getAlpha())}, x);
+                return g.activation(ActivationFunction.LEAKYRELU, (float) l.getAlpha(), x, name);
             } else if (a instanceof ActivationELU e) {
-                return g.node("Elu", g.fresh(name), new Attr[] {Attr.real("alpha", e.getAlpha())}, x);
+                return g.activation(ActivationFunction.ELU, (float) e.getAlpha(), x, name);
             } else if (a instanceof ActivationTanH) {
-                return g.node("Tanh", g.fresh(name), x);
+                return g.activation(ActivationFunction.TANH, 0, x, name);
             } else if (a instanceof ActivationSigmoid) {
-                return g.node("Sigmoid", g.fresh(name), x);
+                return g.activation(ActivationFunction.SIGMOID, 0, x, name);
             } else if (a instanceof ActivationSwish) {
-                // opset 13 has no Swish: x * sigmoid(x)
-                return g.node("Mul", g.fresh(name), x, g.node("Sigmoid", g.fresh(name + "/sigmoid"), x));
+                return g.activation(ActivationFunction.SWISH, 0, x, name);
             } else if (a instanceof ActivationSoftmax) {
-                return g.node("Softmax", g.fresh(name), new Attr[] {Attr.integer("axis", 1)}, x);
+                return g.activation(ActivationFunction.SOFTMAX, 0, x, name);
             }
             throw unsupported(name, "activation " + a);
         }

@@ -3,10 +3,16 @@ package dev.distill.onnx;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.HashSet;
+import java.util.Map;
 import java.util.Set;
+import dev.distill.runtime.ActivationFunction;
+import dev.distill.runtime.QuantizedTensor;
 import onnx.Onnx.AttributeProto;
 import onnx.Onnx.GraphProto;
+import onnx.Onnx.ModelProto;
 import onnx.Onnx.NodeProto;
+import onnx.Onnx.OperatorSetIdProto;
+import onnx.Onnx.StringStringEntryProto;
 import onnx.Onnx.TensorProto;
 import onnx.Onnx.TensorShapeProto;
 import onnx.Onnx.TypeProto;
@@ -18,8 +24,9 @@ import org.nd4j.shade.protobuf.ByteString;
 
 /**
  * A thin layer over the ONNX protobuf builders of nd4j-api (package {@code onnx}): nodes with their
- * attributes, initializers from ND4J arrays, and fresh tensor names. The exporter says what to
- * build; this class only keeps the protobuf plumbing out of its way.
+ * attributes, initializers from ND4J arrays, fresh tensor names, and what both exporters (from a DL4J
+ * network, {@link OnnxExporter}; from a packed file's ops, {@link PackedOnnxExporter}) write alike:
+ * linear quantized weights as QDQ, activations, the two outputs and the model around the graph.
  */
 final class OnnxGraph {
 
@@ -32,6 +39,97 @@ final class OnnxGraph {
 
     GraphProto build() {
         return graph.build();
+    }
+
+    /**
+     * The model around this graph: opset {@value OnnxExporter#OPSET}, IR version 7 (the one that goes
+     * with opset 13), producer distill, {@code metadata} as its metadata_props.
+     */
+    ModelProto model(Map<String, String> metadata) {
+        String version = OnnxGraph.class.getPackage().getImplementationVersion();
+        ModelProto.Builder model = ModelProto.newBuilder()
+                .setIrVersion(7)
+                .setProducerName("distill")
+                .setProducerVersion(version == null ? "dev" : version)
+                .addOpsetImport(OperatorSetIdProto.newBuilder().setDomain("").setVersion(OnnxExporter.OPSET))
+                .setGraph(graph.build());
+        metadata.forEach((k, v) -> model.addMetadataProps(StringStringEntryProto.newBuilder().setKey(k).setValue(v)));
+        return model.build();
+    }
+
+    /**
+     * The graph's two outputs, each {@code [batch, classes]}: {@value OnnxExporter#PROBABILITIES} (the
+     * network's output) and {@value OnnxExporter#LOGITS} (the input of its final softmax).
+     */
+    void outputs(String probabilities, String logits, long classes) {
+        node("Identity", OnnxExporter.PROBABILITIES, probabilities);
+        node("Identity", OnnxExporter.LOGITS, logits);
+        output(OnnxExporter.PROBABILITIES, classes);
+        output(OnnxExporter.LOGITS, classes);
+    }
+
+    /** Whether {@code t} goes into ONNX as int8 codes: linear codes of at most 8 bits. */
+    static boolean int8(QuantizedTensor t) {
+        return t != null && t.kind() == QuantizedTensor.Kind.LINEAR && t.bits() <= 8;
+    }
+
+    /**
+     * A linear quantized tensor ({@link #int8(QuantizedTensor)}) in its own shape and order as int8 codes
+     * behind a DequantizeLinear along its channel axis, with its per-channel scales and zero points (one
+     * of each, scalars, when it has no channel axis): ONNX computes (code − zero point) × scale, the
+     * float the runtime decodes. Values not stored (pruned) are written as their channel's zero point, so
+     * they decode to exactly zero. Returns the DequantizeLinear's output.
+     */
+    String dequantized(String name, QuantizedTensor t) {
+        int channels = t.channels();
+        byte[] codes = new byte[t.size()];
+        for (int i = 0; i < codes.length; i++) {
+            codes[i] = (byte) t.zeroPoints()[t.channelOf(i)];
+        }
+        for (int k = 0; k < t.codes().length; k++) {
+            codes[t.position(k)] = (byte) t.codes()[k];
+        }
+        byte[] zeroPoints = new byte[channels];
+        for (int c = 0; c < channels; c++) {
+            zeroPoints[c] = (byte) t.zeroPoints()[c];
+        }
+        long[] perChannel = t.channelAxis() < 0 ? new long[0] : new long[] {channels};
+        String q = int8(name + "_quantized", codes, t.shape());
+        String scale = floats(name + "_scale", t.scales().clone(), perChannel);
+        String zero = int8(name + "_zero_point", zeroPoints, perChannel);
+        Attr[] axis = t.channelAxis() < 0 ? new Attr[0] : new Attr[] {Attr.integer("axis", t.channelAxis())};
+        return node("DequantizeLinear", fresh(name), axis, q, scale, zero);
+    }
+
+    /**
+     * {@code f} applied to {@code x} (element-wise; softmax along axis 1), with each function's definition
+     * in DL4J 1.0.0-M2.1 and distill-runtime; {@code alpha} is leaky ReLU's slope or ELU's α. Returns
+     * {@code x} itself for the identity.
+     */
+    String activation(ActivationFunction f, float alpha, String x, String name) {
+        switch (f) {
+            case IDENTITY:
+                return x;
+            case RELU:
+                return node("Relu", fresh(name), x);
+            case RELU6:
+                return node("Clip", fresh(name), x, scalar(name + "/min", 0f), scalar(name + "/max", 6f));
+            case LEAKYRELU:
+                return node("LeakyRelu", fresh(name), new Attr[] {Attr.real("alpha", alpha)}, x);
+            case ELU:
+                return node("Elu", fresh(name), new Attr[] {Attr.real("alpha", alpha)}, x);
+            case TANH:
+                return node("Tanh", fresh(name), x);
+            case SIGMOID:
+                return node("Sigmoid", fresh(name), x);
+            case SWISH:
+                // opset 13 has no Swish: x * sigmoid(x)
+                return node("Mul", fresh(name), x, node("Sigmoid", fresh(name + "/sigmoid"), x));
+            case SOFTMAX:
+                return node("Softmax", fresh(name), new Attr[] {Attr.integer("axis", 1)}, x);
+            default:
+                throw new IllegalStateException(f.name());
+        }
     }
 
     /** {@code base}, or {@code base_2}, {@code base_3}... if taken: every tensor gets one writer. */

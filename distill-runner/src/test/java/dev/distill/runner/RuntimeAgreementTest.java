@@ -78,7 +78,7 @@ class RuntimeAgreementTest {
             new LayerSpec.Conv2d(16, 1, 1, Padding.SAME, Activation.RELU), new LayerSpec.Pool(PoolType.MAX, 2, 2),
             new LayerSpec.Dropout(0.1), new LayerSpec.Output(10)));
 
-    private static MultiLayerNetwork trained(ModelSpec spec, InputShape input, LabeledData train, int n, int epochs) {
+    static MultiLayerNetwork trained(ModelSpec spec, InputShape input, LabeledData train, int n, int epochs) {
         MultiLayerNetwork net = NetworkFactory.build(spec, input, new Adam(3e-3), 0, 7);
         INDArray x = train.features();
         INDArray y = train.oneHot();

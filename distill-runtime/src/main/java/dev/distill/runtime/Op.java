@@ -161,6 +161,41 @@ public final class Op {
         return inputRange;
     }
 
+    /** Leaky ReLU's slope or ELU's α (0 for the other activations). */
+    public float alpha() {
+        return alpha;
+    }
+
+    /** The window of a convolution or pooling op, else null. */
+    public Window window() {
+        return window;
+    }
+
+    /** The values this op reads (a copy: 0 the model's input, k + 1 op k's output), or null: the value before it. */
+    public int[] inputs() {
+        return inputs == null ? null : inputs.clone();
+    }
+
+    /** A subset op's first channel. */
+    public int subsetFrom() {
+        return from;
+    }
+
+    /** A subset op's last channel (inclusive). */
+    public int subsetTo() {
+        return to;
+    }
+
+    /** A scale-shift op's per-channel factors (a copy), else null. */
+    public float[] scale() {
+        return scale == null ? null : scale.clone();
+    }
+
+    /** A scale-shift op's per-channel offsets (a copy), else null. */
+    public float[] shift() {
+        return shift == null ? null : shift.clone();
+    }
+
     /** Whether the op has weights and a bias (so a per-output-channel affine map can fold into it). */
     boolean weighted() {
         return kind == Kind.DENSE || kind == Kind.CONV2D || kind == Kind.DEPTHWISE_CONV2D;

@@ -39,11 +39,56 @@ public final class Window {
         return (size + 2L * pad - effective) / stride + 1;
     }
 
-    long outputHeight(long in) {
+    public int kernelH() {
+        return kernelH;
+    }
+
+    public int kernelW() {
+        return kernelW;
+    }
+
+    public int strideH() {
+        return strideH;
+    }
+
+    public int strideW() {
+        return strideW;
+    }
+
+    public int dilationH() {
+        return dilationH;
+    }
+
+    public int dilationW() {
+        return dilationW;
+    }
+
+    /**
+     * The padding (top, left, bottom, right) this window adds around an {@code inH} × {@code inW} input, as
+     * the runtime applies it: same mode pads to ceil(input / stride) with the odd row or column at the
+     * bottom or right; otherwise the explicit padding on every side (the output floored, so the last
+     * rows or columns of padding may go unread).
+     */
+    public int[] padding(long inH, long inW) {
+        long outH = outputHeight(inH);
+        long outW = outputWidth(inW);
+        int top = topPadding(inH, outH);
+        int left = leftPadding(inW, outW);
+        if (!same) {
+            return new int[] {top, left, padH, padW};
+        }
+        long bottom = Math.max(0, (outH - 1) * strideH + (long) (kernelH - 1) * dilationH + 1 - inH) - top;
+        long right = Math.max(0, (outW - 1) * strideW + (long) (kernelW - 1) * dilationW + 1 - inW) - left;
+        return new int[] {top, left, (int) bottom, (int) right};
+    }
+
+    /** Output height for an input {@code in} rows high, as DL4J computes it. */
+    public long outputHeight(long in) {
         return outputLength(in, kernelH, strideH, padH, dilationH, same);
     }
 
-    long outputWidth(long in) {
+    /** Output width for an input {@code in} columns wide. */
+    public long outputWidth(long in) {
         return outputLength(in, kernelW, strideW, padW, dilationW, same);
     }
 

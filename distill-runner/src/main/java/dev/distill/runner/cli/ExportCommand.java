@@ -28,7 +28,8 @@ import picocli.CommandLine.Parameters;
 @Command(name = "export", description = "Write a trained model for use outside the framework: --format packed (the "
         + "default) is the file distill-runtime runs without DL4J, float32 or with --int8 post-training int8, "
         + "recording the data's preprocessing and class names; --format onnx is an ONNX model for ONNX Runtime and "
-        + "other runtimes (a packed int8 file becomes QuantizeLinear/DequantizeLinear).")
+        + "other runtimes (from a packed file: int8 weights as int8 codes behind DequantizeLinear, k-means and binary as "
+        + "their decoded floats).")
 final class ExportCommand implements Callable<Integer> {
 
     /** Formats a model can be exported to. */
@@ -37,17 +38,18 @@ final class ExportCommand implements Callable<Integer> {
     }
 
     @Parameters(paramLabel = "MODEL", description = "A model file: DL4J zip (sequential or graph) or sparse "
-            + "(runs/<run>/models/...); for --format onnx also a packed file.")
+            + "(runs/<run>/models/...); for --format onnx also a packed file (format 3).")
     Path model;
 
+    // a String, not the enum: picocli answers a bad enum value with the whole usage, not one line
     @Option(names = "--format", paramLabel = "FORMAT", defaultValue = "packed",
-            description = "Target format: ${COMPLETION-CANDIDATES} (default ${DEFAULT-VALUE}).")
-    Format format;
+            description = "Target format: packed or onnx (default ${DEFAULT-VALUE}).")
+    String format;
 
     @Option(names = "--data", paramLabel = "CONFIG",
             description = "The config whose data the model was trained on: needed for packed (preprocessing, class "
                     + "names, calibration); for onnx it checks the model against the data, records the input scale and "
-                    + "compares the export with DL4J on the test split.")
+                    + "compares the export with DL4J (a packed file: distill-runtime's float path) on the test split.")
     Path config;
 
     @Option(names = "--int8", description = "packed: post-training int8 (no fine-tuning) instead of float32.")
@@ -69,7 +71,13 @@ final class ExportCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        return format == Format.packed ? exportPacked() : exportOnnx();
+        Format f;
+        try {
+            f = Format.valueOf(format);
+        } catch (IllegalArgumentException e) {
+            throw new DistillException("--format: unknown format '" + format + "' (expected one of: packed, onnx)");
+        }
+        return f == Format.packed ? exportPacked() : exportOnnx();
     }
 
     private int exportPacked() {
@@ -148,27 +156,28 @@ final class ExportCommand implements Callable<Integer> {
         PrintStream stdout = DistillCli.Streams.out;
         if (int8 || huffman) {
             throw new DistillException((int8 ? "--int8" : "--huffman") + " applies to --format packed; to export an "
-                    + "int8 model to ONNX, export its .packed file (its int8 weights become QuantizeLinear/DequantizeLinear)");
+                    + "int8 model to ONNX, export its .packed file (its int8 weights become int8 codes behind DequantizeLinear)");
         }
         Path target = out != null ? out : model.resolveSibling(stem(model) + ".onnx");
         if (target.toAbsolutePath().getParent() != null && !Files.isDirectory(target.toAbsolutePath().getParent())) {
             throw new DistillException(target + ": its directory does not exist");
         }
+        OnnxExports.Source source = OnnxExports.read(model);
         OnnxAgreement agreement;
         if (config != null) {
             ExperimentConfig experiment = options.load(config);
             ExperimentData data = ExperimentData.load(experiment.data(), experiment.seed());
-            OnnxExports.Source source = OnnxExports.read(model);
-            dev.distill.runner.pipeline.PretrainedModels.checkFits(model, source.net(), data.test().features(), experiment.data().classes());
+            source.checkFits(model, data.test().features(), experiment.data().classes());
             agreement = OnnxExports.export(source, OnnxExports.metadata(experiment.data()), target,
                     data.test().features());
         } else {
-            agreement = OnnxExports.export(OnnxExports.read(model), Map.of(), target, null);
+            agreement = OnnxExports.export(source, Map.of(), target, null);
         }
         stdout.printf(Locale.ROOT, "%s: written (%,d bytes) from %s%s%n", target, sizeOf(target), model,
-                agreement == null ? "; not compared with DL4J (give --data CONFIG to check it on the test split)"
-                        : String.format(Locale.ROOT, "; ONNX Runtime vs DL4J on %,d test examples: same class %.2f%%, "
-                                + "max |probability difference| %.2g", agreement.examples(),
+                agreement == null ? "; not compared with " + source.reference()
+                        + " (give --data CONFIG to check it on the test split)"
+                        : String.format(Locale.ROOT, "; ONNX Runtime vs %s on %,d test examples: same class %.2f%%, "
+                                + "max |probability difference| %.2g", source.reference(), agreement.examples(),
                                 100 * agreement.sameClass(), agreement.maxProbabilityDifference()));
         return 0;
     }

@@ -4,18 +4,20 @@ import dev.distill.core.DistillException;
 import dev.distill.core.io.ModelFiles;
 import dev.distill.core.prune.SparseModelFile;
 import dev.distill.core.quant.PackedModelFile;
-import dev.distill.runtime.QuantizedTensor;
 import dev.distill.models.build.Network;
 import dev.distill.onnx.OnnxAgreement;
 import dev.distill.onnx.OnnxExporter;
 import dev.distill.onnx.OnnxTeacher;
+import dev.distill.onnx.PackedOnnxExporter;
+import dev.distill.runner.pipeline.PretrainedModels;
+import dev.distill.runtime.Model;
+import dev.distill.runtime.ModelDescription;
 import dev.distill.runner.config.DataConfig;
 import dev.distill.runner.config.DataSource;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -29,25 +31,51 @@ public final class OnnxExports {
     private OnnxExports() {
     }
 
-    /** A model to export: its network, and for a packed file what the file stores (else empty). */
-    public record Source(Network net, List<QuantizedTensor> quantized) {
+    /**
+     * A model to export: a DL4J network ({@code packed} null), or a packed file as distill-runtime reads
+     * it ({@code net} null), exported from the runtime's ops.
+     */
+    public record Source(Network net, Model packed) {
+
+        /** What the export is compared with: "DL4J" or "distill-runtime float32". */
+        public String reference() {
+            return packed != null ? "distill-runtime float32" : "DL4J";
+        }
+
+        /**
+         * Checks that the model takes {@code features}' examples and gives {@code classes} outputs; one
+         * line naming {@code file} if not.
+         */
+        public void checkFits(Path file, INDArray features, int classes) {
+            if (net != null) {
+                PretrainedModels.checkFits(file, net, features, classes);
+                return;
+            }
+            if (packed.inputSize() != features.columns()) {
+                throw new DistillException(file + ": the model takes " + packed.inputSize() + " values per example ("
+                        + shape(packed.inputShape()) + ") but the data has " + features.columns());
+            }
+            if (packed.outputSize() != classes) {
+                throw new DistillException(file + ": the model outputs " + packed.outputSize()
+                        + " values per example but the data has " + classes + " classes");
+            }
+        }
     }
 
     /**
-     * A model file: DL4J (sequential or graph zip, or the sparse format) or a packed file (read
-     * back dequantized, with its stored tensors), or one line naming the file.
+     * A model file: DL4J (sequential or graph zip, or the sparse format) or a packed file (format 3, as
+     * distill-runtime loads it), or one line naming the file.
      */
     public static Source read(Path file) {
         if (!Files.isRegularFile(file)) {
             throw new DistillException(file + ": model file not found");
         }
         if (PackedModelFile.isPackedFile(file)) {
-            // packed format 3 holds distill-runtime's ops, not a DL4J network: exported from those ops or not at all
-            throw new DistillException(file + ": ONNX export of packed files (format 3) is not done yet; export the "
-                    + ".zip or .sparse model it was made from");
+            // PackedModelFile.read refuses a damaged or older file in one line naming it
+            return new Source(null, PackedModelFile.read(file));
         }
         try {
-            return new Source(ModelFiles.load(file, SparseModelFile::load), List.of());
+            return new Source(ModelFiles.load(file, SparseModelFile::load), null);
         } catch (IOException | RuntimeException e) {
             throw new DistillException(file + ": not a DL4J model file (" + firstLine(e) + ")", e);
         }
@@ -81,24 +109,39 @@ public final class OnnxExports {
     }
 
     /**
-     * Exports a model to {@code file} and checks the file in ONNX Runtime against DL4J (for a packed
-     * model, its dequantized network) on {@code test} (when not null); the file is written only if every
-     * example gets the same class.
+     * Exports a model to {@code file} and checks the file in ONNX Runtime on {@code test} (when not null)
+     * against DL4J, or for a packed model against distill-runtime's float path (what the export computes:
+     * int8 weights dequantized, activations float); the file is written only if every example gets the
+     * same class. A packed model's metadata is its own preprocessing, layout and class names
+     * ({@link PackedOnnxExporter#metadata}), over {@code metadata} (the data's).
      */
     public static OnnxAgreement export(Source source, Map<String, String> metadata, Path file, INDArray test) {
-        Network net = source.net();
-        byte[] onnx = OnnxExporter.export(net, metadata, source.quantized()).toByteArray();
+        byte[] onnx;
+        if (source.packed() != null) {
+            ModelDescription d = source.packed().description();
+            Map<String, String> m = new LinkedHashMap<>(metadata);
+            m.putAll(PackedOnnxExporter.metadata(d));
+            onnx = PackedOnnxExporter.export(d, m).toByteArray();
+        } else {
+            onnx = OnnxExporter.export(source.net(), metadata).toByteArray();
+        }
         OnnxAgreement agreement = null;
         if (test != null) {
-            agreement = OnnxAgreement.measure(net, onnx, test, OnnxTeacher.threadsFromEnvironment());
+            int threads = OnnxTeacher.threadsFromEnvironment();
+            agreement = source.packed() != null ? OnnxAgreement.measure(source.packed(), onnx, test, threads)
+                    : OnnxAgreement.measure(source.net(), onnx, test, threads);
             if (agreement.sameClass() < 1) {
-                throw new IllegalStateException(String.format(Locale.ROOT, "%s: the ONNX export disagrees with DL4J on "
+                throw new IllegalStateException(String.format(Locale.ROOT, "%s: the ONNX export disagrees with %s on "
                         + "%.2f%% of the test examples (max |probability difference| %.2g); not written", file,
-                        100 * (1 - agreement.sameClass()), agreement.maxProbabilityDifference()));
+                        source.reference(), 100 * (1 - agreement.sameClass()), agreement.maxProbabilityDifference()));
             }
         }
         ModelFiles.writeAtomically(file, tmp -> Files.write(tmp, onnx));
         return agreement;
+    }
+
+    private static String shape(int[] s) {
+        return s[1] == 1 && s[2] == 1 ? "flat" : s[0] + "x" + s[1] + "x" + s[2];
     }
 
     private static String firstLine(Exception e) {

@@ -15,10 +15,11 @@ import java.util.Map;
 
 /**
  * The {@code {type: export, format: onnx}} stage: after training and every other stage, each final
- * model of the run (a chain's final student, or a stage's output that is a DL4J network: pruned
- * .sparse, low-rank .zip; a quantize stage's .packed file is distill-runtime's format and is skipped
- * with a line) is written as {@code models/<id>.onnx} and compared with DL4J on the test split in ONNX
- * Runtime.
+ * model of the run (a chain's final student, or a stage's output: pruned .sparse, low-rank .zip,
+ * quantized .packed, exported from distill-runtime's ops: INT8 weights as int8 initializers behind
+ * DequantizeLinear, k-means and binary as their dequantized floats) is written as {@code models/<id>.onnx}
+ * and compared in ONNX Runtime on the test split with DL4J, or for a packed file with distill-runtime's
+ * float path.
  */
 public final class ExportStage {
 
@@ -36,20 +37,14 @@ public final class ExportStage {
                 if (!exportable(e) || (!export.models().isEmpty() && !export.models().contains(e.model()))) {
                     continue;
                 }
-                if (e.file().endsWith(".packed")) {
-                    // packed format 3 holds distill-runtime's ops, not a DL4J network (OnnxExports.read
-                    // refuses it); the run goes on with the other exports
-                    out.printf(Locale.ROOT, "%s: not exported to ONNX (packed files are distill-runtime's format; "
-                            + "its input %s is exported)%n", e.id(), e.input());
-                    continue;
-                }
                 Path source = run.root().resolve(e.file());
                 Path target = run.model(e.id() + "." + export.format());
-                OnnxAgreement a = OnnxExports.export(OnnxExports.read(source), metadata, target,
-                        data.test().features());
-                out.printf(Locale.ROOT, "%s: exported to %s (%,d bytes); ONNX Runtime vs DL4J on %,d test examples: "
+                OnnxExports.Source model = OnnxExports.read(source);
+                OnnxAgreement a = OnnxExports.export(model, metadata, target, data.test().features());
+                out.printf(Locale.ROOT, "%s: exported to %s (%,d bytes); ONNX Runtime vs %s on %,d test examples: "
                         + "same class %.2f%%, max |probability difference| %.2g%n", e.id(),
-                        run.root().relativize(target), StageRunner.size(target), a.examples(), 100 * a.sameClass(),
+                        run.root().relativize(target), StageRunner.size(target), model.reference(), a.examples(),
+                        100 * a.sameClass(),
                         a.maxProbabilityDifference());
             }
         }
