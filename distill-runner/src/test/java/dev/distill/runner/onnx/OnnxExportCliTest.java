@@ -183,8 +183,14 @@ class OnnxExportCliTest {
             assertEquals(java.util.Arrays.toString(dl4j), java.util.Arrays.toString(ort), id);
         }
         assertFalse(Files.exists(run.resolve("models/teacher.onnx")), "teachers are not final models");
-        // packed format 3 is distill-runtime's: said in a line, not exported (and the run does not fail)
-        assertTrue(r.out().contains("student-from-teacher-pruned-int8: not exported to ONNX"), r.out());
-        assertFalse(Files.exists(run.resolve("models/student-from-teacher-pruned-int8.onnx")));
+        // the quantize stage's packed file is exported from distill-runtime's ops, its int8 weights as QDQ
+        assertTrue(r.out().contains("student-from-teacher-pruned-int8: exported to models/student-from-teacher-"
+                + "pruned-int8.onnx") && r.out().contains("ONNX Runtime vs distill-runtime float32"), r.out());
+        ModelProto int8 = ModelProto.parseFrom(Files.readAllBytes(
+                run.resolve("models/student-from-teacher-pruned-int8.onnx")));
+        assertTrue(int8.getGraph().getNodeList().stream().anyMatch(n -> n.getOpType().equals("DequantizeLinear")),
+                "int8 weights behind DequantizeLinear");
+        assertTrue(Files.size(run.resolve("models/student-from-teacher-pruned-int8.onnx"))
+                < 0.4 * Files.size(run.resolve("models/student-from-teacher-pruned.onnx")));
     }
 }
