@@ -5,8 +5,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.distill.core.quant.PackedModelFile;
 import dev.distill.core.quant.Quantization;
+import dev.distill.models.build.Network;
+import dev.distill.models.build.Networks;
 import dev.distill.models.spec.InputShape;
 import dev.distill.models.spec.ModelSpec;
+import dev.distill.models.zoo.Zoo;
 import dev.distill.onnx.OnnxExporter;
 import dev.distill.onnx.OrtRun;
 import dev.distill.onnx.PackedOnnxExporter;
@@ -25,10 +28,13 @@ import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.dataset.DataSet;
+import org.nd4j.linalg.learning.config.Adam;
+import org.nd4j.linalg.lossfunctions.impl.LossMCXENT;
 
 /**
  * Packed files (format 3) of digits students trained briefly (MLP, CNN, depthwise with batch norm,
- * DL4J's separable convolution), float32 and post-training int8, exported to ONNX from distill-runtime's
+ * DL4J's separable convolution: float32 and post-training int8; the zoo's graph students: float32), exported to ONNX from distill-runtime's
  * ops and run in ONNX Runtime (one thread) on the whole test split, against the runtime's float path on
  * the same file: the same class on every example, probabilities within 1e-5. For int8 files the float
  * path decodes the int8 weights, which is what the export's DequantizeLinear computes (QDQ on the
@@ -61,6 +67,24 @@ class PackedOnnxAgreementTest {
             PackedModelFile.write(o.net(), o.tensors(), o.activations(), false, config.data().source().preprocessing(),
                     config.data().source().classNames(), int8);
             check(label + " int8", int8, data, true);
+        }
+    }
+
+    /** The zoo's graph students (residual, concat, group convolution with shuffle), packed float32 (int8 graphs are refused). */
+    @Test
+    void zooGraphStudentsPackedGiveTheRuntimesFloatPathInOnnxRuntime() throws Exception {
+        ExperimentConfig config = ConfigLoader.load(Path.of("../configs/digits-takd.yaml").toAbsolutePath().normalize());
+        ExperimentData data = ExperimentData.load(config.data(), config.seed());
+        for (String name : List.of("resnet-tiny", "shufflenet-tiny", "mobilenet-tiny")) {
+            Network.Graph net = (Network.Graph) Networks.build(Zoo.spec(name, 0.5, 1, 10), InputShape.image(8, 8, 1),
+                    new Adam(3e-3), 0, 7, new LossMCXENT());
+            for (int e = 0; e < 3; e++) {
+                net.fit(new DataSet(data.train().features(), data.train().oneHot()));
+            }
+            Path file = dir.resolve(name + ".packed");
+            PackedModelFile.write(net, config.data().source().preprocessing(), config.data().source().classNames(),
+                    file);
+            check("digits-" + name + " float32", file, data, false);
         }
     }
 
