@@ -6,10 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.distill.core.quant.PackedModelFile;
 import dev.distill.core.quant.Quantization;
 import dev.distill.models.build.Network;
-import dev.distill.models.build.Networks;
 import dev.distill.models.spec.InputShape;
 import dev.distill.models.spec.ModelSpec;
-import dev.distill.models.zoo.Zoo;
 import dev.distill.onnx.OnnxExporter;
 import dev.distill.onnx.OrtRun;
 import dev.distill.onnx.PackedOnnxExporter;
@@ -28,9 +26,6 @@ import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.dataset.DataSet;
-import org.nd4j.linalg.learning.config.Adam;
-import org.nd4j.linalg.lossfunctions.impl.LossMCXENT;
 
 /**
  * Packed files (format 3) of digits students trained briefly (MLP, CNN, depthwise with batch norm,
@@ -76,11 +71,7 @@ class PackedOnnxAgreementTest {
         ExperimentConfig config = ConfigLoader.load(Path.of("../configs/digits-takd.yaml").toAbsolutePath().normalize());
         ExperimentData data = ExperimentData.load(config.data(), config.seed());
         for (String name : List.of("resnet-tiny", "shufflenet-tiny", "mobilenet-tiny")) {
-            Network.Graph net = (Network.Graph) Networks.build(Zoo.spec(name, 0.5, 1, 10), InputShape.image(8, 8, 1),
-                    new Adam(3e-3), 0, 7, new LossMCXENT());
-            for (int e = 0; e < 3; e++) {
-                net.fit(new DataSet(data.train().features(), data.train().oneHot()));
-            }
+            Network.Graph net = RuntimeAgreementTest.trainedGraph(name, data);
             Path file = dir.resolve(name + ".packed");
             PackedModelFile.write(net, config.data().source().preprocessing(), config.data().source().classNames(),
                     file);
