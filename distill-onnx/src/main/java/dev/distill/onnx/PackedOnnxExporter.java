@@ -8,6 +8,7 @@ import dev.distill.runtime.Op;
 import dev.distill.runtime.Preprocessing;
 import dev.distill.runtime.QuantizedTensor;
 import dev.distill.runtime.Window;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -25,6 +26,10 @@ import onnx.Onnx.ModelProto;
  * activations stay float, so ONNX Runtime computes the runtime's float path on the dequantized weights,
  * not its integer path); pruned positions are written as the zero point's code, exactly zero once
  * dequantized. K-means, binary and wider linear codes are written as their dequantized floats.
+ *
+ * <p>Graphs (the zoo's residual, concat, group-convolution and shuffle blocks): an op reading other values
+ * than the one before it reads those ONNX tensors; add is Add (Sum for more than two), concat is Concat of
+ * the channels in input order, a channel subset is a Slice along the channel axis.
  *
  * <p>Layout: the runtime flattens (c, h, w) in that order and keeps dense weights [in, out], conv
  * weights [out, in, kh, kw] (ONNX's layout) and depthwise weights [kh, kw, in, multiplier], output
@@ -72,6 +77,10 @@ public final class PackedOnnxExporter {
         return b.g.model(metadata);
     }
 
+    /** A value between ops: its ONNX tensor, (c, h, w) as the runtime sees it, and whether the tensor is NCHW. */
+    private record Value(String name, int c, int h, int w, boolean image) {
+    }
+
     /** One export: the graph and the tensor flowing between ops with its shape. */
     private static final class Builder {
         final OnnxGraph g = new OnnxGraph("distill");
@@ -84,6 +93,8 @@ public final class PackedOnnxExporter {
         boolean image;
         /** The input of the current op's softmax, if it ends in one: the logits when it is the last op. */
         String beforeSoftmax;
+        /** Every value so far: 0 the input, k + 1 op k's output (what an op's inputs name). */
+        final List<Value> values = new ArrayList<>();
 
         Builder(ModelDescription model) {
             int[] s = model.inputShape();
@@ -97,9 +108,19 @@ public final class PackedOnnxExporter {
             if (ops.isEmpty()) {
                 throw new DistillException("ONNX export: the packed model has no ops");
             }
+            values.add(current());
             for (int i = 0; i < ops.size(); i++) {
                 beforeSoftmax = null;
-                op(ops.get(i), "op" + i);
+                Op op = ops.get(i);
+                int[] inputs = op.inputs() != null ? op.inputs() : new int[] {i};
+                String name = "op" + i;
+                if (op.kind() == Op.Kind.ADD || op.kind() == Op.Kind.CONCAT) {
+                    join(op.kind() == Op.Kind.ADD, inputs, name);
+                } else {
+                    use(values.get(inputs[0]));
+                    op(op, name);
+                }
+                values.add(current());
             }
             String logits = beforeSoftmax;
             flat();
@@ -141,9 +162,60 @@ public final class PackedOnnxExporter {
                 case ACTIVATION:
                     activated(op, x, name);
                     return;
+                case SUBSET:
+                    // channels [from, to] of (c, h, w): a slice along axis 1 of NCHW, or of [batch, c] when flat
+                    if (h * w > 1) {
+                        toImage(name);
+                    }
+                    x = g.node("Slice", g.fresh(name), x, g.longs(name + "/starts", op.subsetFrom()),
+                            g.longs(name + "/ends", op.subsetTo() + 1L), g.longs(name + "/axes", 1));
+                    c = op.subsetTo() - op.subsetFrom() + 1;
+                    return;
                 default:
                     throw new DistillException("ONNX export: " + name + ": no ONNX ops for " + op);
             }
+        }
+
+        /**
+         * The sum (Add, or Sum of more than two) or the channels stacked in input order (Concat along axis
+         * 1) of the values {@code inputs}, all brought to one form first: images unless they are flat.
+         */
+        void join(boolean add, int[] inputs, String name) {
+            String[] names = new String[inputs.length];
+            int channels = 0;
+            boolean images = false;
+            for (int v : inputs) {
+                Value value = values.get(v);
+                images |= value.h * value.w > 1;
+            }
+            for (int k = 0; k < inputs.length; k++) {
+                use(values.get(inputs[k]));
+                if (images) {
+                    toImage(name + "/in" + k);
+                } else {
+                    flat();
+                }
+                names[k] = x;
+                channels += c;
+            }
+            if (add) {
+                x = g.node(names.length == 2 ? "Add" : "Sum", g.fresh(name + "/add"), names);
+            } else {
+                x = g.node("Concat", g.fresh(name + "/concat"), new Attr[] {Attr.integer("axis", 1)}, names);
+                c = channels;
+            }
+        }
+
+        Value current() {
+            return new Value(x, c, h, w, image);
+        }
+
+        void use(Value v) {
+            x = v.name;
+            c = v.c;
+            h = v.h;
+            w = v.w;
+            image = v.image;
         }
 
         /** Applies the op's activation to {@code y}, which becomes the current tensor; notes a softmax's input. */

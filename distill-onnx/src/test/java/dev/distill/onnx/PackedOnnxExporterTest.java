@@ -73,6 +73,32 @@ class PackedOnnxExporterTest {
     }
 
     @Test
+    void graphOpsReadTheirInputsChannelSubsetsConcatAndResidualSumsMatch() throws Exception {
+        Window same3 = new Window(3, 3, 1, 1, 0, 0, 1, 1, true);
+        Window one = new Window(1, 1, 1, 1, 0, 0, 1, 1, false);
+        List<Op> ops = new ArrayList<>();
+        ops.add(Op.conv2d(linear("a_W", new long[] {6, 4, 3, 3}, 0, true), floats("a_b", 6), same3,
+                ActivationFunction.RELU, 0));                                           // value 1
+        ops.add(Op.subset(0, 2).withInputs(1));                                        // value 2
+        ops.add(Op.subset(3, 5).withInputs(1));                                        // value 3
+        ops.add(Op.conv2d(floats("b_W", 3, 3, 1, 1), floats("b_b", 3), one, ActivationFunction.IDENTITY, 0)
+                .withInputs(2));                                                       // value 4
+        ops.add(Op.concat().withInputs(3, 4));                                         // value 5: swapped halves
+        ops.add(Op.add().withInputs(5, 1, 1));                                         // value 6: a sum of three
+        ops.add(Op.activation(ActivationFunction.RELU, 0));                            // value 7
+        ops.add(Op.globalPool(false));                                                 // value 8
+        ops.add(Op.subset(1, 4));                                                      // value 9: flat channels
+        ops.add(Op.dense(floats("c_W", 4, 4), floats("c_b", 4), ActivationFunction.IDENTITY, 0)); // value 10
+        ops.add(Op.concat().withInputs(10, 9));                                        // value 11: flat concat
+        ops.add(Op.add().withInputs(11, 11));
+        ops.add(Op.activation(ActivationFunction.SOFTMAX, 0));
+        ModelProto onnx = assertAgrees(new ModelDescription(new int[] {4, 6, 6}, Preprocessing.NONE, List.of(), ops));
+        for (String kind : new String[] {"Slice", "Concat", "Sum", "Add"}) {
+            assertTrue(onnx.getGraph().getNodeList().stream().anyMatch(n -> n.getOpType().equals(kind)), kind);
+        }
+    }
+
+    @Test
     void prunedInt8WeightsAreTheirZeroPointsCodeSoTheyDequantizeToExactlyZero() {
         QuantizedTensor w = linear("W", new long[] {10, 3}, 1, true);
         ModelDescription d = new ModelDescription(new int[] {10, 1, 1}, Preprocessing.NONE, List.of(),

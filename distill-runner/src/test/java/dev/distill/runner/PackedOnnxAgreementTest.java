@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.distill.core.quant.PackedModelFile;
 import dev.distill.core.quant.Quantization;
+import dev.distill.models.build.Network;
 import dev.distill.models.spec.InputShape;
 import dev.distill.models.spec.ModelSpec;
 import dev.distill.onnx.OnnxExporter;
@@ -28,7 +29,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
  * Packed files (format 3) of digits students trained briefly (MLP, CNN, depthwise with batch norm,
- * DL4J's separable convolution), float32 and post-training int8, exported to ONNX from distill-runtime's
+ * DL4J's separable convolution: float32 and post-training int8; the zoo's graph students: float32), exported to ONNX from distill-runtime's
  * ops and run in ONNX Runtime (one thread) on the whole test split, against the runtime's float path on
  * the same file: the same class on every example, probabilities within 1e-5. For int8 files the float
  * path decodes the int8 weights, which is what the export's DequantizeLinear computes (QDQ on the
@@ -61,6 +62,20 @@ class PackedOnnxAgreementTest {
             PackedModelFile.write(o.net(), o.tensors(), o.activations(), false, config.data().source().preprocessing(),
                     config.data().source().classNames(), int8);
             check(label + " int8", int8, data, true);
+        }
+    }
+
+    /** The zoo's graph students (residual, concat, group convolution with shuffle), packed float32 (int8 graphs are refused). */
+    @Test
+    void zooGraphStudentsPackedGiveTheRuntimesFloatPathInOnnxRuntime() throws Exception {
+        ExperimentConfig config = ConfigLoader.load(Path.of("../configs/digits-takd.yaml").toAbsolutePath().normalize());
+        ExperimentData data = ExperimentData.load(config.data(), config.seed());
+        for (String name : List.of("resnet-tiny", "shufflenet-tiny", "mobilenet-tiny")) {
+            Network.Graph net = RuntimeAgreementTest.trainedGraph(name, data);
+            Path file = dir.resolve(name + ".packed");
+            PackedModelFile.write(net, config.data().source().preprocessing(), config.data().source().classNames(),
+                    file);
+            check("digits-" + name + " float32", file, data, false);
         }
     }
 
