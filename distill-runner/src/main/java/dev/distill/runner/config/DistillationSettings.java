@@ -51,8 +51,9 @@ public record DistillationSettings(Method method, double temperature, double sof
         return new DistillationSettings(Method.DKD, temperature, Double.NaN, hardWeight, alpha, beta);
     }
 
-    /** The same method and settings at another temperature and (for kd) weights: what a sweep point changes. */
-    public DistillationSettings with(double temperature, double softWeight, double hardWeight) {
+    /** The same method at other settings (those the method has no use for are ignored): what a sweep point changes. */
+    public DistillationSettings with(double temperature, double softWeight, double hardWeight, double alpha,
+            double beta) {
         return method == Method.KD ? kd(temperature, softWeight, hardWeight)
                 : dkd(temperature, alpha, beta, hardWeight);
     }

@@ -36,7 +36,8 @@ public record SweepConfig(List<String> models, List<Point> points) {
      * to {@code 1 - softWeight} when the sweep does not name it.
      */
     public record Point(Double temperature, Double softWeight, Double hardWeight, Integer epochs, Double learningRate,
-            LearningRateSchedule schedule, Double weightDecay, DistillationSettings.Method method) {
+            LearningRateSchedule schedule, Double weightDecay, DistillationSettings.Method method, Double alpha,
+            Double beta) {
 
         /** The label of a point that sets nothing: the link's own settings. */
         public static final String OWN = "own";
@@ -49,7 +50,8 @@ public record SweepConfig(List<String> models, List<Point> points) {
                     : DistillationSettings.DKD_DEFAULTS;
             return base.with(temperature != null ? temperature : base.temperature(),
                     softWeight != null ? softWeight : base.softWeight(),
-                    hardWeight != null ? hardWeight : base.hardWeight());
+                    hardWeight != null ? hardWeight : base.hardWeight(),
+                    alpha != null ? alpha : base.alpha(), beta != null ? beta : base.beta());
         }
 
         /** The model's training with this point's values put in. */
@@ -62,11 +64,12 @@ public record SweepConfig(List<String> models, List<Point> points) {
 
         /** The same point without its distillation axes: what a model trained on labels alone can use of it. */
         public Point trainingOnly() {
-            return new Point(null, null, null, epochs, learningRate, schedule, weightDecay, null);
+            return new Point(null, null, null, epochs, learningRate, schedule, weightDecay, null, null, null);
         }
 
         public boolean hasDistillationAxes() {
-            return temperature != null || softWeight != null || hardWeight != null || method != null;
+            return temperature != null || softWeight != null || hardWeight != null || method != null || alpha != null
+                    || beta != null;
         }
 
         /**
@@ -81,6 +84,8 @@ public record SweepConfig(List<String> models, List<Point> points) {
             add(parts, "T", temperature);
             add(parts, "s", softWeight);
             add(parts, "h", hardWeight);
+            add(parts, "a", alpha);
+            add(parts, "b", beta);
             if (epochs != null) {
                 parts.add("e" + epochs);
             }

@@ -18,8 +18,8 @@ import org.yaml.snakeyaml.nodes.SequenceNode;
 final class SweepParser {
 
     /** The axes, in the order a grid nests them (the last varies fastest). */
-    private static final List<String> AXES = List.of("method", "temperature", "soft_weight", "hard_weight", "epochs",
-            "learning_rate", "schedule", "weight_decay");
+    private static final List<String> AXES = List.of("method", "temperature", "soft_weight", "hard_weight", "alpha",
+            "beta", "epochs", "learning_rate", "schedule", "weight_decay");
     /** Points of a grid beyond which a typo (an extra value, an extra axis) is more likely than intent. */
     static final int MAX_POINTS = 500;
 
@@ -93,7 +93,7 @@ final class SweepParser {
         if (g.keys().isEmpty()) {
             throw g.error(g.node(), g.path(), "empty grid; give at least one axis, e.g. temperature: [1, 2, 4]");
         }
-        List<Point> points = List.of(new Point(null, null, null, null, null, null, null, null));
+        List<Point> points = List.of(new Point(null, null, null, null, null, null, null, null, null, null));
         long size = 1;
         for (String axis : AXES) {
             if (!g.has(axis)) {
@@ -131,7 +131,7 @@ final class SweepParser {
             if (m.keys().isEmpty()) {
                 throw m.error(m.node(), m.path(), "empty point; set at least one of " + String.join(", ", AXES));
             }
-            Point p = new Point(null, null, null, null, null, null, null, null);
+            Point p = new Point(null, null, null, null, null, null, null, null, null, null);
             for (String axis : AXES) {
                 if (m.has(axis)) {
                     p = with(p, axis, m.value(axis), m, m.child(axis));
@@ -157,7 +157,7 @@ final class SweepParser {
                     default -> throw at.error(v, where, "unknown distillation method '" + name + "'; known: kd, dkd");
                 };
                 yield new Point(p.temperature(), p.softWeight(), p.hardWeight(), p.epochs(), p.learningRate(),
-                        p.schedule(), p.weightDecay(), method);
+                        p.schedule(), p.weightDecay(), method, p.alpha(), p.beta());
             }
             case "temperature" -> {
                 double t = number(v, at, where);
@@ -167,19 +167,30 @@ final class SweepParser {
                     throw at.error(v, where, e.getMessage());
                 }
                 yield new Point(t, p.softWeight(), p.hardWeight(), p.epochs(), p.learningRate(), p.schedule(),
-                        p.weightDecay(), p.method());
+                        p.weightDecay(), p.method(), p.alpha(), p.beta());
             }
             case "soft_weight" -> new Point(p.temperature(), weight(v, at, where), p.hardWeight(), p.epochs(),
-                    p.learningRate(), p.schedule(), p.weightDecay(), p.method());
+                    p.learningRate(), p.schedule(), p.weightDecay(), p.method(), p.alpha(), p.beta());
             case "hard_weight" -> new Point(p.temperature(), p.softWeight(), weight(v, at, where), p.epochs(),
-                    p.learningRate(), p.schedule(), p.weightDecay(), p.method());
+                    p.learningRate(), p.schedule(), p.weightDecay(), p.method(), p.alpha(), p.beta());
+            case "alpha", "beta" -> {
+                double w = number(v, at, where);
+                if (!(w >= 0) || Double.isInfinite(w)) {
+                    throw at.error(v, where, "must be a non-negative number, found " + w);
+                }
+                yield axis.equals("alpha")
+                        ? new Point(p.temperature(), p.softWeight(), p.hardWeight(), p.epochs(), p.learningRate(),
+                                p.schedule(), p.weightDecay(), p.method(), w, p.beta())
+                        : new Point(p.temperature(), p.softWeight(), p.hardWeight(), p.epochs(), p.learningRate(),
+                                p.schedule(), p.weightDecay(), p.method(), p.alpha(), w);
+            }
             case "epochs" -> {
                 double e = number(v, at, where);
                 if (!(e >= 1 && e == Math.rint(e) && e <= 100_000)) {
                     throw at.error(v, where, "must be a positive integer, found " + YamlMap.describe(v));
                 }
                 yield new Point(p.temperature(), p.softWeight(), p.hardWeight(), (int) e, p.learningRate(),
-                        p.schedule(), p.weightDecay(), p.method());
+                        p.schedule(), p.weightDecay(), p.method(), p.alpha(), p.beta());
             }
             case "learning_rate" -> {
                 double lr = number(v, at, where);
@@ -187,12 +198,12 @@ final class SweepParser {
                     throw at.error(v, where, "must be positive, found " + lr);
                 }
                 yield new Point(p.temperature(), p.softWeight(), p.hardWeight(), p.epochs(), lr, p.schedule(),
-                        p.weightDecay(), p.method());
+                        p.weightDecay(), p.method(), p.alpha(), p.beta());
             }
             case "schedule" -> {
                 LearningRateSchedule schedule = ConfigLoader.schedule(at.mapAt(v, where));
                 yield new Point(p.temperature(), p.softWeight(), p.hardWeight(), p.epochs(), p.learningRate(),
-                        schedule, p.weightDecay(), p.method());
+                        schedule, p.weightDecay(), p.method(), p.alpha(), p.beta());
             }
             case "weight_decay" -> {
                 double wd = number(v, at, where);
@@ -200,7 +211,7 @@ final class SweepParser {
                     throw at.error(v, where, "must be non-negative, found " + wd);
                 }
                 yield new Point(p.temperature(), p.softWeight(), p.hardWeight(), p.epochs(), p.learningRate(),
-                        p.schedule(), wd, p.method());
+                        p.schedule(), wd, p.method(), p.alpha(), p.beta());
             }
             default -> throw new IllegalStateException(axis);
         };
@@ -212,7 +223,7 @@ final class SweepParser {
             return p;
         }
         return new Point(p.temperature(), p.softWeight(), 1 - p.softWeight(), p.epochs(), p.learningRate(),
-                p.schedule(), p.weightDecay(), p.method());
+                p.schedule(), p.weightDecay(), p.method(), p.alpha(), p.beta());
     }
 
     private static void checkWeights(YamlMap s, List<Point> points, DistillationSettings link, String model) {
@@ -222,6 +233,11 @@ final class SweepParser {
             if (method != DistillationSettings.Method.KD && p.softWeight() != null) {
                 throw s.error(s.keyNode(key), s.child(key), "point " + p.label() + " sets soft_weight, but " + model
                         + " is distilled with method " + method.label() + " there, which has no soft_weight");
+            }
+            if (method != DistillationSettings.Method.DKD && (p.alpha() != null || p.beta() != null)) {
+                throw s.error(s.keyNode(key), s.child(key), "point " + p.label() + " sets "
+                        + (p.alpha() != null ? "alpha" : "beta") + ", but " + model + " is distilled with method "
+                        + method.label() + " there; alpha and beta belong to dkd (add method: [dkd] to the sweep)");
             }
             try {
                 p.distillation(link);

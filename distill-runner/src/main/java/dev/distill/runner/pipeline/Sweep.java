@@ -140,7 +140,8 @@ public final class Sweep {
         return new SweepPoint(unit.point().label(), d == null ? null : d.temperature(),
                 d == null ? null : d.softWeightOrNull(), d == null ? null : d.hardWeight(), t.epochs(), t.learningRate(),
                 SweepConfig.describe(t.schedule()), t.weightDecay(), stats.getMean(),
-                validation.length > 1 ? stats.getStandardDeviation() : null, perSeed, seconds, chosen);
+                validation.length > 1 ? stats.getStandardDeviation() : null, perSeed, seconds, chosen,
+                d == null || Double.isNaN(d.alpha()) ? null : d.alpha(), d == null || Double.isNaN(d.beta()) ? null : d.beta());
     }
 
     private static SummaryStatistics stats(double[] values) {

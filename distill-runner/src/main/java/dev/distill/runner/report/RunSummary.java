@@ -40,7 +40,7 @@ public record RunSummary(String name, String config, String started, String fini
     public record SweepPoint(String label, Double temperature, Double softWeight, Double hardWeight, int epochs,
             double learningRate, String schedule, double weightDecay, double validationAccuracyMean,
             Double validationAccuracyStd, List<Double> validationAccuracyPerSeed, double trainSeconds,
-            boolean chosen) {
+            boolean chosen, Double alpha, Double beta) {
         public SweepPoint {
             validationAccuracyPerSeed = List.copyOf(validationAccuracyPerSeed);
         }

@@ -147,10 +147,14 @@ public final class SweepTables {
 
     private static final String DKD = "dkd";
 
-    /** A column: kd's soft/hard weights, or {@code dkd, hard h} for decoupled KD, the method without a soft weight. */
+    /** A column: kd's soft/hard weights, or {@code dkd a1 b8, hard 1} for decoupled KD (no soft weight). */
     private static String weights(SweepPoint p) {
-        return p.softWeight() == null ? DKD + ", hard " + number(p.hardWeight())
-                : number(p.softWeight()) + "/" + number(p.hardWeight());
+        if (p.softWeight() != null) {
+            return number(p.softWeight()) + "/" + number(p.hardWeight());
+        }
+        // summaries written before alpha and beta were recorded have neither
+        return DKD + (p.alpha() == null ? "" : " a" + number(p.alpha()) + " b" + number(p.beta()))
+                + ", hard " + number(p.hardWeight());
     }
 
     private static String cell(SweepPoint p) {

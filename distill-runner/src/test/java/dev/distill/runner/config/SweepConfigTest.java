@@ -84,6 +84,33 @@ class SweepConfigTest {
     }
 
     @Test
+    void alphaAndBetaAreAxesOfDkdPoints() throws IOException {
+        ExperimentConfig c = load("""
+                sweep:
+                  grid:
+                    method: [dkd]
+                    temperature: [1, 2]
+                    beta: [0.5, 2]
+                """);
+        List<Point> points = c.sweep().points();
+        assertEquals(List.of("dkd-T1-b0.5", "dkd-T1-b2", "dkd-T2-b0.5", "dkd-T2-b2"),
+                points.stream().map(Point::label).toList());
+        DistillationSettings link = c.chains().get(0).distillation();
+        assertEquals(DistillationSettings.dkd(2, 1, 0.5, 1), points.get(2).distillation(link));
+        assertError("""
+                sweep:
+                  points:   # <-
+                    - {beta: 2}
+                """, "sweep.points", "alpha and beta belong to dkd");
+        assertError("""
+                sweep:
+                  grid:
+                    method: [dkd]
+                    alpha: [-1]   # <-
+                """, "sweep.grid.alpha", "must be a non-negative number, found -1.0");
+    }
+
+    @Test
     void anUnknownMethodOrASoftWeightForDkdIsOneLine() throws IOException {
         assertError("""
                 sweep:

@@ -180,6 +180,6 @@ class SweepRunTest {
                 .stream().filter(q -> q.label().equals(p.label())).findFirst().orElseThrow().trainSeconds();
         return new SweepPoint(p.label(), p.temperature(), p.softWeight(), p.hardWeight(), p.epochs(), p.learningRate(),
                 p.schedule(), p.weightDecay(), p.validationAccuracyMean(), p.validationAccuracyStd(),
-                p.validationAccuracyPerSeed(), seconds, p.chosen());
+                p.validationAccuracyPerSeed(), seconds, p.chosen(), p.alpha(), p.beta());
     }
 }

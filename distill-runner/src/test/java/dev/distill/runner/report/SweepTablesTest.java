@@ -15,7 +15,7 @@ class SweepTablesTest {
 
     static SweepPoint point(double t, double soft, int epochs, double mean, boolean chosen) {
         return new SweepPoint("p", t, soft, 1 - soft, epochs, 0.001, "constant", 0, mean, 0.01, List.of(mean, mean),
-                1, chosen);
+                1, chosen, null, null);
     }
 
     static final SweepEntry KD = new SweepEntry("student-from-teacher", "student", "student", "T4-s0.5-h0.5", List.of(
@@ -38,15 +38,26 @@ class SweepTablesTest {
     }
 
     @Test
-    void decoupledKdPointsGetTheirOwnColumnAfterKdsWeights() {
-        SweepPoint dkd = new SweepPoint("dkd-T4", 4.0, null, 1.0, 10, 0.001, "constant", 0, 0.91, 0.01,
-                List.of(0.9, 0.92), 1, true);
+    void decoupledKdPointsGetAColumnPerAlphaAndBetaAfterKdsWeights() {
+        SweepPoint beta8 = new SweepPoint("dkd-T4", 4.0, null, 1.0, 10, 0.001, "constant", 0, 0.91, 0.01,
+                List.of(0.9, 0.92), 1, true, 1.0, 8.0);
+        SweepPoint beta1 = new SweepPoint("dkd-T4-b1", 4.0, null, 1.0, 10, 0.001, "constant", 0, 0.89, 0.01,
+                List.of(0.88, 0.90), 1, false, 1.0, 1.0);
         SweepEntry mixed = new SweepEntry("student-from-teacher", "student", "student", "dkd-T4", List.of(
-                point(4, 0.5, 10, 0.90, false), dkd));
+                point(4, 0.5, 10, 0.90, false), beta8, beta1));
         SweepTables.Table t = SweepTables.tables(mixed).get(0);
-        assertArrayEquals(new String[] {"T \\ soft/hard or method", "0.5/0.5", "dkd, hard 1"}, t.rows().get(0));
-        assertArrayEquals(new String[] {"4", "0.9000 ± 0.0100", "0.9100 ± 0.0100"}, t.rows().get(1));
+        assertArrayEquals(new String[] {"T \\ soft/hard or method", "0.5/0.5", "dkd a1 b8, hard 1", "dkd a1 b1, hard 1"},
+                t.rows().get(0));
+        assertArrayEquals(new String[] {"4", "0.9000 ± 0.0100", "0.9100 ± 0.0100", "0.8900 ± 0.0100"}, t.rows().get(1));
         assertEquals(2, t.chosenColumn());
+    }
+
+    @Test
+    void aSummaryWrittenBeforeAlphaAndBetaWereRecordedStillRenders() {
+        SweepPoint old = new SweepPoint("dkd-T4", 4.0, null, 1.0, 10, 0.001, "constant", 0, 0.91, 0.01,
+                List.of(0.9, 0.92), 1, true, null, null);
+        SweepTables.Table t = SweepTables.tables(new SweepEntry("s", "student", "student", "dkd-T4", List.of(old))).get(0);
+        assertArrayEquals(new String[] {"T \\ soft/hard or method", "dkd, hard 1"}, t.rows().get(0));
     }
 
     @Test
