@@ -45,12 +45,9 @@ public final class DecoupledKdLoss extends SoftTargetLoss {
 
     public DecoupledKdLoss(double temperature, double alpha, double beta, double hardWeight) {
         checkTemperature(temperature);
-        for (String key : new String[] {"alpha", "beta", "hard_weight"}) {
-            double w = key.equals("alpha") ? alpha : key.equals("beta") ? beta : hardWeight;
-            if (!(w >= 0) || Double.isInfinite(w)) {
-                throw new SettingException(key, key + " must be a non-negative number, found " + w);
-            }
-        }
+        checkWeight("alpha", alpha);
+        checkWeight("beta", beta);
+        checkWeight("hard_weight", hardWeight);
         if (alpha + beta + hardWeight <= 0) {
             throw new SettingException("beta", "alpha, beta and hard_weight must not all be zero: nothing to learn from");
         }

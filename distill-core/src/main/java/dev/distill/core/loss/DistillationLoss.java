@@ -55,12 +55,8 @@ public final class DistillationLoss extends SoftTargetLoss {
 
     public DistillationLoss(double temperature, double softWeight, double hardWeight) {
         checkTemperature(temperature);
-        for (String key : new String[] {"soft_weight", "hard_weight"}) {
-            double w = key.equals("soft_weight") ? softWeight : hardWeight;
-            if (!(w >= 0) || Double.isInfinite(w)) {
-                throw new SettingException(key, key + " must be a non-negative number, found " + w);
-            }
-        }
+        checkWeight("soft_weight", softWeight);
+        checkWeight("hard_weight", hardWeight);
         if (softWeight + hardWeight <= 0) {
             throw new SettingException(softWeight == 0 && hardWeight == 0 ? "soft_weight" : "hard_weight",
                     "soft_weight and hard_weight must not both be zero: nothing to learn from");

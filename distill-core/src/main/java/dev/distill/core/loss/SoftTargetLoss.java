@@ -38,6 +38,13 @@ public abstract class SoftTargetLoss implements ILossFunction {
         return new Pair<>(e.score(average), e.gradient());
     }
 
+    /** The one check of a loss weight ({@code soft_weight}, {@code hard_weight}, {@code alpha}, {@code beta}). */
+    public static void checkWeight(String key, double weight) {
+        if (!(weight >= 0) || Double.isInfinite(weight)) {
+            throw new SettingException(key, key + " must be a non-negative number, found " + weight);
+        }
+    }
+
     /** The one check of a distillation temperature, wherever one is set. */
     public static void checkTemperature(double temperature) {
         if (!(temperature > 0) || Double.isInfinite(temperature)) {

@@ -56,10 +56,7 @@ public final class Quantization {
         for (Prunable p : Prunable.of(net, false, true)) {
             INDArray param = net.getParam(p.key());
             float[] values = PackedModelFile.values(param);
-            int[] positions = Quantizers.nonzeroPositions(values);
-            if (positions != null && positions.length > (1 - SPARSE_FROM) * values.length) {
-                positions = null;
-            }
+            int[] positions = storedPositions(values);
             QuantizedTensor t = quantize(p.key(), values, param.shape(), channelAxis(p), positions);
             tensors.add(t);
             net.setParam(p.key(), Nd4j.create(t.dequantize(), t.shape(), 'c'));
@@ -146,10 +143,7 @@ public final class Quantization {
         for (Prunable p : Prunable.of(net, false, true)) {
             INDArray param = net.getParam(p.key());
             float[] values = PackedModelFile.values(param);
-            int[] positions = Quantizers.nonzeroPositions(values);
-            if (positions != null && positions.length > (1 - SPARSE_FROM) * values.length) {
-                positions = null;
-            }
+            int[] positions = storedPositions(values);
             tensors.add(Quantizers.linear(p.key(), values, param.shape(), channelAxis(p, true), 8, true, positions));
         }
         tensors = halfParameters(net, tensors);
@@ -195,5 +189,14 @@ public final class Quantization {
             default:
                 throw new IllegalStateException(settings.scheme().name());
         }
+    }
+
+    /**
+     * The positions to store of a tensor's values: its non-zero ones when at least {@link #SPARSE_FROM} of
+     * the values are zero (pruned), else null (stored dense).
+     */
+    private static int[] storedPositions(float[] values) {
+        int[] positions = Quantizers.nonzeroPositions(values);
+        return positions != null && positions.length > (1 - SPARSE_FROM) * values.length ? null : positions;
     }
 }

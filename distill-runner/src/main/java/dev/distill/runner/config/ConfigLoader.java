@@ -552,11 +552,10 @@ public final class ConfigLoader {
         DistillationSettings distillation(YamlMap d, DistillationSettings defaults) {
             d.allowOnly(DISTILLATION_KEYS);
             String name = d.has("method") ? d.string("method") : defaults.method().label();
-            DistillationSettings.Method method = switch (name) {
-                case "kd" -> DistillationSettings.Method.KD;
-                case "dkd" -> DistillationSettings.Method.DKD;
-                default -> throw d.error("method", "unknown distillation method '" + name + "'; known: kd, dkd");
-            };
+            DistillationSettings.Method method = DistillationSettings.Method.byLabel(name);
+            if (method == null) {
+                throw d.error("method", DistillationSettings.Method.unknown(name));
+            }
             // keys a method does not use are refused, so that a setting never silently does nothing
             for (String key : method == DistillationSettings.Method.KD ? List.of("alpha", "beta") : List.of("soft_weight")) {
                 if (d.has(key)) {
@@ -566,9 +565,7 @@ public final class ConfigLoader {
                 }
             }
             // unset keys come from the enclosing block when it uses the same method, else from the method's defaults
-            DistillationSettings base = defaults.method() == method ? defaults
-                    : method == DistillationSettings.Method.KD ? DistillationSettings.DEFAULTS
-                    : DistillationSettings.DKD_DEFAULTS;
+            DistillationSettings base = defaults.startingPoint(method);
             double t = d.number("temperature", base.temperature());
             double hard = d.number("hard_weight", base.hardWeight());
             try {

@@ -27,6 +27,26 @@ public record DistillationSettings(Method method, double temperature, double sof
         public String label() {
             return name().toLowerCase(Locale.ROOT);
         }
+
+        /** The method a config names, or null for an unknown name. */
+        public static Method byLabel(String label) {
+            for (Method m : values()) {
+                if (m.label().equals(label)) {
+                    return m;
+                }
+            }
+            return null;
+        }
+
+        /** The one line for a name that is no method. */
+        public static String unknown(String label) {
+            return "unknown distillation method '" + label + "'; known: kd, dkd";
+        }
+
+        /** The method's defaults: the framework's for kd, the paper's for dkd. */
+        public DistillationSettings defaults() {
+            return this == KD ? DEFAULTS : DKD_DEFAULTS;
+        }
     }
 
     public static final DistillationSettings DEFAULTS = kd(1.0, 0.5, 0.5);
@@ -61,6 +81,24 @@ public record DistillationSettings(Method method, double temperature, double sof
     /** The loss DL4J's output layer trains with. */
     public ILossFunction loss() {
         return loss(method, temperature, softWeight, hardWeight, alpha, beta);
+    }
+
+    /**
+     * Where a block (or sweep point) of {@code method} starts from when these are the enclosing settings:
+     * these when the method is the same, else that method's defaults.
+     */
+    public DistillationSettings startingPoint(Method method) {
+        return method == this.method ? this : method.defaults();
+    }
+
+    /** DKD's alpha for reports: null where the method has none. */
+    public Double alphaOrNull() {
+        return Double.isNaN(alpha) ? null : alpha;
+    }
+
+    /** DKD's beta for reports: null where the method has none. */
+    public Double betaOrNull() {
+        return Double.isNaN(beta) ? null : beta;
     }
 
     /** The soft weight for reports: null where the method has none. */

@@ -45,9 +45,7 @@ public record SweepConfig(List<String> models, List<Point> points) {
         /** The link's distillation with this point's values put in. */
         public DistillationSettings distillation(DistillationSettings link) {
             // another method than the link's starts from that method's defaults, as a chain's block does
-            DistillationSettings base = method == null || method == link.method() ? link
-                    : method == DistillationSettings.Method.KD ? DistillationSettings.DEFAULTS
-                    : DistillationSettings.DKD_DEFAULTS;
+            DistillationSettings base = method == null ? link : link.startingPoint(method);
             return base.with(temperature != null ? temperature : base.temperature(),
                     softWeight != null ? softWeight : base.softWeight(),
                     hardWeight != null ? hardWeight : base.hardWeight(),

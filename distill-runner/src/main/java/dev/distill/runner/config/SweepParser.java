@@ -151,11 +151,10 @@ final class SweepParser {
         return switch (axis) {
             case "method" -> {
                 String name = at.scalarText(v, where);
-                DistillationSettings.Method method = switch (name) {
-                    case "kd" -> DistillationSettings.Method.KD;
-                    case "dkd" -> DistillationSettings.Method.DKD;
-                    default -> throw at.error(v, where, "unknown distillation method '" + name + "'; known: kd, dkd");
-                };
+                DistillationSettings.Method method = DistillationSettings.Method.byLabel(name);
+                if (method == null) {
+                    throw at.error(v, where, DistillationSettings.Method.unknown(name));
+                }
                 yield new Point(p.temperature(), p.softWeight(), p.hardWeight(), p.epochs(), p.learningRate(),
                         p.schedule(), p.weightDecay(), method, p.alpha(), p.beta());
             }
@@ -175,8 +174,10 @@ final class SweepParser {
                     p.learningRate(), p.schedule(), p.weightDecay(), p.method(), p.alpha(), p.beta());
             case "alpha", "beta" -> {
                 double w = number(v, at, where);
-                if (!(w >= 0) || Double.isInfinite(w)) {
-                    throw at.error(v, where, "must be a non-negative number, found " + w);
+                try {
+                    dev.distill.core.loss.SoftTargetLoss.checkWeight(axis, w);
+                } catch (dev.distill.core.SettingException e) {
+                    throw at.error(v, where, e.getMessage());
                 }
                 yield axis.equals("alpha")
                         ? new Point(p.temperature(), p.softWeight(), p.hardWeight(), p.epochs(), p.learningRate(),

@@ -141,7 +141,7 @@ public final class Sweep {
                 d == null ? null : d.softWeightOrNull(), d == null ? null : d.hardWeight(), t.epochs(), t.learningRate(),
                 SweepConfig.describe(t.schedule()), t.weightDecay(), stats.getMean(),
                 validation.length > 1 ? stats.getStandardDeviation() : null, perSeed, seconds, chosen,
-                d == null || Double.isNaN(d.alpha()) ? null : d.alpha(), d == null || Double.isNaN(d.beta()) ? null : d.beta());
+                d == null ? null : d.alphaOrNull(), d == null ? null : d.betaOrNull());
     }
 
     private static SummaryStatistics stats(double[] values) {
