@@ -18,7 +18,7 @@ import dev.distill.core.io.ModelFiles;
 import dev.distill.models.build.Network;
 import dev.distill.models.build.Networks;
 import dev.distill.models.spec.LayerSpec;
-import dev.distill.runner.config.ChainConfig;
+import dev.distill.core.chain.Chain;
 import dev.distill.runner.config.ExperimentConfig;
 import dev.distill.runner.config.ModelConfig;
 import dev.distill.runner.pipeline.ExperimentData;
@@ -105,7 +105,7 @@ public final class Benchmark {
 
     /** The model distillation is measured on: the last link of the first chain, if benchmarked, else the last. */
     private static ModelConfig.Declared student(ExperimentConfig config, Map<String, ModelConfig.Declared> models) {
-        for (ChainConfig chain : config.chains()) {
+        for (Chain chain : config.chains()) {
             ModelConfig.Declared last = models.get(chain.models().get(chain.models().size() - 1));
             if (last != null) {
                 return last;

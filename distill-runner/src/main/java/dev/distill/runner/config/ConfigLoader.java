@@ -1,5 +1,9 @@
 package dev.distill.runner.config;
 
+import dev.distill.core.chain.Chain;
+
+import dev.distill.core.chain.DistillationSettings;
+
 import dev.distill.core.DistillException;
 import dev.distill.core.data.Augmentation;
 import dev.distill.core.train.CheckpointPolicy;
@@ -225,7 +229,7 @@ public final class ConfigLoader {
             DistillationSettings defaults = top.has("distillation")
                     ? distillation(top.map("distillation"), DistillationSettings.DEFAULTS)
                     : DistillationSettings.DEFAULTS;
-            List<ChainConfig> chains = chains(top, models, defaults);
+            List<Chain> chains = chains(top, models, defaults);
             boolean baseline = top.bool("baseline", true);
             List<Long> seeds = new ArrayList<>();
             if (top.has("seeds")) {
@@ -577,12 +581,12 @@ public final class ConfigLoader {
             }
         }
 
-        List<ChainConfig> chains(YamlMap top, Map<String, ModelConfig> models, DistillationSettings defaults) {
+        List<Chain> chains(YamlMap top, Map<String, ModelConfig> models, DistillationSettings defaults) {
             List<Node> nodes = top.list("chains");
             if (nodes.isEmpty()) {
                 throw top.error("chains", "declare at least one chain, e.g. [teacher, student]");
             }
-            List<ChainConfig> chains = new ArrayList<>();
+            List<Chain> chains = new ArrayList<>();
             // a link (the path of names from the chain's root) shared by chains is one model: one loss
             Map<List<String>, DistillationSettings> links = new java.util.HashMap<>();
             // who teaches whom, over all chains: a loop (a student teaching its teacher) is refused
@@ -649,7 +653,7 @@ public final class ConfigLoader {
                         }
                     }
                 }
-                chains.add(new ChainConfig(chain, settings));
+                chains.add(new Chain(chain, settings));
             }
             return chains;
         }

@@ -1,5 +1,9 @@
 package dev.distill.runner.config;
 
+import dev.distill.core.chain.Chain;
+
+import dev.distill.core.chain.DistillationSettings;
+
 import dev.distill.core.train.CheckpointPolicy;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -19,7 +23,7 @@ import java.util.Map;
  * @param sweep        settings tried for some links, chosen on validation; null when the config has no sweep
  */
 public record ExperimentConfig(Path file, String name, long seed, DataConfig data, Map<String, ModelConfig> models,
-        DistillationSettings distillation, List<ChainConfig> chains, boolean baseline, List<Long> seeds,
+        DistillationSettings distillation, List<Chain> chains, boolean baseline, List<Long> seeds,
         String effectiveYaml, CheckpointPolicy checkpoints, List<StageConfig> stages, SweepConfig sweep) {
 
     public ExperimentConfig {

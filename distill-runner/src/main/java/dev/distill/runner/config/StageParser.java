@@ -1,5 +1,7 @@
 package dev.distill.runner.config;
 
+import dev.distill.core.chain.Chain;
+
 import dev.distill.core.lowrank.LowRankFactorizer;
 import dev.distill.core.lowrank.LowRankSettings;
 import dev.distill.core.prune.MagnitudePruner;
@@ -32,7 +34,7 @@ final class StageParser {
     private StageParser() {
     }
 
-    static List<StageConfig> stages(YamlMap top, Map<String, ModelConfig> models, List<ChainConfig> chains) {
+    static List<StageConfig> stages(YamlMap top, Map<String, ModelConfig> models, List<Chain> chains) {
         if (!top.has("stages")) {
             return List.of();
         }

@@ -1,5 +1,7 @@
 package dev.distill.runner.config;
 
+import dev.distill.core.chain.DistillationSettings;
+
 import dev.distill.core.train.LearningRateSchedule;
 import dev.distill.core.train.TrainingSpec;
 import java.util.ArrayList;

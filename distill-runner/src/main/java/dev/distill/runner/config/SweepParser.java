@@ -1,5 +1,9 @@
 package dev.distill.runner.config;
 
+import dev.distill.core.chain.Chain;
+
+import dev.distill.core.chain.DistillationSettings;
+
 import dev.distill.core.train.LearningRateSchedule;
 import dev.distill.runner.config.SweepConfig.Point;
 import java.util.ArrayList;
@@ -27,7 +31,7 @@ final class SweepParser {
     }
 
     /** The sweep of the config, or null when it has none. */
-    static SweepConfig sweep(YamlMap top, DataConfig data, Map<String, ModelConfig> models, List<ChainConfig> chains) {
+    static SweepConfig sweep(YamlMap top, DataConfig data, Map<String, ModelConfig> models, List<Chain> chains) {
         if (!top.has("sweep")) {
             return null;
         }
@@ -47,7 +51,7 @@ final class SweepParser {
                     + "points: [{...}, ...]");
         }
         List<Point> points = s.has("grid") ? grid(s.map("grid")) : points(s);
-        for (ChainConfig chain : chains) {
+        for (Chain chain : chains) {
             for (int i = 1; i < chain.models().size(); i++) {
                 if (names.contains(chain.models().get(i))) {
                     checkWeights(s, points, chain.distillation(), chain.models().get(i));
@@ -57,10 +61,10 @@ final class SweepParser {
         return new SweepConfig(names, points);
     }
 
-    private static List<String> models(YamlMap s, Map<String, ModelConfig> models, List<ChainConfig> chains) {
+    private static List<String> models(YamlMap s, Map<String, ModelConfig> models, List<Chain> chains) {
         Set<String> inChains = new LinkedHashSet<>();
         Set<String> distilled = new LinkedHashSet<>();
-        for (ChainConfig c : chains) {
+        for (Chain c : chains) {
             inChains.addAll(c.models());
             distilled.addAll(c.models().subList(1, c.models().size()));
         }

@@ -1,5 +1,7 @@
 package dev.distill.runner.pipeline;
 
+import dev.distill.core.chain.Role;
+
 import dev.distill.core.DistillException;
 import dev.distill.core.eval.Accuracy;
 import dev.distill.core.io.CheckpointStore;

@@ -1,7 +1,9 @@
 package dev.distill.runner.pipeline;
 
-import dev.distill.runner.config.ChainConfig;
-import dev.distill.runner.config.DistillationSettings;
+import dev.distill.core.chain.Role;
+
+import dev.distill.core.chain.Chain;
+import dev.distill.core.chain.DistillationSettings;
 import dev.distill.runner.config.ExperimentConfig;
 import dev.distill.runner.config.ModelConfig;
 import java.util.ArrayList;
@@ -43,7 +45,7 @@ public record Plan(List<Node> nodes) {
         Map<List<String>, DistillationSettings> settings = new LinkedHashMap<>();
         Map<List<String>, Boolean> endsChain = new HashMap<>();
         int depth = 0;
-        for (ChainConfig chain : config.chains()) {
+        for (Chain chain : config.chains()) {
             depth = Math.max(depth, chain.models().size());
             for (int i = 1; i <= chain.models().size(); i++) {
                 List<String> path = chain.models().subList(0, i);

@@ -1,5 +1,11 @@
 package dev.distill.runner.config;
 
+import dev.distill.core.chain.Role;
+
+import dev.distill.core.chain.Chain;
+
+import dev.distill.core.chain.DistillationSettings;
+
 import dev.distill.runner.testing.CliRun;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
@@ -7,7 +13,6 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.distill.runner.pipeline.Plan;
-import dev.distill.runner.pipeline.Role;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -35,7 +40,7 @@ class ConfigLoaderTest {
         assertEquals(10, teacher.training().epochs());
         assertEquals(1e-3, teacher.training().learningRate());
         assertEquals(List.of(List.of("teacher", "student"), List.of("teacher", "assistant", "student")),
-                c.chains().stream().map(ChainConfig::models).toList());
+                c.chains().stream().map(Chain::models).toList());
     }
 
     @Test

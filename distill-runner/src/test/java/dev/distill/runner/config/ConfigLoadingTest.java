@@ -1,5 +1,9 @@
 package dev.distill.runner.config;
 
+import dev.distill.core.chain.Chain;
+
+import dev.distill.core.chain.DistillationSettings;
+
 import dev.distill.runner.testing.CliRun;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -51,7 +55,7 @@ class ConfigLoadingTest {
             assertEquals(10, d.spec().classes(), d.name());
         }
         assertEquals(List.of(List.of("teacher", "student"), List.of("teacher", "assistant", "student")),
-                c.chains().stream().map(ChainConfig::models).toList());
+                c.chains().stream().map(Chain::models).toList());
         // what validation chose on digits (docs/methods.md): the framework's defaults, spelled out
         assertEquals(DistillationSettings.DEFAULTS, c.distillation());
         assertTrue(c.baseline());
@@ -82,7 +86,7 @@ class ConfigLoadingTest {
             assertEquals(128, d.training().batchSize(), d.name());
         }
         assertEquals(List.of(List.of("teacher", "student"), List.of("teacher", "assistant", "student")),
-                c.chains().stream().map(ChainConfig::models).toList());
+                c.chains().stream().map(Chain::models).toList());
         assertProtocolDistillation(c);
         assertTrue(c.baseline());
         assertEquals(List.of(0L, 1L, 2L), c.seeds());
@@ -94,7 +98,7 @@ class ConfigLoadingTest {
     /** The protocol spells out the textbook settings, so that it stays the protocol whatever the defaults. */
     private static void assertProtocolDistillation(ExperimentConfig c) {
         assertEquals(new DistillationSettings(4.0, 0.9, 0.1), c.distillation());
-        for (ChainConfig chain : c.chains()) {
+        for (Chain chain : c.chains()) {
             assertEquals(new DistillationSettings(4.0, 0.9, 0.1), chain.distillation());
         }
     }

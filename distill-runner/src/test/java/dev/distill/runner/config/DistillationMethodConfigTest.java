@@ -1,5 +1,7 @@
 package dev.distill.runner.config;
 
+import dev.distill.core.chain.DistillationSettings;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;

@@ -1,5 +1,7 @@
 package dev.distill.runner.pipeline;
 
+import dev.distill.core.chain.Role;
+
 import dev.distill.runner.testing.CliRun;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -9,7 +11,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.distill.core.DistillException;
 import dev.distill.runner.config.ConfigLoader;
-import dev.distill.runner.config.DistillationSettings;
+import dev.distill.core.chain.DistillationSettings;
 import dev.distill.runner.config.ExperimentConfig;
 import java.io.IOException;
 import java.nio.file.Files;

@@ -1,11 +1,11 @@
-package dev.distill.runner.config;
+package dev.distill.core.chain;
 
 import java.util.List;
 
 /** teacher → assistant(s) → student by model name; each link trained with {@code distillation}. */
-public record ChainConfig(List<String> models, DistillationSettings distillation) {
+public record Chain(List<String> models, DistillationSettings distillation) {
 
-    public ChainConfig {
+    public Chain {
         models = List.copyOf(models);
     }
 }

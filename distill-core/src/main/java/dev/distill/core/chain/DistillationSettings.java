@@ -1,4 +1,4 @@
-package dev.distill.runner.config;
+package dev.distill.core.chain;
 
 import dev.distill.core.loss.DecoupledKdLoss;
 import dev.distill.core.loss.DistillationLoss;

@@ -1,4 +1,4 @@
-package dev.distill.runner.pipeline;
+package dev.distill.core.chain;
 
 import java.util.Locale;
 
