@@ -30,7 +30,7 @@ final class RunCommand implements Callable<Integer> {
     ConfigOptions options;
 
     @Option(names = "--yes", description = "Start even a plan of more than "
-            + dev.distill.runner.pipeline.Plan.CONFIRM_ABOVE + " trainings (many seeds or sweep points).")
+            + dev.distill.runner.pipeline.ExperimentPlan.CONFIRM_ABOVE + " trainings (many seeds or sweep points).")
     boolean yes;
 
     @Override
@@ -38,7 +38,7 @@ final class RunCommand implements Callable<Integer> {
         PrintStream console = DistillCli.Streams.out;
         // everything is read and checked before the run directory exists: bad input leaves nothing behind
         ExperimentConfig experiment = options.load(config);
-        dev.distill.runner.pipeline.Plan.of(experiment).confirmSize(experiment, yes);
+        dev.distill.runner.pipeline.ExperimentPlan.confirmSize(dev.distill.runner.pipeline.ExperimentPlan.of(experiment), experiment, yes);
         ExperimentData data = ExperimentData.load(experiment.data(), experiment.seed());
         Map<String, dev.distill.models.build.Network> pretrained = PretrainedModels.load(experiment, data);
         RunDirectory run = RunDirectory.create(experiment.name(), out);

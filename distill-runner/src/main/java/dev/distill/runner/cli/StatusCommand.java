@@ -1,11 +1,13 @@
 package dev.distill.runner.cli;
 
+import dev.distill.runner.pipeline.ExperimentPlan;
+
 import dev.distill.core.DistillException;
 import dev.distill.core.io.CheckpointStore;
 import dev.distill.runner.config.ConfigLoader;
 import dev.distill.runner.config.ExperimentConfig;
 import dev.distill.runner.config.ModelConfig;
-import dev.distill.runner.pipeline.Plan;
+import dev.distill.core.chain.Plan;
 import dev.distill.runner.pipeline.Progress;
 import dev.distill.runner.pipeline.RunDirectory;
 import dev.distill.runner.pipeline.RunLock;
@@ -77,7 +79,7 @@ final class StatusCommand implements Callable<Integer> {
             out.println("  (the plan is unknown: " + e.getMessage() + ")");
         }
         if (config != null) {
-            for (Plan.Node node : Plan.of(config).nodes()) {
+            for (Plan.Node node : ExperimentPlan.of(config).nodes()) {
                 out.printf(Locale.ROOT, "  %-30s %s%n", node.id(), nodeState(run, config, node, progress));
                 // a swept link's points are training units of their own, each with its seeds
                 for (String label : dev.distill.runner.pipeline.Sweep.labels(config, node)) {

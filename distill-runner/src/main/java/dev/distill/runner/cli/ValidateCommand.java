@@ -1,9 +1,11 @@
 package dev.distill.runner.cli;
 
+import dev.distill.runner.pipeline.ExperimentPlan;
+
 import dev.distill.runner.config.ExperimentConfig;
 import dev.distill.runner.config.ModelConfig;
 import dev.distill.runner.pipeline.ExperimentData;
-import dev.distill.runner.pipeline.Plan;
+import dev.distill.core.chain.Plan;
 import dev.distill.runner.pipeline.PretrainedModels;
 import java.io.PrintStream;
 import java.nio.file.Path;
@@ -32,7 +34,7 @@ final class ValidateCommand implements Callable<Integer> {
         out.printf(Locale.ROOT, "%s: OK. %s, input %s, %d classes: %,d train / %,d validation / %,d test examples%n",
                 config, data.name(), experiment.data().input(), experiment.data().classes(), data.train().size(),
                 data.validation().size(), data.test().size());
-        for (Plan.Node node : Plan.of(experiment).nodes()) {
+        for (Plan.Node node : ExperimentPlan.of(experiment).nodes()) {
             ModelConfig model = experiment.models().get(node.model());
             String what = model instanceof ModelConfig.Declared d
                     ? String.format(Locale.ROOT, "%,d params, %,d multiply-adds/example, %d epochs",
@@ -48,10 +50,10 @@ final class ValidateCommand implements Callable<Integer> {
                         String.join(", ", points));
             }
         }
-        Plan plan = Plan.of(experiment);
-        long trainings = plan.trainings(experiment);
+        Plan plan = ExperimentPlan.of(experiment);
+        long trainings = ExperimentPlan.trainings(plan, experiment);
         out.printf(Locale.ROOT, "  %,d training run(s) over %d seed(s)%s%n", trainings, experiment.seeds().size(),
-                trainings > Plan.CONFIRM_ABOVE ? " (more than " + Plan.CONFIRM_ABOVE + ": distill run asks for --yes)" : "");
+                trainings > ExperimentPlan.CONFIRM_ABOVE ? " (more than " + ExperimentPlan.CONFIRM_ABOVE + ": distill run asks for --yes)" : "");
         for (dev.distill.runner.config.StageConfig stage : experiment.stages()) {
             out.printf(Locale.ROOT, "  stage %d: %s, on %s%n", stage.index(), stage.describe(),
                     stage.models().isEmpty() ? "every chain's final student" : String.join(", ", stage.models()));

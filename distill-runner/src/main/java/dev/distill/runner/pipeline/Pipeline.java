@@ -1,5 +1,7 @@
 package dev.distill.runner.pipeline;
 
+import dev.distill.core.chain.Plan;
+
 import dev.distill.core.chain.Role;
 
 import dev.distill.core.DistillException;
@@ -134,7 +136,7 @@ public final class Pipeline {
         // the report's confusion matrices need the test labels beside each model's predictions
         run.write(Predictions.file(Predictions.LABELS),
                 Predictions.labelsJson(data.test().labels(), config.data().classes()));
-        Plan plan = Plan.of(config);
+        Plan plan = ExperimentPlan.of(config);
         List<ModelEntry> entries = new ArrayList<>();
         List<SweepEntry> sweeps = new ArrayList<>();
         // a swept link goes on as its chosen point: its settings are the ones later stages use

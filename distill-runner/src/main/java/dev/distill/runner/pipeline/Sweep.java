@@ -1,5 +1,7 @@
 package dev.distill.runner.pipeline;
 
+import dev.distill.core.chain.Plan;
+
 import dev.distill.runner.config.ModelConfig;
 import dev.distill.runner.config.SweepConfig;
 import dev.distill.runner.config.SweepConfig.Point;

@@ -8,7 +8,7 @@ import dev.distill.models.spec.ModelCost;
 import dev.distill.runner.config.ExperimentConfig;
 import dev.distill.runner.config.StageConfig;
 import dev.distill.runner.pipeline.ExperimentData;
-import dev.distill.runner.pipeline.Plan;
+import dev.distill.core.chain.Plan;
 import dev.distill.runner.pipeline.RunDirectory;
 import dev.distill.runner.report.Predictions;
 import dev.distill.runner.report.RunSummary.LayerEntry;

@@ -10,7 +10,7 @@ import dev.distill.models.spec.ModelSpec;
 import dev.distill.runner.config.ExperimentConfig;
 import dev.distill.runner.config.ModelConfig;
 import dev.distill.runner.pipeline.ExperimentData;
-import dev.distill.runner.pipeline.Plan;
+import dev.distill.core.chain.Plan;
 import dev.distill.runner.pipeline.RunDirectory;
 import java.io.PrintStream;
 import java.util.List;

@@ -1,10 +1,12 @@
 package dev.distill.runner.config;
 
+import dev.distill.runner.pipeline.ExperimentPlan;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.distill.runner.pipeline.Plan;
+import dev.distill.core.chain.Plan;
 import dev.distill.runner.testing.CliRun;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -39,7 +41,7 @@ class BornAgainConfigTest {
             assertEquals(net.training(), gen.training());
         }
         assertEquals(2.0, c.chains().get(0).distillation().temperature());
-        List<String> ids = Plan.of(c).nodes().stream().map(Plan.Node::id).toList();
+        List<String> ids = ExperimentPlan.of(c).nodes().stream().map(Plan.Node::id).toList();
         assertEquals(List.of("net", "net_gen1-from-net", "net_gen2-from-net_gen1", "net_gen3-from-net_gen2",
                 "net_gen3-baseline"), ids, "the last generation is compared with the same network trained alone");
     }

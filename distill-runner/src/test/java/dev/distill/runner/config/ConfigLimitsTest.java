@@ -1,12 +1,14 @@
 package dev.distill.runner.config;
 
+import dev.distill.runner.pipeline.ExperimentPlan;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.distill.core.DistillException;
-import dev.distill.runner.pipeline.Plan;
+import dev.distill.core.chain.Plan;
 import dev.distill.runner.testing.CliRun;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -87,7 +89,7 @@ class ConfigLimitsTest {
     void thePlanCountsEveryTrainingOverTheSeeds() {
         ExperimentConfig c = ConfigLoader.load(SHIPPED);
         // teacher and assistant once; two distilled students and the baseline over 3 seeds
-        assertEquals(1 + 1 + 3 + 3 + 3, Plan.of(c).trainings(c));
+        assertEquals(1 + 1 + 3 + 3 + 3, ExperimentPlan.trainings(ExperimentPlan.of(c), c));
     }
 
     @Test

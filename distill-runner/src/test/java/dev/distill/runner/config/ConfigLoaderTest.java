@@ -1,5 +1,7 @@
 package dev.distill.runner.config;
 
+import dev.distill.runner.pipeline.ExperimentPlan;
+
 import dev.distill.core.chain.Role;
 
 import dev.distill.core.chain.Chain;
@@ -12,7 +14,7 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.distill.runner.pipeline.Plan;
+import dev.distill.core.chain.Plan;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -45,7 +47,7 @@ class ConfigLoaderTest {
 
     @Test
     void planTrainsTheSharedTeacherOnceAndEveryParentFirst() {
-        Plan plan = Plan.of(ConfigLoader.load(CliRun.repoFile("configs/digits-takd.yaml")));
+        Plan plan = ExperimentPlan.of(ConfigLoader.load(CliRun.repoFile("configs/digits-takd.yaml")));
         List<String> ids = plan.nodes().stream().map(Plan.Node::id).toList();
         assertEquals(List.of("teacher", "student-from-teacher", "assistant-from-teacher", "student-from-assistant",
                 "student-baseline"), ids);
@@ -69,7 +71,7 @@ class ConfigLoaderTest {
         assertEquals(3, ((ModelConfig.Declared) c.models().get("student")).training().epochs());
         assertEquals(List.of(5L, 6L), c.seeds());
         assertTrue(c.effectiveYaml().contains("temperature: 2"), c.effectiveYaml());
-        assertTrue(Plan.of(c).nodes().stream().noneMatch(n -> n.role() == Role.BASELINE));
+        assertTrue(ExperimentPlan.of(c).nodes().stream().noneMatch(n -> n.role() == Role.BASELINE));
     }
 
     @Test
@@ -87,7 +89,7 @@ class ConfigLoaderTest {
         Files.writeString(file, "name: ids\ndata: {dataset: digits, path: " + CliRun.repoFile("datasets/digits.csv.gz") + "}\n"
                 + "models:\n  t:\n" + mlp + "  a:\n" + mlp + "  b:\n" + mlp + "  s:\n" + mlp
                 + "chains:\n  - [t, a, s]\n  - [t, b, a, s]\nbaseline: false\n");
-        List<String> ids = Plan.of(ConfigLoader.load(file)).nodes().stream().map(Plan.Node::id).toList();
+        List<String> ids = ExperimentPlan.of(ConfigLoader.load(file)).nodes().stream().map(Plan.Node::id).toList();
         assertEquals(List.of("t", "a-from-t", "b-from-t", "s-from-a-from-t", "a-from-b", "s-from-a-from-b-from-t"),
                 ids);
     }

@@ -1,5 +1,7 @@
 package dev.distill.runner.pipeline;
 
+import dev.distill.core.chain.Plan;
+
 import dev.distill.core.chain.Role;
 
 import dev.distill.runner.testing.CliRun;
@@ -35,7 +37,7 @@ class PlanTest {
 
     @Test
     void digitsConfigPlansTheSharedTeacherOnceThenBothChainsThenTheBaseline() {
-        Plan plan = Plan.of(ConfigLoader.load(CliRun.repoFile("configs/digits-takd.yaml")));
+        Plan plan = ExperimentPlan.of(ConfigLoader.load(CliRun.repoFile("configs/digits-takd.yaml")));
         assertEquals(List.of("teacher", "student-from-teacher", "assistant-from-teacher", "student-from-assistant",
                 "student-baseline"), ids(plan));
         Map<String, Plan.Node> byId = byId(plan);
@@ -53,7 +55,7 @@ class PlanTest {
 
     @Test
     void digitsConfigLinksCarryTheDistillationSettingsAndBaselinesAreNotDistilled() {
-        Plan plan = Plan.of(ConfigLoader.load(CliRun.repoFile("configs/digits-takd.yaml")));
+        Plan plan = ExperimentPlan.of(ConfigLoader.load(CliRun.repoFile("configs/digits-takd.yaml")));
         for (Plan.Node node : plan.nodes()) {
             boolean link = node.role() == Role.STUDENT || node.role() == Role.ASSISTANT;
             assertEquals(link, node.distilled(), node.id());
@@ -68,7 +70,7 @@ class PlanTest {
 
     @Test
     void noBaselinesWhenBaselineIsFalse() {
-        Plan plan = Plan.of(ConfigLoader.load(CliRun.repoFile("configs/digits-takd.yaml"), List.of("baseline=false")));
+        Plan plan = ExperimentPlan.of(ConfigLoader.load(CliRun.repoFile("configs/digits-takd.yaml"), List.of("baseline=false")));
         assertEquals(List.of("teacher", "student-from-teacher", "assistant-from-teacher", "student-from-assistant"),
                 ids(plan));
         assertTrue(plan.nodes().stream().noneMatch(n -> n.role() == Role.BASELINE));
@@ -177,7 +179,7 @@ class PlanTest {
     }
 
     private Plan plan(List<String> models, String... chains) throws IOException {
-        return Plan.of(config(models, chains));
+        return ExperimentPlan.of(config(models, chains));
     }
 
     /** A config on the shipped digits file with one small dense model per name and the given chains. */

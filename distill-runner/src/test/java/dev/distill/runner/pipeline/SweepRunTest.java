@@ -1,5 +1,7 @@
 package dev.distill.runner.pipeline;
 
+import dev.distill.core.chain.Plan;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -88,7 +90,7 @@ class SweepRunTest {
     @Test
     void aBaselineIsSweptOverTheTrainingAxesOnlyOncePerSetting() throws IOException {
         ExperimentConfig c = config(2, "student");
-        Plan plan = Plan.of(c);
+        Plan plan = ExperimentPlan.of(c);
         Plan.Node kd = plan.nodes().get(1);
         Plan.Node baseline = plan.nodes().get(2);
         var student = (dev.distill.runner.config.ModelConfig.Declared) c.models().get("student");

@@ -1,19 +1,14 @@
-package dev.distill.runner.pipeline;
+package dev.distill.core.chain;
 
-import dev.distill.core.chain.Role;
-
-import dev.distill.core.chain.Chain;
-import dev.distill.core.chain.DistillationSettings;
-import dev.distill.runner.config.ExperimentConfig;
-import dev.distill.runner.config.ModelConfig;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Predicate;
 
 /**
- * The models a config asks for, in an order where every teacher comes before its students. Chains
+ * The models a set of chains asks for, in an order where every teacher comes before its students. Chains
  * that share a prefix share its models: {@code [teacher, student]} and {@code [teacher, assistant,
  * student]} train the teacher once.
  *
@@ -40,16 +35,20 @@ public record Plan(List<Node> nodes) {
         nodes = List.copyOf(nodes);
     }
 
-    public static Plan of(ExperimentConfig config) {
+    /**
+     * The plan of {@code chains}, plus a baseline (the student trained on labels alone) for each final
+     * student model that {@code baseline} accepts.
+     */
+    public static Plan of(List<Chain> chains, Predicate<String> baseline) {
         // key: the full path of model names from the chain's root, which identifies a node
         Map<List<String>, DistillationSettings> settings = new LinkedHashMap<>();
         Map<List<String>, Boolean> endsChain = new HashMap<>();
         int depth = 0;
-        for (Chain chain : config.chains()) {
+        for (Chain chain : chains) {
             depth = Math.max(depth, chain.models().size());
             for (int i = 1; i <= chain.models().size(); i++) {
                 List<String> path = chain.models().subList(0, i);
-                // chains that share a link agree on its settings: ConfigLoader rejects them otherwise
+                // chains that share a link agree on its settings: their loaders reject them otherwise
                 settings.putIfAbsent(List.copyOf(path), chain.distillation());
                 endsChain.merge(List.copyOf(path), i == chain.models().size(), Boolean::logicalOr);
             }
@@ -75,47 +74,12 @@ public record Plan(List<Node> nodes) {
                 students.add(model);
             }
         }
-        if (config.baseline()) {
-            for (String model : students) {
-                if (config.models().get(model) instanceof ModelConfig.Declared) {
-                    nodes.add(new Node(model + "-baseline", model, Role.BASELINE, null, null));
-                }
+        for (String model : students) {
+            if (baseline.test(model)) {
+                nodes.add(new Node(model + "-baseline", model, Role.BASELINE, null, null));
             }
         }
         return new Plan(nodes);
-    }
-
-    /** Beyond this many training runs, {@code distill run} asks for {@code --yes} first. */
-    public static final long CONFIRM_ABOVE = 200;
-
-    /**
-     * How many models the plan trains: each declared node once per seed it runs with (students and
-     * baselines over the seeds), and each swept link's points over the same seeds.
-     */
-    public long trainings(ExperimentConfig config) {
-        long n = 0;
-        for (Node node : nodes) {
-            if (config.models().get(node.model()) instanceof ModelConfig.Declared) {
-                long seeds = node.perSeed() ? config.seeds().size() : 1;
-                n += seeds * (1 + Sweep.labels(config, node).size());
-            }
-        }
-        return n;
-    }
-
-    /**
-     * Refuses, in one line giving the plan's size, a plan of more than {@link #CONFIRM_ABOVE} training
-     * runs unless {@code confirmed} ({@code --yes}): 10,000 seeds should not start 10,000 trainings
-     * without a word.
-     */
-    public void confirmSize(ExperimentConfig config, boolean confirmed) {
-        long n = trainings(config);
-        if (n > CONFIRM_ABOVE && !confirmed) {
-            throw new dev.distill.core.DistillException(String.format(java.util.Locale.ROOT,
-                    "%s: the plan trains %,d models (%d node(s), %,d seed(s)), more than %,d: check seeds: and the "
-                            + "sweep, or run again with --yes to start them all", config.file(), n, nodes.size(),
-                    config.seeds().size(), CONFIRM_ABOVE));
-        }
     }
 
     private static Map<List<String>, String> ids(List<List<String>> paths) {
