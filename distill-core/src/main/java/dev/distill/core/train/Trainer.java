@@ -56,6 +56,11 @@ public final class Trainer {
         this.teacher = teacher;
     }
 
+    /** How this trainer trains: epochs, batch size, optimizer, augmentation. */
+    public TrainingSpec spec() {
+        return spec;
+    }
+
     /** The same trainer, handing a checkpoint to {@code sink} whenever {@code policy} says. */
     public Trainer withCheckpoints(CheckpointPolicy policy, CheckpointSink sink) {
         return new Trainer(spec, listeners, policy, sink, augmenter, teacher);

@@ -6,17 +6,17 @@ import dev.distill.core.chain.Role;
 
 import dev.distill.core.DistillException;
 import dev.distill.core.eval.Accuracy;
+import dev.distill.core.chain.LinkTrainer;
+import dev.distill.core.chain.Teacher;
+import dev.distill.core.chain.TeacherLogitsCache;
 import dev.distill.core.io.CheckpointStore;
 import dev.distill.core.io.ModelFiles;
-import dev.distill.core.loss.DistillationLoss;
 import dev.distill.core.train.EpochMetrics;
-import dev.distill.core.train.TeacherLogits;
 import dev.distill.core.train.Trainer;
 import dev.distill.core.train.TrainingListener;
 import dev.distill.core.train.TrainingResult;
 import dev.distill.core.train.TrainingState;
 import dev.distill.models.build.Network;
-import dev.distill.models.build.Networks;
 import dev.distill.runner.config.ExperimentConfig;
 import dev.distill.runner.config.ModelConfig;
 import dev.distill.runner.report.Json;
@@ -72,10 +72,11 @@ public final class Pipeline {
 
     /** Trained (or loaded) networks that later nodes distil from, by node id. */
     private final Map<String, Network> teachers = new HashMap<>();
-    private final Map<String, INDArray> logitsCache = new HashMap<>();
-    private final Map<String, TeacherLogits.Live> liveTeachers = new HashMap<>();
     /** ONNX teachers (run by ONNX Runtime), by node id. */
     private final Map<String, dev.distill.onnx.OnnxTeacher> onnxTeachers = new HashMap<>();
+    /** Each teacher's logits on the training split, computed once and kept in the run directory. */
+    private final TeacherLogitsCache logits;
+    private final LinkTrainer links;
     /** What is finished (and each teacher's logits seconds, for the report's timings). */
     private Progress progress;
 
@@ -91,6 +92,8 @@ public final class Pipeline {
         this.run = run;
         this.out = out;
         this.interactive = interactive;
+        this.logits = new TeacherLogitsCache(data.train().features(), this::teacher, new RunLogits());
+        this.links = new LinkTrainer(config.data().input(), data.train(), data.validation(), logits);
     }
 
     /** Runs the plan, or what is left of it if the run directory holds an interrupted run. */
@@ -155,7 +158,7 @@ public final class Pipeline {
             }
         }
         if (config.stages().stream().anyMatch(s -> !(s instanceof dev.distill.runner.config.StageConfig.Export))) {
-            entries.addAll(new StageRunner(config, data, run, out, this::teacherLogits,
+            entries.addAll(new StageRunner(config, data, run, out, logits::logits,
                     label -> new ConsoleProgress(label, out, interactive))
                     .run(trained.stream().filter(n -> n.role() == Role.STUDENT).toList()));
         }
@@ -306,9 +309,7 @@ public final class Pipeline {
      */
     private Progress.Finished trainOne(Plan.Node node, ModelConfig.Declared declared, long seed, String label,
             String fileName, boolean shipped, boolean keepAsTeacher, boolean sweepPoint) {
-        Network net = Networks.build(declared.network(), config.data().input(),
-                declared.training().updater(), declared.training().weightDecay(), seed,
-                node.distilled() ? node.distillation().loss() : new org.nd4j.linalg.lossfunctions.impl.LossMCXENT());
+        Network net = links.build(node, declared.network(), declared.training(), seed);
         CheckpointStore store = new CheckpointStore(run.checkpoints(node.id(), seed), config.checkpoints().keep());
         TrainingState resumed = null;
         Optional<CheckpointStore.Restored> restored = store.newestGood(line -> out.println("warning: " + line));
@@ -333,18 +334,12 @@ public final class Pipeline {
         log.replace(resumed == null ? List.of() : resumed.history());
         List<TrainingListener> listeners = List.of(new ConsoleProgress(label, out, interactive), log);
         Trainer trainer = new Trainer(declared.training(), listeners).withCheckpoints(config.checkpoints(), store);
-        INDArray targets;
         if (declared.training().augment().active()) {
-            // every view is new: the teacher labels each batch as the student sees it, nothing is cached
-            TeacherLogits.Live live = node.distilled() ? liveTeacher(node.parentId()) : null;
-            trainer = trainer.withAugmentation(config.data().input(), live);
-            targets = data.train().oneHot();
             out.printf(Locale.ROOT, "  %s: augmenting (%s)%s%n", label, declared.training().augment(),
-                    live == null ? "" : ", teacher " + node.parentId() + "'s logits per batch by its " + live.how());
-        } else {
-            targets = targets(node);
+                    !node.distilled() ? "" : ", teacher " + node.parentId() + "'s logits per batch by its "
+                            + logits.live(node.parentId()).how());
         }
-        TrainingResult result = trainer.fit(net, data.train().features(), targets, data.validation(), seed, resumed);
+        TrainingResult result = links.fit(node, net, trainer, seed, resumed);
         // the first seed's model is the one shipped in <id>.zip: its predictions are kept for the report
         Double accuracy = sweepPoint ? null
                 : shipped ? testAndSavePredictions(node.id(), seed, net) : Accuracy.of(net, data.test());
@@ -360,9 +355,15 @@ public final class Pipeline {
                 run.digest(relative));
     }
 
-    /** A finished teacher's network: still in memory, or read back from its shipped file after a resume. */
-    private Network teacher(String id) {
-        return teachers.computeIfAbsent(id, k -> readSaved(run.model(k + ".zip"), "the finished teacher"));
+    /**
+     * A finished teacher: an ONNX model in ONNX Runtime, or a network still in memory or read back
+     * from its shipped file after a resume.
+     */
+    private Teacher teacher(String id) {
+        if (onnxTeachers.containsKey(id)) {
+            return Teacher.of("ONNX Runtime", onnxTeachers.get(id)::logits);
+        }
+        return Teacher.of(teachers.computeIfAbsent(id, k -> readSaved(run.model(k + ".zip"), "the finished teacher")));
     }
 
     /** A model file this run saved, read back for inference. */
@@ -414,48 +415,38 @@ public final class Pipeline {
                 weights.nonzero(), null);
     }
 
-    /** One-hot labels, or {@code [one-hot | teacher logits]} for a distilled node. */
-    private INDArray targets(Plan.Node node) {
-        INDArray oneHot = data.train().oneHot();
-        if (!node.distilled()) {
-            return oneHot;
-        }
-        return DistillationLoss.labels(oneHot, teacherLogits(node.parentId()));
-    }
-
-    /** A teacher for logits per batch, compiled once per run. */
-    private TeacherLogits.Live liveTeacher(String teacherId) {
-        return liveTeachers.computeIfAbsent(teacherId, id -> onnxTeachers.containsKey(id)
-                ? new TeacherLogits.Live("ONNX Runtime", onnxTeachers.get(id)::logits)
-                : TeacherLogits.live(teacher(id)));
-    }
-
-    private INDArray teacherLogits(String teacherId) {
-        return logitsCache.computeIfAbsent(teacherId, id -> {
+    /**
+     * The logits of finished teachers, kept in the run directory: written atomically before the
+     * progress file lists them, so a listed file is complete and holds the floats computing again gives.
+     */
+    private final class RunLogits implements TeacherLogitsCache.Store {
+        @Override
+        public INDArray read(String id) {
             Path file = run.logits(id);
-            if (progress.logitsSeconds().containsKey(id) && Files.isRegularFile(file)) {
-                // written atomically before progress listed it: complete, and the same floats as computing again
-                try {
-                    // checked first: ND4J allocates whatever the file declares
-                    dev.distill.core.io.ModelFileCheck.nd4jArray(file, (long) data.train().size() * config.data().classes());
-                    INDArray cached = Nd4j.readBinary(file.toFile());
-                    out.printf(Locale.ROOT, "  logits of %s read from %s%n", id, run.root().relativize(file));
-                    return cached;
-                } catch (IOException | RuntimeException e) {
-                    out.println("warning: " + file + ": unreadable (" + e.getMessage() + "); computing the logits again");
-                }
+            if (!progress.logitsSeconds().containsKey(id) || !Files.isRegularFile(file)) {
+                return null;
             }
-            long start = System.nanoTime();
-            INDArray logits = onnxTeachers.containsKey(id) ? onnxTeachers.get(id).logits(data.train().features())
-                    : TeacherLogits.compute(teacher(id), data.train().features());
-            ModelFiles.writeAtomically(file, tmp -> Nd4j.saveBinary(logits, tmp.toFile()));
-            double seconds = (System.nanoTime() - start) / 1e9;
+            try {
+                // checked first: ND4J allocates whatever the file declares
+                dev.distill.core.io.ModelFileCheck.nd4jArray(file, (long) data.train().size() * config.data().classes());
+                INDArray cached = Nd4j.readBinary(file.toFile());
+                out.printf(Locale.ROOT, "  logits of %s read from %s%n", id, run.root().relativize(file));
+                return cached;
+            } catch (IOException | RuntimeException e) {
+                out.println("warning: " + file + ": unreadable (" + e.getMessage() + "); computing the logits again");
+                return null;
+            }
+        }
+
+        @Override
+        public void write(String id, INDArray computed, double seconds) {
+            Path file = run.logits(id);
+            ModelFiles.writeAtomically(file, tmp -> Nd4j.saveBinary(computed, tmp.toFile()));
             progress = progress.withLogits(id, seconds);
             run.write(progress);
             out.printf(Locale.ROOT, "  logits of %s on %,d training examples cached in %.1f s (%s)%n", id,
-                    logits.rows(), seconds, run.root().relativize(file));
-            return logits;
-        });
+                    computed.rows(), seconds, run.root().relativize(file));
+        }
     }
 
     private static boolean isTeacherOfLaterNode(Plan.Node node, Plan plan) {

@@ -1,0 +1,244 @@
+package dev.distill.core.chain;
+
+import dev.distill.core.data.LabeledData;
+import dev.distill.core.train.Trainer;
+import dev.distill.core.train.TrainingListener;
+import dev.distill.core.train.TrainingResult;
+import dev.distill.core.train.TrainingSpec;
+import dev.distill.models.build.Network;
+import dev.distill.models.spec.InputShape;
+import dev.distill.models.spec.NetworkSpec;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.function.Function;
+
+/**
+ * Teacher → assistants → student from Java: models by name (declared as a spec and its training, or
+ * given as a trained network that only teaches), chains of their names, each with its distillation
+ * settings, and the data. {@link #train()} trains the {@link Plan}'s nodes in order, each teacher's
+ * logits computed once and shared by its students, and returns every trained network with its result.
+ *
+ * <pre>{@code
+ * ChainResult r = DistillationChain.builder()
+ *         .setInput(InputShape.flat(64)).setData(train, validation)
+ *         .addModel("teacher", teacherSpec, training).addModel("student", studentSpec, training)
+ *         .addChain(DistillationSettings.DEFAULTS, "teacher", "student")
+ *         .build().train();
+ * Network student = r.model("student-from-teacher").network();
+ * }</pre>
+ *
+ * Builders follow one rule: {@code set*} is required, {@code opt*} optional, {@code add*} repeatable;
+ * {@link Builder#build()} checks everything before anything trains.
+ */
+public final class DistillationChain {
+
+    /** A model of the chain: declared (trained by the chain) or given (trained elsewhere, frozen). */
+    public sealed interface Model {
+        /** A model the chain trains: its network and how it is trained. */
+        record Declared(NetworkSpec network, TrainingSpec training) implements Model {
+            public Declared {
+                Objects.requireNonNull(network, "network");
+                Objects.requireNonNull(training, "training");
+            }
+        }
+
+        /** A trained network, never trained further: it can only be a chain's first model. */
+        record Given(Network network) implements Model {
+            public Given {
+                Objects.requireNonNull(network, "network");
+            }
+        }
+    }
+
+    private final InputShape input;
+    private final LabeledData train;
+    private final LabeledData validation;
+    private final Map<String, Model> models;
+    private final Plan plan;
+    private final long seed;
+    private final Function<String, List<TrainingListener>> listeners;
+
+    private DistillationChain(Builder b) {
+        this.input = b.input;
+        this.train = b.train;
+        this.validation = b.validation;
+        this.models = Map.copyOf(b.models);
+        this.plan = Plan.of(b.chains, model -> b.baseline && b.models.get(model) instanceof Model.Declared);
+        this.seed = b.seed;
+        this.listeners = b.listeners;
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** The nodes {@link #train()} trains, in order, with their ids. */
+    public Plan plan() {
+        return plan;
+    }
+
+    /** Trains every declared node of the plan in order; deterministic for a given seed. */
+    public ChainResult train() {
+        Map<String, Network> done = new HashMap<>();
+        TeacherLogitsCache logits = new TeacherLogitsCache(train.features(), id -> Teacher.of(done.get(id)),
+                TeacherLogitsCache.Store.NONE);
+        LinkTrainer links = new LinkTrainer(input, train, validation, logits);
+        List<ChainResult.Trained> trained = new ArrayList<>();
+        for (Plan.Node node : plan.nodes()) {
+            Model model = models.get(node.model());
+            if (model instanceof Model.Given given) {
+                done.put(node.id(), given.network());
+                trained.add(new ChainResult.Trained(node, given.network(), null));
+                continue;
+            }
+            Model.Declared declared = (Model.Declared) model;
+            Network net = links.build(node, declared.network(), declared.training(), seed);
+            TrainingResult result = links.fit(node, net,
+                    new Trainer(declared.training(), listeners.apply(node.id())), seed, null);
+            done.put(node.id(), net);
+            trained.add(new ChainResult.Trained(node, net, result));
+        }
+        return new ChainResult(trained);
+    }
+
+    /** Collects a chain's parts; {@link #build()} checks them together. */
+    public static final class Builder {
+        private InputShape input;
+        private LabeledData train;
+        private LabeledData validation;
+        private final Map<String, Model> models = new LinkedHashMap<>();
+        private final List<Chain> chains = new ArrayList<>();
+        private boolean baseline;
+        private long seed = 1;
+        private Function<String, List<TrainingListener>> listeners = id -> List.of();
+
+        private Builder() {
+        }
+
+        /** The shape of one example (what the networks are built for). */
+        public Builder setInput(InputShape input) {
+            this.input = Objects.requireNonNull(input, "input");
+            return this;
+        }
+
+        /** Training examples, and the held-out ones that pick each training's best epoch (may be empty). */
+        public Builder setData(LabeledData train, LabeledData validation) {
+            this.train = Objects.requireNonNull(train, "train");
+            this.validation = Objects.requireNonNull(validation, "validation");
+            return this;
+        }
+
+        /** A model the chain trains. */
+        public Builder addModel(String name, NetworkSpec network, TrainingSpec training) {
+            return add(name, new Model.Declared(network, training));
+        }
+
+        /** A trained network that teaches and is never trained further. */
+        public Builder addTrained(String name, Network network) {
+            return add(name, new Model.Given(network));
+        }
+
+        /** A chain of model names, teacher first; each link is distilled with {@code settings}. */
+        public Builder addChain(DistillationSettings settings, String... models) {
+            chains.add(new Chain(List.of(models), Objects.requireNonNull(settings, "settings")));
+            return this;
+        }
+
+        /**
+         * A born-again chain (Furlanello et al. 2018): {@code model} → {@code generations} models of its
+         * own architecture and training ({@link Chain#generation}), each distilled from the one before.
+         */
+        public Builder addBornAgain(DistillationSettings settings, String model, int generations) {
+            if (!(models.get(model) instanceof Model.Declared declared)) {
+                throw new IllegalArgumentException("born-again chain of '" + model + "': add it first with addModel "
+                        + "(a born-again chain retrains its architecture)");
+            }
+            Chain chain = Chain.bornAgain(model, generations, settings);
+            for (String name : chain.models().subList(1, chain.models().size())) {
+                add(name, declared);
+            }
+            chains.add(chain);
+            return this;
+        }
+
+        /** Also train each final student on labels alone, to show what distillation adds (default: no). */
+        public Builder optBaseline(boolean baseline) {
+            this.baseline = baseline;
+            return this;
+        }
+
+        /** The seed of every network's initialisation and every training's shuffle (default 1). */
+        public Builder optSeed(long seed) {
+            this.seed = seed;
+            return this;
+        }
+
+        /** Listeners for each node's training, by node id (progress, metric logs). */
+        public Builder optListeners(Function<String, List<TrainingListener>> listeners) {
+            this.listeners = Objects.requireNonNull(listeners, "listeners");
+            return this;
+        }
+
+        /** @throws IllegalArgumentException naming the first part that is missing or does not fit */
+        public DistillationChain build() {
+            if (input == null) {
+                throw new IllegalArgumentException("setInput: the chain needs the input shape");
+            }
+            if (train == null) {
+                throw new IllegalArgumentException("setData: the chain needs training data");
+            }
+            if (train.featureCount() != input.size() || validation.size() > 0 && validation.featureCount() != input.size()) {
+                throw new IllegalArgumentException("setData: examples have " + train.featureCount() + " features but "
+                        + "the input " + input + " needs " + input.size());
+            }
+            if (chains.isEmpty()) {
+                throw new IllegalArgumentException("addChain: the chain needs at least one chain, e.g. teacher, student");
+            }
+            Map<List<String>, DistillationSettings> links = new HashMap<>();
+            for (Chain chain : chains) {
+                check(chain, links);
+            }
+            return new DistillationChain(this);
+        }
+
+        private Builder add(String name, Model model) {
+            Objects.requireNonNull(name, "name");
+            if (models.putIfAbsent(name, model) != null && !models.get(name).equals(model)) {
+                throw new IllegalArgumentException("a model named '" + name + "' was added already");
+            }
+            return this;
+        }
+
+        /** The rules of a chain: known names, each once, a given model only first, one setting per shared link. */
+        private void check(Chain chain, Map<List<String>, DistillationSettings> links) {
+            List<String> names = chain.models();
+            if (names.size() < 2) {
+                throw new IllegalArgumentException("chain " + names + ": a chain needs at least a teacher and a student");
+            }
+            for (int i = 0; i < names.size(); i++) {
+                String name = names.get(i);
+                if (!models.containsKey(name)) {
+                    throw new IllegalArgumentException("chain " + names + ": no model named '" + name + "'; added: "
+                            + String.join(", ", models.keySet()));
+                }
+                if (names.subList(0, i).contains(name)) {
+                    throw new IllegalArgumentException("chain " + names + ": '" + name + "' appears twice");
+                }
+                if (i > 0 && models.get(name) instanceof Model.Given) {
+                    throw new IllegalArgumentException("chain " + names + ": '" + name + "' is a given network, never "
+                            + "trained, so it can only be the first model of a chain (the teacher)");
+                }
+                DistillationSettings earlier = i == 0 ? null
+                        : links.putIfAbsent(List.copyOf(names.subList(0, i + 1)), chain.distillation());
+                if (earlier != null && !earlier.equals(chain.distillation())) {
+                    throw new IllegalArgumentException("chain " + names + ": " + String.join(" -> ", names.subList(0, i + 1))
+                            + " is also in an earlier chain with other distillation settings");
+                }
+            }
+        }
+    }
+}

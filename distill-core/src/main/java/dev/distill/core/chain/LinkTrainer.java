@@ -1,0 +1,62 @@
+package dev.distill.core.chain;
+
+import dev.distill.core.data.LabeledData;
+import dev.distill.core.loss.DistillationLoss;
+import dev.distill.core.train.Trainer;
+import dev.distill.core.train.TrainingResult;
+import dev.distill.core.train.TrainingSpec;
+import dev.distill.core.train.TrainingState;
+import dev.distill.models.build.Network;
+import dev.distill.models.build.Networks;
+import dev.distill.models.spec.InputShape;
+import dev.distill.models.spec.NetworkSpec;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.lossfunctions.impl.LossMCXENT;
+
+/**
+ * Trains one node of a {@link Plan}: a distilled link against its teacher's cached logits (or, with
+ * augmentation, the teacher's logits on each batch's views), a teacher or baseline on labels alone.
+ * Where the network comes from (new, or restored from a checkpoint) and what listens is the caller's.
+ */
+public final class LinkTrainer {
+
+    private final InputShape input;
+    private final LabeledData train;
+    private final LabeledData validation;
+    private final TeacherLogitsCache teachers;
+
+    /**
+     * @param validation picks each training's best epoch (may be empty: then its last epoch is kept)
+     * @param teachers   the logits of every node that teaches another, on {@code train}'s inputs
+     */
+    public LinkTrainer(InputShape input, LabeledData train, LabeledData validation, TeacherLogitsCache teachers) {
+        this.input = input;
+        this.train = train;
+        this.validation = validation;
+        this.teachers = teachers;
+    }
+
+    /** A new network of {@code network} for the node: its loss is the link's distillation loss, or cross-entropy. */
+    public Network build(Plan.Node node, NetworkSpec network, TrainingSpec training, long seed) {
+        return Networks.build(network, input, training.updater(), training.weightDecay(), seed,
+                node.distilled() ? node.distillation().loss() : new LossMCXENT());
+    }
+
+    /**
+     * Trains {@code net} (built by {@link #build}, or restored from the checkpoint {@code resumed}
+     * came from; null: from scratch) with {@code trainer}, which carries the spec, listeners and
+     * checkpoints; keeps the best validation epoch's parameters.
+     */
+    public TrainingResult fit(Plan.Node node, Network net, Trainer trainer, long seed, TrainingState resumed) {
+        INDArray targets;
+        if (trainer.spec().augment().active()) {
+            // every view is new: the teacher labels each batch as the student sees it, nothing is cached
+            trainer = trainer.withAugmentation(input, node.distilled() ? teachers.live(node.parentId()) : null);
+            targets = train.oneHot();
+        } else {
+            targets = node.distilled() ? DistillationLoss.labels(train.oneHot(), teachers.logits(node.parentId()))
+                    : train.oneHot();
+        }
+        return trainer.fit(net, train.features(), targets, validation, seed, resumed);
+    }
+}

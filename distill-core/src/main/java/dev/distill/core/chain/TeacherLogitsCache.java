@@ -1,0 +1,72 @@
+package dev.distill.core.chain;
+
+import dev.distill.core.train.TeacherLogits;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.function.Function;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+/**
+ * Each teacher's logits on the training set, computed once and shared by all its students (per
+ * batch, the teacher would cost a forward pass every step of every epoch); and each teacher's
+ * per-batch form for augmented training, compiled once. A {@link Store} keeps the logits between
+ * runs (the CLI's run directory); {@link Store#NONE} keeps them in memory only.
+ */
+public final class TeacherLogitsCache {
+
+    /** Where computed logits outlive the process. */
+    public interface Store {
+        /** Keeps nothing. */
+        Store NONE = new Store() {
+            @Override
+            public INDArray read(String teacherId) {
+                return null;
+            }
+
+            @Override
+            public void write(String teacherId, INDArray logits, double seconds) {
+            }
+        };
+
+        /** The logits stored for the teacher, or null when none are (or they cannot be read). */
+        INDArray read(String teacherId);
+
+        /** Keeps logits just computed in {@code seconds}. */
+        void write(String teacherId, INDArray logits, double seconds);
+    }
+
+    private final INDArray features;
+    private final Function<String, Teacher> teachers;
+    private final Store store;
+    private final Map<String, INDArray> logits = new HashMap<>();
+    private final Map<String, TeacherLogits.Live> live = new HashMap<>();
+
+    /**
+     * @param features the training inputs every student of these teachers is trained on
+     * @param teachers the teacher of each id, asked for once it is needed (a finished chain node)
+     */
+    public TeacherLogitsCache(INDArray features, Function<String, Teacher> teachers, Store store) {
+        this.features = features;
+        this.teachers = teachers;
+        this.store = store;
+    }
+
+    /** The teacher's logits {@code [n, classes]} on the training inputs: stored, or computed now and stored. */
+    public INDArray logits(String teacherId) {
+        return logits.computeIfAbsent(teacherId, id -> {
+            INDArray stored = store.read(id);
+            if (stored != null) {
+                return stored;
+            }
+            long start = System.nanoTime();
+            INDArray computed = teachers.apply(id).logits(features);
+            store.write(id, computed, (System.nanoTime() - start) / 1e9);
+            return computed;
+        });
+    }
+
+    /** The teacher batch by batch (augmented training), compiled once. */
+    public TeacherLogits.Live live(String teacherId) {
+        return live.computeIfAbsent(teacherId, id -> teachers.apply(id).live());
+    }
+}
