@@ -33,7 +33,7 @@ public final class ModelFiles {
 
     /**
      * As {@link #saveForShipping(MultiLayerNetwork, Path)}, for either kind of network; a graph is
-     * restorable with {@code ModelSerializer.restoreComputationGraph} (or {@link #load}).
+     * restorable with {@code ModelSerializer.restoreComputationGraph} (or {@code ModelReader}).
      */
     public static void saveForShipping(Network net, Path file) {
         if (net instanceof Network.Sequential s) {
@@ -43,41 +43,6 @@ public final class ModelFiles {
         Network.Graph shipped = ((Network.Graph) net).withOutput(Activation.SOFTMAX.getActivationFunction(),
                 new LossMCXENT());
         writeAtomically(file, tmp -> ModelSerializer.writeModel(shipped.model(), tmp.toFile(), false));
-    }
-
-    /**
-     * A model file as a network: a DL4J graph zip as a {@link Network.Graph}, anything else (a DL4J
-     * sequential zip or our sparse format) through {@code sequential}, which reads those. The file is
-     * checked first ({@link ModelFileCheck}): a directory, device, empty or damaged file ends in one
-     * {@link dev.distill.core.DistillException}.
-     */
-    public static Network load(Path file, SequentialReader sequential) throws IOException {
-        ModelFileCheck.regularFile(file);
-        if (isZip(file) && ModelFileCheck.zip(file)) {
-            Network net;
-            try {
-                net = Network.restore(Files.readAllBytes(file), false);
-            } catch (IOException | RuntimeException e) {
-                throw new dev.distill.core.DistillException(file + ": not a DL4J model file (" + e.getMessage() + ")", e);
-            }
-            net.applyConvBackend();
-            return net;
-        }
-        return Network.of(sequential.read(file));
-    }
-
-    /** Reads a sequential model file (see {@code SparseModelFile.load}). */
-    @FunctionalInterface
-    public interface SequentialReader {
-        MultiLayerNetwork read(Path file) throws IOException;
-    }
-
-    /** Whether a file starts like a zip (DL4J's format); our sparse files do not. */
-    private static boolean isZip(Path file) throws IOException {
-        try (java.io.InputStream in = Files.newInputStream(file)) {
-            byte[] head = in.readNBytes(2);
-            return head.length == 2 && head[0] == 'P' && head[1] == 'K';
-        }
     }
 
     /** A copy whose output layer is softmax with cross-entropy, whatever loss trained the original. */

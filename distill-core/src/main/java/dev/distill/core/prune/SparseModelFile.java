@@ -111,36 +111,6 @@ public final class SparseModelFile {
         return layouts;
     }
 
-    /**
-     * A model file of our sparse format or DL4J's zip ({@code ModelSerializer}, without optimizer state), with the conv
-     * backend's helpers in its layers as {@code NetworkFactory} would put them.
-     */
-    public static MultiLayerNetwork load(Path file) throws java.io.IOException {
-        ModelFileCheck.regularFile(file);
-        if (isSparseFile(file)) {
-            return read(file);
-        }
-        if (dev.distill.core.quant.PackedModelFile.isPackedFile(file)) {
-            throw new dev.distill.core.DistillException(file + ": a packed model runs on distill-runtime, not DL4J"
-                    + " (./distill evaluate and bench run it; other commands need the .zip or .sparse it was made from)");
-        }
-        if (!ModelFiles.startsWith(file, new byte[] {'P', 'K'})) {
-            throw new DistillException(file + ": not a model file: it starts with " + ModelFileCheck.head(file)
-                    + "; expected a DL4J zip (PK), a sparse (DSTLSPRS) or a packed (DSTLPACK) model file");
-        }
-        if (ModelFileCheck.zip(file)) {
-            throw new DistillException(file + ": holds a graph model; this command takes sequential (layers:) models only");
-        }
-        MultiLayerNetwork net;
-        try {
-            net = org.deeplearning4j.util.ModelSerializer.restoreMultiLayerNetwork(file.toFile(), false);
-        } catch (IOException | RuntimeException e) {
-            throw new DistillException(file + ": not a DL4J model file (" + e.getMessage() + ")", e);
-        }
-        ConvBackend.DEFAULT.apply(net);
-        return net;
-    }
-
     /** Reads a file written by {@link #write} into a new, initialised network. */
     public static MultiLayerNetwork read(Path file) {
         if (ModelFileCheck.regularFile(file) > Integer.MAX_VALUE - 16) {

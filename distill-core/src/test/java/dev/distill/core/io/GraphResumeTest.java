@@ -101,9 +101,7 @@ class GraphResumeTest {
         assertEquals(0, Transforms.softmax(logits, true).sub(probabilities).amaxNumber().doubleValue(), 1e-5);
         Path file = temp.resolve("graph.zip");
         ModelFiles.saveForShipping(net, file);
-        Network loaded = ModelFiles.load(file, f -> {
-            throw new AssertionError("a graph file read as sequential");
-        });
+        Network loaded = dev.distill.core.modelfile.ModelReader.network(file);
         assertInstanceOf(Network.Graph.class, loaded);
         assertEquals(probabilities, loaded.output(VALIDATION.features()));
         assertArrayEquals(Accuracy.predict(net, VALIDATION.features()), Accuracy.predict(loaded, VALIDATION.features()));

@@ -10,7 +10,6 @@ import dev.distill.core.DistillException;
 import dev.distill.core.io.ModelFiles;
 import dev.distill.core.prune.MagnitudePruner;
 import dev.distill.core.prune.Prunable;
-import dev.distill.core.prune.SparseModelFile;
 import dev.distill.core.testing.TinyData;
 import dev.distill.models.build.NetworkFactory;
 import dev.distill.models.spec.InputShape;
@@ -137,7 +136,7 @@ class PackedModelFileTest {
         assertTrue(Files.size(binary) < 0.045 * floatBytes, "binary: " + Files.size(binary));
         assertTrue(Files.size(float32) < floatBytes + 200, "float32: " + Files.size(float32));
         // the DL4J readers refuse a packed file in one line: only the runtime runs it
-        DistillException e = assertThrows(DistillException.class, () -> SparseModelFile.load(int8));
+        DistillException e = assertThrows(DistillException.class, () -> dev.distill.core.modelfile.ModelReader.network(int8));
         assertTrue(e.getMessage().startsWith(int8 + ": a packed model runs on distill-runtime"), e.getMessage());
     }
 

@@ -1,10 +1,13 @@
 package dev.distill.runner.bench;
 
+import dev.distill.core.modelfile.ModelFile;
+
+import dev.distill.core.modelfile.ModelReader;
+
 import dev.distill.core.DistillException;
 import dev.distill.core.data.LabeledData;
 import dev.distill.core.infer.ConvRuntime;
 import dev.distill.core.quant.Dl4jToRuntime;
-import dev.distill.core.quant.PackedModelFile;
 import dev.distill.runtime.Int8Dot;
 import dev.distill.runtime.Model;
 import dev.distill.runtime.ModelFormatException;
@@ -14,7 +17,6 @@ import dev.distill.core.loss.DistillationLoss;
 import dev.distill.core.train.Trainer;
 import dev.distill.core.train.TrainingSpec;
 import dev.distill.models.build.ConvBackend;
-import dev.distill.core.io.ModelFiles;
 import dev.distill.models.build.Network;
 import dev.distill.models.build.Networks;
 import dev.distill.models.spec.LayerSpec;
@@ -22,7 +24,6 @@ import dev.distill.core.chain.Chain;
 import dev.distill.runner.config.ExperimentConfig;
 import dev.distill.runner.config.ModelConfig;
 import dev.distill.runner.pipeline.ExperimentData;
-import dev.distill.core.prune.SparseModelFile;
 import dev.distill.runner.report.SavedModel;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -271,18 +272,22 @@ public final class Benchmark {
         INDArray single = rows(data.test().features(), 1);
         List<LoadedFile> loaded = new ArrayList<>();
         for (Path file : files) {
+            ModelFile read = ModelReader.read(file);
             try {
-                if (PackedModelFile.isPackedFile(file)) {
-                    Model packed = PackedModelFile.read(file);
+                if (read instanceof ModelFile.Packed p) {
+                    Model packed = p.model();
                     loaded.add(new LoadedFile(file, Files.size(file), null, null, packed.withPrecision(Precision.FLOAT32),
                             packed.supports(Precision.INT8) ? packed.withPrecision(Precision.INT8) : null));
                     continue;
                 }
-                Network net = ModelFiles.load(file, SparseModelFile::load);
+                if (!(read instanceof ModelFile.Dl4j d)) {
+                    throw new DistillException(file + ": an ONNX model; bench measures .zip, .sparse and .packed files");
+                }
+                Network net = d.network();
                 net.output(inferBatch);
                 loaded.add(new LoadedFile(file, Files.size(file), net, compiled(net, inferBatch), runtimeOf(net), null));
-            } catch (IOException | RuntimeException e) {
-                throw new DistillException(file + ": not a readable model file (" + e.getMessage() + ")", e);
+            } catch (IOException e) {
+                throw new DistillException(file + ": " + e.getMessage(), e);
             }
         }
         List<List<Double>> infer = emptyLists(loaded.size());

@@ -31,9 +31,8 @@ final class EvaluateCommand implements Callable<Integer> {
         PrintStream out = DistillCli.Streams.out;
         ExperimentConfig experiment = options.load(config);
         ExperimentData data = ExperimentData.load(experiment.data(), experiment.seed());
-        // before anything opens it: opening a FIFO for its magic number would block for ever
-        dev.distill.core.io.ModelFileCheck.regularFile(model);
-        if (dev.distill.core.quant.PackedModelFile.isPackedFile(model)) {
+        // ModelReader checks first that it is a regular file: opening a FIFO for its magic number would block for ever
+        if (dev.distill.core.modelfile.ModelReader.format(model) == dev.distill.core.modelfile.ModelFormat.PACKED) {
             return evaluatePacked(data, out);
         }
         dev.distill.models.build.Network net = PretrainedModels.loadChecked(model, data.test().features(), experiment.data().classes());
@@ -45,7 +44,7 @@ final class EvaluateCommand implements Callable<Integer> {
 
     /** A packed file runs on distill-runtime: its default path (int8 when the file has one), and float32. */
     private int evaluatePacked(ExperimentData data, PrintStream out) {
-        dev.distill.runtime.Model packed = dev.distill.core.quant.PackedModelFile.read(model);
+        dev.distill.runtime.Model packed = dev.distill.core.modelfile.ModelReader.packed(model);
         if (packed.inputSize() != data.test().features().columns()) {
             throw new dev.distill.core.DistillException(model + ": the model takes " + packed.inputSize()
                     + " input values, the data has " + data.test().features().columns());

@@ -116,7 +116,7 @@ final class ExportCommand implements Callable<Integer> {
             throw new DistillException(model + ": " + e.getMessage(), e);
         }
         // read back as an app would, and checked on the test split against the DL4J model
-        Model packed = PackedModelFile.read(file);
+        Model packed = dev.distill.core.modelfile.ModelReader.packed(file);
         float[][] rows = new float[data.test().size()][];
         for (int i = 0; i < rows.length; i++) {
             rows[i] = data.test().features().getRow(i).toFloatVector();

@@ -4,7 +4,6 @@ import dev.distill.core.DistillException;
 import dev.distill.core.data.LabeledData;
 import dev.distill.core.eval.Accuracy;
 import dev.distill.core.prune.Sensitivity;
-import dev.distill.core.prune.SparseModelFile;
 import dev.distill.runner.config.ConfigLoader;
 import dev.distill.runner.config.ExperimentConfig;
 import dev.distill.runner.pipeline.ExperimentData;
@@ -62,9 +61,7 @@ final class SensitivityCommand implements Callable<Integer> {
         Path file = run.resolve(entry.file());
         MultiLayerNetwork net;
         try {
-            net = dev.distill.core.io.ModelFiles.load(file, SparseModelFile::load).sequential("distill sensitivity");
-        } catch (java.io.IOException e) {
-            throw new DistillException(file + ": cannot read the model (" + e.getMessage() + ")", e);
+            net = dev.distill.core.modelfile.ModelReader.network(file).sequential("distill sensitivity");
         } catch (IllegalArgumentException e) {
             throw new DistillException(file + ": " + e.getMessage(), e);
         }

@@ -1,9 +1,11 @@
 package dev.distill.runner.onnx;
 
+import dev.distill.core.modelfile.ModelFile;
+
+import dev.distill.core.modelfile.ModelReader;
+
 import dev.distill.core.DistillException;
 import dev.distill.core.io.ModelFiles;
-import dev.distill.core.prune.SparseModelFile;
-import dev.distill.core.quant.PackedModelFile;
 import dev.distill.models.build.Network;
 import dev.distill.onnx.OnnxAgreement;
 import dev.distill.onnx.OnnxExporter;
@@ -14,7 +16,6 @@ import dev.distill.runtime.Model;
 import dev.distill.runtime.ModelDescription;
 import dev.distill.runner.config.DataConfig;
 import dev.distill.runner.config.DataSource;
-import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -70,15 +71,14 @@ public final class OnnxExports {
         if (!Files.isRegularFile(file)) {
             throw new DistillException(file + ": model file not found");
         }
-        if (PackedModelFile.isPackedFile(file)) {
-            // PackedModelFile.read refuses a damaged or older file in one line naming it
-            return new Source(null, PackedModelFile.read(file));
+        ModelFile read = ModelReader.read(file);
+        if (read instanceof ModelFile.Dl4j d) {
+            return new Source(d.network(), null);
         }
-        try {
-            return new Source(ModelFiles.load(file, SparseModelFile::load), null);
-        } catch (IOException | RuntimeException e) {
-            throw new DistillException(file + ": not a DL4J model file (" + firstLine(e) + ")", e);
+        if (read instanceof ModelFile.Packed p) {
+            return new Source(null, p.model());
         }
+        throw new DistillException(file + ": already an ONNX model");
     }
 
     /**
@@ -142,10 +142,5 @@ public final class OnnxExports {
 
     private static String shape(int[] s) {
         return s[1] == 1 && s[2] == 1 ? "flat" : s[0] + "x" + s[1] + "x" + s[2];
-    }
-
-    private static String firstLine(Exception e) {
-        String m = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
-        return m.lines().findFirst().orElse(m);
     }
 }

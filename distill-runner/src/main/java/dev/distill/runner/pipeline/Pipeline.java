@@ -1,5 +1,7 @@
 package dev.distill.runner.pipeline;
 
+import dev.distill.core.modelfile.ModelReader;
+
 import dev.distill.core.chain.Plan;
 
 import dev.distill.core.chain.Role;
@@ -246,7 +248,7 @@ public final class Pipeline {
     private void promote(Plan.Node node, Progress.Finished point, boolean shipped) {
         long seed = point.seed();
         Path source = run.root().resolve(point.file());
-        Network net = readSaved(source, "the sweep's chosen model");
+        Network net = ModelReader.network(source);
         double accuracy = shipped ? testAndSavePredictions(node.id(), seed, net) : Accuracy.of(net, data.test());
         String fileName = shipped ? node.id() + ".zip" : node.id() + "-seed" + seed + ".zip";
         ModelFiles.writeAtomically(run.model(fileName),
@@ -363,19 +365,7 @@ public final class Pipeline {
         if (onnxTeachers.containsKey(id)) {
             return Teacher.of("ONNX Runtime", onnxTeachers.get(id)::logits);
         }
-        return Teacher.of(teachers.computeIfAbsent(id, k -> readSaved(run.model(k + ".zip"), "the finished teacher")));
-    }
-
-    /** A model file this run saved, read back for inference. */
-    private static Network readSaved(Path file, String what) {
-        try {
-            Network net = ModelFiles.load(file, dev.distill.core.prune.SparseModelFile::load);
-            // restoring builds fresh layers, without the oneDNN helpers NetworkFactory puts in
-            net.applyConvBackend();
-            return net;
-        } catch (IOException e) {
-            throw new DistillException(file + ": cannot read " + what + ": " + e.getMessage(), e);
-        }
+        return Teacher.of(teachers.computeIfAbsent(id, k -> ModelReader.network(run.model(k + ".zip"))));
     }
 
     private ModelEntry loaded(Plan.Node node, ModelConfig.Pretrained p) {

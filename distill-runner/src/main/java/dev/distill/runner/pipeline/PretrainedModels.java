@@ -1,12 +1,13 @@
 package dev.distill.runner.pipeline;
 
+import dev.distill.core.modelfile.ModelReader;
+
 import dev.distill.core.DistillException;
 import dev.distill.runner.config.ExperimentConfig;
 import dev.distill.runner.config.ModelConfig;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import dev.distill.core.io.ModelFiles;
 import dev.distill.models.build.Network;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
@@ -47,17 +48,8 @@ public final class PretrainedModels {
      * width and outputs {@code classes} values.
      */
     public static Network loadChecked(Path file, INDArray features, int classes) {
-        Network net;
-        try {
-            net = ModelFiles.load(file, dev.distill.core.prune.SparseModelFile::load);
-        } catch (DistillException e) {
-            // the readers' own line says which format and what is wrong
-            throw e;
-        } catch (Exception e) {
-            throw new DistillException(file + ": cannot read the model file (" + firstLine(e) + ")", e);
-        }
-        // restoring builds fresh layers, without the oneDNN helpers NetworkFactory puts in
-        net.applyConvBackend();
+        // the reader's own line says which format and what is wrong
+        Network net = ModelReader.network(file);
         checkFits(file, net, features, classes);
         return net;
     }

@@ -176,7 +176,7 @@ public final class RunDirectory {
             if (Files.isRegularFile(file) && Files.size(file) != bytes) {
                 return "truncated or damaged: " + Files.size(file) + " bytes, " + SUMMARY + " says " + bytes;
             }
-            dev.distill.core.io.ModelFiles.load(file, dev.distill.core.prune.SparseModelFile::load);
+            dev.distill.core.modelfile.ModelReader.network(file);
             return null;
         } catch (IOException | RuntimeException e) {
             String m = e.getMessage() == null ? e.toString() : e.getMessage().lines().findFirst().orElse("");

@@ -1,6 +1,9 @@
 package dev.distill.runner.report;
 
-import dev.distill.core.DistillException;
+import dev.distill.core.modelfile.ModelFile;
+
+import dev.distill.core.modelfile.ModelReader;
+
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -28,25 +31,16 @@ public record SavedModel(long params, long nonzero, List<LayerParams> layers) {
     }
 
     public static SavedModel read(Path file) {
-        dev.distill.core.io.ModelFileCheck.regularFile(file);
-        if (file.getFileName().toString().endsWith(".onnx")) {
-            // an ONNX teacher: its initializers are its parameters; no DL4J layers to list
-            dev.distill.onnx.OnnxWeights w = dev.distill.onnx.OnnxWeights.of(
-                    dev.distill.core.io.ModelFiles.readAllBytes(file));
-            return new SavedModel(w.params(), w.nonzero(), List.of());
+        ModelFile read = ModelReader.read(file);
+        if (read instanceof ModelFile.Dl4j d) {
+            return of(d.network());
         }
-        if (dev.distill.core.quant.PackedModelFile.isPackedFile(file)) {
-            return ofPacked(dev.distill.core.quant.PackedModelFile.read(file));
+        if (read instanceof ModelFile.Packed p) {
+            return ofPacked(p.model());
         }
-        dev.distill.models.build.Network net;
-        try {
-            net = dev.distill.core.io.ModelFiles.load(file, dev.distill.core.prune.SparseModelFile::load);
-        } catch (DistillException e) {
-            throw e;
-        } catch (Exception e) {
-            throw new DistillException(file + ": cannot read the model file (" + e.getClass().getSimpleName() + ")", e);
-        }
-        return of(net);
+        // an ONNX teacher: its initializers are its parameters; no DL4J layers to list
+        dev.distill.onnx.OnnxWeights w = dev.distill.onnx.OnnxWeights.of(((ModelFile.Onnx) read).bytes());
+        return new SavedModel(w.params(), w.nonzero(), List.of());
     }
 
     /**

@@ -90,7 +90,7 @@ final class QuantizeStage {
         }
         long fileBytes = StageRunner.size(file);
         // every figure is of the file as shipped, run by distill-runtime: its float path for accuracy
-        Model packed = PackedModelFile.read(file).withPrecision(Precision.FLOAT32);
+        Model packed = dev.distill.core.modelfile.ModelReader.packed(file).withPrecision(Precision.FLOAT32);
         float[][] inputs = rows(data.test().features());
         int[] predicted = new int[inputs.length];
         for (int i = 0; i < inputs.length; i++) {

@@ -1,5 +1,7 @@
 package dev.distill.runner.stages;
 
+import dev.distill.core.modelfile.ModelReader;
+
 import dev.distill.core.eval.Accuracy;
 import dev.distill.core.eval.InferenceSpeed;
 import dev.distill.core.io.ModelFiles;
@@ -89,12 +91,7 @@ public final class StageRunner {
         for (Plan.Node node : students) {
             ModelConfig.Declared declared = (ModelConfig.Declared) config.models().get(node.model());
             Path file = run.model(node.id() + ".zip");
-            MultiLayerNetwork net;
-            try {
-                net = SparseModelFile.load(file);
-            } catch (IOException e) {
-                throw new UncheckedIOException(file + ": cannot read the student to prune", e);
-            }
+            MultiLayerNetwork net = ModelReader.sequential(file);
             current.put(node.id(), new Current(node.id(), net, declared.spec(), size(file)));
         }
         for (StageConfig stage : config.stages()) {

@@ -89,7 +89,7 @@ class OnnxExportCliTest {
         CliRun r = CliRun.of("export", bad.toString(), "--format", "onnx");
         assertEquals(2, r.code(), r.err());
         assertEquals(1, r.err().lines().count(), r.err());
-        assertTrue(r.err().startsWith("error: " + bad + ": not a DL4J model file"), r.err());
+        assertTrue(r.err().startsWith("error: " + bad + ": not a model file"), r.err());
         assertFalse(Files.exists(temp.resolve("notes.onnx")));
     }
 

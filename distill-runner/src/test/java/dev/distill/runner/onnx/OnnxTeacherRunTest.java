@@ -7,7 +7,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.distill.core.data.LabeledData;
 import dev.distill.core.data.Splits;
 import dev.distill.core.io.ModelFiles;
-import dev.distill.core.prune.SparseModelFile;
 import dev.distill.core.train.TeacherLogits;
 import dev.distill.models.build.Network;
 import dev.distill.models.build.Networks;
@@ -102,9 +101,9 @@ class OnnxTeacherRunTest {
     @Test
     void aStudentDistilledFromTheOnnxTeacherHasTheLogitsOfOneDistilledFromTheZip() throws Exception {
         LabeledData test = Splits.holdOut(Datasets.digits(CliRun.repoFile("datasets/digits.csv.gz")), 0.2, 0).second();
-        INDArray a = TeacherLogits.compute(SparseModelFile.load(zipRun.resolve("models/student-from-teacher.zip")),
+        INDArray a = TeacherLogits.compute(dev.distill.core.modelfile.ModelReader.sequential(zipRun.resolve("models/student-from-teacher.zip")),
                 test.features());
-        INDArray b = TeacherLogits.compute(SparseModelFile.load(onnxRun.resolve("models/student-from-teacher.zip")),
+        INDArray b = TeacherLogits.compute(dev.distill.core.modelfile.ModelReader.sequential(onnxRun.resolve("models/student-from-teacher.zip")),
                 test.features());
         double diff = a.sub(b).amaxNumber().doubleValue();
         assertTrue(diff <= 1e-5, "max |student logit difference| " + diff);

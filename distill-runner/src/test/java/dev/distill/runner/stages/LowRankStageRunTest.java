@@ -57,7 +57,7 @@ class LowRankStageRunTest {
         Path file = runDir.resolve(m.get("file").asText());
         assertTrue(file.toString().endsWith("student-from-teacher-lowrank.zip"));
         assertEquals(Files.size(file), m.get("file_bytes").asLong());
-        MultiLayerNetwork net = SparseModelFile.load(file);
+        MultiLayerNetwork net = dev.distill.core.modelfile.ModelReader.sequential(file);
         assertEquals(992 + 330, net.numParams());
         long input = MODELS.get("student-from-teacher").get("file_bytes").asLong();
         assertTrue(m.get("file_bytes").asLong() < input, m.get("file_bytes") + " vs " + input);

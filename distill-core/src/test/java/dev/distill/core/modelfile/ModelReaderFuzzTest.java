@@ -1,10 +1,14 @@
-package dev.distill.core.io;
+package dev.distill.core.modelfile;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.distill.core.DistillException;
 import dev.distill.core.data.LabeledData;
+import dev.distill.core.io.ModelFileCheck;
+import dev.distill.core.io.ModelFiles;
+import dev.distill.core.quant.PackedModelFile;
+import dev.distill.runtime.Preprocessing;
 import dev.distill.core.prune.MagnitudePruner;
 import dev.distill.core.prune.Prunable;
 import dev.distill.core.prune.SparseModelFile;
@@ -37,21 +41,25 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.learning.config.Adam;
 
 /**
- * Thousands of mutations of real model files (a small trained net written as a {@code .sparse} file
- * and as a DL4J zip): truncations at every offset, byte flips, huge declared counts and sizes with the
+ * Thousands of mutations of real model files (a small trained net written as a {@code .sparse} file,
+ * as a DL4J zip and as a {@code .packed} file), all read through the one door, {@link ModelReader}: truncations at every offset, byte flips, huge declared counts and sizes with the
  * checksums recomputed, crafted configurations, foreign files. Each must load (a harmless mutation,
  * counted) or end in one {@link DistillException} of one line naming the file; never another
  * exception, never an {@code OutOfMemoryError}, never a hang.
  */
 @Timeout(value = 240, unit = TimeUnit.SECONDS)
-class ModelFileFuzzTest {
+class ModelReaderFuzzTest {
 
     @TempDir
     static Path dir;
 
     static byte[] sparse;
     static byte[] zip;
+    static byte[] packed;
     static INDArray original;
+    /** The packed file's class scores for {@link #PROBE}, as written. */
+    static INDArray packedScores;
+    static final float[] PROBE = {0.5f, -1f, 2f, 0f, 1f, -0.5f};
 
     @BeforeAll
     static void writeRealFiles() throws IOException {
@@ -66,9 +74,13 @@ class ModelFileFuzzTest {
         Path z = dir.resolve("real.zip");
         SparseModelFile.write(net, s);
         ModelFiles.saveForShipping(net, z);
+        Path p = dir.resolve("real.packed");
+        PackedModelFile.write(net, List.of(), List.of(), false, Preprocessing.NONE, List.of(), p);
         original = net.params().dup();
         sparse = Files.readAllBytes(s);
         zip = Files.readAllBytes(z);
+        packed = Files.readAllBytes(p);
+        packedScores = scores(p);
     }
 
     /** Reads a file as the product would, returning what it holds. */
@@ -95,7 +107,7 @@ class ModelFileFuzzTest {
 
         Tally(String format) {
             this(format, format.equals("zip") ? ".zip" : ".sparse",
-                    file -> ModelFiles.load(file, SparseModelFile::load).params(), original);
+                    file -> ModelReader.network(file).params(), original);
         }
 
         Tally(String format, String extension, Loader loader, INDArray expected) {
@@ -282,8 +294,9 @@ class ModelFileFuzzTest {
             byte[] noise = new byte[1 + random.nextInt(5000)];
             random.nextBytes(noise);
             if (i % 2 == 0) {
-                System.arraycopy(t.format.equals("zip") ? new byte[] {'P', 'K', 3, 4} : "DSTLSPRS".getBytes(
-                        StandardCharsets.US_ASCII), 0, noise, 0, Math.min(noise.length, t.format.equals("zip") ? 4 : 8));
+                byte[] magic = t.format.equals("zip") ? new byte[] {'P', 'K', 3, 4}
+                        : (t.format.equals("packed") ? "DSTLPACK" : "DSTLSPRS").getBytes(StandardCharsets.US_ASCII);
+                System.arraycopy(magic, 0, noise, 0, Math.min(noise.length, magic.length));
             }
             t.load("noise " + i, noise);
         }
@@ -417,6 +430,33 @@ class ModelFileFuzzTest {
         assertTrue(t.tried >= 1000, "a thousand mutations or more, got " + t.tried);
     }
 
+    /** What a packed file predicts for {@link #PROBE}, read as every caller reads it. */
+    static INDArray scores(Path file) {
+        return org.nd4j.linalg.factory.Nd4j.createFromArray(ModelReader.packed(file).predict(PROBE));
+    }
+
+    @Test
+    void everyMutatedPackedFileLoadsOrIsRefusedInOneLine() throws Exception {
+        Tally t = new Tally("packed", ".packed", ModelReaderFuzzTest::scores, packedScores);
+        t.load("as written", packed);
+        for (int n = 0; n < packed.length; n++) {
+            t.load("cut to " + n, java.util.Arrays.copyOf(packed, n));
+        }
+        Random random = new Random(11);
+        for (int at = 0; at < packed.length; at++) {
+            byte[] b = packed.clone();
+            b[at] ^= (byte) (1 + random.nextInt(255));
+            // a flip may land in bytes no reader checks (padding, a float's low bits): then it loads as a
+            // different but valid model, which is allowed; what is not is any other exception
+            t.load("flip at " + at, b, true);
+        }
+        foreign(t);
+        t.report();
+        assertTrue(t.failures.isEmpty(), t.failures.size() + " mutations not handled, first: "
+                + (t.failures.isEmpty() ? "" : t.failures.get(0)));
+        assertTrue(t.tried >= 2 * packed.length, "every offset cut and flipped, got " + t.tried);
+    }
+
     /**
      * The issue's crafted files: a 46,340 x 46,340 layer declared with the checksums recomputed, as a
      * sparse file and as a zip, is refused before anything is allocated, in one line.
@@ -429,14 +469,14 @@ class ModelFileFuzzTest {
                 .replaceAll("\"nin\" : [0-9]+", "\"nin\" : 46340").replaceAll("\"nout\" : [0-9]+", "\"nout\" : 46340");
         Path crafted = Files.write(dir.resolve("huge.sparse"), sparseFile(sparseBody(json, body, jsonEnd)));
         DistillException e = org.junit.jupiter.api.Assertions.assertThrows(DistillException.class,
-                () -> ModelFiles.load(crafted, SparseModelFile::load));
+                () -> ModelReader.network(crafted));
         assertTrue(e.getMessage().startsWith(crafted + ": declares 4,294,883,880 parameters") && e.getMessage().contains(
                 "more than this JVM may allocate"), e.getMessage());
         Map<String, byte[]> entries = entries(zip);
         entries.put("configuration.json", json.getBytes(StandardCharsets.UTF_8));
         Path craftedZip = Files.write(dir.resolve("huge.zip"), zipOf(entries));
         DistillException z = org.junit.jupiter.api.Assertions.assertThrows(DistillException.class,
-                () -> ModelFiles.load(craftedZip, SparseModelFile::load));
+                () -> ModelReader.network(craftedZip));
         assertTrue(z.getMessage().startsWith(craftedZip + ": declares 4,294,883,880 parameters") && z.getMessage().contains(
                 "more than this JVM may allocate"), z.getMessage());
     }
@@ -447,7 +487,7 @@ class ModelFileFuzzTest {
         Path file = dir.resolve("cut.zip");
         Files.write(file, java.util.Arrays.copyOf(zip, zip.length - 10));
         DistillException e = org.junit.jupiter.api.Assertions.assertThrows(DistillException.class,
-                () -> ModelFiles.load(file, SparseModelFile::load));
+                () -> ModelReader.network(file));
         assertTrue(e.getMessage().startsWith(file + ": damaged model zip"), e.getMessage());
     }
 }
