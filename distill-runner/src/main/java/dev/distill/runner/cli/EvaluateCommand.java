@@ -14,7 +14,7 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-@Command(name = "evaluate", description = "Test accuracy of a saved DL4J model on the test split of a config's data.")
+@Command(name = "evaluate", mixinStandardHelpOptions = true, description = "Test accuracy of a saved DL4J model on the test split of a config's data.")
 final class EvaluateCommand implements Callable<Integer> {
 
     @Parameters(paramLabel = "MODEL", description = "A model file: DL4J zip, sparse, or packed (runs on distill-runtime).")

@@ -23,7 +23,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-@Command(name = "resume", description = "Continue an interrupted run from its last good checkpoints: finished models "
+@Command(name = "resume", mixinStandardHelpOptions = true, description = "Continue an interrupted run from its last good checkpoints: finished models "
         + "are kept, the interrupted one continues where it stopped, the result is that of a run never stopped.")
 final class ResumeCommand implements Callable<Integer> {
 

@@ -17,7 +17,7 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-@Command(name = "run", description = "Train the chains of a config and write a run directory.")
+@Command(name = "run", mixinStandardHelpOptions = true, description = "Train the chains of a config and write a run directory.")
 final class RunCommand implements Callable<Integer> {
 
     @Parameters(paramLabel = "CONFIG", description = "The experiment's YAML file.")

@@ -14,7 +14,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Parameters;
 
-@Command(name = "validate", description = "Check a config, its data and model files without training; print the plan.")
+@Command(name = "validate", mixinStandardHelpOptions = true, description = "Check a config, its data and model files without training; print the plan.")
 final class ValidateCommand implements Callable<Integer> {
 
     @Parameters(paramLabel = "CONFIG", description = "The experiment's YAML file.")
