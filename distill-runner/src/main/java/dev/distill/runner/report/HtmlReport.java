@@ -41,6 +41,7 @@ public final class HtmlReport {
                 + "<a href=\"#classes\">Per class</a><a href=\"#timing\">Timing</a>"
                 + "<a href=\"#provenance\">Provenance</a><a href=\"#config\">Config</a></nav>\n");
         models(h, data, budget);
+        verdicts(h, s);
         h.append(SweepTables.html(s));
         curves(h, data);
         pareto(h, data);
@@ -90,6 +91,29 @@ public final class HtmlReport {
                 + "parameters are counted in the saved model file; file bytes are the shipped file (architecture and "
                 + "parameters, no optimizer state); multiply-adds are counted from the architecture. Inference "
                 + "latency is not measured yet.</p>\n");
+    }
+
+    /**
+     * Did distillation help: the verdict the console and report.md print ({@link KdVerdict}'s words: gain
+     * ± standard error against the baseline, Welch's p), one line per distilled model with a baseline,
+     * so that the page's reader need not compare means by eye.
+     */
+    private static void verdicts(StringBuilder h, RunSummary s) {
+        List<RunSummary.ModelEntry> judged = s.models().stream().filter(m -> m.kdVerdict() != null).toList();
+        if (judged.isEmpty()) {
+            return;
+        }
+        h.append("<h3 id=\"verdict\">Did distillation help?</h3>\n<ul id=\"verdicts\">\n");
+        for (RunSummary.ModelEntry m : judged) {
+            String kind = m.kdGainP() == null || m.kdGainP() >= KdVerdict.SIGNIFICANCE ? "none"
+                    : m.kdGain() > 0 ? "helped" : "hurt";
+            h.append("<li class=\"verdict-").append(kind).append("\" data-model=\"").append(escape(m.id()))
+                    .append("\"><strong>").append(escape(m.id())).append("</strong>: ").append(escape(m.kdVerdict()))
+                    .append("</li>\n");
+        }
+        h.append("</ul>\n<p class=\"muted\">Gain: the distilled model's mean test accuracy minus its baseline's (the "
+                + "same architecture trained on labels alone, same seeds), ± its standard error; Welch's two-sided "
+                + "t-test over the seeds, called a difference below p=" + KdVerdict.SIGNIFICANCE + ".</p>\n");
     }
 
     private static String temperature(RunSummary.ModelEntry m) {
