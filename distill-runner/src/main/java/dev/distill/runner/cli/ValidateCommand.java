@@ -2,6 +2,7 @@ package dev.distill.runner.cli;
 
 import dev.distill.runner.config.ExperimentConfig;
 import dev.distill.runner.config.ModelConfig;
+import dev.distill.runner.pipeline.Dependencies;
 import dev.distill.runner.pipeline.ExperimentData;
 import dev.distill.runner.pipeline.Plan;
 import dev.distill.runner.pipeline.PretrainedModels;
@@ -27,6 +28,10 @@ final class ValidateCommand implements Callable<Integer> {
     public Integer call() {
         PrintStream out = DistillCli.Streams.out;
         ExperimentConfig experiment = options.load(config);
+        java.util.Map<String, Dependencies.Status> dependencies = new java.util.HashMap<>();
+        for (Dependencies.Status status : Dependencies.check(experiment)) {
+            dependencies.put(status.modelName(), status);
+        }
         ExperimentData data = ExperimentData.load(experiment.data(), experiment.seed());
         PretrainedModels.load(experiment, data);
         out.printf(Locale.ROOT, "%s: OK. %s, input %s, %d classes: %,d train / %,d validation / %,d test examples%n",
@@ -37,6 +42,7 @@ final class ValidateCommand implements Callable<Integer> {
             String what = model instanceof ModelConfig.Declared d
                     ? String.format(Locale.ROOT, "%,d params, %,d multiply-adds/example, %d epochs",
                             d.cost().params(), d.cost().multiplyAdds(), d.training().epochs())
+                    : dependencies.containsKey(node.model()) ? "loaded: " + dependencies.get(node.model()).describe()
                     : "loaded from " + ((ModelConfig.Pretrained) model).file()
                             + (((ModelConfig.Pretrained) model).onnx() != null ? " (ONNX, run by ONNX Runtime)" : "");
             out.printf(Locale.ROOT, "  %-30s %-9s %s%s%n", node.id(), node.role().label(), what,

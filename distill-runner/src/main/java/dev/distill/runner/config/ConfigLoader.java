@@ -90,6 +90,11 @@ public final class ConfigLoader {
      * instead of the file's directory (a run directory's copy of a config that lived elsewhere).
      */
     public static ExperimentConfig load(Path file, List<String> overrides, Path base) {
+        return load(file, overrides, base, List.of());
+    }
+
+    /** @param loading the configs whose {@code from:} models led here, outermost first (a cycle is refused) */
+    private static ExperimentConfig load(Path file, List<String> overrides, Path base, List<Path> loading) {
         if (!Files.isRegularFile(file)) {
             // not found, a directory, a device: said as such (an empty config is told below what it lacks)
             throw new DistillException(file + ": " + dev.distill.core.io.ModelFileCheck.problem(file, "config file"));
@@ -111,7 +116,9 @@ public final class ConfigLoader {
         };
         java.io.StringWriter effective = new java.io.StringWriter();
         yaml.serialize(root, effective);
-        return new Parser(locator, base).experiment(new YamlMap(locator, "", root), file, effective.toString());
+        List<Path> chain = new ArrayList<>(loading);
+        chain.add(file.toAbsolutePath().normalize());
+        return new Parser(locator, base, chain).experiment(new YamlMap(locator, "", root), file, effective.toString());
     }
 
     /** A {@code schedule:} mapping (a model's training, or a sweep's schedule axis). */
@@ -206,10 +213,12 @@ public final class ConfigLoader {
     private static final class Parser {
         private final YamlMap.Locator locator;
         private final Path base;
+        private final List<Path> loading;
 
-        Parser(YamlMap.Locator locator, Path base) {
+        Parser(YamlMap.Locator locator, Path base, List<Path> loading) {
             this.locator = locator;
             this.base = base;
+            this.loading = loading;
         }
 
         ExperimentConfig experiment(YamlMap top, Path file, String effectiveYaml) {
@@ -372,14 +381,50 @@ public final class ConfigLoader {
                         throw model.error("file", file + ": " + problem);
                     }
                     models.put(name, new ModelConfig.Pretrained(name, file));
+                } else if (model.has("from")) {
+                    models.put(name, dependency(name, model, data));
                 } else if (model.has("onnx")) {
                     models.put(name, OnnxModelParser.pretrained(name, model, base, data));
                 } else {
-                    model.allowOnly(Set.of("layers", "graph", "zoo", "width", "depth", "training", "file"));
+                    model.allowOnly(Set.of("layers", "graph", "zoo", "width", "depth", "training", "file", "from"));
                     models.put(name, declared(name, model, data));
                 }
             }
             return models;
+        }
+
+        /**
+         * {@code {from: other.yaml, model: id, run: dir}}: the model {@code id} of a run of another config,
+         * which is loaded and checked now; {@code run} (relative to this file) defaults to {@code runs/<its
+         * name>} under the working directory, where {@code distill run} writes too.
+         */
+        private ModelConfig.Pretrained dependency(String name, YamlMap model, DataConfig data) {
+            model.allowOnly(Set.of("from", "model", "run"));
+            Path file = YamlMap.resolve(base, model.string("from")).toAbsolutePath().normalize();
+            if (!Files.isRegularFile(file)) {
+                throw model.error("from", "config file not found: " + file);
+            }
+            if (loading.contains(file)) {
+                List<String> names = new ArrayList<>(loading.subList(loading.indexOf(file), loading.size()).stream()
+                        .map(p -> p.getFileName().toString()).toList());
+                names.add(file.getFileName().toString());
+                throw model.error("from", "configs that train each other's models: " + String.join(" -> ", names));
+            }
+            ExperimentConfig other = ConfigLoader.load(file, List.of(), file.getParent(), loading);
+            if (!other.data().input().equals(data.input()) || other.data().classes() != data.classes()) {
+                throw model.error("from", file.getFileName() + " trains on input " + other.data().input() + " with "
+                        + other.data().classes() + " classes, but this config's data has input " + data.input()
+                        + " and " + data.classes() + " classes");
+            }
+            if (!model.has("model")) {
+                throw model.error("model", "name the model of " + file.getFileName() + " to use, by its id in that "
+                        + "config's plan (distill validate " + file.getFileName() + " lists them), e.g. model: teacher");
+            }
+            Path run = model.has("run") ? YamlMap.resolve(base, model.string("run"))
+                    : Path.of("runs", other.name()).toAbsolutePath();
+            DependencyRun from = new DependencyRun(other, model.string("model"), run,
+                    locator.locate(model.value("model")), model.child("model"));
+            return new ModelConfig.Pretrained(name, from.modelFile(), null, from);
         }
 
         private ModelConfig.Declared declared(String name, YamlMap model, DataConfig data) {
@@ -387,7 +432,7 @@ public final class ConfigLoader {
             if (kinds.size() != 1) {
                 throw model.error(model.node(), model.path(), kinds.isEmpty()
                         ? "declare the model with layers: (a list), graph: (named blocks), zoo: (a name), file: (a DL4J "
-                                + "zip) or onnx: (an .onnx file)"
+                                + "zip), onnx: (an .onnx file) or from: (another config's model)"
                         : "give one of " + String.join(", ", kinds) + ", not both");
             }
             if (!kinds.get(0).equals("zoo") && (model.has("width") || model.has("depth"))) {
