@@ -38,8 +38,10 @@ final class EvaluateCommand implements Callable<Integer> {
         }
         dev.distill.models.build.Network net = PretrainedModels.loadChecked(model, data.test().features(), experiment.data().classes());
         double accuracy = Accuracy.of(net, data.test());
-        out.printf(Locale.ROOT, "%s: test accuracy %.4f on %,d %s test examples (%,d params)%n", model, accuracy,
-                data.test().size(), data.name(), net.numParams());
+        // a pruned model stores all its parameters, most of them zeros: both counts say what it holds
+        long nonzero = dev.distill.runner.report.SavedModel.of(net).nonzero();
+        out.printf(Locale.ROOT, "%s: test accuracy %.4f on %,d %s test examples (%,d params, %,d non-zero)%n", model,
+                accuracy, data.test().size(), data.name(), net.numParams(), nonzero);
         return 0;
     }
 

@@ -294,15 +294,21 @@ public final class ConfigLoader {
                 }
                 case "idx" -> {
                     d.allowOnly(union(common, Set.of("train_images", "train_labels", "test_images", "test_labels",
-                            "scale")));
-                    source = new DataSource.Idx(file(d, "train_images"), file(d, "train_labels"),
+                            "scale", "name")));
+                    Path images = file(d, "train_images");
+                    Path folder = images.toAbsolutePath().getParent();
+                    String name = dataName(d, folder == null || folder.getFileName() == null ? "idx"
+                            : folder.getFileName().toString());
+                    source = new DataSource.Idx(name, images, file(d, "train_labels"),
                             file(d, "test_images"), file(d, "test_labels"), d.number("scale", 1.0 / 255));
                     hasTestFile = true;
                 }
                 case "csv" -> {
-                    d.allowOnly(union(common, Set.of("train", "test", "label_column", "header", "scale")));
+                    d.allowOnly(union(common, Set.of("train", "test", "label_column", "header", "scale", "name")));
                     Path test = d.has("test") ? file(d, "test") : null;
-                    source = new DataSource.Csv(file(d, "train"), test, d.integer("label_column", -1),
+                    Path train = file(d, "train");
+                    String name = dataName(d, train.getFileName().toString().replaceFirst("(\\.[A-Za-z0-9]+)+$", ""));
+                    source = new DataSource.Csv(name, train, test, d.integer("label_column", -1),
                             d.bool("header", false), d.number("scale", 1.0));
                     hasTestFile = test != null;
                 }
@@ -334,6 +340,18 @@ public final class ConfigLoader {
                 throw d.error("test_split", "must be above 0: this data set has no test file");
             }
             return new DataConfig(source, input, classes, batchSize, validation, test);
+        }
+
+        /** {@code data.name}, the data set's name in summaries and reports, else {@code fallback}. */
+        private static String dataName(YamlMap d, String fallback) {
+            if (!d.has("name")) {
+                return fallback;
+            }
+            String name = d.string("name");
+            if (!name.matches("[A-Za-z0-9][A-Za-z0-9._ -]*")) {
+                throw d.error("name", "use letters, digits, ' ', '.', '_' and '-', found '" + name + "'");
+            }
+            return name;
         }
 
         private Path file(YamlMap d, String key) {

@@ -232,7 +232,7 @@ public final class HtmlReport {
                         .append(td(l.outputShape(), false)).append(td(Figures.count(l.params()), true))
                         .append(td(Figures.count(l.multiplyAdds()), true))
                         .append(td(p == null || p.params() == 0 ? "" : Figures.f("%.1f%%", 100 * p.sparsity()), true))
-                        .append(td(p == null || p.params() == 0 ? "" : p.bits() + "-bit float", true)).append("</tr>\n");
+                        .append(td(p == null || p.params() == 0 ? "" : p.width(), true)).append("</tr>\n");
             }
             h.append("</table>\n");
         }
@@ -318,6 +318,17 @@ public final class HtmlReport {
         return names;
     }
 
+    /** What a row of the timing table measured: training, a stage (with its fine-tuning), or loading a file. */
+    static String step(RunSummary.ModelEntry m, boolean trained) {
+        if (m.stage() != null) {
+            Object epochs = m.stageDetails() == null ? null : m.stageDetails().get("fine_tune_epochs");
+            boolean tuned = epochs instanceof Number n && n.intValue() > 0;
+            return m.stage() + (tuned ? " and fine-tune (" + epochs + " epoch" + (((Number) epochs).intValue() == 1
+                    ? "" : "s") + ") " : ", no fine-tuning, ");
+        }
+        return trained ? "train " : "load and evaluate ";
+    }
+
     private static void timing(StringBuilder h, ReportData data) {
         RunSummary s = data.summary();
         h.append("<h2 id=\"timing\">Timing</h2>\n<table id=\"timing-table\">\n")
@@ -326,7 +337,7 @@ public final class HtmlReport {
             long epochs = data.epochs().stream().filter(e -> e.model().equals(m.id())).mapToInt(ReportData.Epoch::epoch)
                     .distinct().count();
             boolean trained = m.secondsPerEpoch() != null;
-            h.append("<tr>").append(td((trained ? "train " : "load and evaluate ") + m.id()
+            h.append("<tr>").append(td(step(m, trained) + m.id()
                     + (m.testAccuracyPerSeed() != null && trained ? " (first seed)" : ""), false))
                     .append(td(Figures.seconds(m.trainSeconds()), true))
                     .append(td(trained ? String.valueOf(epochs) : "", true))
