@@ -24,7 +24,7 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-@Command(name = "bench", description = "Measure training and inference speed of a config's models on this machine"
+@Command(name = "bench", mixinStandardHelpOptions = true, description = "Measure training and inference speed of a config's models on this machine"
         + " (GEMM peak, samples/s, batch-1 latency, distillation overhead) and write bench.json.")
 final class BenchCommand implements Callable<Integer> {
 

@@ -14,7 +14,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-@Command(name = "compare", description = "Print the comparison table of one or more finished runs; "
+@Command(name = "compare", mixinStandardHelpOptions = true, description = "Print the comparison table of one or more finished runs; "
         + "with --out, also write one HTML page with all their models and one accuracy-vs-size plot.")
 final class CompareCommand implements Callable<Integer> {
 

@@ -17,7 +17,7 @@ import picocli.CommandLine.Command;
         description = "Knowledge distillation (teacher -> assistants -> student) from one YAML file.",
         subcommands = {RunCommand.class, ValidateCommand.class, CompareCommand.class, ReportCommand.class,
             EvaluateCommand.class, BenchCommand.class, ResumeCommand.class, StatusCommand.class,
-            SensitivityCommand.class, ExportCommand.class})
+            SensitivityCommand.class, ExportCommand.class, CommandLine.HelpCommand.class})
 public final class DistillCli implements Runnable {
 
     public static final int BAD_INPUT = 2;
@@ -46,6 +46,17 @@ public final class DistillCli implements Runnable {
         CommandLine cli = new CommandLine(new DistillCli());
         cli.setOut(new PrintWriter(out, true));
         cli.setErr(new PrintWriter(err, true));
+        CommandLine.IParameterExceptionHandler usage = cli.getParameterExceptionHandler();
+        cli.setParameterExceptionHandler((ex, arguments) -> {
+            String suggestion = ex instanceof CommandLine.UnmatchedArgumentException unmatched
+                    && unmatched.getCommandLine() == cli ? CommandNames.suggestion(unmatched.getUnmatched(),
+                            cli.getSubcommands().keySet()) : null;
+            if (suggestion == null) {
+                return usage.handleParseException(ex, arguments);
+            }
+            err.println("error: " + suggestion);
+            return BAD_INPUT;
+        });
         cli.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
             if (ex instanceof DiskFullException || DiskFullException.isDiskFull(ex)) {
                 // a write that did not go through our writers names no file: say what we know

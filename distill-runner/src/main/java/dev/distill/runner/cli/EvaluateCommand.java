@@ -14,7 +14,7 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-@Command(name = "evaluate", description = "Test accuracy of a saved DL4J model on the test split of a config's data.")
+@Command(name = "evaluate", mixinStandardHelpOptions = true, description = "Test accuracy of a saved DL4J model on the test split of a config's data.")
 final class EvaluateCommand implements Callable<Integer> {
 
     @Parameters(paramLabel = "MODEL", description = "A model file: DL4J zip, sparse, or packed (runs on distill-runtime).")
@@ -37,8 +37,10 @@ final class EvaluateCommand implements Callable<Integer> {
         }
         dev.distill.models.build.Network net = PretrainedModels.loadChecked(model, data.test().features(), experiment.data().classes());
         double accuracy = Accuracy.of(net, data.test());
-        out.printf(Locale.ROOT, "%s: test accuracy %.4f on %,d %s test examples (%,d params)%n", model, accuracy,
-                data.test().size(), data.name(), net.numParams());
+        // a pruned model stores all its parameters, most of them zeros: both counts say what it holds
+        long nonzero = dev.distill.runner.report.SavedModel.of(net).nonzero();
+        out.printf(Locale.ROOT, "%s: test accuracy %.4f on %,d %s test examples (%,d params, %,d non-zero)%n", model,
+                accuracy, data.test().size(), data.name(), net.numParams(), nonzero);
         return 0;
     }
 

@@ -25,7 +25,7 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-@Command(name = "export", description = "Write a trained model for use outside the framework: --format packed (the "
+@Command(name = "export", mixinStandardHelpOptions = true, description = "Write a trained model for use outside the framework: --format packed (the "
         + "default) is the file distill-runtime runs without DL4J, float32 or with --int8 post-training int8, "
         + "recording the data's preprocessing and class names; --format onnx is an ONNX model for ONNX Runtime and "
         + "other runtimes (from a packed file: int8 weights as int8 codes behind DequantizeLinear, k-means and binary as "

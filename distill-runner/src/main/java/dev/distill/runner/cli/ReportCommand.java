@@ -14,7 +14,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-@Command(name = "report", description = "Write report.html and report.md of a finished run again, from its directory alone.")
+@Command(name = "report", mixinStandardHelpOptions = true, description = "Write report.html and report.md of a finished run again, from its directory alone.")
 final class ReportCommand implements Callable<Integer> {
 
     @Parameters(paramLabel = "RUN_DIR", description = "A finished run directory (one with summary.json).")

@@ -23,7 +23,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-@Command(name = "resume", description = "Continue an interrupted run from its last good checkpoints: finished models "
+@Command(name = "resume", mixinStandardHelpOptions = true, description = "Continue an interrupted run from its last good checkpoints: finished models "
         + "are kept, the interrupted one continues where it stopped, the result is that of a run never stopped.")
 final class ResumeCommand implements Callable<Integer> {
 
@@ -66,6 +66,7 @@ final class ResumeCommand implements Callable<Integer> {
             // relative paths in the config are relative to where it was first loaded from
             Path base = Path.of(progress.configFile()).toAbsolutePath().getParent();
             ExperimentConfig experiment = ConfigLoader.load(configFile, List.of(), base);
+            dev.distill.runner.pipeline.Dependencies.make(experiment, out, System.console() != null);
             ExperimentData data = ExperimentData.load(experiment.data(), experiment.seed());
             var pretrained = PretrainedModels.load(experiment, data);
             if (!changed.isEmpty()) {

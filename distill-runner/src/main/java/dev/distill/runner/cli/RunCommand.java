@@ -17,7 +17,7 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-@Command(name = "run", description = "Train the chains of a config and write a run directory.")
+@Command(name = "run", mixinStandardHelpOptions = true, description = "Train the chains of a config and write a run directory.")
 final class RunCommand implements Callable<Integer> {
 
     @Parameters(paramLabel = "CONFIG", description = "The experiment's YAML file.")
@@ -38,7 +38,10 @@ final class RunCommand implements Callable<Integer> {
         PrintStream console = DistillCli.Streams.out;
         // everything is read and checked before the run directory exists: bad input leaves nothing behind
         ExperimentConfig experiment = options.load(config);
-        dev.distill.runner.pipeline.ExperimentPlan.confirmSize(dev.distill.runner.pipeline.ExperimentPlan.of(experiment), experiment, yes);
+        dev.distill.runner.pipeline.ExperimentPlan.confirmSize(dev.distill.runner.pipeline.ExperimentPlan.of(experiment),
+                experiment, yes);
+        // another config's models this one loads (from:): their runs are made, or reused, first
+        dev.distill.runner.pipeline.Dependencies.make(experiment, console, System.console() != null);
         ExperimentData data = ExperimentData.load(experiment.data(), experiment.seed());
         Map<String, dev.distill.models.build.Network> pretrained = PretrainedModels.load(experiment, data);
         RunDirectory run = RunDirectory.create(experiment.name(), out);

@@ -24,7 +24,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-@Command(name = "sensitivity", description = "Accuracy with each layer's weights magnitude-pruned alone at sparsity "
+@Command(name = "sensitivity", mixinStandardHelpOptions = true, description = "Accuracy with each layer's weights magnitude-pruned alone at sparsity "
         + "0.1 .. 0.9 (no fine-tuning), for a model of a finished run: a table, and a CSV for plotting.")
 final class SensitivityCommand implements Callable<Integer> {
 

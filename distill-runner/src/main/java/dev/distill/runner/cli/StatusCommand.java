@@ -23,7 +23,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-@Command(name = "status", description = "Where a run stands: done, running, resumable or failed, and what is finished.")
+@Command(name = "status", mixinStandardHelpOptions = true, description = "Where a run stands: done, running, resumable or failed, and what is finished.")
 final class StatusCommand implements Callable<Integer> {
 
     @Parameters(paramLabel = "RUN_DIR", description = "A run directory.")

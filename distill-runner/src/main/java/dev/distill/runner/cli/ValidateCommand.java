@@ -4,6 +4,7 @@ import dev.distill.runner.pipeline.ExperimentPlan;
 
 import dev.distill.runner.config.ExperimentConfig;
 import dev.distill.runner.config.ModelConfig;
+import dev.distill.runner.pipeline.Dependencies;
 import dev.distill.runner.pipeline.ExperimentData;
 import dev.distill.core.chain.Plan;
 import dev.distill.runner.pipeline.PretrainedModels;
@@ -16,7 +17,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Parameters;
 
-@Command(name = "validate", description = "Check a config, its data and model files without training; print the plan.")
+@Command(name = "validate", mixinStandardHelpOptions = true, description = "Check a config, its data and model files without training; print the plan.")
 final class ValidateCommand implements Callable<Integer> {
 
     @Parameters(paramLabel = "CONFIG", description = "The experiment's YAML file.")
@@ -29,6 +30,10 @@ final class ValidateCommand implements Callable<Integer> {
     public Integer call() {
         PrintStream out = DistillCli.Streams.out;
         ExperimentConfig experiment = options.load(config);
+        java.util.Map<String, Dependencies.Status> dependencies = new java.util.HashMap<>();
+        for (Dependencies.Status status : Dependencies.check(experiment)) {
+            dependencies.put(status.modelName(), status);
+        }
         ExperimentData data = ExperimentData.load(experiment.data(), experiment.seed());
         PretrainedModels.load(experiment, data);
         out.printf(Locale.ROOT, "%s: OK. %s, input %s, %d classes: %,d train / %,d validation / %,d test examples%n",
@@ -39,6 +44,7 @@ final class ValidateCommand implements Callable<Integer> {
             String what = model instanceof ModelConfig.Declared d
                     ? String.format(Locale.ROOT, "%,d params, %,d multiply-adds/example, %d epochs",
                             d.cost().params(), d.cost().multiplyAdds(), d.training().epochs())
+                    : dependencies.containsKey(node.model()) ? "loaded: " + dependencies.get(node.model()).describe()
                     : "loaded from " + ((ModelConfig.Pretrained) model).file()
                             + (((ModelConfig.Pretrained) model).onnx() != null ? " (ONNX, run by ONNX Runtime)" : "");
             out.printf(Locale.ROOT, "  %-30s %-9s %s%s%n", node.id(), node.role().label(), what,

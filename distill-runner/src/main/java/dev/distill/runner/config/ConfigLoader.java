@@ -94,6 +94,11 @@ public final class ConfigLoader {
      * instead of the file's directory (a run directory's copy of a config that lived elsewhere).
      */
     public static ExperimentConfig load(Path file, List<String> overrides, Path base) {
+        return load(file, overrides, base, List.of());
+    }
+
+    /** @param loading the configs whose {@code from:} models led here, outermost first (a cycle is refused) */
+    private static ExperimentConfig load(Path file, List<String> overrides, Path base, List<Path> loading) {
         if (!Files.isRegularFile(file)) {
             // not found, a directory, a device: said as such (an empty config is told below what it lacks)
             throw new DistillException(file + ": " + dev.distill.core.io.ModelFileCheck.problem(file, "config file"));
@@ -115,7 +120,9 @@ public final class ConfigLoader {
         };
         java.io.StringWriter effective = new java.io.StringWriter();
         yaml.serialize(root, effective);
-        return new Parser(locator, base).experiment(new YamlMap(locator, "", root), file, effective.toString());
+        List<Path> chain = new ArrayList<>(loading);
+        chain.add(file.toAbsolutePath().normalize());
+        return new Parser(locator, base, chain).experiment(new YamlMap(locator, "", root), file, effective.toString());
     }
 
     /** A {@code schedule:} mapping (a model's training, or a sweep's schedule axis). */
@@ -210,10 +217,12 @@ public final class ConfigLoader {
     private static final class Parser {
         private final YamlMap.Locator locator;
         private final Path base;
+        private final List<Path> loading;
 
-        Parser(YamlMap.Locator locator, Path base) {
+        Parser(YamlMap.Locator locator, Path base, List<Path> loading) {
             this.locator = locator;
             this.base = base;
+            this.loading = loading;
         }
 
         ExperimentConfig experiment(YamlMap top, Path file, String effectiveYaml) {
@@ -289,15 +298,21 @@ public final class ConfigLoader {
                 }
                 case "idx" -> {
                     d.allowOnly(union(common, Set.of("train_images", "train_labels", "test_images", "test_labels",
-                            "scale")));
-                    source = new DataSource.Idx(file(d, "train_images"), file(d, "train_labels"),
+                            "scale", "name")));
+                    Path images = file(d, "train_images");
+                    Path folder = images.toAbsolutePath().getParent();
+                    String name = dataName(d, folder == null || folder.getFileName() == null ? "idx"
+                            : folder.getFileName().toString());
+                    source = new DataSource.Idx(name, images, file(d, "train_labels"),
                             file(d, "test_images"), file(d, "test_labels"), d.number("scale", 1.0 / 255));
                     hasTestFile = true;
                 }
                 case "csv" -> {
-                    d.allowOnly(union(common, Set.of("train", "test", "label_column", "header", "scale")));
+                    d.allowOnly(union(common, Set.of("train", "test", "label_column", "header", "scale", "name")));
                     Path test = d.has("test") ? file(d, "test") : null;
-                    source = new DataSource.Csv(file(d, "train"), test, d.integer("label_column", -1),
+                    Path train = file(d, "train");
+                    String name = dataName(d, train.getFileName().toString().replaceFirst("(\\.[A-Za-z0-9]+)+$", ""));
+                    source = new DataSource.Csv(name, train, test, d.integer("label_column", -1),
                             d.bool("header", false), d.number("scale", 1.0));
                     hasTestFile = test != null;
                 }
@@ -329,6 +344,18 @@ public final class ConfigLoader {
                 throw d.error("test_split", "must be above 0: this data set has no test file");
             }
             return new DataConfig(source, input, classes, batchSize, validation, test);
+        }
+
+        /** {@code data.name}, the data set's name in summaries and reports, else {@code fallback}. */
+        private static String dataName(YamlMap d, String fallback) {
+            if (!d.has("name")) {
+                return fallback;
+            }
+            String name = d.string("name");
+            if (!name.matches("[A-Za-z0-9][A-Za-z0-9._ -]*")) {
+                throw d.error("name", "use letters, digits, ' ', '.', '_' and '-', found '" + name + "'");
+            }
+            return name;
         }
 
         private Path file(YamlMap d, String key) {
@@ -376,14 +403,50 @@ public final class ConfigLoader {
                         throw model.error("file", file + ": " + problem);
                     }
                     models.put(name, new ModelConfig.Pretrained(name, file));
+                } else if (model.has("from")) {
+                    models.put(name, dependency(name, model, data));
                 } else if (model.has("onnx")) {
                     models.put(name, OnnxModelParser.pretrained(name, model, base, data));
                 } else {
-                    model.allowOnly(Set.of("layers", "graph", "zoo", "width", "depth", "training", "file"));
+                    model.allowOnly(Set.of("layers", "graph", "zoo", "width", "depth", "training", "file", "from"));
                     models.put(name, declared(name, model, data));
                 }
             }
             return models;
+        }
+
+        /**
+         * {@code {from: other.yaml, model: id, run: dir}}: the model {@code id} of a run of another config,
+         * which is loaded and checked now; {@code run} (relative to this file) defaults to {@code runs/<its
+         * name>} under the working directory, where {@code distill run} writes too.
+         */
+        private ModelConfig.Pretrained dependency(String name, YamlMap model, DataConfig data) {
+            model.allowOnly(Set.of("from", "model", "run"));
+            Path file = YamlMap.resolve(base, model.string("from")).toAbsolutePath().normalize();
+            if (!Files.isRegularFile(file)) {
+                throw model.error("from", "config file not found: " + file);
+            }
+            if (loading.contains(file)) {
+                List<String> names = new ArrayList<>(loading.subList(loading.indexOf(file), loading.size()).stream()
+                        .map(p -> p.getFileName().toString()).toList());
+                names.add(file.getFileName().toString());
+                throw model.error("from", "configs that train each other's models: " + String.join(" -> ", names));
+            }
+            ExperimentConfig other = ConfigLoader.load(file, List.of(), file.getParent(), loading);
+            if (!other.data().input().equals(data.input()) || other.data().classes() != data.classes()) {
+                throw model.error("from", file.getFileName() + " trains on input " + other.data().input() + " with "
+                        + other.data().classes() + " classes, but this config's data has input " + data.input()
+                        + " and " + data.classes() + " classes");
+            }
+            if (!model.has("model")) {
+                throw model.error("model", "name the model of " + file.getFileName() + " to use, by its id in that "
+                        + "config's plan (distill validate " + file.getFileName() + " lists them), e.g. model: teacher");
+            }
+            Path run = model.has("run") ? YamlMap.resolve(base, model.string("run"))
+                    : Path.of("runs", other.name()).toAbsolutePath();
+            DependencyRun from = new DependencyRun(other, model.string("model"), run,
+                    locator.locate(model.value("model")), model.child("model"));
+            return new ModelConfig.Pretrained(name, from.modelFile(), null, from);
         }
 
         private ModelConfig.Declared declared(String name, YamlMap model, DataConfig data) {
@@ -391,7 +454,7 @@ public final class ConfigLoader {
             if (kinds.size() != 1) {
                 throw model.error(model.node(), model.path(), kinds.isEmpty()
                         ? "declare the model with layers: (a list), graph: (named blocks), zoo: (a name), file: (a DL4J "
-                                + "zip) or onnx: (an .onnx file)"
+                                + "zip), onnx: (an .onnx file) or from: (another config's model)"
                         : "give one of " + String.join(", ", kinds) + ", not both");
             }
             if (!kinds.get(0).equals("zoo") && (model.has("width") || model.has("depth"))) {

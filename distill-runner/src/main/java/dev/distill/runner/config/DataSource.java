@@ -54,18 +54,19 @@ public sealed interface DataSource {
         }
     }
 
-    /** Any IDX image and label files; pixels multiplied by {@code scale}. */
-    record Idx(Path trainImages, Path trainLabels, Path testImages, Path testLabels, double scale)
+    /**
+     * Any IDX image and label files; pixels multiplied by {@code scale}. {@code name} is the data set's
+     * ({@code data.name}, else the directory the training images are in), not its image file's.
+     */
+    record Idx(String name, Path trainImages, Path trainLabels, Path testImages, Path testLabels, double scale)
             implements DataSource {
-        public String name() {
-            return "idx:" + trainImages.getFileName();
-        }
     }
 
-    /** CSV with a label column (negative: counted from the end); {@code test} may be null. */
-    record Csv(Path train, Path test, int labelColumn, boolean header, double scale) implements DataSource {
-        public String name() {
-            return "csv:" + train.getFileName();
-        }
+    /**
+     * CSV with a label column (negative: counted from the end); {@code test} may be null. {@code name}:
+     * {@code data.name}, else the training file's name without its extensions.
+     */
+    record Csv(String name, Path train, Path test, int labelColumn, boolean header, double scale)
+            implements DataSource {
     }
 }

@@ -39,12 +39,18 @@ public sealed interface ModelConfig {
 
     /**
      * A pretrained model file, never trained further: a DL4J file (ModelSerializer zip), or an ONNX
-     * model run by ONNX Runtime ({@code onnx} says how to feed it; null for a DL4J file).
+     * model run by ONNX Runtime ({@code onnx} says how to feed it; null for a DL4J file), or the model
+     * file of another config's run ({@code from} says which; null otherwise).
      */
-    record Pretrained(String name, Path file, dev.distill.onnx.OnnxTeacherSpec onnx) implements ModelConfig {
+    record Pretrained(String name, Path file, dev.distill.onnx.OnnxTeacherSpec onnx, DependencyRun from)
+            implements ModelConfig {
 
         public Pretrained(String name, Path file) {
-            this(name, file, null);
+            this(name, file, null, null);
+        }
+
+        public Pretrained(String name, Path file, dev.distill.onnx.OnnxTeacherSpec onnx) {
+            this(name, file, onnx, null);
         }
     }
 }

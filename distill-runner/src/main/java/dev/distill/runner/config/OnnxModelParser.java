@@ -10,12 +10,14 @@ import org.yaml.snakeyaml.nodes.Node;
 
 /**
  * A model declared as {@code {onnx: model.onnx, layout: nchw, output: logits, scale: 1, mean: [...],
- * std: [...]}}: an ONNX teacher run by ONNX Runtime. Only the declaration is checked here; whether the
+ * std: [...], made_by: command}}: an ONNX teacher run by ONNX Runtime ({@code made_by}: the command
+ * that writes the file, named when it is missing). Only the declaration is checked here; whether the
  * file loads and fits the data is checked with the data (see {@code PretrainedModels}).
  */
 final class OnnxModelParser {
 
-    private static final Set<String> KEYS = Set.of("onnx", "layout", "output", "output_name", "scale", "mean", "std");
+    private static final Set<String> KEYS = Set.of("onnx", "layout", "output", "output_name", "scale", "mean", "std",
+            "made_by");
 
     private OnnxModelParser() {
     }
@@ -24,7 +26,9 @@ final class OnnxModelParser {
         model.allowOnly(KEYS);
         Path file = YamlMap.resolve(base, model.string("onnx"));
         if (!Files.isRegularFile(file)) {
-            throw model.error("onnx", "ONNX model file not found: " + file);
+            // a file another tool writes: the config may say how, so the message gives the command to run
+            throw model.error("onnx", "ONNX model file not found: " + file + (model.has("made_by")
+                    ? "; make it with: " + model.string("made_by") : ""));
         }
         // without layout: the model's input rank decides (2: flat, 4: nchw), once the file is opened
         OnnxTeacherSpec.Layout layout = model.has("layout")

@@ -23,6 +23,11 @@ public final class PretrainedModels {
     public static Map<String, Network> load(ExperimentConfig config, ExperimentData data) {
         Map<String, Network> nets = new LinkedHashMap<>();
         for (ModelConfig model : config.models().values()) {
+            if (model instanceof ModelConfig.Pretrained p && p.from() != null
+                    && !java.nio.file.Files.isRegularFile(p.file())) {
+                // another config's run not made yet (validate says so; run makes it before it loads models)
+                continue;
+            }
             if (model instanceof ModelConfig.Pretrained p && p.onnx() != null) {
                 // checked now, before anything is written; the pipeline opens it again when it needs it
                 openOnnx(p, config, data).close();

@@ -71,8 +71,11 @@ public final class Charts {
             // a run's front is drawn in its points' colour so that several runs can be told apart
             Color color = g.pointPerSeries() ? new Color(90, 90, 90) : palette[group++ % palette.length];
             if (g.pointPerSeries()) {
-                for (ParetoFront.Point p : g.points()) {
-                    scatter(chart, p.label(), List.of(p));
+                for (int i = 0; i < g.points().size(); i++) {
+                    ParetoFront.Point p = g.points().get(i);
+                    XYSeries s = scatter(chart, p.label(), List.of(p));
+                    s.setMarkerColor(distinctColor(i, g.points().size()));
+                    s.setMarker(MARKERS[i % MARKERS.length]);
                 }
             } else {
                 scatter(chart, g.name(), g.points()).setMarkerColor(color);
@@ -86,6 +89,19 @@ public final class Charts {
             line.setLineColor(color);
         }
         return chart;
+    }
+
+    /** Marker shapes, cycled with the colours so that no two of a dozen models look alike. */
+    private static final org.knowm.xchart.style.markers.Marker[] MARKERS = {SeriesMarkers.CIRCLE, SeriesMarkers.SQUARE,
+        SeriesMarkers.DIAMOND, SeriesMarkers.TRIANGLE_UP};
+
+    /**
+     * The colour of point {@code i} of {@code n}: hues evenly spread round the wheel, neighbours also
+     * apart in brightness. XChart's default palette repeats similar hues (and wraps), which put two
+     * models of the size plot in nearly one colour.
+     */
+    static Color distinctColor(int i, int n) {
+        return Color.getHSBColor((float) i / Math.max(1, n), 0.9f, i % 2 == 0 ? 0.85f : 0.55f);
     }
 
     private static XYSeries scatter(XYChart chart, String name, List<ParetoFront.Point> points) {

@@ -20,6 +20,7 @@ final class Html {
             td.n { text-align: right; font-variant-numeric: tabular-nums; }
             tr.pick td { background: #fff3bf; font-weight: 600; }
             .muted { color: #666; font-size: 0.9em; }
+            li.verdict-helped strong { color: #2b8a3e; } li.verdict-hurt strong { color: #c92a2a; }
             .charts { display: flex; flex-wrap: wrap; gap: 1em; }
             .charts figure { margin: 0; }
             figcaption { font-size: 0.88em; color: #555; max-width: 600px; }

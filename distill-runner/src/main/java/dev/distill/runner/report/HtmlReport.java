@@ -41,6 +41,7 @@ public final class HtmlReport {
                 + "<a href=\"#classes\">Per class</a><a href=\"#timing\">Timing</a>"
                 + "<a href=\"#provenance\">Provenance</a><a href=\"#config\">Config</a></nav>\n");
         models(h, data, budget);
+        verdicts(h, s);
         h.append(SweepTables.html(s));
         curves(h, data);
         pareto(h, data);
@@ -90,6 +91,29 @@ public final class HtmlReport {
                 + "parameters are counted in the saved model file; file bytes are the shipped file (architecture and "
                 + "parameters, no optimizer state); multiply-adds are counted from the architecture. Inference "
                 + "latency is not measured yet.</p>\n");
+    }
+
+    /**
+     * Did distillation help: the verdict the console and report.md print ({@link KdVerdict}'s words: gain
+     * ± standard error against the baseline, Welch's p), one line per distilled model with a baseline,
+     * so that the page's reader need not compare means by eye.
+     */
+    private static void verdicts(StringBuilder h, RunSummary s) {
+        List<RunSummary.ModelEntry> judged = s.models().stream().filter(m -> m.kdVerdict() != null).toList();
+        if (judged.isEmpty()) {
+            return;
+        }
+        h.append("<h3 id=\"verdict\">Did distillation help?</h3>\n<ul id=\"verdicts\">\n");
+        for (RunSummary.ModelEntry m : judged) {
+            String kind = m.kdGainP() == null || m.kdGainP() >= KdVerdict.SIGNIFICANCE ? "none"
+                    : m.kdGain() > 0 ? "helped" : "hurt";
+            h.append("<li class=\"verdict-").append(kind).append("\" data-model=\"").append(escape(m.id()))
+                    .append("\"><strong>").append(escape(m.id())).append("</strong>: ").append(escape(m.kdVerdict()))
+                    .append("</li>\n");
+        }
+        h.append("</ul>\n<p class=\"muted\">Gain: the distilled model's mean test accuracy minus its baseline's (the "
+                + "same architecture trained on labels alone, same seeds), ± its standard error; Welch's two-sided "
+                + "t-test over the seeds, called a difference below p=" + KdVerdict.SIGNIFICANCE + ".</p>\n");
     }
 
     private static String temperature(RunSummary.ModelEntry m) {
@@ -208,7 +232,7 @@ public final class HtmlReport {
                         .append(td(l.outputShape(), false)).append(td(Figures.count(l.params()), true))
                         .append(td(Figures.count(l.multiplyAdds()), true))
                         .append(td(p == null || p.params() == 0 ? "" : Figures.f("%.1f%%", 100 * p.sparsity()), true))
-                        .append(td(p == null || p.params() == 0 ? "" : p.bits() + "-bit float", true)).append("</tr>\n");
+                        .append(td(p == null || p.params() == 0 ? "" : p.width(), true)).append("</tr>\n");
             }
             h.append("</table>\n");
         }
@@ -294,6 +318,17 @@ public final class HtmlReport {
         return names;
     }
 
+    /** What a row of the timing table measured: training, a stage (with its fine-tuning), or loading a file. */
+    static String step(RunSummary.ModelEntry m, boolean trained) {
+        if (m.stage() != null) {
+            Object epochs = m.stageDetails() == null ? null : m.stageDetails().get("fine_tune_epochs");
+            boolean tuned = epochs instanceof Number n && n.intValue() > 0;
+            return m.stage() + (tuned ? " and fine-tune (" + epochs + " epoch" + (((Number) epochs).intValue() == 1
+                    ? "" : "s") + ") " : ", no fine-tuning, ");
+        }
+        return trained ? "train " : "load and evaluate ";
+    }
+
     private static void timing(StringBuilder h, ReportData data) {
         RunSummary s = data.summary();
         h.append("<h2 id=\"timing\">Timing</h2>\n<table id=\"timing-table\">\n")
@@ -302,7 +337,7 @@ public final class HtmlReport {
             long epochs = data.epochs().stream().filter(e -> e.model().equals(m.id())).mapToInt(ReportData.Epoch::epoch)
                     .distinct().count();
             boolean trained = m.secondsPerEpoch() != null;
-            h.append("<tr>").append(td((trained ? "train " : "load and evaluate ") + m.id()
+            h.append("<tr>").append(td(step(m, trained) + m.id()
                     + (m.testAccuracyPerSeed() != null && trained ? " (first seed)" : ""), false))
                     .append(td(Figures.seconds(m.trainSeconds()), true))
                     .append(td(trained ? String.valueOf(epochs) : "", true))

@@ -22,13 +22,32 @@ public record SavedModel(long params, long nonzero, List<LayerParams> layers) {
         layers = List.copyOf(layers);
     }
 
-    /** One DL4J layer's stored parameters: how many, how many non-zero, bits per value. */
-    public record LayerParams(long params, long nonzero, int bits) {
+    /**
+     * One DL4J layer's stored parameters: how many, how many non-zero, bits per value and what those
+     * bits are ({@code kind}: a packed file's weights as stored, FLOAT for everything else).
+     */
+    public record LayerParams(long params, long nonzero, int bits, dev.distill.runtime.QuantizedTensor.Kind kind) {
+
+        public LayerParams(long params, long nonzero, int bits) {
+            this(params, nonzero, bits, dev.distill.runtime.QuantizedTensor.Kind.FLOAT);
+        }
 
         public double sparsity() {
             return params == 0 ? 0 : 1.0 - (double) nonzero / params;
         }
+
+        /** "32-bit float", "8-bit int" (linear codes), "4-bit k-means" (indices into shared values), "1-bit binary". */
+        public String width() {
+            return bits + "-bit " + switch (kind) {
+                case FLOAT -> "float";
+                case LINEAR -> "int";
+                case KMEANS -> "k-means";
+                case BINARY -> "binary";
+            };
+        }
     }
+
+    private static final int FLOAT = dev.distill.runtime.QuantizedTensor.Kind.FLOAT.ordinal();
 
     public static SavedModel read(Path file) {
         ModelFile read = ModelReader.read(file);
@@ -60,14 +79,15 @@ public record SavedModel(long params, long nonzero, List<LayerParams> layers) {
                 String prefix = t.key().substring(0, Math.max(0, t.key().lastIndexOf('_')));
                 Integer layer = prefix.matches("[0-9]{1,6}") ? Integer.valueOf(prefix)
                         : names.computeIfAbsent(prefix, k -> names.size());
-                long[] l = byLayer.computeIfAbsent(layer, k -> new long[] {0, 0, 32});
+                long[] l = byLayer.computeIfAbsent(layer, k -> new long[] {0, 0, 32, FLOAT});
                 float[] v = t.dequantize();
                 l[0] += v.length;
                 for (float f : v) {
                     l[1] += f != 0 ? 1 : 0;
                 }
-                if (t.kind() != dev.distill.runtime.QuantizedTensor.Kind.FLOAT) {
-                    l[2] = Math.min(l[2], t.bits());
+                if (t.kind() != dev.distill.runtime.QuantizedTensor.Kind.FLOAT && t.bits() <= l[2]) {
+                    l[2] = t.bits();
+                    l[3] = t.kind().ordinal();
                 }
             }
         }
@@ -76,8 +96,9 @@ public record SavedModel(long params, long nonzero, List<LayerParams> layers) {
         long nonzero = 0;
         int count = byLayer.isEmpty() ? 0 : byLayer.lastKey() + 1;
         for (int i = 0; i < count; i++) {
-            long[] l = byLayer.getOrDefault(i, new long[] {0, 0, 32});
-            layers.add(new LayerParams(l[0], l[1], (int) l[2]));
+            long[] l = byLayer.getOrDefault(i, new long[] {0, 0, 32, FLOAT});
+            layers.add(new LayerParams(l[0], l[1], (int) l[2],
+                    dev.distill.runtime.QuantizedTensor.Kind.values()[(int) l[3]]));
             params += l[0];
             nonzero += l[1];
         }

@@ -91,6 +91,31 @@ class ReportTest {
     }
 
     @Test
+    void thePageStatesTheVerdictOfEveryDistilledModelAsTheSummaryAndReportMdDo() throws Exception {
+        String markdown = Files.readString(runDir.resolve("report.md"));
+        int judged = 0;
+        for (JsonNode m : summary.get("models")) {
+            String id = m.get("id").asText();
+            Element line = page.selectFirst("#verdicts li[data-model=" + id + "]");
+            if (m.get("kd_verdict") == null || m.get("kd_verdict").isNull()) {
+                assertEquals(null, line, id + " has no baseline verdict, so no line");
+                continue;
+            }
+            judged++;
+            String verdict = m.get("kd_verdict").asText();
+            assertNotNull(line, "no verdict line for " + id);
+            assertEquals(id + ": " + verdict, line.text());
+            assertTrue(markdown.contains(id + ": " + verdict), "report.md says the same of " + id);
+            assertTrue(verdict.matches(".*(helped by|hurt by|did not help).*± .* Welch p=.*"), verdict);
+            double p = m.get("kd_gain_p").asDouble();
+            String kind = p >= KdVerdict.SIGNIFICANCE ? "none" : m.get("kd_gain").asDouble() > 0 ? "helped" : "hurt";
+            assertEquals("verdict-" + kind, line.className(), id);
+        }
+        // two seeds, a baseline: both distilled students are judged
+        assertEquals(2, judged, summary.toString());
+    }
+
+    @Test
     void summaryHasNonZeroParamsLayersAndLogitTimes() throws Exception {
         for (JsonNode m : summary.get("models")) {
             long nonzero = m.get("nonzero_params").asLong();

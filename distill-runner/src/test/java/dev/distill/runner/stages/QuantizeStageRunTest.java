@@ -113,4 +113,43 @@ class QuantizeStageRunTest {
         assertTrue(evaluate.err().contains(bad + ": truncated packed model file"), evaluate.err());
         assertEquals(1, evaluate.err().strip().lines().count(), evaluate.err());
     }
+
+    @Test
+    void theReportNamesEachLayersStorageAndEachStagesWork() throws Exception {
+        org.jsoup.nodes.Document page = org.jsoup.Jsoup.parse(Files.readString(runDir.resolve("report.html")));
+        Map<String, String> widths = Map.of("student-from-teacher-pruned", "32-bit float",
+                "student-from-teacher-pruned-int8", "8-bit int",
+                "student-from-teacher-pruned-kmeans3-huffman", "3-bit k-means",
+                "student-from-teacher-pruned-binary", "1-bit binary");
+        for (Map.Entry<String, String> e : widths.entrySet()) {
+            org.jsoup.nodes.Element heading = page.select("h3").stream().filter(h -> h.text().equals(e.getKey()))
+                    .findFirst().orElseThrow(() -> new AssertionError("no layer table for " + e.getKey()));
+            org.jsoup.nodes.Element table = heading.nextElementSibling();
+            java.util.List<String> cells = table.select("tr").stream().skip(1)
+                    .map(r -> r.select("td").last().text()).filter(t -> !t.isEmpty()).toList();
+            assertTrue(!cells.isEmpty() && cells.stream().allMatch(e.getValue()::equals), e.getKey() + ": " + cells);
+        }
+        java.util.List<String> steps = page.select("#timing-table tr td:first-child").eachText();
+        assertTrue(steps.contains("prune and fine-tune (1 epoch) student-from-teacher-pruned"), steps.toString());
+        assertTrue(steps.contains("quantize, no fine-tuning, student-from-teacher-pruned-int8"), steps.toString());
+        assertTrue(steps.contains("quantize and fine-tune (1 epoch) student-from-teacher-pruned-binary"), steps.toString());
+        assertTrue(steps.stream().noneMatch(t -> t.startsWith("load and evaluate student")), steps.toString());
+    }
+
+    @Test
+    void evaluateCountsThePrunedModelsNonZeroParameters() {
+        JsonNode pruned = MODELS.get("student-from-teacher-pruned");
+        CliRun evaluate = CliRun.of("evaluate", runDir.resolve(pruned.get("file").asText()).toString(), "--data",
+                runDir.resolve("config.yaml").toString());
+        assertEquals(0, evaluate.code(), evaluate.err());
+        // the architecture's parameters (the summary's params of a stage counts the stored non-zeros)
+        long params = 0;
+        for (JsonNode layer : pruned.get("layers")) {
+            params += layer.get("params").asLong();
+        }
+        long nonzero = pruned.get("nonzero_params").asLong();
+        assertTrue(nonzero < params * 0.6, pruned.toString());
+        assertTrue(evaluate.out().contains(String.format(java.util.Locale.ROOT, "(%,d params, %,d non-zero)", params,
+                nonzero)), evaluate.out());
+    }
 }
