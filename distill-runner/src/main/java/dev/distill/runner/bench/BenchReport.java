@@ -7,12 +7,55 @@ import java.util.List;
  * the achieved training FLOP/s (3 x forward multiply-adds x 2 x samples/s) over {@code gemm_gflops}.
  */
 public record BenchReport(String config, boolean quick, int repeats, Machine machine, double gemmGflops,
-        List<ModelFigures> models, KdOverhead kdOverhead, List<SavedModelFigures> savedModels, long peakRssBytes,
-        double seconds) {
+        List<ModelFigures> models, List<TrainerFigures> trainerOverhead, KdOverhead kdOverhead,
+        List<SavedModelFigures> savedModels, PeerComparison peer, long peakRssBytes, double seconds) {
 
     public BenchReport {
         models = List.copyOf(models);
+        trainerOverhead = List.copyOf(trainerOverhead);
         savedModels = List.copyOf(savedModels);
+    }
+
+    /** The same report beside a peer's figures (null: none). */
+    public BenchReport withPeer(PeerComparison comparison) {
+        return new BenchReport(config, quick, repeats, machine, gemmGflops, models, trainerOverhead, kdOverhead,
+                savedModels, comparison, peakRssBytes, seconds);
+    }
+
+    /**
+     * The project's Trainer against the engine's floor (DL4J's plain {@code fit} on batches built
+     * beforehand), one epoch over the same examples each, in turns.
+     *
+     * @param floorSamplesPerS   plain {@code fit}, wall clock (median)
+     * @param trainerSamplesPerS the Trainer, wall clock (median)
+     * @param wallRatio          trainer over floor, wall clock (1.0: no overhead)
+     * @param cpuRatio           the same on this thread's CPU clock: the figure to read under load with one
+     *                           OpenMP thread (all of ND4J's work then runs on the calling thread)
+     * @param floorProfile       share of each step kind in the floor's samples (Java Flight Recorder), and
+     *                           the number of samples
+     * @param trainerProfile     the same for the Trainer's turns
+     */
+    public record TrainerFigures(String model, int examples, double floorSamplesPerS, double trainerSamplesPerS,
+            double wallRatio, double cpuRatio, java.util.Map<String, Double> floorProfile,
+            java.util.Map<String, Double> trainerProfile) {
+    }
+
+    /**
+     * A peer's figures (e.g. {@code ../shared/peer/speed.py}'s JSON, run alternately with this benchmark)
+     * and ours over theirs for every figure both have.
+     */
+    public record PeerComparison(String file, java.util.Map<String, Object> figures, List<PeerRatio> ratios) {
+        public PeerComparison {
+            figures = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(figures));
+            ratios = List.copyOf(ratios);
+        }
+    }
+
+    /**
+     * One figure, ours and the peer's; {@code ratio} is ours over theirs for speeds and theirs over ours for
+     * latencies, so that above 1 always means distill is faster.
+     */
+    public record PeerRatio(String figure, double distill, double peer, double ratio) {
     }
 
     /**

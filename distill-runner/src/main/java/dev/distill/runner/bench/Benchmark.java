@@ -77,14 +77,17 @@ public final class Benchmark {
         log.printf(Locale.ROOT, "gemm %dx%d float: %.1f GFLOP/s (median of %d)%n", GEMM_SIZE, GEMM_SIZE, gemm,
                 gemmRepeats());
         List<BenchReport.ModelFigures> figures = new ArrayList<>();
+        List<BenchReport.TrainerFigures> trainer = new ArrayList<>();
         for (ModelConfig.Declared model : models.values()) {
             figures.addAll(measureModel(config, data, model, gemm));
+            trainer.add(trainerOverhead(config, data, model));
         }
         BenchReport.KdOverhead kd = kdOverhead(config, data, student(config, models));
         List<BenchReport.SavedModelFigures> saved = new ArrayList<>();
         saved.addAll(measureFiles(modelFiles, data));
         return new BenchReport(config.file().toString(), quick, settings.repeats(), MachineInfo.describe(loadAtStart),
-                gemm, figures, kd, saved, MachineInfo.peakRssBytes(), (System.nanoTime() - started) / 1e9);
+                gemm, figures, trainer, kd, saved, null, MachineInfo.peakRssBytes(),
+                (System.nanoTime() - started) / 1e9);
     }
 
     private static Map<String, ModelConfig.Declared> declared(ExperimentConfig config, List<String> names) {
@@ -231,6 +234,22 @@ public final class Benchmark {
             out.add(f);
         }
         return out;
+    }
+
+    /** The Trainer against DL4J's plain fit on the same examples ({@link TrainerOverhead}), with its log line. */
+    private BenchReport.TrainerFigures trainerOverhead(ExperimentConfig config, ExperimentData data,
+            ModelConfig.Declared model) {
+        TrainingSpec t = model.training();
+        BenchReport.TrainerFigures f = TrainerOverhead.measure(model.name(),
+                () -> Networks.build(model.network(), config.data().input(), t.updater(), t.weightDecay(), 0,
+                        new LossMCXENT()),
+                t, data.train(), settings.trainBatches() * t.batchSize() * 4, settings.repeats());
+        log.printf(Locale.ROOT, "%-10s trainer %8.1f samples/s vs plain fit %8.1f (%,d examples): %.3f wall,"
+                + " %.3f CPU%n", f.model(), f.trainerSamplesPerS(), f.floorSamplesPerS(), f.examples(), f.wallRatio(),
+                f.cpuRatio());
+        log.printf(Locale.ROOT, "%-10s profile, trainer: %s%n%-10s profile, plain fit: %s%n", "",
+                StepProfile.describe(f.trainerProfile()), "", StepProfile.describe(f.floorProfile()));
+        return f;
     }
 
     /**

@@ -6,6 +6,7 @@ import dev.distill.models.build.ConvBackend;
 import dev.distill.runner.bench.BenchReport;
 import dev.distill.runner.bench.BenchSettings;
 import dev.distill.runner.bench.Benchmark;
+import dev.distill.runner.bench.PeerComparisons;
 import dev.distill.runner.config.DefaultPaths;
 import dev.distill.runner.config.ExperimentConfig;
 import dev.distill.runner.config.ModelConfig;
@@ -53,6 +54,10 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--out", paramLabel = "DIR", description = "Where to write bench.json (default: here).")
     Path out;
 
+    @Option(names = "--peer", paramLabel = "JSON", description = "A peer's figures (../shared/peer/speed.py --out),"
+            + " measured alternately with this benchmark: bench.json gains them and our ratios to them.")
+    Path peer;
+
     @Mixin
     ConfigOptions options;
 
@@ -64,6 +69,7 @@ final class BenchCommand implements Callable<Integer> {
             throw new DistillException("--repeats: must be a positive integer, got " + repeats);
         }
         List<Path> modelFiles = run == null ? List.of() : modelFiles(run);
+        java.util.Map<String, Object> peerFigures = peer == null ? null : PeerComparisons.read(peer);
         ExperimentConfig experiment = options.load(config != null ? config
                 : run != null ? run.resolve("config.yaml") : DefaultPaths.fashionMnistConfig());
         List<String> names = models != null ? models : chainModels(experiment);
@@ -74,7 +80,15 @@ final class BenchCommand implements Callable<Integer> {
         }
         console.printf("distill bench %s%s: %s on %s%n", experiment.name(), quick ? " (quick)" : "",
                 String.join(", ", names), data.name());
-        BenchReport report = new Benchmark(settings, console).run(experiment, data, names, modelFiles, quick);
+        BenchReport measured = new Benchmark(settings, console).run(experiment, data, names, modelFiles, quick);
+        BenchReport report = peerFigures == null ? measured
+                : measured.withPeer(PeerComparisons.compare(peer, peerFigures, measured));
+        if (report.peer() != null) {
+            for (BenchReport.PeerRatio r : report.peer().ratios()) {
+                console.printf(Locale.ROOT, "vs peer: %-55s distill %10.3f  peer %10.3f  %.2fx%n", r.figure(),
+                        r.distill(), r.peer(), r.ratio());
+            }
+        }
         Path file = (out != null ? out : Path.of("")).toAbsolutePath().resolve("bench.json");
         ModelFiles.writeAtomically(file, tmp -> Files.writeString(tmp, Json.pretty(report), StandardCharsets.UTF_8));
         BenchReport.Machine m = report.machine();
