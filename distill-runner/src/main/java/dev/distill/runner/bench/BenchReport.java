@@ -31,12 +31,15 @@ public record BenchReport(String config, boolean quick, int repeats, Machine mac
      * @param wallRatio          trainer over floor, wall clock (1.0: no overhead)
      * @param cpuRatio           the same on this thread's CPU clock: the figure to read under load with one
      *                           OpenMP thread (all of ND4J's work then runs on the calling thread)
+     * @param floorCpuSamplesPerS   plain {@code fit}, samples per second of this thread's CPU time (median)
+     * @param trainerCpuSamplesPerS the Trainer, the same
      * @param floorProfile       share of each step kind in the floor's samples (Java Flight Recorder), and
      *                           the number of samples
      * @param trainerProfile     the same for the Trainer's turns
      */
     public record TrainerFigures(String model, int examples, double floorSamplesPerS, double trainerSamplesPerS,
-            double wallRatio, double cpuRatio, java.util.Map<String, Double> floorProfile,
+            double wallRatio, double cpuRatio, double floorCpuSamplesPerS, double trainerCpuSamplesPerS,
+            java.util.Map<String, Double> floorProfile,
             java.util.Map<String, Double> trainerProfile) {
     }
 

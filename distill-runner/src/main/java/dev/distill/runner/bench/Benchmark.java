@@ -245,8 +245,9 @@ public final class Benchmark {
                         new LossMCXENT()),
                 t, data.train(), settings.trainBatches() * t.batchSize() * 4, settings.repeats());
         log.printf(Locale.ROOT, "%-10s trainer %8.1f samples/s vs plain fit %8.1f (%,d examples): %.3f wall,"
-                + " %.3f CPU%n", f.model(), f.trainerSamplesPerS(), f.floorSamplesPerS(), f.examples(), f.wallRatio(),
-                f.cpuRatio());
+                + " %.3f CPU (%.1f vs %.1f samples per CPU second)%n", f.model(), f.trainerSamplesPerS(),
+                f.floorSamplesPerS(), f.examples(), f.wallRatio(), f.cpuRatio(), f.trainerCpuSamplesPerS(),
+                f.floorCpuSamplesPerS());
         log.printf(Locale.ROOT, "%-10s profile, trainer: %s%n%-10s profile, plain fit: %s%n", "",
                 StepProfile.describe(f.trainerProfile()), "", StepProfile.describe(f.floorProfile()));
         return f;

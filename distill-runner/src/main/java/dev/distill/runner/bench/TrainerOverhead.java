@@ -84,7 +84,8 @@ final class TrainerOverhead {
         double floorRate = Stopwatch.median(floorWall);
         double oursRate = Stopwatch.median(oursWall);
         return new BenchReport.TrainerFigures(model, n, floorRate, oursRate, oursRate / floorRate,
-                Stopwatch.median(oursCpu) / Stopwatch.median(floorCpu), floorProfile, oursProfile);
+                Stopwatch.median(oursCpu) / Stopwatch.median(floorCpu), Stopwatch.median(floorCpu),
+                Stopwatch.median(oursCpu), floorProfile, oursProfile);
     }
 
     /** Adds {@code work}'s samples per second on the wall clock and on this thread's CPU clock. */

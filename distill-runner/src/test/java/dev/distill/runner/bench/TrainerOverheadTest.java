@@ -39,7 +39,8 @@ class TrainerOverheadTest {
         double trainer = t.get("trainer_samples_per_s").asDouble();
         assertTrue(floor > 0 && trainer > 0, t.toString());
         assertEquals(trainer / floor, t.get("wall_ratio").asDouble(), 1e-9);
-        assertTrue(t.get("cpu_ratio").asDouble() > 0, t.toString());
+        assertEquals(t.get("trainer_cpu_samples_per_s").asDouble() / t.get("floor_cpu_samples_per_s").asDouble(),
+                t.get("cpu_ratio").asDouble(), 1e-9);
         for (String side : List.of("floor_profile", "trainer_profile")) {
             JsonNode p = t.get(side);
             if (p.size() == 0) {
