@@ -34,6 +34,7 @@ class SummaryKeysGoldenTest {
     static Path temp;
 
     static JsonNode summary;
+    static Path summaryFile;
 
     @BeforeAll
     static void run() throws IOException {
@@ -45,7 +46,8 @@ class SummaryKeysGoldenTest {
                         + " fine_tune_epochs: 1}, {type: quantize, scheme: int8}, {type: quantize, scheme: kmeans,"
                         + " bits: 4, fine_tune_epochs: 1}]");
         assertEquals(0, result.code(), result.err());
-        summary = new ObjectMapper().readTree(runDir.resolve("summary.json").toFile());
+        summaryFile = runDir.resolve("summary.json");
+        summary = new ObjectMapper().readTree(summaryFile.toFile());
     }
 
     @Test
@@ -57,6 +59,12 @@ class SummaryKeysGoldenTest {
         assertTrue(Files.isRegularFile(GOLDEN), GOLDEN + " is missing: write it with -Dgolden.write=true and commit it");
         assertEquals(String.join("\n", Files.readAllLines(GOLDEN)), String.join("\n", keys),
                 "summary.json's keys changed; if on purpose, rewrite " + GOLDEN + " with -Dgolden.write=true");
+    }
+
+    @Test
+    void aSummaryReadBackAndWrittenAgainIsTheSameDocument() throws IOException {
+        // report, status and backfill read summary.json into the records: nothing may be lost on the way
+        assertEquals(Files.readString(summaryFile), Json.pretty(Json.readSummary(summaryFile)));
     }
 
     @Test
