@@ -66,7 +66,8 @@ public final class HtmlReport {
             h.append(m == pick ? "<tr class=\"pick\" data-model=\"" : "<tr data-model=\"").append(escape(m.id()))
                     .append("\">");
             h.append(td(m.id(), false)).append(td(m.role(), false))
-                    .append(td(m.distilledFrom() == null ? "" : m.distilledFrom() + temperature(m), false));
+                    .append(td(m.distillation().distilledFrom() == null ? ""
+                            : m.distillation().distilledFrom() + temperature(m), false));
             h.append(td(Figures.accuracy(m), true));
             h.append(td(teacher == null || isTeacher ? "" : Figures.points(m.accuracy() - teacher.accuracy()), true));
             h.append(td(withShare(m.params(), teacher == null || isTeacher ? 0 : teacher.params()), true));
@@ -75,7 +76,8 @@ public final class HtmlReport {
             h.append(td(m.flopsPerSample() == null ? "n/a (loaded model)"
                     : withShare(m.flopsPerSample(), teacher == null || isTeacher || teacher.flopsPerSample() == null ? 0
                             : teacher.flopsPerSample()), true));
-            h.append(td(m.secondsPerEpoch() == null ? "" : Figures.f("%.1f", m.secondsPerEpoch()), true));
+            Double secondsPerEpoch = m.training().secondsPerEpoch();
+            h.append(td(secondsPerEpoch == null ? "" : Figures.f("%.1f", secondsPerEpoch), true));
             h.append("</tr>\n");
         }
         h.append("</table>\n<p>");
@@ -93,7 +95,7 @@ public final class HtmlReport {
     }
 
     private static String temperature(RunSummary.ModelEntry m) {
-        return m.temperature() == null ? "" : Figures.f(" (T=%s)", trim(m.temperature()));
+        return m.distillation().temperature() == null ? "" : Figures.f(" (T=%s)", trim(m.distillation().temperature()));
     }
 
     private static String trim(double v) {
@@ -301,13 +303,14 @@ public final class HtmlReport {
         for (RunSummary.ModelEntry m : s.models()) {
             long epochs = data.epochs().stream().filter(e -> e.model().equals(m.id())).mapToInt(ReportData.Epoch::epoch)
                     .distinct().count();
-            boolean trained = m.secondsPerEpoch() != null;
+            boolean trained = m.training().secondsPerEpoch() != null;
             h.append("<tr>").append(td((trained ? "train " : "load and evaluate ") + m.id()
-                    + (m.testAccuracyPerSeed() != null && trained ? " (first seed)" : ""), false))
-                    .append(td(Figures.seconds(m.trainSeconds()), true))
+                    + (m.seeds().testAccuracyPerSeed() != null && trained ? " (first seed)" : ""), false))
+                    .append(td(Figures.seconds(m.training().trainSeconds()), true))
                     .append(td(trained ? String.valueOf(epochs) : "", true))
-                    .append(td(trained ? Figures.f("%.2f", m.secondsPerEpoch()) : "", true))
-                    .append(td(m.bestEpoch() == null ? "" : String.valueOf(m.bestEpoch()), true)).append("</tr>\n");
+                    .append(td(trained ? Figures.f("%.2f", m.training().secondsPerEpoch()) : "", true))
+                    .append(td(m.training().bestEpoch() == null ? "" : String.valueOf(m.training().bestEpoch()), true))
+                    .append("</tr>\n");
         }
         for (Map.Entry<String, Double> e : new TreeMap<>(s.logitsSeconds()).entrySet()) {
             h.append("<tr>").append(td("logits of " + e.getKey() + " on the training split", false))

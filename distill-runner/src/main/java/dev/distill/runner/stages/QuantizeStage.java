@@ -1,5 +1,10 @@
 package dev.distill.runner.stages;
 
+
+import dev.distill.runner.report.RunSummary.StageResult;
+
+import dev.distill.runner.report.RunSummary.Training;
+
 import dev.distill.core.eval.Accuracy;
 import dev.distill.core.eval.InferenceSpeed;
 import dev.distill.core.quant.Dl4jToRuntime;
@@ -180,13 +185,11 @@ final class QuantizeStage {
         List<LayerEntry> layers = cost.layers().stream()
                 .map(l -> new LayerEntry(l.index(), l.type(), l.outputShape(), l.params(), l.multiplyAdds())).toList();
         double sparsity = weights == 0 ? 0 : 1.0 - (double) stored / weights;
-        ModelEntry entry = new ModelEntry(id, node.model(), "stage", tuning.distill() ? node.parentId() : null,
-                tuning.distill() ? node.distillation().temperature() : null,
-                tuning.distill() ? node.distillation().softWeightOrNull() : null,
-                tuning.distill() ? node.distillation().hardWeight() : null, accuracy, null, null, null,
-                saved.nonzero(), fileBytes, cost.multiplyAdds(), o.seconds(), null, null, o.validationAfter(),
-                "models/" + id + ".packed", saved.nonzero(), layers, "quantize", input.id(), sparsity, null, tensors,
-                details, null, null, null, null, StageRunner.lower(s.scheme()), s.bits(), intSpeed, floatSpeed);
+        ModelEntry entry = StageContext.entry(id, node, tuning.distill(), accuracy, saved.nonzero(), fileBytes,
+                cost.multiplyAdds(), new Training(o.seconds(), null, null, o.validationAfter()), "models/" + id + ".packed",
+                saved.nonzero(), layers, new StageResult("quantize", input.id(), sparsity, null, tensors, details))
+                .withQuantization(new dev.distill.runner.report.RunSummary.Quantization(StageRunner.lower(s.scheme()),
+                        s.bits(), intSpeed, floatSpeed));
         out.printf(Locale.ROOT, "  %s: test accuracy %.4f (%s: %.4f), file %,d bytes (%s: %,d, %.1fx smaller), "
                 + "%.1f s%n", id, accuracy, input.id(), inputAccuracy, fileBytes, input.id(), input.fileBytes(),
                 (double) input.fileBytes() / fileBytes, o.seconds());

@@ -1,5 +1,9 @@
 package dev.distill.runner.stages;
 
+import dev.distill.runner.report.RunSummary.StageResult;
+
+import dev.distill.runner.report.RunSummary.Training;
+
 import dev.distill.core.modelfile.ModelReader;
 
 import dev.distill.core.eval.Accuracy;
@@ -177,12 +181,9 @@ public final class StageRunner {
                 .map(l -> new LayerEntry(l.index(), l.type(), l.outputShape(), l.params(), l.multiplyAdds())).toList();
         double validation = o.rounds().isEmpty() ? o.validationBefore()
                 : lastKept(o.rounds(), o.validationBefore());
-        entries.add(new ModelEntry(id, node.model(), "stage", distill ? node.parentId() : null,
-                distill ? node.distillation().temperature() : null, distill ? node.distillation().softWeightOrNull() : null,
-                distill ? node.distillation().hardWeight() : null, accuracy, null, null, null, saved.nonzero(),
-                fileBytes, cost.multiplyAdds(), o.seconds(), null, null, validation, "models/" + id + ".sparse",
-                saved.nonzero(), layers, "prune", input.id(), o.sparsity(), o.layerSparsity(), tensors, details,
-                null, null, null, null, null, null, null, null));
+        entries.add(StageContext.entry(id, node, distill, accuracy, saved.nonzero(), fileBytes, cost.multiplyAdds(),
+                new Training(o.seconds(), null, null, validation), "models/" + id + ".sparse", saved.nonzero(), layers,
+                new StageResult("prune", input.id(), o.sparsity(), o.layerSparsity(), tensors, details)));
         out.printf(Locale.ROOT, "  %s: sparsity %.3f, test accuracy %.4f (%s: %.4f), %,d non-zero params, file %,d bytes "
                 + "(%s: %,d; its dense zip would be %,d), %.0f vs %.0f examples/s, %.1f s%n", id, o.sparsity(),
                 accuracy, input.id(), inputAccuracy, saved.nonzero(), fileBytes, input.id(), input.fileBytes(),
