@@ -34,15 +34,10 @@ import java.util.Map;
  * spec like any declared model's. Per layer, the rank, the relative Frobenius reconstruction error
  * and the validation accuracy before and after fine-tuning go into the entry's stage details.
  */
-final class LowRankStage {
+record LowRankStage(StageContext context) implements CompressionStage<StageConfig.LowRank> {
 
-    private final StageContext context;
-
-    LowRankStage(StageContext context) {
-        this.context = context;
-    }
-
-    StageRunner.Current run(StageConfig.LowRank stage, Plan.Node node, StageRunner.Current input,
+    @Override
+    public StageRunner.Current run(StageConfig.LowRank stage, Plan.Node node, StageRunner.Current input,
             List<ModelEntry> entries) {
         LowRankSettings settings = stage.settings();
         ExperimentConfig config = context.config();

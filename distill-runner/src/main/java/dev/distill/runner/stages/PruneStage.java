@@ -41,15 +41,10 @@ import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
  * and measure it against its input: test accuracy, file bytes (and the same network as a dense DL4J
  * zip), inference speed timed in turns in this process, per-tensor storage.
  */
-final class PruneStage {
+record PruneStage(StageContext context) implements CompressionStage<StageConfig.Prune> {
 
-    private final StageContext context;
-
-    PruneStage(StageContext context) {
-        this.context = context;
-    }
-
-    StageRunner.Current run(StageConfig.Prune stage, Plan.Node node, StageRunner.Current input,
+    @Override
+    public StageRunner.Current run(StageConfig.Prune stage, Plan.Node node, StageRunner.Current input,
             List<ModelEntry> entries) {
         ExperimentConfig config = context.config();
         ExperimentData data = context.data();

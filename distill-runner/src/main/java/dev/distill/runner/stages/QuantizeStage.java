@@ -48,13 +48,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * timed in turns in this process. The packed file is an end point: a later stage starts from this
  * stage's input, so one config can end with several quantized variants of one pruned model.
  */
-final class QuantizeStage {
-
-    private final StageContext context;
-
-    QuantizeStage(StageContext context) {
-        this.context = context;
-    }
+record QuantizeStage(StageContext context) implements CompressionStage<StageConfig.Quantize> {
 
     /** The id of a stage's model: {@code <input>-int8}, {@code -kmeans4}, {@code -binary}, then {@code -huffman} if so. */
     static String id(String input, QuantSettings s) {
@@ -65,7 +59,15 @@ final class QuantizeStage {
         } + (s.huffman() ? "-huffman" : "");
     }
 
-    ModelEntry run(StageConfig.Quantize stage, Plan.Node node, StageRunner.Current input) {
+    /** Adds the quantized model's entry; a packed file is an end point, so the next stage starts from {@code input}. */
+    @Override
+    public StageRunner.Current run(StageConfig.Quantize stage, Plan.Node node, StageRunner.Current input,
+            List<ModelEntry> entries) {
+        entries.add(quantized(stage, node, input));
+        return input;
+    }
+
+    private ModelEntry quantized(StageConfig.Quantize stage, Plan.Node node, StageRunner.Current input) {
         ExperimentConfig config = context.config();
         ExperimentData data = context.data();
         RunDirectory run = context.run();

@@ -97,13 +97,11 @@ public final class StageRunner {
 
     /** One stage on one student: the model the next stage starts from. */
     private Current dispatch(StageConfig stage, Plan.Node node, Current input, List<ModelEntry> entries) {
-        if (stage instanceof StageConfig.Prune prune) {
-            return this.prune.run(prune, node, input, entries);
+        if (stage instanceof StageConfig.Prune p) {
+            return prune.run(p, node, input, entries);
         }
-        if (stage instanceof StageConfig.Quantize quantize) {
-            // a packed file is an end point: the next stage starts from the model this one started from
-            entries.add(this.quantize.run(quantize, node, input));
-            return input;
+        if (stage instanceof StageConfig.Quantize q) {
+            return quantize.run(q, node, input, entries);
         }
         return lowRank.run((StageConfig.LowRank) stage, node, input, entries);
     }
