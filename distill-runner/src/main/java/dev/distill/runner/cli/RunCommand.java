@@ -40,7 +40,7 @@ final class RunCommand implements Callable<Integer> {
         ExperimentConfig experiment = options.load(config);
         dev.distill.runner.pipeline.ExperimentPlan.confirmSize(dev.distill.runner.pipeline.ExperimentPlan.of(experiment), experiment, yes);
         ExperimentData data = ExperimentData.load(experiment.data(), experiment.seed());
-        Map<String, dev.distill.models.build.Network> pretrained = PretrainedModels.load(experiment, data);
+        Map<String, dev.distill.models.network.Network> pretrained = PretrainedModels.load(experiment, data);
         RunDirectory run = RunDirectory.create(experiment.name(), out);
         try (RunLock lock = RunLock.acquire(run.root(), console)) {
             console.printf("distill run %s: %s, %,d train / %,d validation / %,d test examples -> %s%n",

@@ -18,7 +18,7 @@ import dev.distill.core.train.Trainer;
 import dev.distill.core.train.TrainingListener;
 import dev.distill.core.train.TrainingResult;
 import dev.distill.core.train.TrainingState;
-import dev.distill.models.build.Network;
+import dev.distill.models.network.Network;
 import dev.distill.runner.config.ExperimentConfig;
 import dev.distill.runner.config.ModelConfig;
 import dev.distill.runner.report.Json;

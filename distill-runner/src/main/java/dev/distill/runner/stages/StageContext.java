@@ -5,7 +5,7 @@ import dev.distill.core.train.FineTuning;
 import dev.distill.core.train.Optimizer;
 import dev.distill.core.train.TrainingListener;
 import dev.distill.core.train.TrainingSpec;
-import dev.distill.models.build.NetworkFactory;
+import dev.distill.models.network.NetworkFactory;
 import dev.distill.models.spec.ModelSpec;
 import dev.distill.runner.config.ExperimentConfig;
 import dev.distill.runner.config.ModelConfig;
