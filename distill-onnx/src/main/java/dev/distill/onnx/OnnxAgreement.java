@@ -1,6 +1,6 @@
 package dev.distill.onnx;
 
-import dev.distill.models.build.Network;
+import dev.distill.models.network.Network;
 import dev.distill.runtime.Model;
 import dev.distill.runtime.Precision;
 import org.nd4j.linalg.api.ndarray.INDArray;

@@ -4,7 +4,7 @@ import dev.distill.core.DistillException;
 import dev.distill.core.io.ModelFiles;
 import dev.distill.runtime.ActivationFunction;
 import dev.distill.runtime.QuantizedTensor;
-import dev.distill.models.build.Network;
+import dev.distill.models.network.Network;
 import dev.distill.onnx.OnnxGraph.Attr;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.distill.core.quant.PackedModelFile;
 import dev.distill.core.quant.Quantization;
-import dev.distill.models.build.Network;
+import dev.distill.models.network.Network;
 import dev.distill.models.spec.InputShape;
 import dev.distill.models.spec.ModelSpec;
 import dev.distill.onnx.OnnxExporter;

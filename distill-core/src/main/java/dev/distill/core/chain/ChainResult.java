@@ -1,7 +1,7 @@
 package dev.distill.core.chain;
 
 import dev.distill.core.train.TrainingResult;
-import dev.distill.models.build.Network;
+import dev.distill.models.network.Network;
 import java.util.List;
 
 /** Every node of a trained {@link DistillationChain}, in the plan's order. */

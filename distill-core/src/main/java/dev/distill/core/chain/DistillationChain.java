@@ -5,7 +5,7 @@ import dev.distill.core.train.Trainer;
 import dev.distill.core.train.TrainingListener;
 import dev.distill.core.train.TrainingResult;
 import dev.distill.core.train.TrainingSpec;
-import dev.distill.models.build.Network;
+import dev.distill.models.network.Network;
 import dev.distill.models.spec.InputShape;
 import dev.distill.models.spec.NetworkSpec;
 import java.util.ArrayList;

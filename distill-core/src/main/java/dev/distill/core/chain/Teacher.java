@@ -1,7 +1,7 @@
 package dev.distill.core.chain;
 
 import dev.distill.core.train.TeacherLogits;
-import dev.distill.models.build.Network;
+import dev.distill.models.network.Network;
 import java.util.function.UnaryOperator;
 import org.nd4j.linalg.api.ndarray.INDArray;
 

@@ -1,7 +1,7 @@
 package dev.distill.core.eval;
 
 import dev.distill.core.data.LabeledData;
-import dev.distill.models.build.Network;
+import dev.distill.models.network.Network;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.indexing.NDArrayIndex;

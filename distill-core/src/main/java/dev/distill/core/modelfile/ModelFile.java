@@ -1,6 +1,6 @@
 package dev.distill.core.modelfile;
 
-import dev.distill.models.build.Network;
+import dev.distill.models.network.Network;
 import java.nio.file.Path;
 
 /** A model file as read by {@link ModelReader}: what runs it depends on its format. */

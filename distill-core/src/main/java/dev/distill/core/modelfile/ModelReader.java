@@ -5,7 +5,7 @@ import dev.distill.core.io.ModelFileCheck;
 import dev.distill.core.io.ModelFiles;
 import dev.distill.core.prune.SparseModelFile;
 import dev.distill.core.quant.PackedModelFile;
-import dev.distill.models.build.Network;
+import dev.distill.models.network.Network;
 import java.io.IOException;
 import java.nio.file.Path;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;

@@ -46,8 +46,8 @@ public final class PackedModelFile {
         return write(Dl4jToRuntime.describe(net, quantized, activations, preprocessing, classNames), huffman, file);
     }
 
-    /** Writes a DL4J graph (the zoo's students) atomically, float32 ({@link Dl4jToRuntime#describe(dev.distill.models.build.Network.Graph, Preprocessing, List)}). */
-    public static List<TensorLayout> write(dev.distill.models.build.Network.Graph graph, Preprocessing preprocessing,
+    /** Writes a DL4J graph (the zoo's students) atomically, float32 ({@link Dl4jToRuntime#describe(dev.distill.models.network.Network.Graph, Preprocessing, List)}). */
+    public static List<TensorLayout> write(dev.distill.models.network.Network.Graph graph, Preprocessing preprocessing,
             List<String> classNames, Path file) {
         return write(Dl4jToRuntime.describe(graph, preprocessing, classNames), false, file);
     }

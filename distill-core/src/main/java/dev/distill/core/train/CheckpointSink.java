@@ -1,6 +1,6 @@
 package dev.distill.core.train;
 
-import dev.distill.models.build.Network;
+import dev.distill.models.network.Network;
 
 /** Where the trainer hands its checkpoints (see {@link dev.distill.core.io.CheckpointStore}). */
 @FunctionalInterface

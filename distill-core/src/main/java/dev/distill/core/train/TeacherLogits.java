@@ -2,7 +2,7 @@ package dev.distill.core.train;
 
 import dev.distill.core.DistillException;
 import dev.distill.core.infer.ConvRuntime;
-import dev.distill.models.build.Network;
+import dev.distill.models.network.Network;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.conf.layers.BaseOutputLayer;
 import org.deeplearning4j.nn.conf.layers.Layer;
@@ -120,7 +120,7 @@ public final class TeacherLogits {
         MultiLayerNetwork copy = new MultiLayerNetwork(conf);
         copy.init(teacher.params().dup(), false);
         // a new network: its conv layers need the oneDNN helpers again, or the pass takes 4x as long
-        dev.distill.models.build.ConvBackend.DEFAULT.apply(copy);
+        dev.distill.models.network.ConvBackend.DEFAULT.apply(copy);
         return copy;
     }
 }

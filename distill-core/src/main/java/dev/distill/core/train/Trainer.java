@@ -9,7 +9,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
-import dev.distill.models.build.Network;
+import dev.distill.models.network.Network;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
@@ -117,7 +117,7 @@ public final class Trainer {
         Random shuffle = new Random(seed);
         Run run;
         if (resumed == null) {
-            Nd4j.getRandom().setSeed(dev.distill.models.build.Seeds.dl4j(seed));
+            Nd4j.getRandom().setSeed(dev.distill.models.network.Seeds.dl4j(seed));
             run = new Run(n);
         } else {
             if (resumed.examples() != n) {

@@ -14,7 +14,7 @@ import dev.distill.core.testing.TinyData;
 import dev.distill.core.train.LearningRateSchedule;
 import dev.distill.core.train.Optimizer;
 import dev.distill.core.train.TrainingSpec;
-import dev.distill.models.build.Network;
+import dev.distill.models.network.Network;
 import dev.distill.models.spec.Activation;
 import dev.distill.models.spec.InputShape;
 import dev.distill.models.spec.LayerSpec;

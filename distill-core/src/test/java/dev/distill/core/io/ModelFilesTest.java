@@ -9,7 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.distill.core.data.LabeledData;
 import dev.distill.core.loss.DistillationLoss;
 import dev.distill.core.testing.TinyData;
-import dev.distill.models.build.NetworkFactory;
+import dev.distill.models.network.NetworkFactory;
 import dev.distill.models.spec.InputShape;
 import java.io.IOException;
 import java.io.UncheckedIOException;

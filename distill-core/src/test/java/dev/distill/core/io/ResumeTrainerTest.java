@@ -17,8 +17,8 @@ import dev.distill.core.train.Trainer;
 import dev.distill.core.train.TrainingResult;
 import dev.distill.core.train.TrainingSpec;
 import dev.distill.core.train.TrainingState;
-import dev.distill.models.build.Network;
-import dev.distill.models.build.NetworkFactory;
+import dev.distill.models.network.Network;
+import dev.distill.models.network.NetworkFactory;
 import dev.distill.models.spec.Activation;
 import dev.distill.models.spec.InputShape;
 import dev.distill.models.spec.LayerSpec;
@@ -66,7 +66,7 @@ class ResumeTrainerTest {
         }
 
         @Override
-        public void save(dev.distill.models.build.Network net, TrainingState state) {
+        public void save(dev.distill.models.network.Network net, TrainingState state) {
             store.save(net, state);
             seen.add(state);
             if (seen.size() == stopAt) {

@@ -15,7 +15,7 @@ import dev.distill.core.train.LearningRateSchedule;
 import dev.distill.core.train.Optimizer;
 import dev.distill.core.train.Trainer;
 import dev.distill.core.train.TrainingSpec;
-import dev.distill.models.build.NetworkFactory;
+import dev.distill.models.network.NetworkFactory;
 import dev.distill.models.spec.Activation;
 import dev.distill.models.spec.LayerSpec;
 import dev.distill.models.spec.ModelSpec;

@@ -13,7 +13,7 @@ import dev.distill.core.prune.MagnitudePruner;
 import dev.distill.core.prune.Prunable;
 import dev.distill.core.prune.SparseModelFile;
 import dev.distill.core.testing.TinyData;
-import dev.distill.models.build.NetworkFactory;
+import dev.distill.models.network.NetworkFactory;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.ByteBuffer;

@@ -11,7 +11,7 @@ import dev.distill.core.train.LearningRateSchedule;
 import dev.distill.core.train.Optimizer;
 import dev.distill.core.train.Trainer;
 import dev.distill.core.train.TrainingSpec;
-import dev.distill.models.build.NetworkFactory;
+import dev.distill.models.network.NetworkFactory;
 import java.util.List;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.junit.jupiter.api.Test;

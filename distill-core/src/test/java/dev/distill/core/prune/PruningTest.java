@@ -10,7 +10,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.distill.core.eval.Accuracy;
 import dev.distill.core.testing.TinyData;
 import dev.distill.core.train.FineTuning;
-import dev.distill.models.build.NetworkFactory;
+import dev.distill.models.network.NetworkFactory;
 import dev.distill.models.spec.ModelSpec;
 import java.util.List;
 import java.util.Map;

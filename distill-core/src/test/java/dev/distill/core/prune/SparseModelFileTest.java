@@ -8,7 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.distill.core.DistillException;
 import dev.distill.core.io.ModelFiles;
 import dev.distill.core.testing.TinyData;
-import dev.distill.models.build.NetworkFactory;
+import dev.distill.models.network.NetworkFactory;
 import dev.distill.models.spec.Activation;
 import dev.distill.models.spec.InputShape;
 import dev.distill.models.spec.LayerSpec;

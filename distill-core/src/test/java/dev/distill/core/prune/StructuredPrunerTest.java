@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.distill.models.build.NetworkFactory;
+import dev.distill.models.network.NetworkFactory;
 import dev.distill.models.spec.Activation;
 import dev.distill.models.spec.InputShape;
 import dev.distill.models.spec.LayerSpec;

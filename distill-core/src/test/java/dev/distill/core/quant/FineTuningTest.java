@@ -13,7 +13,7 @@ import dev.distill.core.train.FineTuning;
 import dev.distill.core.train.LearningRateSchedule;
 import dev.distill.core.train.Optimizer;
 import dev.distill.core.train.TrainingSpec;
-import dev.distill.models.build.NetworkFactory;
+import dev.distill.models.network.NetworkFactory;
 import dev.distill.models.spec.ModelSpec;
 import java.util.List;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;

@@ -11,7 +11,7 @@ import dev.distill.core.io.ModelFiles;
 import dev.distill.core.prune.MagnitudePruner;
 import dev.distill.core.prune.Prunable;
 import dev.distill.core.testing.TinyData;
-import dev.distill.models.build.NetworkFactory;
+import dev.distill.models.network.NetworkFactory;
 import dev.distill.models.spec.InputShape;
 import dev.distill.runtime.Int8Range;
 import dev.distill.runtime.Model;

@@ -7,7 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.distill.core.data.LabeledData;
 import dev.distill.core.testing.TinyData;
-import dev.distill.models.build.NetworkFactory;
+import dev.distill.models.network.NetworkFactory;
 import dev.distill.models.spec.Activation;
 import dev.distill.models.spec.InputShape;
 import dev.distill.models.spec.LayerSpec;
@@ -107,7 +107,7 @@ class TeacherLogitsTest {
         assertInstanceOf(ActivationSoftmax.class, out.getActivationFn());
         assertEquals(before, teacher.output(x, false));
         // the logits copy computes its conv, batch-norm and pooling layers where the teacher does: on oneDNN
-        assertEquals(3, dev.distill.models.build.ConvBackend.acceleratedLayers(
+        assertEquals(3, dev.distill.models.network.ConvBackend.acceleratedLayers(
                 TeacherLogits.withIdentityOutput(teacher).getLayers()));
     }
 }

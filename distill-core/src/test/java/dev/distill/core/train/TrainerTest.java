@@ -10,7 +10,7 @@ import dev.distill.core.data.Splits;
 import dev.distill.core.eval.Accuracy;
 import dev.distill.core.loss.DistillationLoss;
 import dev.distill.core.testing.TinyData;
-import dev.distill.models.build.NetworkFactory;
+import dev.distill.models.network.NetworkFactory;
 import dev.distill.models.spec.Activation;
 import dev.distill.models.spec.InputShape;
 import dev.distill.models.spec.LayerSpec;

@@ -1,6 +1,6 @@
 package dev.distill.models.nd4j;
 
-import dev.distill.models.build.NetworkFactory;
+import dev.distill.models.network.NetworkFactory;
 import dev.distill.models.spec.Activation;
 import dev.distill.models.spec.InputShape;
 import dev.distill.models.spec.LayerSpec.Dense;

@@ -5,8 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.distill.models.build.Network;
-import dev.distill.models.build.Networks;
+import dev.distill.models.network.Network;
+import dev.distill.models.network.Networks;
 import dev.distill.models.spec.GraphSpec;
 import dev.distill.models.spec.InputShape;
 import dev.distill.models.spec.ModelSpec;

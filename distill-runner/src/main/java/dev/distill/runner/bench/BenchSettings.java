@@ -1,6 +1,6 @@
 package dev.distill.runner.bench;
 
-import dev.distill.models.build.ConvBackend;
+import dev.distill.models.network.ConvBackend;
 import java.util.List;
 
 /**

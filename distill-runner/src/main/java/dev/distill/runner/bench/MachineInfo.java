@@ -1,6 +1,6 @@
 package dev.distill.runner.bench;
 
-import dev.distill.models.build.ConvBackend;
+import dev.distill.models.network.ConvBackend;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

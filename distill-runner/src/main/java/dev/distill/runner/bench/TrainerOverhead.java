@@ -3,7 +3,7 @@ package dev.distill.runner.bench;
 import dev.distill.core.data.LabeledData;
 import dev.distill.core.train.Trainer;
 import dev.distill.core.train.TrainingSpec;
-import dev.distill.models.build.Network;
+import dev.distill.models.network.Network;
 import dev.distill.models.spec.InputShape;
 import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadMXBean;

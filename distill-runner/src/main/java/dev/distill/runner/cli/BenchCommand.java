@@ -2,7 +2,7 @@ package dev.distill.runner.cli;
 
 import dev.distill.core.DistillException;
 import dev.distill.core.io.ModelFiles;
-import dev.distill.models.build.ConvBackend;
+import dev.distill.models.network.ConvBackend;
 import dev.distill.runner.bench.BenchReport;
 import dev.distill.runner.bench.BenchSettings;
 import dev.distill.runner.bench.Benchmark;

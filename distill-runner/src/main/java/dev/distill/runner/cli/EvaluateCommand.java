@@ -35,7 +35,7 @@ final class EvaluateCommand implements Callable<Integer> {
         if (dev.distill.core.modelfile.ModelReader.format(model) == dev.distill.core.modelfile.ModelFormat.PACKED) {
             return evaluatePacked(data, out);
         }
-        dev.distill.models.build.Network net = PretrainedModels.loadChecked(model, data.test().features(), experiment.data().classes());
+        dev.distill.models.network.Network net = PretrainedModels.loadChecked(model, data.test().features(), experiment.data().classes());
         double accuracy = Accuracy.of(net, data.test());
         // a pruned model stores all its parameters, most of them zeros: both counts say what it holds
         long nonzero = dev.distill.runner.report.SavedModel.of(net).nonzero();

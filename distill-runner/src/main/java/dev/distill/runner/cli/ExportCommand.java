@@ -4,7 +4,7 @@ import dev.distill.core.DistillException;
 import dev.distill.core.eval.Accuracy;
 import dev.distill.core.quant.PackedModelFile;
 import dev.distill.core.quant.Quantization;
-import dev.distill.models.build.Network;
+import dev.distill.models.network.Network;
 import dev.distill.onnx.OnnxAgreement;
 import dev.distill.runner.config.ExperimentConfig;
 import dev.distill.runner.onnx.OnnxExports;

@@ -43,7 +43,7 @@ final class RunCommand implements Callable<Integer> {
         // another config's models this one loads (from:): their runs are made, or reused, first
         dev.distill.runner.pipeline.Dependencies.make(experiment, console, System.console() != null);
         ExperimentData data = ExperimentData.load(experiment.data(), experiment.seed());
-        Map<String, dev.distill.models.build.Network> pretrained = PretrainedModels.load(experiment, data);
+        Map<String, dev.distill.models.network.Network> pretrained = PretrainedModels.load(experiment, data);
         RunDirectory run = RunDirectory.create(experiment.name(), out);
         try (RunLock lock = RunLock.acquire(run.root(), console)) {
             console.printf("distill run %s: %s, %,d train / %,d validation / %,d test examples -> %s%n",

@@ -6,7 +6,7 @@ import dev.distill.core.modelfile.ModelReader;
 
 import dev.distill.core.DistillException;
 import dev.distill.core.io.ModelFiles;
-import dev.distill.models.build.Network;
+import dev.distill.models.network.Network;
 import dev.distill.onnx.OnnxAgreement;
 import dev.distill.onnx.OnnxExporter;
 import dev.distill.onnx.OnnxTeacher;

@@ -48,7 +48,7 @@ public final class Backfill {
             Path predictions = runDir.resolve(Predictions.file(m.id()));
             Path file = runDir.resolve(m.file());
             if (!Files.exists(predictions)) {
-                dev.distill.models.build.Network net = PretrainedModels.loadChecked(file, data.test().features(),
+                dev.distill.models.network.Network net = PretrainedModels.loadChecked(file, data.test().features(),
                         config.data().classes());
                 int[] predicted = Accuracy.predict(net, data.test().features());
                 ReportFiles.write(predictions, Predictions.predictionsJson(m.id(), null, predicted));

@@ -18,7 +18,7 @@ import dev.distill.core.train.Trainer;
 import dev.distill.core.train.TrainingListener;
 import dev.distill.core.train.TrainingResult;
 import dev.distill.core.train.TrainingState;
-import dev.distill.models.build.Network;
+import dev.distill.models.network.Network;
 import dev.distill.runner.config.ExperimentConfig;
 import dev.distill.runner.config.ModelConfig;
 import dev.distill.runner.report.Json;
@@ -27,10 +27,13 @@ import dev.distill.runner.report.Predictions;
 import dev.distill.runner.report.ReportData;
 import dev.distill.runner.report.ReportFiles;
 import dev.distill.runner.report.RunSummary;
+import dev.distill.runner.report.RunSummary.Distillation;
 import dev.distill.runner.report.RunSummary.LayerEntry;
 import dev.distill.runner.report.RunSummary.ModelEntry;
+import dev.distill.runner.report.RunSummary.Seeds;
 import dev.distill.runner.report.RunSummary.SweepEntry;
 import dev.distill.runner.report.RunSummary.SweepPoint;
+import dev.distill.runner.report.RunSummary.Training;
 import dev.distill.runner.report.SavedModel;
 import dev.distill.runner.report.SizeBudget;
 import dev.distill.runner.report.KdVerdict;
@@ -299,7 +302,7 @@ public final class Pipeline {
         if (seeds.size() > 1) {
             SummaryStatistics stats = new SummaryStatistics();
             accuracies.forEach(stats::addValue);
-            first = withSeeds(first, stats.getMean(), stats.getStandardDeviation(), accuracies);
+            first = first.withSeeds(new Seeds(stats.getMean(), stats.getStandardDeviation(), accuracies));
         }
         return first;
     }
@@ -378,9 +381,8 @@ public final class Pipeline {
                 accuracy);
         teachers.put(node.id(), net);
         // multiply-adds are counted from layer specs, which a loaded file does not have
-        return new ModelEntry(node.id(), node.model(), node.role().label(), null, null, null, null, accuracy, null,
-                null, null, net.numParams(), size(file), null, 0, null, null, null, "models/" + fileName,
-                SavedModel.read(file).nonzero(), null);
+        return ModelEntry.of(node.id(), node.model(), node.role().label(), accuracy, net.numParams(), size(file), null,
+                "models/" + fileName, SavedModel.read(file).nonzero(), null);
     }
 
     /**
@@ -400,9 +402,8 @@ public final class Pipeline {
         out.printf(Locale.ROOT, "%s (teacher, ONNX %s run by ONNX Runtime, frozen): test accuracy %.4f%n", node.id(),
                 p.file(), accuracy);
         dev.distill.onnx.OnnxWeights weights = teacher.weights();
-        return new ModelEntry(node.id(), node.model(), node.role().label(), null, null, null, null, accuracy, null,
-                null, null, weights.params(), size(file), null, 0, null, null, null, "models/" + fileName,
-                weights.nonzero(), null);
+        return ModelEntry.of(node.id(), node.model(), node.role().label(), accuracy, weights.params(), size(file), null,
+                "models/" + fileName, weights.nonzero(), null);
     }
 
     /**
@@ -445,19 +446,11 @@ public final class Pipeline {
 
     private static ModelEntry entry(Plan.Node node, double accuracy, long params, long fileBytes, long macs,
             TrainingResult result, String fileName, long nonzero, List<LayerEntry> layers) {
-        Double t = node.distilled() ? node.distillation().temperature() : null;
-        Double soft = node.distilled() ? node.distillation().softWeightOrNull() : null;
-        Double hard = node.distilled() ? node.distillation().hardWeight() : null;
-        return new ModelEntry(node.id(), node.model(), node.role().label(), node.parentId(), t, soft, hard, accuracy,
-                null, null, null, params, fileBytes, macs, result.seconds(), result.secondsPerEpoch(),
-                result.bestEpoch(), result.bestValidationAccuracy(), "models/" + fileName, nonzero, layers);
-    }
-
-    private static ModelEntry withSeeds(ModelEntry e, double mean, double std, List<Double> perSeed) {
-        return new ModelEntry(e.id(), e.model(), e.role(), e.distilledFrom(), e.temperature(), e.softWeight(),
-                e.hardWeight(), e.testAccuracy(), mean, std, List.copyOf(perSeed), e.params(), e.fileBytes(),
-                e.flopsPerSample(), e.trainSeconds(), e.secondsPerEpoch(), e.bestEpoch(), e.validationAccuracy(),
-                e.file(), e.nonzeroParams(), e.layers());
+        return ModelEntry.of(node.id(), node.model(), node.role().label(), accuracy, params, fileBytes, macs,
+                "models/" + fileName, nonzero, layers)
+                .withDistillation(node.distilled() ? Distillation.of(node.parentId(), node.distillation())
+                        : Distillation.NONE)
+                .withTraining(Training.of(result));
     }
 
     private static List<LayerEntry> layers(ModelConfig.Declared declared) {

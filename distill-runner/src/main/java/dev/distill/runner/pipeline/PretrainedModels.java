@@ -8,7 +8,7 @@ import dev.distill.runner.config.ModelConfig;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import dev.distill.models.build.Network;
+import dev.distill.models.network.Network;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**

@@ -6,6 +6,7 @@ import static dev.distill.runner.report.Html.th;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Objects;
 
 /**
  * The page {@code distill compare --out} writes: every model of several runs in one table and on one
@@ -42,7 +43,7 @@ public final class ComparisonPage {
             for (RunSummary.ModelEntry m : s.models()) {
                 h.append("<tr data-model=\"").append(escape(m.id())).append("\">").append(td(label(r), false))
                         .append(td(m.id(), false)).append(td(m.role(), false))
-                        .append(td(m.distilledFrom() == null ? "" : m.distilledFrom(), false))
+                        .append(td(Objects.toString(m.distillation().distilledFrom(), ""), false))
                         .append(td(Figures.accuracy(m), true))
                         .append(td(teacher == null || m == teacher ? "" : Figures.points(m.accuracy() - teacher.accuracy()),
                                 true))

@@ -10,8 +10,8 @@ public final class Figures {
 
     /** Test accuracy as a fraction with four decimals, mean ± sample std where there are several seeds. */
     public static String accuracy(RunSummary.ModelEntry m) {
-        if (m.testAccuracyStd() != null && m.testAccuracyPerSeed() != null) {
-            return f("%.4f ± %.4f", m.accuracy(), m.testAccuracyStd());
+        if (m.seeds().testAccuracyStd() != null && m.seeds().testAccuracyPerSeed() != null) {
+            return f("%.4f ± %.4f", m.accuracy(), m.seeds().testAccuracyStd());
         }
         return f("%.4f", m.accuracy());
     }

@@ -67,7 +67,8 @@ public final class HtmlReport {
             h.append(m == pick ? "<tr class=\"pick\" data-model=\"" : "<tr data-model=\"").append(escape(m.id()))
                     .append("\">");
             h.append(td(m.id(), false)).append(td(m.role(), false))
-                    .append(td(m.distilledFrom() == null ? "" : m.distilledFrom() + temperature(m), false));
+                    .append(td(m.distillation().distilledFrom() == null ? ""
+                            : m.distillation().distilledFrom() + temperature(m), false));
             h.append(td(Figures.accuracy(m), true));
             h.append(td(teacher == null || isTeacher ? "" : Figures.points(m.accuracy() - teacher.accuracy()), true));
             h.append(td(withShare(m.params(), teacher == null || isTeacher ? 0 : teacher.params()), true));
@@ -76,7 +77,8 @@ public final class HtmlReport {
             h.append(td(m.flopsPerSample() == null ? "n/a (loaded model)"
                     : withShare(m.flopsPerSample(), teacher == null || isTeacher || teacher.flopsPerSample() == null ? 0
                             : teacher.flopsPerSample()), true));
-            h.append(td(m.secondsPerEpoch() == null ? "" : Figures.f("%.1f", m.secondsPerEpoch()), true));
+            Double secondsPerEpoch = m.training().secondsPerEpoch();
+            h.append(td(secondsPerEpoch == null ? "" : Figures.f("%.1f", secondsPerEpoch), true));
             h.append("</tr>\n");
         }
         h.append("</table>\n<p>");
@@ -99,16 +101,16 @@ public final class HtmlReport {
      * so that the page's reader need not compare means by eye.
      */
     private static void verdicts(StringBuilder h, RunSummary s) {
-        List<RunSummary.ModelEntry> judged = s.models().stream().filter(m -> m.kdVerdict() != null).toList();
+        List<RunSummary.ModelEntry> judged = s.models().stream().filter(m -> m.verdict().kdVerdict() != null).toList();
         if (judged.isEmpty()) {
             return;
         }
         h.append("<h3 id=\"verdict\">Did distillation help?</h3>\n<ul id=\"verdicts\">\n");
         for (RunSummary.ModelEntry m : judged) {
-            String kind = m.kdGainP() == null || m.kdGainP() >= KdVerdict.SIGNIFICANCE ? "none"
-                    : m.kdGain() > 0 ? "helped" : "hurt";
+            String kind = m.verdict().kdGainP() == null || m.verdict().kdGainP() >= KdVerdict.SIGNIFICANCE ? "none"
+                    : m.verdict().kdGain() > 0 ? "helped" : "hurt";
             h.append("<li class=\"verdict-").append(kind).append("\" data-model=\"").append(escape(m.id()))
-                    .append("\"><strong>").append(escape(m.id())).append("</strong>: ").append(escape(m.kdVerdict()))
+                    .append("\"><strong>").append(escape(m.id())).append("</strong>: ").append(escape(m.verdict().kdVerdict()))
                     .append("</li>\n");
         }
         h.append("</ul>\n<p class=\"muted\">Gain: the distilled model's mean test accuracy minus its baseline's (the "
@@ -117,7 +119,7 @@ public final class HtmlReport {
     }
 
     private static String temperature(RunSummary.ModelEntry m) {
-        return m.temperature() == null ? "" : Figures.f(" (T=%s)", trim(m.temperature()));
+        return m.distillation().temperature() == null ? "" : Figures.f(" (T=%s)", trim(m.distillation().temperature()));
     }
 
     private static String trim(double v) {
@@ -320,10 +322,10 @@ public final class HtmlReport {
 
     /** What a row of the timing table measured: training, a stage (with its fine-tuning), or loading a file. */
     static String step(RunSummary.ModelEntry m, boolean trained) {
-        if (m.stage() != null) {
-            Object epochs = m.stageDetails() == null ? null : m.stageDetails().get("fine_tune_epochs");
+        if (m.stageResult().stage() != null) {
+            Object epochs = m.stageResult().stageDetails() == null ? null : m.stageResult().stageDetails().get("fine_tune_epochs");
             boolean tuned = epochs instanceof Number n && n.intValue() > 0;
-            return m.stage() + (tuned ? " and fine-tune (" + epochs + " epoch" + (((Number) epochs).intValue() == 1
+            return m.stageResult().stage() + (tuned ? " and fine-tune (" + epochs + " epoch" + (((Number) epochs).intValue() == 1
                     ? "" : "s") + ") " : ", no fine-tuning, ");
         }
         return trained ? "train " : "load and evaluate ";
@@ -336,13 +338,14 @@ public final class HtmlReport {
         for (RunSummary.ModelEntry m : s.models()) {
             long epochs = data.epochs().stream().filter(e -> e.model().equals(m.id())).mapToInt(ReportData.Epoch::epoch)
                     .distinct().count();
-            boolean trained = m.secondsPerEpoch() != null;
+            boolean trained = m.training().secondsPerEpoch() != null;
             h.append("<tr>").append(td(step(m, trained) + m.id()
-                    + (m.testAccuracyPerSeed() != null && trained ? " (first seed)" : ""), false))
-                    .append(td(Figures.seconds(m.trainSeconds()), true))
+                    + (m.seeds().testAccuracyPerSeed() != null && trained ? " (first seed)" : ""), false))
+                    .append(td(Figures.seconds(m.training().trainSeconds()), true))
                     .append(td(trained ? String.valueOf(epochs) : "", true))
-                    .append(td(trained ? Figures.f("%.2f", m.secondsPerEpoch()) : "", true))
-                    .append(td(m.bestEpoch() == null ? "" : String.valueOf(m.bestEpoch()), true)).append("</tr>\n");
+                    .append(td(trained ? Figures.f("%.2f", m.training().secondsPerEpoch()) : "", true))
+                    .append(td(m.training().bestEpoch() == null ? "" : String.valueOf(m.training().bestEpoch()), true))
+                    .append("</tr>\n");
         }
         for (Map.Entry<String, Double> e : new TreeMap<>(s.logitsSeconds()).entrySet()) {
             h.append("<tr>").append(td("logits of " + e.getKey() + " on the training split", false))

@@ -24,7 +24,8 @@ public final class KdVerdict {
     public static List<ModelEntry> attach(List<ModelEntry> entries) {
         List<ModelEntry> out = new ArrayList<>(entries.size());
         for (ModelEntry m : entries) {
-            ModelEntry baseline = m.distilledFrom() == null || m.stage() != null ? null : baselineOf(m, entries);
+            boolean distilledChainModel = m.distillation().distilledFrom() != null && m.stageResult().stage() == null;
+            ModelEntry baseline = distilledChainModel ? baselineOf(m, entries) : null;
             out.add(baseline == null ? m : judge(m, baseline));
         }
         return out;
@@ -41,16 +42,17 @@ public final class KdVerdict {
         double[] base = perSeed(baseline);
         double gain = StatUtils.mean(kd) - StatUtils.mean(base);
         if (kd.length < 2 || base.length < 2) {
-            return distilled.withVerdict(gain, null, null, String.format(Locale.ROOT,
-                    "%+.2f points against %s on one seed: too few seeds to tell", 100 * gain, baseline.id()));
+            return distilled.withVerdict(new RunSummary.Verdict(gain, null, null, String.format(Locale.ROOT,
+                    "%+.2f points against %s on one seed: too few seeds to tell", 100 * gain, baseline.id())));
         }
         double stdError = Math.sqrt(StatUtils.variance(kd) / kd.length + StatUtils.variance(base) / base.length);
         Double p = stdError > 0 ? new TTest().tTest(kd, base) : null;
-        return distilled.withVerdict(gain, stdError, p, words(gain, stdError, p, baseline.id()));
+        return distilled.withVerdict(new RunSummary.Verdict(gain, stdError, p,
+                words(gain, stdError, p, baseline.id())));
     }
 
     private static double[] perSeed(ModelEntry m) {
-        List<Double> seeds = m.testAccuracyPerSeed();
+        List<Double> seeds = m.seeds().testAccuracyPerSeed();
         return seeds == null || seeds.isEmpty() ? new double[] {m.testAccuracy()}
                 : seeds.stream().mapToDouble(Double::doubleValue).toArray();
     }

@@ -1,6 +1,11 @@
 package dev.distill.runner.report;
 
 import com.fasterxml.jackson.annotation.JsonIgnore;
+import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
+import com.fasterxml.jackson.annotation.JsonUnwrapped;
+import com.fasterxml.jackson.databind.annotation.JsonDeserialize;
+import dev.distill.core.chain.DistillationSettings;
+import dev.distill.core.train.TrainingResult;
 import java.util.List;
 import java.util.Map;
 
@@ -52,64 +57,144 @@ public record RunSummary(String name, String config, String started, String fini
 
     /**
      * One model. {@code testAccuracy} is the model in {@code file} (the first seed's, for students and
-     * baselines); with several seeds, mean and sample standard deviation over all of them.
-     * {@code nonzeroParams} is counted from the saved file's parameters; {@code layers} is the declared
-     * architecture's per-layer cost (null for a loaded model). A stage's model ({@code role} "stage")
-     * has {@code stage} ("prune"), {@code input} (the id of the model it started from), {@code sparsity}
-     * (fraction of its prunable weights that are zero, or removed by structured pruning), per-layer
-     * sparsity, its file's tensors and the stage's details; its {@code params} are non-zero parameters
-     * and {@code file} is the sparse file. A distilled model with a baseline of the same architecture has
-     * {@code kdGain} (mean test accuracy minus the baseline's), {@code kdGainStd} (the standard error of
-     * that difference), {@code kdGainP} (Welch's two-sided t-test) and {@code kdVerdict} in words. A
-     * quantization stage's model ({@code stage} "quantize") has {@code scheme} (int8, kmeans, binary),
-     * {@code bits}, and for the integer path {@code inferSamplesPerS} (one example at a time, in
-     * integers) beside {@code fp32InferSamplesPerS} (its input model, one example at a time in float32,
-     * timed in turns in the same process); its {@code file} is the packed file.
+     * baselines); {@code nonzeroParams} is counted from the saved file's parameters; {@code layers} is the
+     * declared architecture's per-layer cost (null for a loaded model). A stage's model ({@code role}
+     * "stage") has its {@link StageResult}; its {@code params} are non-zero parameters and {@code file} is the
+     * sparse, factorized or packed file. The parts a model may lack ({@link Distillation}, {@link Seeds},
+     * {@link Training}, {@link StageResult}, {@link Verdict}, {@link Quantization}) are never null: their
+     * {@code NONE} has null fields. In summary.json every part's fields sit flat in the entry, under the
+     * keys the entry has always had ({@code SummaryKeysGoldenTest}).
+     *
+     * <p>Built by {@link #of} and the {@code with*} methods, each of which changes one part.
      */
-    public record ModelEntry(String id, String model, String role, String distilledFrom, Double temperature,
-            Double softWeight, Double hardWeight, double testAccuracy, Double testAccuracyMean,
-            Double testAccuracyStd, List<Double> testAccuracyPerSeed, long params, long fileBytes,
-            Long flopsPerSample, double trainSeconds, Double secondsPerEpoch, Integer bestEpoch,
-            Double validationAccuracy, String file, Long nonzeroParams, List<LayerEntry> layers, String stage,
-            String input, Double sparsity, Map<String, Double> layerSparsity, List<TensorEntry> tensors,
-            Map<String, Object> stageDetails, Double kdGain, Double kdGainStd, Double kdGainP, String kdVerdict,
-            String scheme, Integer bits, Double inferSamplesPerS, Double fp32InferSamplesPerS) {
+    @JsonDeserialize(using = ModelEntryReader.class)
+    public record ModelEntry(String id, String model, String role, @JsonUnwrapped Distillation distillation,
+            double testAccuracy, @JsonUnwrapped Seeds seeds, long params, long fileBytes, Long flopsPerSample,
+            @JsonUnwrapped Training training, String file, Long nonzeroParams, List<LayerEntry> layers,
+            @JsonUnwrapped StageResult stageResult, @JsonUnwrapped Verdict verdict,
+            @JsonUnwrapped Quantization quantization) {
 
-        /** A model of a chain (no stage fields). */
-        public ModelEntry(String id, String model, String role, String distilledFrom, Double temperature,
-                Double softWeight, Double hardWeight, double testAccuracy, Double testAccuracyMean,
-                Double testAccuracyStd, List<Double> testAccuracyPerSeed, long params, long fileBytes,
-                Long flopsPerSample, double trainSeconds, Double secondsPerEpoch, Integer bestEpoch,
-                Double validationAccuracy, String file, Long nonzeroParams, List<LayerEntry> layers) {
-            this(id, model, role, distilledFrom, temperature, softWeight, hardWeight, testAccuracy, testAccuracyMean,
-                    testAccuracyStd, testAccuracyPerSeed, params, fileBytes, flopsPerSample, trainSeconds,
-                    secondsPerEpoch, bestEpoch, validationAccuracy, file, nonzeroParams, layers, null, null, null, null,
-                    null, null, null, null, null, null, null, null, null, null);
+        public ModelEntry {
+            distillation = distillation == null ? Distillation.NONE : distillation;
+            seeds = seeds == null ? Seeds.NONE : seeds;
+            training = training == null ? Training.NONE : training;
+            stageResult = stageResult == null ? StageResult.NONE : stageResult;
+            verdict = verdict == null ? Verdict.NONE : verdict;
+            quantization = quantization == null ? Quantization.NONE : quantization;
+        }
+
+        /**
+         * A model with its size and file: not distilled, one seed, not trained here, no stage, no
+         * verdict, not quantized until a {@code with*} method says otherwise.
+         */
+        public static ModelEntry of(String id, String model, String role, double testAccuracy, long params,
+                long fileBytes, Long flopsPerSample, String file, Long nonzeroParams, List<LayerEntry> layers) {
+            return new ModelEntry(id, model, role, null, testAccuracy, null, params, fileBytes, flopsPerSample, null,
+                    file, nonzeroParams, layers, null, null, null);
+        }
+
+        public ModelEntry withDistillation(Distillation d) {
+            return new ModelEntry(id, model, role, d, testAccuracy, seeds, params, fileBytes, flopsPerSample, training,
+                    file, nonzeroParams, layers, stageResult, verdict, quantization);
+        }
+
+        public ModelEntry withSeeds(Seeds s) {
+            return new ModelEntry(id, model, role, distillation, testAccuracy, s, params, fileBytes, flopsPerSample,
+                    training, file, nonzeroParams, layers, stageResult, verdict, quantization);
+        }
+
+        public ModelEntry withTraining(Training t) {
+            return new ModelEntry(id, model, role, distillation, testAccuracy, seeds, params, fileBytes, flopsPerSample,
+                    t, file, nonzeroParams, layers, stageResult, verdict, quantization);
+        }
+
+        public ModelEntry withStageResult(StageResult s) {
+            return new ModelEntry(id, model, role, distillation, testAccuracy, seeds, params, fileBytes, flopsPerSample,
+                    training, file, nonzeroParams, layers, s, verdict, quantization);
+        }
+
+        /** The same entry with its distillation verdict against the baseline ({@link KdVerdict}). */
+        public ModelEntry withVerdict(Verdict v) {
+            return new ModelEntry(id, model, role, distillation, testAccuracy, seeds, params, fileBytes, flopsPerSample,
+                    training, file, nonzeroParams, layers, stageResult, v, quantization);
+        }
+
+        public ModelEntry withQuantization(Quantization q) {
+            return new ModelEntry(id, model, role, distillation, testAccuracy, seeds, params, fileBytes, flopsPerSample,
+                    training, file, nonzeroParams, layers, stageResult, verdict, q);
         }
 
         /** The same entry with the counts {@code report --backfill} fills in. */
         public ModelEntry withCounts(Long nonzero, List<LayerEntry> perLayer) {
-            return new ModelEntry(id, model, role, distilledFrom, temperature, softWeight, hardWeight, testAccuracy,
-                    testAccuracyMean, testAccuracyStd, testAccuracyPerSeed, params, fileBytes, flopsPerSample,
-                    trainSeconds, secondsPerEpoch, bestEpoch, validationAccuracy, file, nonzero, perLayer, stage, input,
-                    sparsity, layerSparsity, tensors, stageDetails, kdGain, kdGainStd, kdGainP, kdVerdict, scheme, bits,
-                    inferSamplesPerS, fp32InferSamplesPerS);
-        }
-
-        /** The same entry with its distillation verdict against the baseline ({@link KdVerdict}). */
-        public ModelEntry withVerdict(Double gain, Double gainStd, Double p, String verdict) {
-            return new ModelEntry(id, model, role, distilledFrom, temperature, softWeight, hardWeight, testAccuracy,
-                    testAccuracyMean, testAccuracyStd, testAccuracyPerSeed, params, fileBytes, flopsPerSample,
-                    trainSeconds, secondsPerEpoch, bestEpoch, validationAccuracy, file, nonzeroParams, layers, stage,
-                    input, sparsity, layerSparsity, tensors, stageDetails, gain, gainStd, p, verdict, scheme, bits,
-                    inferSamplesPerS, fp32InferSamplesPerS);
+            return new ModelEntry(id, model, role, distillation, testAccuracy, seeds, params, fileBytes, flopsPerSample,
+                    training, file, nonzero, perLayer, stageResult, verdict, quantization);
         }
 
         /** The figure the tables rank by: the mean over seeds where there are several, else the one model's. */
         @JsonIgnore
         public double accuracy() {
-            return testAccuracyMean != null ? testAccuracyMean : testAccuracy;
+            return seeds.testAccuracyMean() != null ? seeds.testAccuracyMean() : testAccuracy;
         }
+    }
+
+    /** Whom a model was distilled from, with which settings (all null for a model trained on labels alone). */
+    @JsonIgnoreProperties(ignoreUnknown = true)
+    public record Distillation(String distilledFrom, Double temperature, Double softWeight, Double hardWeight) {
+        public static final Distillation NONE = new Distillation(null, null, null, null);
+
+        /** Distilled from {@code teacher} with {@code settings}. */
+        public static Distillation of(String teacher, DistillationSettings settings) {
+            return new Distillation(teacher, settings.temperature(), settings.softWeightOrNull(),
+                    settings.hardWeight());
+        }
+    }
+
+    /** Over several seeds: the mean and sample standard deviation of the test accuracy, and each seed's. */
+    @JsonIgnoreProperties(ignoreUnknown = true)
+    public record Seeds(Double testAccuracyMean, Double testAccuracyStd, List<Double> testAccuracyPerSeed) {
+        public static final Seeds NONE = new Seeds(null, null, null);
+
+        public Seeds {
+            testAccuracyPerSeed = testAccuracyPerSeed == null ? null : List.copyOf(testAccuracyPerSeed);
+        }
+    }
+
+    /** How the model's training (or a stage's fine-tuning) went: seconds, and the epoch kept on validation. */
+    @JsonIgnoreProperties(ignoreUnknown = true)
+    public record Training(double trainSeconds, Double secondsPerEpoch, Integer bestEpoch, Double validationAccuracy) {
+        public static final Training NONE = new Training(0, null, null, null);
+
+        public static Training of(TrainingResult r) {
+            return new Training(r.seconds(), r.secondsPerEpoch(), r.bestEpoch(), r.bestValidationAccuracy());
+        }
+    }
+
+    /**
+     * What a stage made ({@code stage}: prune, low_rank, quantize) from model {@code input}: the fraction
+     * of its prunable weights that are zero or removed, per layer, its file's tensors, and the stage's details.
+     */
+    @JsonIgnoreProperties(ignoreUnknown = true)
+    public record StageResult(String stage, String input, Double sparsity,
+            Map<String, Double> layerSparsity, List<TensorEntry> tensors, Map<String, Object> stageDetails) {
+        public static final StageResult NONE = new StageResult(null, null, null, null, null, null);
+    }
+
+    /**
+     * A distilled model against a baseline of the same architecture: the gain in mean test accuracy, its
+     * standard error, Welch's two-sided p, and the verdict in words.
+     */
+    @JsonIgnoreProperties(ignoreUnknown = true)
+    public record Verdict(Double kdGain, Double kdGainStd, Double kdGainP, String kdVerdict) {
+        public static final Verdict NONE = new Verdict(null, null, null, null);
+    }
+
+    /**
+     * A quantize stage's model: its scheme (int8, kmeans, binary) and bits, and for the integer path its
+     * examples/s one at a time in integers beside its input model's in float32, timed in turns.
+     */
+    @JsonIgnoreProperties(ignoreUnknown = true)
+    public record Quantization(String scheme, Integer bits, Double inferSamplesPerS, Double fp32InferSamplesPerS) {
+        public static final Quantization NONE = new Quantization(null, null, null, null);
     }
 
     /**

@@ -106,11 +106,11 @@ public record SavedModel(long params, long nonzero, List<LayerParams> layers) {
     }
 
     public static SavedModel of(MultiLayerNetwork net) {
-        return of(dev.distill.models.build.Network.of(net));
+        return of(dev.distill.models.network.Network.of(net));
     }
 
     /** As {@link #of(MultiLayerNetwork)}, for either kind of network (a graph's layers in topological order). */
-    public static SavedModel of(dev.distill.models.build.Network net) {
+    public static SavedModel of(dev.distill.models.network.Network net) {
         List<LayerParams> layers = new ArrayList<>();
         long params = 0;
         long nonzero = 0;

@@ -29,8 +29,8 @@ public final class SummaryTable {
     static String verdicts(RunSummary summary, String bullet) {
         StringBuilder out = new StringBuilder();
         for (RunSummary.ModelEntry m : summary.models()) {
-            if (m.kdVerdict() != null) {
-                out.append(bullet).append(m.id()).append(": ").append(m.kdVerdict()).append('\n');
+            if (m.verdict().kdVerdict() != null) {
+                out.append(bullet).append(m.id()).append(": ").append(m.verdict().kdVerdict()).append('\n');
             }
         }
         return out.length() == 0 ? "" : "\n" + out;
@@ -42,39 +42,43 @@ public final class SummaryTable {
         List<String[]> rows = new ArrayList<>();
         rows.add(HEADER);
         for (RunSummary.ModelEntry m : summary.models()) {
-            double accuracy = m.testAccuracyMean() != null ? m.testAccuracyMean() : m.testAccuracy();
-            String acc = m.testAccuracyStd() != null
-                    ? f("%.4f ± %.4f (%d seeds)", accuracy, m.testAccuracyStd(), m.testAccuracyPerSeed().size())
+            double accuracy = m.seeds().testAccuracyMean() != null ? m.seeds().testAccuracyMean() : m.testAccuracy();
+            String acc = m.seeds().testAccuracyStd() != null
+                    ? f("%.4f ± %.4f (%d seeds)", accuracy, m.seeds().testAccuracyStd(),
+                            m.seeds().testAccuracyPerSeed().size())
                     : f("%.4f", accuracy);
             String vsTeacher = "";
             String sizeVsTeacher = "";
             if (teacher != null && m != teacher) {
-                double teacherAcc = teacher.testAccuracyMean() != null ? teacher.testAccuracyMean()
+                double teacherAcc = teacher.seeds().testAccuracyMean() != null ? teacher.seeds().testAccuracyMean()
                         : teacher.testAccuracy();
                 vsTeacher = f("%+.2f pts", 100 * (accuracy - teacherAcc));
                 sizeVsTeacher = f("%.1f%% params, %.1f%% file", 100.0 * m.params() / teacher.params(),
                         100.0 * m.fileBytes() / teacher.fileBytes());
             }
             // a stage's row names what it did and the model it started from
-            String role = m.stage() == null ? m.role() : stageRole(m);
-            String from = m.stage() != null ? m.input() : m.distilledFrom() == null ? "-" : m.distilledFrom();
+            String role = m.stageResult().stage() == null ? m.role() : stageRole(m);
+            String teacherId = m.distillation().distilledFrom();
+            String from = m.stageResult().stage() != null ? m.stageResult().input() : teacherId == null ? "-" : teacherId;
             rows.add(new String[] {m.id(), role, from, acc,
                 vsTeacher, f("%,d", m.params()), sizeVsTeacher, f("%,d", m.fileBytes()),
                 m.flopsPerSample() == null ? "n/a" : f("%,d", m.flopsPerSample()),
-                m.secondsPerEpoch() == null ? "-" : f("%.1f", m.secondsPerEpoch())});
+                m.training().secondsPerEpoch() == null ? "-" : f("%.1f", m.training().secondsPerEpoch())});
         }
         return rows;
     }
 
     /** What a stage did, in a few words: {@code prune 80.0%}, {@code quantize kmeans 4-bit, 80.0% sparse}. */
     static String stageRole(RunSummary.ModelEntry m) {
-        if (m.scheme() == null) {
-            return m.sparsity() == null ? m.stage() : f("%s %.1f%%", m.stage(), 100 * m.sparsity());
+        RunSummary.StageResult stage = m.stageResult();
+        RunSummary.Quantization q = m.quantization();
+        if (q.scheme() == null) {
+            return stage.sparsity() == null ? stage.stage() : f("%s %.1f%%", stage.stage(), 100 * stage.sparsity());
         }
-        String scheme = m.scheme().equals("int8") ? "int" + m.bits() : m.scheme().equals("binary") ? "binary"
-                : f("%s %d-bit", m.scheme(), m.bits());
-        return f("%s %s%s", m.stage(), scheme, m.sparsity() != null && m.sparsity() > 0
-                ? f(", %.1f%% sparse", 100 * m.sparsity()) : "");
+        String scheme = q.scheme().equals("int8") ? "int" + q.bits() : q.scheme().equals("binary") ? "binary"
+                : f("%s %d-bit", q.scheme(), q.bits());
+        return f("%s %s%s", stage.stage(), scheme, stage.sparsity() != null && stage.sparsity() > 0
+                ? f(", %.1f%% sparse", 100 * stage.sparsity()) : "");
     }
 
     static String render(List<String[]> rows, boolean markdown) {

@@ -1,5 +1,9 @@
 package dev.distill.runner.stages;
 
+import dev.distill.runner.report.RunSummary.StageResult;
+
+import dev.distill.runner.report.RunSummary.Training;
+
 import dev.distill.core.eval.Accuracy;
 import dev.distill.core.io.ModelFiles;
 import dev.distill.core.lowrank.LowRankSettings;
@@ -30,15 +34,10 @@ import java.util.Map;
  * spec like any declared model's. Per layer, the rank, the relative Frobenius reconstruction error
  * and the validation accuracy before and after fine-tuning go into the entry's stage details.
  */
-final class LowRankStage {
+record LowRankStage(StageContext context) implements CompressionStage<StageConfig.LowRank> {
 
-    private final StageContext context;
-
-    LowRankStage(StageContext context) {
-        this.context = context;
-    }
-
-    StageRunner.Current run(StageConfig.LowRank stage, Plan.Node node, StageRunner.Current input,
+    @Override
+    public StageRunner.Current run(StageConfig.LowRank stage, Plan.Node node, StageRunner.Current input,
             List<ModelEntry> entries) {
         LowRankSettings settings = stage.settings();
         ExperimentConfig config = context.config();
@@ -101,12 +100,9 @@ final class LowRankStage {
         SavedModel saved = SavedModel.read(file);
         double validation = Accuracy.of(o.net(), data.validation());
         boolean distill = tuning.distill();
-        entries.add(new ModelEntry(id, node.model(), "stage", distill ? node.parentId() : null,
-                distill ? node.distillation().temperature() : null, distill ? node.distillation().softWeightOrNull() : null,
-                distill ? node.distillation().hardWeight() : null, accuracy, null, null, null, cost.params(),
-                fileBytes, cost.multiplyAdds(), o.seconds(), null, null, validation, "models/" + id + ".zip",
-                saved.nonzero(), layerCosts, "low_rank", input.id(), null, null, null, details, null, null, null,
-                null, null, null, null, null));
+        entries.add(StageContext.entry(id, node, distill, accuracy, cost.params(), fileBytes, cost.multiplyAdds(),
+                new Training(o.seconds(), null, null, validation), "models/" + id + ".zip", saved.nonzero(), layerCosts,
+                new StageResult("low_rank", input.id(), null, null, null, details)));
         for (LowRanking.LayerOutcome l : o.layers()) {
             out.printf(Locale.ROOT, "  %s %s: %s%n", l.layer(), l.rows() + "x" + l.columns(), l.factorized()
                     ? String.format(Locale.ROOT, "rank %d of %d, reconstruction error %.4f, %,d -> %,d params, "

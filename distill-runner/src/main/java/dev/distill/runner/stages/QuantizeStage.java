@@ -1,5 +1,10 @@
 package dev.distill.runner.stages;
 
+
+import dev.distill.runner.report.RunSummary.StageResult;
+
+import dev.distill.runner.report.RunSummary.Training;
+
 import dev.distill.core.eval.Accuracy;
 import dev.distill.core.eval.InferenceSpeed;
 import dev.distill.core.quant.Dl4jToRuntime;
@@ -43,13 +48,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * timed in turns in this process. The packed file is an end point: a later stage starts from this
  * stage's input, so one config can end with several quantized variants of one pruned model.
  */
-final class QuantizeStage {
-
-    private final StageContext context;
-
-    QuantizeStage(StageContext context) {
-        this.context = context;
-    }
+record QuantizeStage(StageContext context) implements CompressionStage<StageConfig.Quantize> {
 
     /** The id of a stage's model: {@code <input>-int8}, {@code -kmeans4}, {@code -binary}, then {@code -huffman} if so. */
     static String id(String input, QuantSettings s) {
@@ -60,7 +59,15 @@ final class QuantizeStage {
         } + (s.huffman() ? "-huffman" : "");
     }
 
-    ModelEntry run(StageConfig.Quantize stage, Plan.Node node, StageRunner.Current input) {
+    /** Adds the quantized model's entry; a packed file is an end point, so the next stage starts from {@code input}. */
+    @Override
+    public StageRunner.Current run(StageConfig.Quantize stage, Plan.Node node, StageRunner.Current input,
+            List<ModelEntry> entries) {
+        entries.add(quantized(stage, node, input));
+        return input;
+    }
+
+    private ModelEntry quantized(StageConfig.Quantize stage, Plan.Node node, StageRunner.Current input) {
         ExperimentConfig config = context.config();
         ExperimentData data = context.data();
         RunDirectory run = context.run();
@@ -180,13 +187,11 @@ final class QuantizeStage {
         List<LayerEntry> layers = cost.layers().stream()
                 .map(l -> new LayerEntry(l.index(), l.type(), l.outputShape(), l.params(), l.multiplyAdds())).toList();
         double sparsity = weights == 0 ? 0 : 1.0 - (double) stored / weights;
-        ModelEntry entry = new ModelEntry(id, node.model(), "stage", tuning.distill() ? node.parentId() : null,
-                tuning.distill() ? node.distillation().temperature() : null,
-                tuning.distill() ? node.distillation().softWeightOrNull() : null,
-                tuning.distill() ? node.distillation().hardWeight() : null, accuracy, null, null, null,
-                saved.nonzero(), fileBytes, cost.multiplyAdds(), o.seconds(), null, null, o.validationAfter(),
-                "models/" + id + ".packed", saved.nonzero(), layers, "quantize", input.id(), sparsity, null, tensors,
-                details, null, null, null, null, StageRunner.lower(s.scheme()), s.bits(), intSpeed, floatSpeed);
+        ModelEntry entry = StageContext.entry(id, node, tuning.distill(), accuracy, saved.nonzero(), fileBytes,
+                cost.multiplyAdds(), new Training(o.seconds(), null, null, o.validationAfter()), "models/" + id + ".packed",
+                saved.nonzero(), layers, new StageResult("quantize", input.id(), sparsity, null, tensors, details))
+                .withQuantization(new dev.distill.runner.report.RunSummary.Quantization(StageRunner.lower(s.scheme()),
+                        s.bits(), intSpeed, floatSpeed));
         out.printf(Locale.ROOT, "  %s: test accuracy %.4f (%s: %.4f), file %,d bytes (%s: %,d, %.1fx smaller), "
                 + "%.1f s%n", id, accuracy, input.id(), inputAccuracy, fileBytes, input.id(), input.fileBytes(),
                 (double) input.fileBytes() / fileBytes, o.seconds());

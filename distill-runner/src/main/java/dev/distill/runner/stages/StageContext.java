@@ -5,13 +5,18 @@ import dev.distill.core.train.FineTuning;
 import dev.distill.core.train.Optimizer;
 import dev.distill.core.train.TrainingListener;
 import dev.distill.core.train.TrainingSpec;
-import dev.distill.models.build.NetworkFactory;
+import dev.distill.models.network.NetworkFactory;
 import dev.distill.models.spec.ModelSpec;
 import dev.distill.runner.config.ExperimentConfig;
 import dev.distill.runner.config.ModelConfig;
 import dev.distill.runner.pipeline.ExperimentData;
 import dev.distill.core.chain.Plan;
 import dev.distill.runner.pipeline.RunDirectory;
+import dev.distill.runner.report.RunSummary.Distillation;
+import dev.distill.runner.report.RunSummary.LayerEntry;
+import dev.distill.runner.report.RunSummary.ModelEntry;
+import dev.distill.runner.report.RunSummary.StageResult;
+import dev.distill.runner.report.RunSummary.Training;
 import java.io.PrintStream;
 import java.util.List;
 import java.util.function.Function;
@@ -62,5 +67,18 @@ record StageContext(ExperimentConfig config, ExperimentData data, RunDirectory r
                 spec.updater(), spec.weightDecay(), seed, loss);
         return new Tuning(distill, new FineTuning(build, spec, data.train().features(), targets, data.validation(),
                 seed, List.of(progress.apply(id))));
+    }
+
+    /**
+     * A stage's model entry ({@code role} "stage"): distilled from the student's teacher with its link's
+     * settings when the stage fine-tuned with the distillation loss.
+     */
+    static ModelEntry entry(String id, Plan.Node node, boolean distilled, double accuracy, long params,
+            long fileBytes, long multiplyAdds, Training training, String file, long nonzero, List<LayerEntry> layers,
+            StageResult stage) {
+        return ModelEntry.of(id, node.model(), "stage", accuracy, params, fileBytes, multiplyAdds, file, nonzero,
+                        layers)
+                .withDistillation(distilled ? Distillation.of(node.parentId(), node.distillation()) : Distillation.NONE)
+                .withTraining(training).withStageResult(stage);
     }
 }

@@ -14,7 +14,7 @@ import dev.distill.core.train.FineTuning;
 import dev.distill.core.train.LearningRateSchedule;
 import dev.distill.core.train.Optimizer;
 import dev.distill.core.train.TrainingSpec;
-import dev.distill.models.build.NetworkFactory;
+import dev.distill.models.network.NetworkFactory;
 import dev.distill.runner.config.ConfigLoader;
 import dev.distill.runner.config.ExperimentConfig;
 import dev.distill.runner.config.ModelConfig;

@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.distill.core.io.ModelFiles;
 import dev.distill.core.prune.SparseModelFile;
-import dev.distill.models.build.NetworkFactory;
+import dev.distill.models.network.NetworkFactory;
 import dev.distill.runner.config.ConfigLoader;
 import dev.distill.runner.config.ExperimentConfig;
 import dev.distill.runner.config.ModelConfig;
@@ -60,7 +60,7 @@ class ExportCommandTest {
     void aZooGraphStudentExportsInFloat32AndIsRefusedInInt8(@TempDir Path dir) throws Exception {
         ExperimentConfig config = ConfigLoader.load(Path.of(DIGITS));
         Path zip = dir.resolve("resnet.zip");
-        ModelFiles.saveForShipping(dev.distill.models.build.Networks.build(
+        ModelFiles.saveForShipping(dev.distill.models.network.Networks.build(
                 dev.distill.models.zoo.Zoo.spec("resnet-tiny", 0.5, 1, 10), config.data().input(), new Adam(1e-3), 0, 3,
                 new org.nd4j.linalg.lossfunctions.impl.LossMCXENT()), zip);
         CliRun run = CliRun.of("export", zip.toString(), "--data", DIGITS);

@@ -3,7 +3,7 @@ package dev.distill.runner.pipeline;
 import dev.distill.core.io.CheckpointStore;
 import dev.distill.core.train.CheckpointPolicy;
 import dev.distill.core.train.TrainingState;
-import dev.distill.models.build.NetworkFactory;
+import dev.distill.models.network.NetworkFactory;
 import dev.distill.runner.config.ConfigLoader;
 import dev.distill.runner.config.ExperimentConfig;
 import dev.distill.runner.config.ModelConfig;

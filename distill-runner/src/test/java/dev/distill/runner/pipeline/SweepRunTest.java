@@ -143,10 +143,10 @@ class SweepRunTest {
         assertEquals(2, first.sweeps().get(1).points().size(), "the baseline tries the epochs, not the temperatures");
         RunSummary.ModelEntry entry = first.models().stream().filter(m -> m.id().equals("student-from-teacher"))
                 .findFirst().orElseThrow();
-        assertEquals(chosen.temperature(), entry.temperature());
-        assertEquals(chosen.validationAccuracyPerSeed().get(0), entry.validationAccuracy(), 1e-12,
+        assertEquals(chosen.temperature(), entry.distillation().temperature());
+        assertEquals(chosen.validationAccuracyPerSeed().get(0), entry.training().validationAccuracy(), 1e-12,
                 "the link's model is the chosen point's, seed for seed");
-        assertNotNull(entry.kdVerdict());
+        assertNotNull(entry.verdict().kdVerdict());
         assertTrue(firstRun.console().contains("student-from-teacher seed 0: sweep point " + chosen.label()
                 + ", chosen on validation: test accuracy"), firstRun.console());
         assertFalse(firstRun.console().contains("finished earlier"), "nothing had finished before this run");

@@ -14,9 +14,11 @@ class KdVerdictTest {
 
     private static ModelEntry entry(String id, String role, String from, List<Double> seeds) {
         double mean = seeds.stream().mapToDouble(Double::doubleValue).average().orElseThrow();
-        return new ModelEntry(id, id.split("-")[0], role, from, from == null ? null : 4.0, from == null ? null : 0.9,
-                from == null ? null : 0.1, seeds.get(0), mean, null, seeds, 25_450, 95_856, 50_900L, 10, 1.0, 10,
-                0.85, "models/" + id + ".zip", 25_450L, null);
+        return ModelEntry.of(id, id.split("-")[0], role, seeds.get(0), 25_450, 95_856, 50_900L, "models/" + id + ".zip",
+                25_450L, null)
+                .withDistillation(new RunSummary.Distillation(from, from == null ? null : 4.0, from == null ? null : 0.9,
+                        from == null ? null : 0.1))
+                .withSeeds(new RunSummary.Seeds(mean, null, seeds)).withTraining(new RunSummary.Training(10, 1.0, 10, 0.85));
     }
 
     private static ModelEntry verdictOf(String id, List<ModelEntry> entries) {
@@ -28,15 +30,15 @@ class KdVerdictTest {
         ModelEntry kd = verdictOf("student-from-teacher", List.of(
                 entry("student-baseline", "baseline", null, List.of(0.85, 0.86, 0.87)),
                 entry("student-from-teacher", "student", "teacher", List.of(0.90, 0.91, 0.92))));
-        assertEquals(0.05, kd.kdGain(), 1e-12);
+        assertEquals(0.05, kd.verdict().kdGain(), 1e-12);
         // variances 1e-4 each, 3 seeds each: standard error sqrt(2e-4 / 3); Welch's df = 4
         double se = Math.sqrt(2e-4 / 3);
-        assertEquals(se, kd.kdGainStd(), 1e-12);
+        assertEquals(se, kd.verdict().kdGainStd(), 1e-12);
         double p = 2 * (1 - new TDistribution(4).cumulativeProbability(0.05 / se));
-        assertEquals(p, kd.kdGainP(), 1e-9);
+        assertEquals(p, kd.verdict().kdGainP(), 1e-9);
         assertTrue(p < 0.01);
         assertEquals(String.format(java.util.Locale.ROOT,
-                "distillation helped by 5.00 ± 0.82 points vs student-baseline, Welch p=%.3f", p), kd.kdVerdict());
+                "distillation helped by 5.00 ± 0.82 points vs student-baseline, Welch p=%.3f", p), kd.verdict().kdVerdict());
     }
 
     @Test
@@ -45,9 +47,9 @@ class KdVerdictTest {
         ModelEntry kd = verdictOf("student-from-teacher", List.of(
                 entry("student-baseline", "baseline", null, List.of(0.8603, 0.8641, 0.8626)),
                 entry("student-from-teacher", "student", "teacher", List.of(0.8457, 0.8484, 0.8542))));
-        assertEquals(-0.012900, kd.kdGain(), 1e-6);
-        assertTrue(kd.kdGainP() < 0.05, "p " + kd.kdGainP());
-        assertTrue(kd.kdVerdict().startsWith("distillation hurt by 1.29 ± "), kd.kdVerdict());
+        assertEquals(-0.012900, kd.verdict().kdGain(), 1e-6);
+        assertTrue(kd.verdict().kdGainP() < 0.05, "p " + kd.verdict().kdGainP());
+        assertTrue(kd.verdict().kdVerdict().startsWith("distillation hurt by 1.29 ± "), kd.verdict().kdVerdict());
     }
 
     @Test
@@ -55,8 +57,8 @@ class KdVerdictTest {
         ModelEntry kd = verdictOf("student-from-teacher", List.of(
                 entry("student-baseline", "baseline", null, List.of(0.85, 0.87, 0.86)),
                 entry("student-from-teacher", "student", "teacher", List.of(0.86, 0.85, 0.875))));
-        assertTrue(kd.kdGainP() > 0.05);
-        assertTrue(kd.kdVerdict().startsWith("distillation did not help (+0.17 ± "), kd.kdVerdict());
+        assertTrue(kd.verdict().kdGainP() > 0.05);
+        assertTrue(kd.verdict().kdVerdict().startsWith("distillation did not help (+0.17 ± "), kd.verdict().kdVerdict());
     }
 
     @Test
@@ -66,12 +68,12 @@ class KdVerdictTest {
                 entry("assistant-from-teacher", "assistant", "teacher", List.of(0.90)),
                 entry("student-baseline", "baseline", null, List.of(0.86)),
                 entry("student-from-teacher", "student", "teacher", List.of(0.85))));
-        assertNull(entries.get(0).kdVerdict());
-        assertNull(entries.get(1).kdVerdict(), "the assistant has no baseline of its architecture");
-        assertNull(entries.get(2).kdVerdict());
-        assertEquals(-0.01, entries.get(3).kdGain(), 1e-12);
-        assertNull(entries.get(3).kdGainP());
-        assertTrue(entries.get(3).kdVerdict().contains("too few seeds"), entries.get(3).kdVerdict());
+        assertNull(entries.get(0).verdict().kdVerdict());
+        assertNull(entries.get(1).verdict().kdVerdict(), "the assistant has no baseline of its architecture");
+        assertNull(entries.get(2).verdict().kdVerdict());
+        assertEquals(-0.01, entries.get(3).verdict().kdGain(), 1e-12);
+        assertNull(entries.get(3).verdict().kdGainP());
+        assertTrue(entries.get(3).verdict().kdVerdict().contains("too few seeds"), entries.get(3).verdict().kdVerdict());
         assertTrue(Json.pretty(entries.get(3)).contains("\"kd_gain_p\" : null"), Json.pretty(entries.get(3)));
     }
 }

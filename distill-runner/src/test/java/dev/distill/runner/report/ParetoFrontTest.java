@@ -51,7 +51,7 @@ class ParetoFrontTest {
     }
 
     private static RunSummary.ModelEntry entry(String id, String role, double accuracy, long bytes) {
-        return new RunSummary.ModelEntry(id, id, role, null, null, null, null, accuracy, null, null, null, 1000, bytes,
-                1000L, 1, 1.0, 1, accuracy, "models/" + id + ".zip", 1000L, null);
+        return RunSummary.ModelEntry.of(id, id, role, accuracy, 1000, bytes, 1000L, "models/" + id + ".zip", 1000L, null)
+                .withTraining(new RunSummary.Training(1, 1.0, 1, accuracy));
     }
 }

@@ -1,4 +1,4 @@
-package dev.distill.models.build;
+package dev.distill.models.network;
 
 /**
  * Maps the seeds users write to the seeds handed to DL4J and ND4J. Measured on 1.0.0-M2.1: a

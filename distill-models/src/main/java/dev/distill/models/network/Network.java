@@ -1,4 +1,4 @@
-package dev.distill.models.build;
+package dev.distill.models.network;
 
 import java.io.ByteArrayInputStream;
 import java.io.IOException;

@@ -1,4 +1,4 @@
-package dev.distill.models.build;
+package dev.distill.models.network;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;

@@ -1,4 +1,4 @@
-package dev.distill.models.build;
+package dev.distill.models.network;
 
 import java.lang.reflect.Field;
 import java.util.Locale;

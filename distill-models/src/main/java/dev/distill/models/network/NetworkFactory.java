@@ -1,4 +1,4 @@
-package dev.distill.models.build;
+package dev.distill.models.network;
 
 import dev.distill.models.spec.InputShape;
 import dev.distill.models.spec.LayerSpec;
