@@ -48,6 +48,9 @@ final class RunCommand implements Callable<Integer> {
             console.printf("distill run %s: %s, %,d train / %,d validation / %,d test examples -> %s%n",
                     experiment.name(), data.name(), data.train().size(), data.validation().size(), data.test().size(),
                     run.root());
+            if (data.scaleWarning() != null) {
+                console.println(data.scaleWarning());
+            }
             BusyMachine.warning().ifPresent(console::println);
             new Pipeline(experiment, data, pretrained, run, console, System.console() != null).run();
         }

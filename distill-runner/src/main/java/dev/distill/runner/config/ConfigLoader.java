@@ -294,7 +294,7 @@ public final class ConfigLoader {
                 }
                 case "idx" -> {
                     d.allowOnly(union(common, Set.of("train_images", "train_labels", "test_images", "test_labels",
-                            "scale", "name")));
+                            "scale", "name", "normalize")));
                     Path images = file(d, "train_images");
                     Path folder = images.toAbsolutePath().getParent();
                     String name = dataName(d, folder == null || folder.getFileName() == null ? "idx"
@@ -304,7 +304,8 @@ public final class ConfigLoader {
                     hasTestFile = true;
                 }
                 case "csv" -> {
-                    d.allowOnly(union(common, Set.of("train", "test", "label_column", "header", "scale", "name")));
+                    d.allowOnly(union(common, Set.of("train", "test", "label_column", "header", "scale", "name",
+                            "normalize")));
                     Path test = d.has("test") ? file(d, "test") : null;
                     Path train = file(d, "train");
                     String name = dataName(d, train.getFileName().toString().replaceFirst("(\\.[A-Za-z0-9]+)+$", ""));
@@ -339,7 +340,9 @@ public final class ConfigLoader {
             if (!hasTestFile && test == 0) {
                 throw d.error("test_split", "must be above 0: this data set has no test file");
             }
-            return new DataConfig(source, input, classes, batchSize, validation, test);
+            dev.distill.runner.data.FeatureNormalizer.Method normalize = d.enumValue("normalize", "none",
+                    dev.distill.runner.data.FeatureNormalizer.Method.class);
+            return new DataConfig(source, input, classes, batchSize, validation, test, normalize);
         }
 
         /** {@code data.name}, the data set's name in summaries and reports, else {@code fallback}. */
