@@ -39,9 +39,9 @@ final class RunCommand implements Callable<Integer> {
         // everything is read and checked before the run directory exists: bad input leaves nothing behind
         ExperimentConfig experiment = options.load(config);
         dev.distill.runner.pipeline.Plan.of(experiment).confirmSize(experiment, yes);
-        // another config's models this one loads (from:): their runs are made, or reused, first
-        dev.distill.runner.pipeline.Dependencies.make(experiment, console, System.console() != null);
         ExperimentData data = ExperimentData.load(experiment.data(), experiment.seed());
+        // another config's models this one loads (from:): their runs are made, or reused, once all else is checked
+        dev.distill.runner.pipeline.Dependencies.make(experiment, console, System.console() != null);
         Map<String, dev.distill.models.build.Network> pretrained = PretrainedModels.load(experiment, data);
         RunDirectory run = RunDirectory.create(experiment.name(), out);
         try (RunLock lock = RunLock.acquire(run.root(), console)) {
