@@ -41,6 +41,10 @@ public final class PackedOnnxExporter {
 
     /** Metadata: what is added to raw values after the scale, when the data has a shift. */
     public static final String META_SHIFT = "distill.input_shift";
+    /** Metadata: per-feature factors applied after scale and shift (data.normalize), comma-separated. */
+    public static final String META_FEATURE_SCALES = "distill.feature_scales";
+    /** Metadata: per-feature offsets added after {@link #META_FEATURE_SCALES}, comma-separated. */
+    public static final String META_FEATURE_SHIFTS = "distill.feature_shifts";
     /** Metadata: the class names, one a line, when the data has them. */
     public static final String META_CLASS_NAMES = "distill.class_names";
 
@@ -60,6 +64,7 @@ public final class PackedOnnxExporter {
         if (p.shift() != 0) {
             m.put(META_SHIFT, Float.toString(p.shift()));
         }
+        m.putAll(featureMetadata(p));
         int[] s = model.inputShape();
         m.put(OnnxExporter.META_INPUT, s[1] == 1 && s[2] == 1 ? "flat " + s[0]
                 : String.format(Locale.ROOT, "image %dx%dx%d (channels x height x width), flattened channels first",
@@ -68,6 +73,27 @@ public final class PackedOnnxExporter {
             m.put(META_CLASS_NAMES, String.join("\n", model.classNames()));
         }
         return m;
+    }
+
+    /**
+     * {@link #META_FEATURE_SCALES} and {@link #META_FEATURE_SHIFTS} of a per-feature preprocessing (each
+     * float printed so that parsing it gives that float back); empty when there is none.
+     */
+    public static Map<String, String> featureMetadata(Preprocessing p) {
+        Map<String, String> m = new LinkedHashMap<>();
+        if (p.perFeature()) {
+            m.put(META_FEATURE_SCALES, floats(p.featureScales()));
+            m.put(META_FEATURE_SHIFTS, floats(p.featureShifts()));
+        }
+        return m;
+    }
+
+    private static String floats(float[] values) {
+        StringBuilder b = new StringBuilder();
+        for (float v : values) {
+            b.append(b.length() == 0 ? "" : ",").append(Float.toString(v));
+        }
+        return b.toString();
     }
 
     /** The ONNX model of {@code model} with {@code metadata} as its metadata_props (see {@link #metadata}). */

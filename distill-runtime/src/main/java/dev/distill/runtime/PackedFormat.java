@@ -15,13 +15,14 @@ import java.util.stream.IntStream;
 import java.util.zip.CRC32;
 
 /**
- * The packed model file, version 3: the architecture in the runtime's own terms ({@link Op}s), weights at
+ * The packed model file, version 4: the architecture in the runtime's own terms ({@link Op}s), weights at
  * their real bit width (an int8 model is a quarter of the float one, a 4-bit k-means one an eighth,
  * before entropy coding), the preprocessing and the class names.
  *
  * <p>Layout (big-endian; "varint" is an unsigned LEB128 count below 2^31): magic {@code DSTLPACK}, format
  * version (u16), the file's length in bytes (u32), the input shape (3 varints: channels, height, width),
- * the preprocessing (f32 scale, f32 shift), the class names (varint count; each a varint length and
+ * the preprocessing (f32 scale, f32 shift, then a varint count of per-feature pairs and as many f32 scales
+ * and f32 shifts; version 3 files, read too, have no count), the class names (varint count; each a varint length and
  * UTF-8), the ops (varint count; each a kind (u8, {@link Op.Kind}'s order), the values it reads (varint
  * count, 0 for the value before it, then varints: 0 the input, k + 1 op k's output) and its fields), a CRC-32 of
  * every byte before it. An op's fields: a window is 8 varints (kernel, stride, padding, dilation; height
@@ -52,7 +53,9 @@ import java.util.zip.CRC32;
 public final class PackedFormat {
 
     static final byte[] MAGIC = "DSTLPACK".getBytes(StandardCharsets.US_ASCII);
-    public static final int VERSION = 3;
+    public static final int VERSION = 4;
+    /** The version before per-feature preprocessing, still read (its files have no per-feature pairs). */
+    static final int VERSION_WITHOUT_FEATURES = 3;
     /** Magic, version, length: what must be there before anything can be checked. */
     private static final int PREAMBLE = MAGIC.length + 2 + 4;
     /** The most values all tensors may declare per byte of the file (zeros of pruned tensors included). */
@@ -112,6 +115,15 @@ public final class PackedFormat {
             }
             out.writeFloat(model.preprocessing().scale());
             out.writeFloat(model.preprocessing().shift());
+            float[] featureScales = model.preprocessing().featureScales();
+            float[] featureShifts = model.preprocessing().featureShifts();
+            writeVarint(out, featureScales.length);
+            for (float v : featureScales) {
+                out.writeFloat(v);
+            }
+            for (float v : featureShifts) {
+                out.writeFloat(v);
+            }
             writeVarint(out, model.classNames().size());
             for (String name : model.classNames()) {
                 byte[] utf8 = name.getBytes(StandardCharsets.UTF_8);
@@ -467,9 +479,9 @@ public final class PackedFormat {
         }
         ByteBuffer preamble = ByteBuffer.wrap(bytes, MAGIC.length, 6);
         int version = preamble.getShort() & 0xFFFF;
-        if (version != VERSION) {
+        if (version != VERSION && version != VERSION_WITHOUT_FEATURES) {
             throw new ModelFormatException(source + ": packed model format version " + version + ", this runtime"
-                    + " reads version " + VERSION + (version < VERSION ? " (write it again: re-run the quantize"
+                    + " reads versions " + VERSION_WITHOUT_FEATURES + " and " + VERSION + (version < VERSION ? " (write it again: re-run the quantize"
                     + " stage, or ./distill export on the model's .zip or .sparse file)" : " (a newer distill wrote"
                     + " it: update distill-runtime)"));
         }
@@ -493,7 +505,22 @@ public final class PackedFormat {
             for (int d = 0; d < 3; d++) {
                 input[d] = in.varint();
             }
-            Preprocessing pre = new Preprocessing(in.f32(), in.f32());
+            float scale = in.f32();
+            float shift = in.f32();
+            int features = version == VERSION_WITHOUT_FEATURES ? 0 : in.count("per-feature pairs", 8);
+            if (features != 0 && features != (long) input[0] * input[1] * input[2]) {
+                throw new IOException(features + " per-feature preprocessing pairs for an input of "
+                        + (long) input[0] * input[1] * input[2] + " values");
+            }
+            float[] featureScales = new float[features];
+            float[] featureShifts = new float[features];
+            for (int i = 0; i < features; i++) {
+                featureScales[i] = in.f32();
+            }
+            for (int i = 0; i < features; i++) {
+                featureShifts[i] = in.f32();
+            }
+            Preprocessing pre = new Preprocessing(scale, shift, featureScales, featureShifts);
             int classes = in.count("class names", 1);
             List<String> names = new ArrayList<>();
             for (int i = 0; i < classes; i++) {

@@ -79,7 +79,7 @@ class ModelTest {
         bytes[9] = 2;
         Path file = Files.write(dir.resolve("v2.packed"), bytes);
         ModelFormatException e = assertThrows(ModelFormatException.class, () -> Model.load(file));
-        assertEquals(file + ": packed model format version 2, this runtime reads version 3 (write it again: re-run"
+        assertEquals(file + ": packed model format version 2, this runtime reads versions 3 and 4 (write it again: re-run"
                 + " the quantize stage, or ./distill export on the model's .zip or .sparse file)", e.getMessage());
     }
 

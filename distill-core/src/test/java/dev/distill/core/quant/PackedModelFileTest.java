@@ -156,12 +156,12 @@ class PackedModelFileTest {
         byte[] longer = java.util.Arrays.copyOf(bytes, bytes.length + 3);
         assertError(write("longer.packed", longer), "3 bytes after the end");
         byte[] newer = bytes.clone();
-        newer[9] = 4;
-        assertError(write("newer.packed", newer), "packed model format version 4, this runtime reads version 3 (a "
+        newer[9] = 5;
+        assertError(write("newer.packed", newer), "packed model format version 5, this runtime reads versions 3 and 4 (a "
                 + "newer distill wrote it: update distill-runtime)");
         byte[] older = bytes.clone();
         older[9] = 2;
-        assertError(write("older.packed", older), "packed model format version 2, this runtime reads version 3 (write"
+        assertError(write("older.packed", older), "packed model format version 2, this runtime reads versions 3 and 4 (write"
                 + " it again: re-run the quantize stage, or ./distill export on the model's .zip or .sparse file)");
         Path zip = dir.resolve("model.zip");
         ModelFiles.saveForShipping(net, zip);

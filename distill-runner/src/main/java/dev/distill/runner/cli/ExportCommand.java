@@ -102,14 +102,14 @@ final class ExportCommand implements Callable<Integer> {
                     throw new DistillException(model + ": int8 export of graph models is not supported yet (export"
                             + " it without --int8: float32)");
                 }
-                PackedModelFile.write(graph, experiment.data().source().preprocessing(),
+                PackedModelFile.write(graph, data.preprocessing(),
                         experiment.data().source().classNames(), file);
             } else {
                 MultiLayerNetwork net = ((Network.Sequential) loaded).net();
                 Quantization.Outcome o = int8 ? Quantization.postTrainingInt8(net, data.train().features(),
                         experiment.data().batchSize(), calibrationBatches) : null;
                 PackedModelFile.write(int8 ? o.net() : net, int8 ? o.tensors() : List.of(),
-                        int8 ? o.activations() : List.of(), huffman, experiment.data().source().preprocessing(),
+                        int8 ? o.activations() : List.of(), huffman, data.preprocessing(),
                         experiment.data().source().classNames(), file);
             }
         } catch (IllegalArgumentException e) {
@@ -168,7 +168,7 @@ final class ExportCommand implements Callable<Integer> {
             ExperimentConfig experiment = options.load(config);
             ExperimentData data = ExperimentData.load(experiment.data(), experiment.seed());
             source.checkFits(model, data.test().features(), experiment.data().classes());
-            agreement = OnnxExports.export(source, OnnxExports.metadata(experiment.data()), target,
+            agreement = OnnxExports.export(source, OnnxExports.metadata(experiment.data(), data.preprocessing()), target,
                     data.test().features());
         } else {
             agreement = OnnxExports.export(source, Map.of(), target, null);

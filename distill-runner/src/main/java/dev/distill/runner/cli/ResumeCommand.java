@@ -66,8 +66,8 @@ final class ResumeCommand implements Callable<Integer> {
             // relative paths in the config are relative to where it was first loaded from
             Path base = Path.of(progress.configFile()).toAbsolutePath().getParent();
             ExperimentConfig experiment = ConfigLoader.load(configFile, List.of(), base);
-            dev.distill.runner.pipeline.Dependencies.make(experiment, out, System.console() != null);
             ExperimentData data = ExperimentData.load(experiment.data(), experiment.seed());
+            dev.distill.runner.pipeline.Dependencies.make(experiment, out, System.console() != null);
             var pretrained = PretrainedModels.load(experiment, data);
             if (!changed.isEmpty()) {
                 out.println("--force: resuming with the edited " + ReportData.CONFIG + " (" + String.join(", ", changed)

@@ -40,15 +40,18 @@ final class RunCommand implements Callable<Integer> {
         ExperimentConfig experiment = options.load(config);
         dev.distill.runner.pipeline.ExperimentPlan.confirmSize(dev.distill.runner.pipeline.ExperimentPlan.of(experiment),
                 experiment, yes);
-        // another config's models this one loads (from:): their runs are made, or reused, first
-        dev.distill.runner.pipeline.Dependencies.make(experiment, console, System.console() != null);
         ExperimentData data = ExperimentData.load(experiment.data(), experiment.seed());
+        // another config's models this one loads (from:): their runs are made, or reused, once all else is checked
+        dev.distill.runner.pipeline.Dependencies.make(experiment, console, System.console() != null);
         Map<String, dev.distill.models.network.Network> pretrained = PretrainedModels.load(experiment, data);
         RunDirectory run = RunDirectory.create(experiment.name(), out);
         try (RunLock lock = RunLock.acquire(run.root(), console)) {
             console.printf("distill run %s: %s, %,d train / %,d validation / %,d test examples -> %s%n",
                     experiment.name(), data.name(), data.train().size(), data.validation().size(), data.test().size(),
                     run.root());
+            if (data.scaleWarning() != null) {
+                console.println(data.scaleWarning());
+            }
             BusyMachine.warning().ifPresent(console::println);
             new Pipeline(experiment, data, pretrained, run, console, System.console() != null).run();
         }

@@ -39,6 +39,13 @@ final class ValidateCommand implements Callable<Integer> {
         out.printf(Locale.ROOT, "%s: OK. %s, input %s, %d classes: %,d train / %,d validation / %,d test examples%n",
                 config, data.name(), experiment.data().input(), experiment.data().classes(), data.train().size(),
                 data.validation().size(), data.test().size());
+        if (experiment.data().normalize() != dev.distill.runner.data.FeatureNormalizer.Method.NONE) {
+            out.printf(Locale.ROOT, "  features normalized: %s, fitted on the %,d training examples%n",
+                    experiment.data().normalize().label(), data.train().size());
+        }
+        if (data.scaleWarning() != null) {
+            out.println("  " + data.scaleWarning());
+        }
         for (Plan.Node node : ExperimentPlan.of(experiment).nodes()) {
             ModelConfig model = experiment.models().get(node.model());
             String what = model instanceof ModelConfig.Declared d

@@ -206,7 +206,7 @@ final class SweepParser {
                         p.weightDecay(), p.method(), p.alpha(), p.beta());
             }
             case "schedule" -> {
-                LearningRateSchedule schedule = ConfigLoader.schedule(at.mapAt(v, where));
+                LearningRateSchedule schedule = ModelParser.schedule(at.mapAt(v, where));
                 yield new Point(p.temperature(), p.softWeight(), p.hardWeight(), p.epochs(), p.learningRate(),
                         schedule, p.weightDecay(), p.method(), p.alpha(), p.beta());
             }

@@ -243,4 +243,24 @@ final class YamlMap {
         Path p = Path.of(text);
         return p.isAbsolute() ? p : base.resolve(p).normalize();
     }
+
+    /** Turns the range checks of the typed records into located config errors (at {@code key}, or the mapping). */
+    static <T> T check(YamlMap at, String key, java.util.function.Supplier<T> build) {
+        try {
+            return build.get();
+        } catch (IllegalArgumentException e) {
+            if (e instanceof dev.distill.models.spec.SpecException) {
+                throw e;
+            }
+            String keyPath = key.isEmpty() ? at.path() : at.child(key);
+            throw at.error(key.isEmpty() || !at.has(key) ? at.node() : at.value(key), keyPath, e.getMessage());
+        }
+    }
+
+    /** The keys of both sets (the keys a block allows: common ones and its own). */
+    static java.util.Set<String> union(java.util.Set<String> a, java.util.Set<String> b) {
+        java.util.Set<String> all = new java.util.HashSet<>(a);
+        all.addAll(b);
+        return all;
+    }
 }

@@ -83,10 +83,13 @@ public final class OnnxExports {
 
     /**
      * What the model's input expects, written into the ONNX file: the factor raw values were
-     * multiplied by ({@link OnnxExporter#META_SCALE}) and the flat layout ({@link OnnxExporter#META_INPUT}).
+     * multiplied by ({@link OnnxExporter#META_SCALE}), the per-feature normalization after it if any,
+     * and the flat layout ({@link OnnxExporter#META_INPUT}).
      */
-    public static Map<String, String> metadata(DataConfig data) {
+    public static Map<String, String> metadata(DataConfig data, dev.distill.runtime.Preprocessing preprocessing) {
         Map<String, String> m = new LinkedHashMap<>();
+        // per-feature normalization (data.normalize) is written beside the scale, as the packed export writes it
+        m.putAll(dev.distill.onnx.PackedOnnxExporter.featureMetadata(preprocessing));
         m.put(OnnxExporter.META_SCALE, Double.toString(scale(data.source())));
         m.put(OnnxExporter.META_INPUT, data.input().image()
                 ? String.format(Locale.ROOT, "image %dx%dx%d (channels x height x width), flattened channels first",

@@ -7,14 +7,26 @@ import dev.distill.runner.config.DataConfig;
 import dev.distill.runner.config.DataSource;
 import dev.distill.runner.data.CsvReader;
 import dev.distill.runner.data.Datasets;
+import dev.distill.runner.data.FeatureNormalizer;
 import dev.distill.runner.data.IdxReader;
 
 /**
  * The three parts every run uses: training examples, the validation split held out from them (by
  * the experiment's seed), and the test examples (the source's test file, or a split held out with
- * seed 0 so that it does not move with the experiment's seed).
+ * seed 0 so that it does not move with the experiment's seed); all three normalized per feature when the
+ * config says so, with statistics of the training part alone.
+ *
+ * @param preprocessing how raw values of the files become the networks' input (what a packed model records)
+ * @param scaleWarning  one line when the features' ranges differ by more than 1,000x and nothing normalizes
+ *                      them, else null
  */
-public record ExperimentData(String name, LabeledData train, LabeledData validation, LabeledData test) {
+public record ExperimentData(String name, LabeledData train, LabeledData validation, LabeledData test,
+        dev.distill.runtime.Preprocessing preprocessing, String scaleWarning) {
+
+    /** Data used as it is: no preprocessing recorded, no warning. */
+    public ExperimentData(String name, LabeledData train, LabeledData validation, LabeledData test) {
+        this(name, train, validation, test, dev.distill.runtime.Preprocessing.NONE, null);
+    }
 
     /** Seed of the test split for sources without a test file; fixed so all runs share one test set. */
     static final long TEST_SPLIT_SEED = 0;
@@ -62,7 +74,14 @@ public record ExperimentData(String name, LabeledData train, LabeledData validat
         checkFeatures(trainFile, trainAll, config);
         checkFeatures(testFile, test, config);
         Splits.Pair parts = Splits.holdOut(trainAll, config.validationSplit(), seed);
-        return new ExperimentData(source.name(), parts.first(), parts.second(), test);
+        if (config.normalize() == FeatureNormalizer.Method.NONE) {
+            return new ExperimentData(source.name(), parts.first(), parts.second(), test, source.preprocessing(),
+                    FeatureNormalizer.unevenScales(parts.first().features()));
+        }
+        // fitted on the training part only: validation and test examples must not leak into it
+        FeatureNormalizer normalizer = FeatureNormalizer.fit(config.normalize(), parts.first().features());
+        return new ExperimentData(source.name(), normalizer.apply(parts.first()), normalizer.apply(parts.second()),
+                normalizer.apply(test), normalizer.after(source.preprocessing()), null);
     }
 
     private static void checkFeatures(String where, LabeledData data, DataConfig config) {

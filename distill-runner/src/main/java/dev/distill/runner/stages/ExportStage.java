@@ -28,7 +28,7 @@ public final class ExportStage {
 
     public static void run(ExperimentConfig config, ExperimentData data, RunDirectory run, PrintStream out,
             List<ModelEntry> entries) {
-        Map<String, String> metadata = OnnxExports.metadata(config.data());
+        Map<String, String> metadata = OnnxExports.metadata(config.data(), data.preprocessing());
         for (StageConfig stage : config.stages()) {
             if (!(stage instanceof StageConfig.Export export)) {
                 continue;

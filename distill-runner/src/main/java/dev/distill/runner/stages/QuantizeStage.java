@@ -90,7 +90,7 @@ record QuantizeStage(StageContext context) implements CompressionStage<StageConf
         List<TensorLayout> layouts;
         try {
             layouts = PackedModelFile.write(o.net(), o.tensors(), o.activations(), s.huffman(),
-                    config.data().source().preprocessing(), config.data().source().classNames(), file);
+                    data.preprocessing(), config.data().source().classNames(), file);
         } catch (IllegalArgumentException e) {
             // a layer distill-runtime cannot run: the packed format describes nothing else
             throw new dev.distill.core.DistillException(id + ": cannot be written packed: " + e.getMessage(), e);

@@ -64,4 +64,39 @@ class DataConfigTest {
                 classes: 3
                 """).name());
     }
+
+    @Test
+    void normalizeIsReadForCsvAndIdxAndRefusedWhereItIsNotOffered() throws Exception {
+        Files.write(dir.resolve("t.csv"), new byte[0]);
+        String csv = """
+                dataset: csv
+                train: t.csv
+                input: {features: 4}
+                classes: 3
+                """;
+        assertEquals(dev.distill.runner.data.FeatureNormalizer.Method.NONE, loadData(csv).normalize());
+        assertEquals(dev.distill.runner.data.FeatureNormalizer.Method.STANDARDIZE,
+                loadData(csv + "normalize: standardize\n").normalize());
+        assertEquals(dev.distill.runner.data.FeatureNormalizer.Method.MINMAX, loadData(idx("normalize: minmax\n")).normalize());
+        ConfigException unknown = assertThrows(ConfigException.class, () -> loadData(csv + "normalize: zscore\n"));
+        assertTrue(unknown.getMessage().contains("data.normalize: unknown value 'zscore'; known: standardize, minmax, none"),
+                unknown.getMessage());
+        ConfigException digits = assertThrows(ConfigException.class, () -> loadData("""
+                dataset: digits
+                input: {height: 8, width: 8, channels: 1}
+                classes: 10
+                normalize: standardize
+                """));
+        assertTrue(digits.getMessage().contains("normalize"), digits.getMessage());
+    }
+
+    private DataConfig loadData(String data) throws Exception {
+        Path config = Files.writeString(dir.resolve("n.yaml"), "name: n\ndata:\n" + data.indent(2) + """
+                models:
+                  teacher: {layers: [{type: output}]}
+                  student: {layers: [{type: output}]}
+                chains: [[teacher, student]]
+                """);
+        return ConfigLoader.load(config).data();
+    }
 }

@@ -1,0 +1,197 @@
+package dev.distill.runner.config;
+
+import dev.distill.core.chain.Chain;
+import dev.distill.core.chain.DistillationSettings;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.yaml.snakeyaml.nodes.MappingNode;
+import org.yaml.snakeyaml.nodes.Node;
+import org.yaml.snakeyaml.nodes.ScalarNode;
+import org.yaml.snakeyaml.nodes.SequenceNode;
+import org.yaml.snakeyaml.nodes.Tag;
+
+/**
+ * The {@code chains:} block and every {@code distillation:} block: which model teaches which (lists,
+ * {@code {models: [...], distillation: {...}}} and born-again chains), with one loss per link and no loops.
+ */
+final class ChainParser {
+
+    static final Set<String> DISTILLATION_KEYS = Set.of("method", "temperature", "soft_weight", "hard_weight",
+            "alpha", "beta");
+
+    private ChainParser() {
+    }
+
+    static DistillationSettings distillation(YamlMap d, DistillationSettings defaults) {
+        d.allowOnly(DISTILLATION_KEYS);
+        String name = d.has("method") ? d.string("method") : defaults.method().label();
+        DistillationSettings.Method method = DistillationSettings.Method.byLabel(name);
+        if (method == null) {
+            throw d.error("method", DistillationSettings.Method.unknown(name));
+        }
+        // keys a method does not use are refused, so that a setting never silently does nothing
+        for (String key : method == DistillationSettings.Method.KD ? List.of("alpha", "beta") : List.of("soft_weight")) {
+            if (d.has(key)) {
+                throw d.error(key, key + " belongs to method " + (method == DistillationSettings.Method.KD
+                        ? "dkd (decoupled KD); kd weighs its terms with soft_weight and hard_weight"
+                        : "kd; dkd weighs its two soft terms with alpha and beta, and the labels with hard_weight"));
+            }
+        }
+        // unset keys come from the enclosing block when it uses the same method, else from the method's defaults
+        DistillationSettings base = defaults.startingPoint(method);
+        double t = d.number("temperature", base.temperature());
+        double hard = d.number("hard_weight", base.hardWeight());
+        try {
+            return method == DistillationSettings.Method.KD
+                    ? DistillationSettings.kd(t, d.number("soft_weight", base.softWeight()), hard)
+                    : DistillationSettings.dkd(t, d.number("alpha", base.alpha()), d.number("beta", base.beta()), hard);
+        } catch (dev.distill.core.SettingException e) {
+            throw d.error(e.key(), e.getMessage());
+        }
+    }
+
+    static List<Chain> chains(YamlMap top, Map<String, ModelConfig> models, DistillationSettings defaults) {
+        List<Node> nodes = top.list("chains");
+        if (nodes.isEmpty()) {
+            throw top.error("chains", "declare at least one chain, e.g. [teacher, student]");
+        }
+        List<Chain> chains = new ArrayList<>();
+        // a link (the path of names from the chain's root) shared by chains is one model: one loss
+        Map<List<String>, DistillationSettings> links = new java.util.HashMap<>();
+        // who teaches whom, over all chains: a loop (a student teaching its teacher) is refused
+        Edges teaches = new Edges();
+        for (int c = 0; c < nodes.size(); c++) {
+            String where = top.child("chains") + "[" + c + "]";
+            Node node = nodes.get(c);
+            List<Node> names;
+            DistillationSettings settings = defaults;
+            if (node instanceof MappingNode && top.mapAt(node, where).has("born_again")) {
+                YamlMap chain = top.mapAt(node, where);
+                chain.allowOnly(Set.of("born_again", "generations", "distillation"));
+                names = bornAgain(chain, models);
+                if (chain.has("distillation")) {
+                    settings = distillation(chain.map("distillation"), defaults);
+                }
+            } else if (node instanceof MappingNode) {
+                YamlMap chain = top.mapAt(node, where);
+                chain.allowOnly(Set.of("models", "distillation"));
+                names = chain.list("models");
+                if (chain.has("distillation")) {
+                    settings = distillation(chain.map("distillation"), defaults);
+                }
+            } else if (node instanceof SequenceNode seq) {
+                names = seq.getValue();
+            } else {
+                throw top.error(node, where, "expected a list of model names like [teacher, assistant, student]"
+                        + " or {models: [...], distillation: {...}}");
+            }
+            if (names.size() < 2) {
+                throw top.error(node, where, "a chain needs at least a teacher and a student");
+            }
+            List<String> chain = new ArrayList<>();
+            for (int i = 0; i < names.size(); i++) {
+                String name = top.scalarText(names.get(i), where);
+                if (!models.containsKey(name)) {
+                    throw top.error(names.get(i), where, "no model named '" + name + "'; declared models: "
+                            + String.join(", ", models.keySet()));
+                }
+                if (chain.contains(name)) {
+                    throw top.error(names.get(i), where, "'" + name + "' appears twice in the chain");
+                }
+                if (i > 0 && models.get(name) instanceof ModelConfig.Pretrained) {
+                    throw top.error(names.get(i), where, "'" + name + "' is loaded from a file and is never "
+                            + "trained, so it can only be the first model of a chain (the teacher)");
+                }
+                if (i > 0) {
+                    String teacher = chain.get(i - 1);
+                    List<String> back = teaches.path(name, teacher);
+                    if (back != null) {
+                        throw top.error(names.get(i), where, "'" + teacher + "' -> '" + name + "' closes a loop with "
+                                + "the chains before it (" + String.join(" -> ", back) + "): a model cannot be "
+                                + "distilled from its own student; drop one of the chains");
+                    }
+                    teaches.add(teacher, name);
+                }
+                chain.add(name);
+                if (i > 0) {
+                    DistillationSettings earlier = links.putIfAbsent(List.copyOf(chain), settings);
+                    if (earlier != null && !earlier.equals(settings)) {
+                        throw top.error(names.get(i), where, String.join(" -> ", chain) + " is also in an earlier "
+                                + "chain with other distillation settings; give both chains the same settings, "
+                                + "or declare a second model under another name for the second setting");
+                    }
+                }
+            }
+            chains.add(new Chain(chain, settings));
+        }
+        return chains;
+    }
+
+    /** Generations a born-again chain may have: each is a full training of the teacher's architecture. */
+    static final int MAX_GENERATIONS = 10;
+
+    /**
+     * A born-again chain (Furlanello et al. 2018, "Born-Again Neural Networks"): {@code {born_again: teacher,
+     * generations: k}} is the chain teacher -> teacher_gen1 -> ... -> teacher_genk, where every
+     * generation has the teacher's architecture and training and is distilled from the one before.
+     * The generations are added to {@code models}; the names of the chain are returned, as nodes
+     * located at the {@code born_again} value so that any later error points there.
+     */
+    private static List<Node> bornAgain(YamlMap chain, Map<String, ModelConfig> models) {
+        String first = chain.string("born_again");
+        Node at = chain.value("born_again");
+        if (!(models.get(first) instanceof ModelConfig.Declared declared)) {
+            throw chain.error("born_again", models.containsKey(first)
+                    ? "'" + first + "' is loaded from a file: a born-again chain retrains the teacher's architecture,"
+                            + " so it needs a declared model (layers:, graph: or zoo:)"
+                    : "no model named '" + first + "'; declared models: " + String.join(", ", models.keySet()));
+        }
+        int generations = chain.integer("generations", 2);
+        if (generations < 1 || generations > MAX_GENERATIONS) {
+            throw chain.error("generations", "must be between 1 and " + MAX_GENERATIONS + ", found " + generations);
+        }
+        List<Node> names = new ArrayList<>();
+        names.add(at);
+        for (int g = 1; g <= generations; g++) {
+            String name = first + "_gen" + g;
+            ModelConfig.Declared generation = new ModelConfig.Declared(name, declared.network(),
+                    declared.training(), declared.cost());
+            ModelConfig existing = models.putIfAbsent(name, generation);
+            if (existing != null && !existing.equals(generation)) {
+                throw chain.error("born_again", "the born-again generation '" + name + "' would replace a declared "
+                        + "model of that name; rename that model");
+            }
+            names.add(new ScalarNode(Tag.STR, name, at.getStartMark(), at.getEndMark(),
+                    org.yaml.snakeyaml.DumperOptions.ScalarStyle.PLAIN));
+        }
+        return names;
+    }
+
+    /** Directed teacher -> student links between model names. */
+    private static final class Edges {
+        private final Map<String, Set<String>> next = new LinkedHashMap<>();
+
+        void add(String from, String to) {
+            next.computeIfAbsent(from, k -> new java.util.LinkedHashSet<>()).add(to);
+        }
+
+        /** The names on a path of links from {@code from} to {@code to}, or null if there is none. */
+        List<String> path(String from, String to) {
+            if (from.equals(to)) {
+                return List.of(from);
+            }
+            for (String n : next.getOrDefault(from, Set.of())) {
+                List<String> rest = path(n, to);
+                if (rest != null) {
+                    List<String> all = new ArrayList<>(List.of(from));
+                    all.addAll(rest);
+                    return all;
+                }
+            }
+            return null;
+        }
+    }
+}
