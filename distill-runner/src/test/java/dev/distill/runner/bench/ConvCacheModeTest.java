@@ -2,8 +2,8 @@ package dev.distill.runner.bench;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-import dev.distill.models.build.Network;
-import dev.distill.models.build.Networks;
+import dev.distill.models.network.Network;
+import dev.distill.models.network.Networks;
 import dev.distill.runner.config.ConfigLoader;
 import dev.distill.runner.config.ExperimentConfig;
 import dev.distill.runner.config.ModelConfig;
