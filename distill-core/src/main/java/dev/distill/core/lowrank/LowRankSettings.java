@@ -1,5 +1,6 @@
 package dev.distill.core.lowrank;
 
+import dev.distill.core.SettingException;
 import java.util.List;
 
 /**
@@ -26,21 +27,21 @@ public record LowRankSettings(Double energy, Double paramRatio, List<String> lay
         layers = List.copyOf(layers);
         java.util.Objects.requireNonNull(conv, "conv");
         if ((energy == null) == (paramRatio == null)) {
-            throw new IllegalArgumentException("energy " + (energy == null
+            throw new SettingException("energy", "energy " + (energy == null
                     ? "or param_ratio is required: the fraction of the squared singular values to keep (0.9) or of "
                             + "each layer's parameters to keep (0.5)"
                     : "and param_ratio both set: choose the rank by one of them"));
         }
         if (energy != null && !(energy > 0 && energy <= 1)) {
-            throw new IllegalArgumentException("energy must be in (0, 1] (0.9 keeps 90% of the squared singular "
+            throw new SettingException("energy", "energy must be in (0, 1] (0.9 keeps 90% of the squared singular "
                     + "values), got " + energy);
         }
         if (paramRatio != null && !(paramRatio > 0 && paramRatio < 1)) {
-            throw new IllegalArgumentException("param_ratio must be in (0, 1) (0.5 keeps half of each layer's "
+            throw new SettingException("param_ratio", "param_ratio must be in (0, 1) (0.5 keeps half of each layer's "
                     + "parameters), got " + paramRatio);
         }
         if (fineTuneEpochs < 0) {
-            throw new IllegalArgumentException("fine_tune_epochs must be 0 or more, got " + fineTuneEpochs);
+            throw new SettingException("fine_tune_epochs", "fine_tune_epochs must be 0 or more, got " + fineTuneEpochs);
         }
     }
 

@@ -1,5 +1,6 @@
 package dev.distill.core.prune;
 
+import dev.distill.core.SettingException;
 import java.util.Map;
 import java.util.Objects;
 
@@ -36,24 +37,28 @@ public record PruneSettings(Method method, MagnitudePruner.Scope scope, double s
         checkSparsity("sparsity", sparsity);
         layerSparsity.forEach((layer, s) -> checkSparsity("layers." + layer, s));
         if (fineTuneEpochs < 0) {
-            throw new IllegalArgumentException("fine_tune_epochs must be 0 or more, got " + fineTuneEpochs);
+            throw new SettingException("fine_tune_epochs", "fine_tune_epochs must be 0 or more, got " + fineTuneEpochs);
         }
         if (rounds < 1) {
-            throw new IllegalArgumentException("rounds must be a positive integer, got " + rounds);
+            throw new SettingException("rounds", "rounds must be a positive integer, got " + rounds);
         }
         if (maxAccuracyDrop != null && !(maxAccuracyDrop >= 0 && maxAccuracyDrop <= 1)) {
-            throw new IllegalArgumentException("max_accuracy_drop must be in [0, 1] (0.01 is one point), got "
-                    + maxAccuracyDrop);
+            throw new SettingException("max_accuracy_drop", "max_accuracy_drop must be in [0, 1] (0.01 is one point),"
+                    + " got " + maxAccuracyDrop);
         }
         if (schedule == Schedule.GRADUAL) {
             new PruningSchedule(initialSparsity, sparsity, startEpoch, endEpoch, updateEvery);
             if (endEpoch > fineTuneEpochs) {
-                throw new IllegalArgumentException("end_epoch " + endEpoch + " is after the last fine-tuning epoch ("
-                        + "fine_tune_epochs: " + fineTuneEpochs + ")");
+                throw new SettingException("end_epoch", "end_epoch " + endEpoch + " is after the last fine-tuning epoch"
+                        + " (fine_tune_epochs: " + fineTuneEpochs + ")");
             }
         }
+        if (method == Method.STRUCTURED && scope == MagnitudePruner.Scope.GLOBAL) {
+            throw new SettingException("scope", "structured pruning removes a fraction of each layer's units: use"
+                    + " scope: layer");
+        }
         if (method == Method.STRUCTURED && schedule != Schedule.ONE_SHOT) {
-            throw new IllegalArgumentException("structured pruning is one_shot (prune, rebuild, fine-tune)");
+            throw new SettingException("schedule", "structured pruning is one_shot (prune, rebuild smaller, fine-tune)");
         }
     }
 
@@ -64,7 +69,7 @@ public record PruneSettings(Method method, MagnitudePruner.Scope scope, double s
 
     private static void checkSparsity(String key, double s) {
         if (!(s >= 0 && s < 1)) {
-            throw new IllegalArgumentException(key + " must be in [0, 1), got " + s);
+            throw new SettingException(key, key + " must be in [0, 1) (0.8 prunes 80%), got " + s);
         }
     }
 }

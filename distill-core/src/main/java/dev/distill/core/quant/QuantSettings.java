@@ -1,5 +1,6 @@
 package dev.distill.core.quant;
 
+import dev.distill.core.SettingException;
 import java.util.Objects;
 
 /**
@@ -36,23 +37,23 @@ public record QuantSettings(Scheme scheme, int bits, boolean perChannel, boolean
         Objects.requireNonNull(init, "init");
         if (scheme == Scheme.BINARY) {
             if (bits != 1) {
-                throw new IllegalArgumentException("bits must be 1 for scheme binary (sign times a scale), got " + bits);
+                throw new SettingException("bits", "bits must be 1 for scheme binary (sign times a scale), got " + bits);
             }
         } else if (bits < 2 || bits > 8) {
-            throw new IllegalArgumentException("bits must be in 2..8 for scheme " + scheme.name().toLowerCase(
+            throw new SettingException("bits", "bits must be in 2..8 for scheme " + scheme.name().toLowerCase(
                     java.util.Locale.ROOT) + " (1 is scheme binary), got " + bits);
         }
         if (!(percentile > 50 && percentile <= 100)) {
-            throw new IllegalArgumentException("percentile must be in (50, 100], e.g. 99.99, got " + percentile);
+            throw new SettingException("calibration.percentile", "percentile must be in (50, 100], e.g. 99.99, got " + percentile);
         }
         if (calibrationBatches < 1) {
-            throw new IllegalArgumentException("batches must be a positive integer, got " + calibrationBatches);
+            throw new SettingException("calibration.batches", "batches must be a positive integer, got " + calibrationBatches);
         }
         if (fineTuneEpochs < 0) {
-            throw new IllegalArgumentException("fine_tune_epochs must be 0 or more, got " + fineTuneEpochs);
+            throw new SettingException("fine_tune_epochs", "fine_tune_epochs must be 0 or more, got " + fineTuneEpochs);
         }
         if (qat && scheme != Scheme.INT8) {
-            throw new IllegalArgumentException("qat is for scheme int8 (k-means tunes its centroids, binary is "
+            throw new SettingException("qat", "qat is for scheme int8 (k-means tunes its centroids, binary is "
                     + "always fine-tuned straight-through)");
         }
     }

@@ -1,7 +1,7 @@
 package dev.distill.runner.config;
 
+import dev.distill.core.SettingException;
 import dev.distill.core.chain.Chain;
-
 import dev.distill.core.lowrank.LowRankFactorizer;
 import dev.distill.core.lowrank.LowRankSettings;
 import dev.distill.core.prune.MagnitudePruner;
@@ -96,17 +96,10 @@ final class StageParser {
         PruneSettings.Method method = s.enumValue("method", "magnitude", PruneSettings.Method.class);
         PruneSettings.Schedule schedule = s.enumValue("schedule", "one_shot", PruneSettings.Schedule.class);
         MagnitudePruner.Scope scope = s.enumValue("scope", "layer", MagnitudePruner.Scope.class);
-        if (method == PruneSettings.Method.STRUCTURED && scope == MagnitudePruner.Scope.GLOBAL) {
-            throw s.error("scope", "structured pruning removes a fraction of each layer's units: use scope: layer");
-        }
-        if (method == PruneSettings.Method.STRUCTURED && schedule != PruneSettings.Schedule.ONE_SHOT) {
-            throw s.error("schedule", "structured pruning is one_shot (prune, rebuild smaller, fine-tune)");
-        }
         double sparsity = s.number("sparsity", Double.NaN);
         if (!s.has("sparsity")) {
             throw s.error("sparsity", "missing required key: the fraction of weights to prune, e.g. 0.8");
         }
-        fraction(s, "sparsity", sparsity);
         boolean includeOutput = s.bool("include_output", false);
         Map<String, Double> layers = new LinkedHashMap<>();
         if (s.has("layers")) {
@@ -125,9 +118,7 @@ final class StageParser {
                                 + (name.startsWith("output_") && !includeOutput ? " (set include_output: true)" : ""));
                     }
                 }
-                double v = l.number(name, 0);
-                fraction(l, name, v);
-                layers.put(name, v);
+                layers.put(name, l.number(name, 0));
             }
         }
         if (method == PruneSettings.Method.STRUCTURED) {
@@ -173,9 +164,6 @@ final class StageParser {
             case KMEANS -> 4;
             case BINARY -> 1;
         });
-        if (bits < 1 || bits > 8) {
-            throw s.error("bits", "must be in 1..8 (int8 and kmeans: 2..8, binary: 1), found " + bits);
-        }
         QuantSettings.Calibration method = QuantSettings.Calibration.MINMAX;
         double percentile = 99.99;
         int batches = 10;
@@ -185,12 +173,6 @@ final class StageParser {
             method = c.enumValue("method", "minmax", QuantSettings.Calibration.class);
             percentile = c.number("percentile", percentile);
             batches = c.integer("batches", batches);
-            if (!(percentile > 50 && percentile <= 100)) {
-                throw c.error("percentile", "must be in (50, 100], e.g. 99.99, found " + percentile);
-            }
-            if (batches < 1) {
-                throw c.error("batches", "must be a positive number of training batches, found " + batches);
-            }
         }
         String init = s.string("init", "linear");
         if (!init.equals("linear") && !init.equals("kmeans++")) {
@@ -296,16 +278,31 @@ final class StageParser {
         return learningRate;
     }
 
-    /** A settings record's message, which starts with the key it is about, at that key's line. */
+    /**
+     * A settings record's refusal placed at its key: a {@link SettingException} names the key (a dotted path
+     * such as {@code layers.dense_0} for a nested one); anything else is placed at the stage.
+     */
     private static ConfigException located(YamlMap s, IllegalArgumentException e) {
-        String key = e.getMessage().split(" ", 2)[0];
-        return s.has(key) ? s.error(key, e.getMessage().substring(key.length()).trim())
-                : s.error(s.node(), s.path(), e.getMessage());
-    }
-
-    private static void fraction(YamlMap m, String key, double v) {
-        if (!(v >= 0 && v < 1)) {
-            throw m.error(key, "must be in [0, 1) (0.8 prunes 80%), found " + v);
+        if (e instanceof SettingException se) {
+            String[] path = se.key().split("\\.", 2);
+            YamlMap at = s;
+            String key = path[0];
+            if (path.length == 2 && s.has(path[0])) {
+                at = s.map(path[0]);
+                key = path[1];
+            }
+            if (at.has(key)) {
+                // the message starts with its key for Java callers; the located error names the key already
+                String m = e.getMessage();
+                for (String prefix : List.of(se.key() + " ", key + " ")) {
+                    if (m.startsWith(prefix)) {
+                        m = m.substring(prefix.length());
+                        break;
+                    }
+                }
+                return at.error(key, m);
+            }
         }
+        return s.error(s.node(), s.path(), e.getMessage());
     }
 }

@@ -224,8 +224,8 @@ class StageConfigTest {
 
     @Test
     void bitsOutsideOneToEightAndUnknownSchemesAreRejectedNamingTheKey() throws IOException {
-        assertError("  - type: quantize\n    scheme: int8\n    bits: 9   # <-\n", "stages[0].bits", "must be in 1..8");
-        assertError("  - type: quantize\n    scheme: kmeans\n    bits: 0   # <-\n", "stages[0].bits", "must be in 1..8");
+        assertError("  - type: quantize\n    scheme: int8\n    bits: 9   # <-\n", "stages[0].bits", "must be in 2..8 for scheme int8 (1 is scheme binary), got 9");
+        assertError("  - type: quantize\n    scheme: kmeans\n    bits: 0   # <-\n", "stages[0].bits", "must be in 2..8 for scheme kmeans (1 is scheme binary), got 0");
         assertError("  - type: quantize\n    scheme: kmeans\n    bits: 1   # <-\n", "stages[0].bits",
                 "must be in 2..8 for scheme kmeans (1 is scheme binary), got 1");
         assertError("  - type: quantize\n    scheme: binary\n    bits: 2   # <-\n", "stages[0].bits",
