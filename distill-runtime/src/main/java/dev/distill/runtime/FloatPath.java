@@ -401,6 +401,45 @@ final class FloatPath {
             }
         }
 
+        /** {@link #pad(float[], int, float[], int, int)} on ints (the int8 path's centred codes). */
+        void pad(int[] x, int xBase, int[] padded, int width, int height) {
+            java.util.Arrays.fill(padded, 0);
+            int firstX = Math.max(0, -left);
+            int endX = Math.min(inW, width - left);
+            if (endX <= firstX) {
+                return;
+            }
+            for (int iy = Math.max(0, -top); iy < inH && iy + top < height; iy++) {
+                System.arraycopy(x, xBase + iy * inW + firstX, padded, (iy + top) * width + firstX + left,
+                        endX - firstX);
+            }
+        }
+
+        /** {@link #accumulate(float[], int, float[], int, float[], int)} on ints (the int8 path's centred codes). */
+        void accumulate(int[] x, int xBase, int[] w, int wBase, int[] y, int yBase) {
+            for (int ky = 0; ky < kh; ky++) {
+                for (int kx = 0; kx < kw; kx++) {
+                    int weight = w[wBase + ky * kw + kx];
+                    if (weight == 0) {
+                        continue;   // pruned, or the zero point
+                    }
+                    int from = firstColumn(kx);
+                    int to = endColumn(kx);
+                    for (int oy = 0; oy < outH; oy++) {
+                        int iy = oy * sh - top + ky * dh;
+                        if (iy < 0 || iy >= inH) {
+                            continue;
+                        }
+                        int xRow = xBase + iy * inW - left + kx * dw;
+                        int yRow = yBase + oy * outW;
+                        for (int ox = from; ox < to; ox++) {
+                            y[yRow + ox] += weight * x[xRow + ox * sw];
+                        }
+                    }
+                }
+            }
+        }
+
         /** y[yBase + (oy, ox)] += Σ over taps of w[wBase + (ky, kx)] × x[xBase + input position], one channel. */
         void accumulate(float[] x, int xBase, float[] w, int wBase, float[] y, int yBase) {
             for (int ky = 0; ky < kh; ky++) {

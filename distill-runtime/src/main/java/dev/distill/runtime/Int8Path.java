@@ -45,6 +45,25 @@ final class Int8Path {
             return f;
         }
 
+        /** The codes of range {@code r} minus its zero point, as ints (quantizing floats on the way). */
+        int[] centered(Int8Range r) {
+            int[] c = new int[codes != null ? codes.length : floats.length];
+            if (codes != null && r.sameAs(range)) {
+                int zero = r.zeroPoint;
+                for (int i = 0; i < c.length; i++) {
+                    c[i] = codes[i] - zero;
+                }
+                return c;
+            }
+            float[] f = asFloats();
+            float inverse = 1f / r.scale;
+            int zero = r.zeroPoint;
+            for (int i = 0; i < c.length; i++) {
+                c[i] = Math.max(-128, Math.min(127, Math.round(f[i] * inverse) + zero)) - zero;
+            }
+            return c;
+        }
+
         byte[] asCodes(Int8Range r) {
             if (codes != null && r.sameAs(range)) {
                 return codes;
@@ -78,9 +97,22 @@ final class Int8Path {
 
     /** Whether {@code op} runs in integers on this path. */
     static boolean runsInInt8(Op op) {
-        return (op.kind == Op.Kind.DENSE || op.kind == Op.Kind.CONV2D) && op.inputRange != null
-                && op.weights.kind() == QuantizedTensor.Kind.LINEAR && op.weights.bits() <= 8
-                && (op.weights.channelAxis() < 0 || op.weights.channelAxis() == ModelDescription.outputAxis(op));
+        return (op.kind == Op.Kind.DENSE || op.kind == Op.Kind.CONV2D || op.kind == Op.Kind.DEPTHWISE_CONV2D)
+                && op.inputRange != null && op.weights.kind() == QuantizedTensor.Kind.LINEAR && op.weights.bits() <= 8
+                && (op.weights.channelAxis() < 0 || op.weights.channelAxis() == scaleAxis(op));
+    }
+
+    /**
+     * The weights' axis a per-channel scale may run along on this path: a dense or conv layer's outputs; a
+     * depthwise layer's input channels ([kh, kw, in, multiplier]: output c × multiplier + m has channel c's).
+     */
+    private static int scaleAxis(Op op) {
+        return op.kind == Op.Kind.DEPTHWISE_CONV2D ? 2 : ModelDescription.outputAxis(op);
+    }
+
+    /** Output channels per scale: a depthwise layer's multiplier, else 1. */
+    private static int outputsPerScale(Op op) {
+        return op.kind == Op.Kind.DEPTHWISE_CONV2D ? (int) op.weights.shape()[3] : 1;
     }
 
     /** The int8 path of {@code model}, or null if no op of it runs in integers. */
@@ -115,7 +147,8 @@ final class Int8Path {
                 count++;
                 Int8Range next = requantizeTo(ops, i, readers);
                 step = op.kind == Op.Kind.DENSE ? new DenseStep(op, in, out, next, kernel)
-                        : new ConvStep(op, in, out, next);
+                        : op.kind == Op.Kind.CONV2D ? new ConvStep(op, in, out, next)
+                        : new DepthwiseStep(op, in, out, next);
             } else if (op.kind == Op.Kind.MAX_POOL) {
                 FloatPath.Step floats = FloatPath.step(op, in, out);
                 Window window = op.window;
@@ -218,8 +251,9 @@ final class Int8Path {
             QuantizedTensor w = op.weights;
             wZero = new int[outputs];
             wScale = new float[outputs];
+            int perScale = outputsPerScale(op);
             for (int o = 0; o < outputs; o++) {
-                int c = w.channelAxis() < 0 ? 0 : o;
+                int c = w.channelAxis() < 0 ? 0 : o / perScale;
                 wZero[o] = w.zeroPoints()[c];
                 wScale[o] = w.scales()[c];
             }
@@ -273,11 +307,20 @@ final class Int8Path {
         }
     }
 
-    /** Dense: codes row-major [out][in]; Σ x·w on the kernel and the zero points' corrections. */
+    /**
+     * Dense, weights row-major [out][in]. On the plain-Java kernel the codes are stored widened to int with
+     * their zero point taken off, and the input's codes likewise, so each output is Σ (x − xZero)(w − wZero)
+     * over two int arrays: a loop HotSpot's C2 vectorises (it does not vectorise loops that widen bytes to
+     * ints; measured 2.0-2.4x faster than the byte loop on 784 × 32 and 784 × 128, load 7). A vector kernel
+     * reads the byte codes and the zero points' corrections are added after.
+     */
     static final class DenseStep extends Weighted {
         private final int in;
         private final int out;
+        /** Codes [out][in] (a vector kernel), or null. */
         private final byte[] w;
+        /** Codes minus their zero point, [out][in] (the plain-Java kernel), or null. */
+        private final int[] wide;
         private final int[] wSum;
         private final Int8Dot kernel;
 
@@ -286,37 +329,56 @@ final class Int8Path {
             this.kernel = kernel;
             in = inShape.size();
             out = outShape.channels;
-            w = new byte[in * out];
+            byte[] codes = new byte[in * out];
             QuantizedTensor t = op.weights;
             if (t.positions() != null) {
                 // values not stored are exactly zero: their code is the zero point
                 for (int i = 0; i < in; i++) {
                     for (int o = 0; o < out; o++) {
-                        w[o * in + i] = (byte) wZero[o];
+                        codes[o * in + i] = (byte) wZero[o];
                     }
                 }
             }
             for (int k = 0; k < t.stored(); k++) {
                 int i = t.position(k);   // [in, out] c order
-                w[(i % out) * in + i / out] = (byte) t.codes()[k];
+                codes[(i % out) * in + i / out] = (byte) t.codes()[k];
             }
             wSum = new int[out];
             for (int o = 0; o < out; o++) {
                 for (int i = 0; i < in; i++) {
-                    wSum[o] += w[o * in + i];
+                    wSum[o] += codes[o * in + i];
                 }
+            }
+            if (kernel == Int8Dot.scalar()) {
+                wide = new int[codes.length];
+                for (int o = 0; o < out; o++) {
+                    for (int i = 0; i < in; i++) {
+                        wide[o * in + i] = codes[o * in + i] - wZero[o];
+                    }
+                }
+                w = null;
+            } else {
+                wide = null;
+                w = codes;
             }
         }
 
         @Override
         public Values run(Values values) {
+            int[] acc = new int[out];
+            if (wide != null) {
+                int[] xs = values.centered(x);
+                for (int o = 0; o < out; o++) {
+                    acc[o] = ScalarInt8Dot.dot(wide, o * in, xs, in) + biasQ[o];
+                }
+                return finish(acc, 1);
+            }
             byte[] q = values.asCodes(x);
             int sumX = 0;
             for (int i = 0; i < in; i++) {
                 sumX += q[i];
             }
             int constant = in * x.zeroPoint;
-            int[] acc = new int[out];
             for (int o = 0; o < out; o++) {
                 int dot = kernel.dot(w, o * in, q, in);
                 int wz = wZero[o];
@@ -349,11 +411,7 @@ final class Int8Path {
 
         @Override
         public Values run(Values values) {
-            byte[] q = values.asCodes(x);
-            int[] xs = new int[q.length];
-            for (int i = 0; i < q.length; i++) {
-                xs[i] = q[i] - x.zeroPoint;
-            }
+            int[] xs = values.centered(x);
             int plane = out.height * out.width;
             int[] acc = new int[out.size()];
             int kernel = g.kh * g.kw;
@@ -361,28 +419,84 @@ final class Int8Path {
                 int yBase = o * plane;
                 java.util.Arrays.fill(acc, yBase, yBase + plane, biasQ[o]);
                 for (int c = 0; c < in.channels; c++) {
-                    int wBase = (o * in.channels + c) * kernel;
-                    int xBase = c * in.height * in.width;
+                    g.accumulate(xs, c * in.height * in.width, w, (o * in.channels + c) * kernel, acc, yBase);
+                }
+            }
+            return finish(acc, plane);
+        }
+    }
+
+    /**
+     * Depthwise convolution, weights [kh, kw, in, multiplier] regrouped per output channel as ints minus their
+     * zero point; output channel c × multiplier + m reads input channel c's (x − xZero), padding a real zero.
+     * At stride 1 each channel goes once into a zero-padded plane and a tap is one contiguous int
+     * multiply-add over every output row at once, as on the float path.
+     */
+    static final class DepthwiseStep extends Weighted {
+        private final int[] w;
+        private final FloatPath.Geometry g;
+        private final Shape in;
+        private final Shape out;
+        private final int mult;
+
+        DepthwiseStep(Op op, Shape in, Shape out, Int8Range next) {
+            super(op, out.channels, next);
+            this.in = in;
+            this.out = out;
+            QuantizedTensor t = op.weights;
+            long[] s = t.shape();
+            int kh = (int) s[0];
+            int kw = (int) s[1];
+            int channels = (int) s[2];
+            mult = (int) s[3];
+            // values not stored are exactly zero: code = zero point, so w − wZero = 0 (the array's default)
+            w = new int[t.size()];
+            for (int k = 0; k < t.stored(); k++) {
+                int i = t.position(k);   // [kh, kw, in, mult] c order
+                int m = i % mult;
+                int c = (i / mult) % channels;
+                int tap = i / (mult * channels);   // ky · kw + kx
+                int o = c * mult + m;
+                w[o * kh * kw + tap] = t.codes()[k] - wZero[o];
+            }
+            g = new FloatPath.Geometry(op.window, in, out);
+        }
+
+        @Override
+        public Values run(Values values) {
+            int[] xs = values.centered(x);
+            int plane = out.height * out.width;
+            int inPlane = in.height * in.width;
+            int kernel = g.kh * g.kw;
+            int[] acc = new int[out.size()];
+            if (g.sh != 1 || g.sw != 1) {
+                for (int o = 0; o < out.channels; o++) {
+                    java.util.Arrays.fill(acc, o * plane, (o + 1) * plane, biasQ[o]);
+                    g.accumulate(xs, (o / mult) * inPlane, w, o * kernel, acc, o * plane);
+                }
+                return finish(acc, plane);
+            }
+            int paddedW = (out.width - 1) + (g.kw - 1) * g.dw + 1;
+            int paddedH = (out.height - 1) + (g.kh - 1) * g.dh + 1;
+            int span = (out.height - 1) * paddedW + out.width;
+            int[] padded = new int[paddedH * paddedW];
+            int[] wide = new int[span];
+            for (int c = 0; c < in.channels; c++) {
+                g.pad(xs, c * inPlane, padded, paddedW, paddedH);
+                for (int m = 0; m < mult; m++) {
+                    int o = c * mult + m;
+                    java.util.Arrays.fill(wide, biasQ[o]);
                     for (int ky = 0; ky < g.kh; ky++) {
                         for (int kx = 0; kx < g.kw; kx++) {
-                            int weight = w[wBase + ky * g.kw + kx];
-                            if (weight == 0) {
-                                continue;
-                            }
-                            int from = g.firstColumn(kx);
-                            int to = g.endColumn(kx);
-                            for (int oy = 0; oy < g.outH; oy++) {
-                                int iy = oy * g.sh - g.top + ky * g.dh;
-                                if (iy < 0 || iy >= g.inH) {
-                                    continue;
-                                }
-                                int xRow = xBase + iy * g.inW - g.left + kx * g.dw;
-                                int yRow = yBase + oy * g.outW;
-                                for (int ox = from; ox < to; ox++) {
-                                    acc[yRow + ox] += weight * xs[xRow + ox * g.sw];
-                                }
+                            int weight = w[o * kernel + ky * g.kw + kx];
+                            int tap = ky * g.dh * paddedW + kx * g.dw;
+                            for (int i = 0; i < span; i++) {
+                                wide[i] += weight * padded[tap + i];
                             }
                         }
+                    }
+                    for (int oy = 0; oy < out.height; oy++) {
+                        System.arraycopy(wide, oy * paddedW, acc, o * plane + oy * out.width, out.width);
                     }
                 }
             }

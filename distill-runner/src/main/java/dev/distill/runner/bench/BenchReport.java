@@ -70,12 +70,19 @@ public record BenchReport(String config, boolean quick, int repeats, Machine mac
      *                          run (graphs)
      * @param onnxRuntimeInferSamplesPerS the model exported to ONNX, in ONNX Runtime: batches of 256, timed
      *                          in turns with DL4J's; null on the second conv backend or if it does not export
-     * @param onnxRuntimeLatencyMsP50 its batch-1 latency, one call in turn with one DL4J call
+     * @param onnxRuntimeLatencyMsP50 its batch-1 latency, one call in turn with one DL4J call (and one call of
+     *                          each runtime path below)
+     * @param runtimeInferSamplesPerS distill-runtime's float32 path on the batch of 256, one example per call,
+     *                          timed in the same repeats as ONNX Runtime's; null on the second backend or for graphs
+     * @param int8LatencyMsP50  distill-runtime's int8 path (the model quantized post-training), batch-1, in the
+     *                          same turns; null where the runtime runs no op of the model in integers
+     * @param int8InferSamplesPerS the int8 path on the batch of 256; null with the latency
      */
     public record ModelFigures(String model, String convBackend, int oneDnnLayers, long params, long flopsPerSample,
             int batchSize, double trainSamplesPerS, double inferSamplesPerS, double inferLatencyMsP50,
             double inferLatencyMsP99, Double runtimeLatencyMsP50, Double runtimeLatencyMsP99,
-            double trainEfficiency, Double onnxRuntimeInferSamplesPerS, Double onnxRuntimeLatencyMsP50) {
+            double trainEfficiency, Double onnxRuntimeInferSamplesPerS, Double onnxRuntimeLatencyMsP50,
+            Double runtimeInferSamplesPerS, Double int8LatencyMsP50, Double int8InferSamplesPerS) {
     }
 
     /**

@@ -52,6 +52,8 @@ public final class Benchmark {
     private static final int WARMUP_BATCHES = 3;
     /** Untimed calls before the integer path's latencies (see {@link #integerLatenciesMs}). */
     private static final int INTEGER_WARMUP_CALLS = 5000;
+    /** Untimed passes over the inference batch before distill-runtime's throughput (one call per example). */
+    private static final int RUNTIME_WARMUP_PASSES = 20;
 
     private final BenchSettings settings;
     private final PrintStream log;
@@ -170,6 +172,21 @@ public final class Benchmark {
         // ONNX Runtime as a peer: the first network exported and run beside DL4J's, in turns
         dev.distill.onnx.OrtModel ort = onnxPeer(model.name(), nets.get(0), inferBatch);
         List<Double> ortInfer = new ArrayList<>();
+        // distill-runtime on the same weights (the network before the timed training below changes it, as
+        // ONNX Runtime's copy), float32 and post-training int8, in the same turns
+        Model runtimeFloat = runtimeOf(nets.get(0));
+        Model runtimeInt8 = runtimeFloat == null ? null : int8RuntimeOf(nets.get(0), data.train().features());
+        float[][] inferRows = rowsOf(inferBatch);
+        List<Double> runtimeInfer = new ArrayList<>();
+        List<Double> int8Infer = new ArrayList<>();
+        for (Model warm : java.util.Arrays.asList(runtimeFloat, runtimeInt8)) {
+            if (warm != null) {
+                // until C2 has compiled the kernels the runtime runs interpreted, many times slower
+                for (int k = 0; k < RUNTIME_WARMUP_PASSES; k++) {
+                    runtimeSamplesPerS(warm, inferRows);
+                }
+            }
+        }
         List<DataSet> timed = batches.subList(WARMUP_BATCHES, batches.size());
         int trainSamples = timed.stream().mapToInt(DataSet::numExamples).sum();
         List<List<Double>> train = emptyLists(backends.size());
@@ -183,6 +200,12 @@ public final class Benchmark {
                     ortInfer.add(inferSamplesPerS(b -> ort.run(b, dev.distill.onnx.OnnxExporter.PROBABILITIES),
                             inferBatch));
                 }
+                if (i == 0 && runtimeFloat != null) {
+                    runtimeInfer.add(runtimeSamplesPerS(runtimeFloat, inferRows));
+                }
+                if (i == 0 && runtimeInt8 != null) {
+                    int8Infer.add(runtimeSamplesPerS(runtimeInt8, inferRows));
+                }
             }
         }
         List<BenchReport.ModelFigures> out = new ArrayList<>();
@@ -191,17 +214,34 @@ public final class Benchmark {
             Network net = nets.get(i);
             List<Double> latencies;
             List<Double> ortLatencies = null;
-            if (i == 0 && ort != null) {
-                List<List<Double>> both = latenciesMsInTurns(List.of(() -> net.output(single),
-                        () -> ort.run(single, dev.distill.onnx.OnnxExporter.PROBABILITIES)),
-                        Math.min(200, settings.latencyCalls()));
-                latencies = both.get(0);
-                ortLatencies = both.get(1);
+            List<Double> runtime;
+            List<Double> int8Latencies = null;
+            if (i == 0) {
+                // one call of each in turn: DL4J, ONNX Runtime, the runtime's float32 and int8 paths
+                List<Runnable> calls = new ArrayList<>();
+                calls.add(() -> net.output(single));
+                if (ort != null) {
+                    calls.add(() -> ort.run(single, dev.distill.onnx.OnnxExporter.PROBABILITIES));
+                }
+                if (runtimeFloat != null) {
+                    // both were made of the network as it was before the timed training: the same weights
+                    calls.add(checkedCall(runtimeFloat, ort == null ? null
+                            : ort.run(single, dev.distill.onnx.OnnxExporter.PROBABILITIES).toFloatVector(), single));
+                }
+                if (runtimeInt8 != null) {
+                    calls.add(checkedCall(runtimeInt8, null, single));
+                }
+                List<List<Double>> all = latenciesMsInTurns(calls, Math.min(200, settings.latencyCalls()));
+                latencies = all.get(0);
+                int k = 1;
+                ortLatencies = ort != null ? all.get(k++) : null;
+                runtime = runtimeFloat != null ? all.get(k++) : null;
+                int8Latencies = runtimeInt8 != null ? all.get(k) : null;
             } else {
                 latencies = latenciesMs(() -> net.output(single));
+                Model compiledOnRuntime = runtimeOf(net);
+                runtime = compiledOnRuntime == null ? null : runtimeLatenciesMs(compiledOnRuntime, net, single);
             }
-            Model compiledOnRuntime = runtimeOf(net);
-            List<Double> runtime = compiledOnRuntime == null ? null : runtimeLatenciesMs(compiledOnRuntime, net, single);
             double trainRate = Stopwatch.median(train.get(i));
             BenchReport.ModelFigures f = new BenchReport.ModelFigures(model.name(),
                     conv ? backends.get(i).name().toLowerCase(Locale.ROOT) : "-",
@@ -212,7 +252,10 @@ public final class Benchmark {
                     runtime == null ? null : Stopwatch.percentile(runtime, 99),
                     3.0 * 2 * macs * trainRate / (gemm * 1e9),
                     ortLatencies == null ? null : Stopwatch.median(ortInfer),
-                    ortLatencies == null ? null : Stopwatch.median(ortLatencies));
+                    ortLatencies == null ? null : Stopwatch.median(ortLatencies),
+                    i == 0 && runtimeFloat != null ? Stopwatch.median(runtimeInfer) : null,
+                    int8Latencies == null ? null : Stopwatch.median(int8Latencies),
+                    int8Latencies == null ? null : Stopwatch.median(int8Infer));
             int fallbacks = ConvBackend.fallbacks(net.layers());
             if (fallbacks > 0) {
                 log.printf("warning: %s: %d layer(s) gave up on oneDNN and fell back to DL4J's path%n", model.name(),
@@ -224,8 +267,20 @@ public final class Benchmark {
                             : String.format(Locale.ROOT, " (distill-runtime float32 p50 %.4f ms  p99 %.4f ms)",
                                     f.runtimeLatencyMsP50(), f.runtimeLatencyMsP99()), f.trainEfficiency());
             if (ortLatencies != null) {
-                log.printf(Locale.ROOT, "%-10s %-6s ONNX Runtime: infer %8.1f samples/s  batch-1 p50 %.3f ms%n", "", "",
+                log.printf(Locale.ROOT, "%-10s %-6s ONNX Runtime: infer %8.1f samples/s  batch-1 p50 %.4f ms%n", "", "",
                         f.onnxRuntimeInferSamplesPerS(), f.onnxRuntimeLatencyMsP50());
+            }
+            if (f.runtimeInferSamplesPerS() != null) {
+                log.printf(Locale.ROOT, "%-10s %-6s distill-runtime float32: infer %8.1f samples/s  batch-1 p50 %.4f ms%s%n",
+                        "", "", f.runtimeInferSamplesPerS(), f.runtimeLatencyMsP50(), ortLatencies == null ? ""
+                                : String.format(Locale.ROOT, "  (%.2fx ONNX Runtime's latency, %.2fx its throughput)",
+                                        f.runtimeLatencyMsP50() / f.onnxRuntimeLatencyMsP50(),
+                                        f.runtimeInferSamplesPerS() / f.onnxRuntimeInferSamplesPerS()));
+            }
+            if (f.int8LatencyMsP50() != null) {
+                log.printf(Locale.ROOT, "%-10s %-6s distill-runtime int8:    infer %8.1f samples/s  batch-1 p50 %.4f ms"
+                        + "  (%.2fx faster than float32 at batch 1)%n", "", "", f.int8InferSamplesPerS(),
+                        f.int8LatencyMsP50(), f.runtimeLatencyMsP50() / f.int8LatencyMsP50());
             }
             out.add(f);
         }
@@ -398,6 +453,69 @@ public final class Benchmark {
         } catch (IllegalArgumentException | ModelFormatException unsupported) {
             return null;
         }
+    }
+
+    /**
+     * {@code net} quantized post-training to int8 (ranges calibrated on a few batches of {@code train}) on
+     * distill-runtime's int8 path, or null where the runtime runs none of it in integers.
+     */
+    private static Model int8RuntimeOf(Network net, INDArray train) {
+        if (!(net instanceof Network.Sequential sequential)) {
+            return null;
+        }
+        try {
+            dev.distill.core.quant.Quantization.Outcome o = dev.distill.core.quant.Quantization.postTrainingInt8(
+                    sequential.net(), rows(train, 2048), 256, 8);
+            Model m = Model.of(Dl4jToRuntime.describe(o.net(), o.tensors(), o.activations(), Preprocessing.NONE,
+                    List.of()), "the benchmarked model, int8");
+            return m.supports(Precision.INT8) ? m.withPrecision(Precision.INT8) : null;
+        } catch (IllegalArgumentException | ModelFormatException | DistillException unsupported) {
+            return null;
+        }
+    }
+
+    /** One batch's examples as float arrays (the runtime takes one example at a time). */
+    private static float[][] rowsOf(INDArray batch) {
+        float[][] rows = new float[(int) batch.rows()][];
+        for (int i = 0; i < rows.length; i++) {
+            rows[i] = batch.getRow(i).toFloatVector();
+        }
+        return rows;
+    }
+
+    /**
+     * Samples per second of distill-runtime over {@code inferBatches} passes of the batch's examples, one call
+     * each (the runtime has no batch dimension: a batch of 256 is 256 calls). The classes are summed so the
+     * JIT cannot drop the work.
+     */
+    private double runtimeSamplesPerS(Model runtime, float[][] rows) {
+        long[] sink = new long[1];
+        double s = Stopwatch.seconds(() -> {
+            for (int k = 0; k < settings.inferBatches(); k++) {
+                for (float[] row : rows) {
+                    sink[0] += runtime.classifyPreprocessed(row);
+                }
+            }
+        });
+        check(sink[0] >= 0, "distill-runtime returned a negative class");
+        return settings.inferBatches() * (double) rows.length / s;
+    }
+
+    /**
+     * One batch-1 call of {@code runtime} whose class is checked against its first answer (so the JIT cannot
+     * drop the work); the answer itself is first checked against {@code reference}'s probabilities when
+     * given (1e-4: a barely trained network's near-ties may flip the class on float rounding alone).
+     */
+    private static Runnable checkedCall(Model runtime, float[] reference, INDArray single) {
+        float[] x = single.toFloatVector();
+        float[] p = runtime.predictPreprocessed(x);
+        if (reference != null) {
+            for (int i = 0; i < p.length; i++) {
+                check(Math.abs(p[i] - reference[i]) <= 1e-4, "distill-runtime's float path disagrees with ONNX Runtime");
+            }
+        }
+        int expected = Model.argmax(p);
+        return () -> check(runtime.classifyPreprocessed(x) == expected, "distill-runtime is not deterministic");
     }
 
     /**
