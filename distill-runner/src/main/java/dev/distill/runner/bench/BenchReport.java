@@ -34,12 +34,20 @@ public record BenchReport(String config, boolean quick, int repeats, Machine mac
      *                             measured in the same turns as {@code runtimeLatencyMsP50}, its float32 path
      *                             on the same (dequantized) file; null with the kernel
      * @param integerScalarLatencyMsP50 the same on the scalar kernel; null with the kernel
+     * @param runtimeInferSamplesPerS distill-runtime's float32 path on the batch of 256 (one call per example),
+     *                             timed in the same repeats as the others; null where the runtime cannot run it
+     * @param int8InferSamplesPerS the same on the int8 path; null with {@code integerKernel}
+     * @param onnxRuntimeLatencyMsP50 the runtime's description of the file exported by {@code PackedOnnxExporter}
+     *                             and run in ONNX Runtime, batch-1, one call in turn with each runtime path;
+     *                             null where the runtime cannot run the file or it does not export
+     * @param onnxRuntimeInferSamplesPerS its batches of 256, in the same repeats; null with the latency
      */
     public record SavedModelFigures(String file, long fileBytes, long params, long nonzeroParams,
             Double inferSamplesPerS, Double inferLatencyMsP50, Double inferLatencyMsP99, Double runtimeLatencyMsP50,
             Double runtimeLatencyMsP99, Double compiledSamplesPerS, Double compiledLatencyMsP50,
             List<StepTime> compiledStepsMs, String integerKernel, Double integerLatencyMsP50,
-            Double integerScalarLatencyMsP50) {
+            Double integerScalarLatencyMsP50, Double runtimeInferSamplesPerS, Double int8InferSamplesPerS,
+            Double onnxRuntimeLatencyMsP50, Double onnxRuntimeInferSamplesPerS) {
 
         public SavedModelFigures {
             compiledStepsMs = List.copyOf(compiledStepsMs);

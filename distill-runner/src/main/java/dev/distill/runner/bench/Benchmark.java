@@ -313,7 +313,8 @@ public final class Benchmark {
      * runs), its channels-last compiled form (null if that cannot run it), and distill-runtime's float and
      * int8 paths (null where the model has none).
      */
-    private record LoadedFile(Path file, long bytes, Network net, ConvRuntime compiled, Model runtime, Model integer) {
+    private record LoadedFile(Path file, long bytes, Network net, ConvRuntime compiled, Model runtime, Model integer,
+            dev.distill.onnx.OrtModel ort) {
     }
 
     /**
@@ -330,18 +331,32 @@ public final class Benchmark {
                 if (PackedModelFile.isPackedFile(file)) {
                     Model packed = PackedModelFile.read(file);
                     loaded.add(new LoadedFile(file, Files.size(file), null, null, packed.withPrecision(Precision.FLOAT32),
-                            packed.supports(Precision.INT8) ? packed.withPrecision(Precision.INT8) : null));
+                            packed.supports(Precision.INT8) ? packed.withPrecision(Precision.INT8) : null,
+                            packedOnnxPeer(file, packed)));
                     continue;
                 }
                 Network net = ModelFiles.load(file, SparseModelFile::load);
                 net.output(inferBatch);
-                loaded.add(new LoadedFile(file, Files.size(file), net, compiled(net, inferBatch), runtimeOf(net), null));
+                Model runtime = runtimeOf(net);
+                loaded.add(new LoadedFile(file, Files.size(file), net, compiled(net, inferBatch), runtime, null,
+                        runtime == null ? null : packedOnnxPeer(file, runtime)));
             } catch (IOException | RuntimeException e) {
                 throw new DistillException(file + ": not a readable model file (" + e.getMessage() + ")", e);
             }
         }
+        float[][] inferRows = rowsOf(inferBatch);
+        for (LoadedFile f : loaded) {
+            for (Model warm : java.util.Arrays.asList(f.runtime(), f.integer())) {
+                for (int k = 0; warm != null && k < RUNTIME_WARMUP_PASSES; k++) {
+                    runtimeSamplesPerS(warm, inferRows);
+                }
+            }
+        }
         List<List<Double>> infer = emptyLists(loaded.size());
         List<List<Double>> compiledInfer = emptyLists(loaded.size());
+        List<List<Double>> ortInfer = emptyLists(loaded.size());
+        List<List<Double>> runtimeInfer = emptyLists(loaded.size());
+        List<List<Double>> int8Infer = emptyLists(loaded.size());
         for (int r = 0; r < settings.repeats(); r++) {
             for (int i = 0; i < loaded.size(); i++) {
                 LoadedFile f = loaded.get(i);
@@ -351,18 +366,49 @@ public final class Benchmark {
                 if (f.compiled() != null) {
                     compiledInfer.get(i).add(inferSamplesPerS(f.compiled()::output, inferBatch));
                 }
+                if (f.ort() != null) {
+                    ortInfer.get(i).add(inferSamplesPerS(b -> f.ort().run(b, dev.distill.onnx.OnnxExporter.PROBABILITIES),
+                            inferBatch));
+                }
+                if (f.runtime() != null) {
+                    runtimeInfer.get(i).add(runtimeSamplesPerS(f.runtime(), inferRows));
+                }
+                if (f.integer() != null) {
+                    int8Infer.get(i).add(runtimeSamplesPerS(f.integer(), inferRows));
+                }
             }
         }
         List<BenchReport.SavedModelFigures> out = new ArrayList<>();
         for (int i = 0; i < loaded.size(); i++) {
             out.add(fileFigures(loaded.get(i), infer.get(i).isEmpty() ? null : Stopwatch.median(infer.get(i)),
-                    compiledInfer.get(i), inferBatch, single));
+                    compiledInfer.get(i), medianOrNull(ortInfer.get(i)), medianOrNull(runtimeInfer.get(i)),
+                    medianOrNull(int8Infer.get(i)), inferBatch, single));
         }
         return out;
     }
 
+    private static Double medianOrNull(List<Double> values) {
+        return values.isEmpty() ? null : Stopwatch.median(values);
+    }
+
+    /**
+     * A saved model's runtime description exported by {@code PackedOnnxExporter} and open in ONNX Runtime (the
+     * same ops and weights as the runtime's float path), or null (with a line saying why) if it does not export.
+     */
+    private dev.distill.onnx.OrtModel packedOnnxPeer(Path file, Model runtime) {
+        try {
+            byte[] onnx = dev.distill.onnx.PackedOnnxExporter.export(runtime.description(), java.util.Map.of())
+                    .toByteArray();
+            return dev.distill.onnx.OrtModel.of(onnx, dev.distill.onnx.OnnxTeacher.threadsFromEnvironment());
+        } catch (DistillException e) {
+            log.printf("%s: ONNX Runtime not measured (%s)%n", file.getFileName(), e.getMessage());
+            return null;
+        }
+    }
+
     private BenchReport.SavedModelFigures fileFigures(LoadedFile loaded, Double inferSamplesPerS,
-            List<Double> compiledInfer, INDArray inferBatch, INDArray single) {
+            List<Double> compiledInfer, Double ortSamplesPerS, Double runtimeSamplesPerS, Double int8SamplesPerS,
+            INDArray inferBatch, INDArray single) {
         Network net = loaded.net();
         ConvRuntime compiled = loaded.compiled();
         List<BenchReport.StepTime> steps = new ArrayList<>();
@@ -375,9 +421,21 @@ public final class Benchmark {
         List<Double> latencies = net == null ? null : latenciesMs(() -> net.output(single));
         Model integer = loaded.integer();
         float[] x = single.toFloatVector();
-        List<List<Double>> inTurns = integer == null ? null : integerLatenciesMs(integer, loaded.runtime(), x);
-        List<Double> runtime = inTurns != null ? inTurns.get(0)
-                : loaded.runtime() == null ? null : runtimeLatenciesMs(loaded.runtime(), net, single);
+        dev.distill.onnx.OrtModel ort = loaded.ort();
+        List<List<Double>> inTurns = integer == null ? null : integerLatenciesMs(integer, loaded.runtime(), ort, single);
+        List<Double> ortLatencies = inTurns != null && ort != null ? inTurns.get(3) : null;
+        List<Double> runtime;
+        if (inTurns != null) {
+            runtime = inTurns.get(0);
+        } else if (loaded.runtime() != null && ort != null) {
+            List<List<Double>> both = latenciesMsInTurns(List.of(checkedCall(loaded.runtime(), null, single),
+                    () -> ort.run(single, dev.distill.onnx.OnnxExporter.PROBABILITIES)),
+                    Math.min(200, settings.latencyCalls()));
+            runtime = both.get(0);
+            ortLatencies = both.get(1);
+        } else {
+            runtime = loaded.runtime() == null ? null : runtimeLatenciesMs(loaded.runtime(), net, single);
+        }
         boolean dense = runtime != null;
         SavedModel counts = net != null ? SavedModel.of(net) : SavedModel.ofPacked(loaded.runtime());
         BenchReport.SavedModelFigures f = new BenchReport.SavedModelFigures(loaded.file().getFileName().toString(),
@@ -388,7 +446,8 @@ public final class Benchmark {
                 compiled == null ? null : Stopwatch.median(compiledInfer),
                 compiled == null ? null : Stopwatch.median(latenciesMs(() -> compiled.output(single))), steps,
                 integer == null ? null : integer.int8Kernel(), integer == null ? null : Stopwatch.median(inTurns.get(1)),
-                integer == null ? null : Stopwatch.median(inTurns.get(2)));
+                integer == null ? null : Stopwatch.median(inTurns.get(2)), runtimeSamplesPerS, int8SamplesPerS,
+                ortLatencies == null ? null : Stopwatch.median(ortLatencies), ortLatencies == null ? null : ortSamplesPerS);
         log.printf(Locale.ROOT, "%-40s %,10d bytes  %,9d non-zero params  %s%s%s%n",
                 f.file(), f.fileBytes(), f.nonzeroParams(), net == null ? "DL4J: none (a packed file runs on distill-runtime)"
                         : String.format(Locale.ROOT, "infer %9.1f samples/s  batch-1 p50 %.3f ms", f.inferSamplesPerS(),
@@ -398,9 +457,17 @@ public final class Benchmark {
                         f.compiledSamplesPerS(), f.compiledLatencyMsP50()));
         if (integer != null) {
             log.printf(Locale.ROOT, "    distill-runtime int8 batch-1 p50 %.4f ms (%s kernel; scalar kernel %.4f ms) vs "
-                    + "float32 %.4f ms: %.2fx%n", f.integerLatencyMsP50(), f.integerKernel(),
-                    f.integerScalarLatencyMsP50(), f.runtimeLatencyMsP50(),
-                    f.runtimeLatencyMsP50() / f.integerLatencyMsP50());
+                    + "float32 %.4f ms: %.2fx; batch 256 %.1f vs %.1f samples/s%n", f.integerLatencyMsP50(),
+                    f.integerKernel(), f.integerScalarLatencyMsP50(), f.runtimeLatencyMsP50(),
+                    f.runtimeLatencyMsP50() / f.integerLatencyMsP50(), f.int8InferSamplesPerS(),
+                    f.runtimeInferSamplesPerS());
+        }
+        if (f.onnxRuntimeLatencyMsP50() != null) {
+            log.printf(Locale.ROOT, "    ONNX Runtime (the file exported by PackedOnnxExporter) batch-1 p50 %.4f ms, batch 256"
+                    + " %.1f samples/s; distill-runtime float32 %.2fx its latency, %.2fx its throughput%n",
+                    f.onnxRuntimeLatencyMsP50(), f.onnxRuntimeInferSamplesPerS(),
+                    f.runtimeLatencyMsP50() / f.onnxRuntimeLatencyMsP50(),
+                    f.runtimeInferSamplesPerS() / f.onnxRuntimeInferSamplesPerS());
         }
         if (compiled != null) {
             StringBuilder line = new StringBuilder("    compiled steps (ms per 256):");
@@ -534,14 +601,19 @@ public final class Benchmark {
      * one call of each in turn, so load on a shared machine hits the three alike. Every call's class is
      * checked to be stable, so the JIT cannot drop the work.
      */
-    private List<List<Double>> integerLatenciesMs(Model integer, Model fp32, float[] x) {
+    private List<List<Double>> integerLatenciesMs(Model integer, Model fp32, dev.distill.onnx.OrtModel ort,
+            INDArray single) {
+        float[] x = single.toFloatVector();
         Model scalar = integer.withInt8Kernel(Int8Dot.scalar());
         int floatClass = fp32.classifyPreprocessed(x);
         int integerClass = integer.classifyPreprocessed(x);
-        List<Runnable> calls = List.of(
+        List<Runnable> calls = new ArrayList<>(List.of(
                 () -> check(fp32.classifyPreprocessed(x) == floatClass, "the float path is not deterministic"),
                 () -> check(integer.classifyPreprocessed(x) == integerClass, "the int8 path is not deterministic"),
-                () -> check(scalar.classifyPreprocessed(x) == integerClass, "the int8 kernels disagree"));
+                () -> check(scalar.classifyPreprocessed(x) == integerClass, "the int8 kernels disagree")));
+        if (ort != null) {
+            calls.add(() -> ort.run(single, dev.distill.onnx.OnnxExporter.PROBABILITIES));
+        }
         // the Vector API runs interpreted (hundreds of times slower) until C2 compiles it: warm up longer
         // than the other paths; a few thousand calls of ~10 us each
         return latenciesMsInTurns(calls, INTEGER_WARMUP_CALLS);
