@@ -219,10 +219,13 @@ final class FloatPath {
         float alpha = op.alpha;
         int k = in.channels * g.kh * g.kw;
         int positions = out.height * out.width;
-        boolean pointwise = g.kh == 1 && g.kw == 1 && g.sh == 1 && g.sw == 1 && g.top == 0 && g.left == 0
-                && in.height == out.height && in.width == out.width;
+        boolean pointwise = g.pointwise();
         return x -> {
-            float[] columns = pointwise ? x : g.im2col(x, in.channels);
+            float[] columns = x;
+            if (!pointwise) {
+                columns = new float[k * positions];
+                g.im2col(x, columns, in.channels);
+            }
             float[] y = new float[out.size()];
             Gemm.multiply(w, 0, out.channels, k, columns, 0, positions, bias, 0, y, 0);
             f.apply(y, 0, y.length, alpha);
@@ -355,12 +358,14 @@ final class FloatPath {
         }
 
         /**
-         * The input unrolled for a convolution: row (c, ky, kx) of [channels · kh · kw][outH · outW] holds,
-         * for each output position, the input value tap (ky, kx) of channel c reads there, 0 in the padding.
+         * The input unrolled for a convolution: row (c, ky, kx) of {@code columns}, [channels · kh · kw][outH ·
+         * outW], receives, for each output position, the input value tap (ky, kx) of channel c reads there;
+         * positions in the padding are left as they are (0 in a new array). {@code x} and {@code columns}
+         * are both float[] (the float path) or both int[] (the int8 path's centred codes): rows are copied
+         * with {@link System#arraycopy}, which takes either.
          */
-        float[] im2col(float[] x, int channels) {
+        void im2col(Object x, Object columns, int channels) {
             int positions = outH * outW;
-            float[] columns = new float[channels * kh * kw * positions];
             int row = 0;
             for (int c = 0; c < channels; c++) {
                 int xBase = c * inH * inW;
@@ -379,14 +384,18 @@ final class FloatPath {
                                 System.arraycopy(x, xRow + from, columns, at + from, to - from);
                             } else {
                                 for (int ox = from; ox < to; ox++) {
-                                    columns[at + ox] = x[xRow + ox * sw];
+                                    System.arraycopy(x, xRow + ox * sw, columns, at + ox, 1);
                                 }
                             }
                         }
                     }
                 }
             }
-            return columns;
+        }
+
+        /** Whether a convolution on this window reads its input as the matrix im2col would make (1 × 1, stride 1). */
+        boolean pointwise() {
+            return kh == 1 && kw == 1 && sh == 1 && sw == 1 && top == 0 && left == 0 && inH == outH && inW == outW;
         }
 
         /**

@@ -288,19 +288,34 @@ final class Int8Path {
 
         /** The accumulators as the next op's codes, or as floats with the activation applied. */
         Values finish(int[] acc, int plane) {
+            int channels = acc.length / plane;
             if (y != null) {
                 byte[] q = new byte[acc.length];
-                for (int i = 0; i < acc.length; i++) {
-                    int o = i / plane;
-                    int v = scale(acc[i], multiplier[o], shift[o]) + y.zeroPoint;
-                    q[i] = (byte) Math.max(lo, Math.min(hi, v));
+                for (int o = 0; o < channels; o++) {
+                    int m = multiplier[o];
+                    int s = shift[o];
+                    if (s <= 0 || s > 62) {
+                        for (int i = o * plane; i < (o + 1) * plane; i++) {
+                            q[i] = (byte) Math.max(lo, Math.min(hi, scale(acc[i], m, s) + y.zeroPoint));
+                        }
+                        continue;
+                    }
+                    // scale()'s usual case with its branches taken out of the loop: the same integers
+                    long half = 1L << (s - 1);
+                    long zero = y.zeroPoint;
+                    for (int i = o * plane; i < (o + 1) * plane; i++) {
+                        long v = (((long) acc[i] * m + half) >> s) + zero;
+                        q[i] = (byte) Math.max(lo, Math.min(hi, v));
+                    }
                 }
                 return new Values(q, y);
             }
             float[] f = new float[acc.length];
-            for (int i = 0; i < acc.length; i++) {
-                int o = i / plane;
-                f[i] = (float) ((double) x.scale * wScale[o] * acc[i]);
+            for (int o = 0; o < channels; o++) {
+                double scale = (double) x.scale * wScale[o];
+                for (int i = o * plane; i < (o + 1) * plane; i++) {
+                    f[i] = (float) (scale * acc[i]);
+                }
             }
             activation.apply(f, 0, f.length, alpha);
             return new Values(f);
@@ -409,19 +424,19 @@ final class Int8Path {
             g = new FloatPath.Geometry(op.window, in, out);
         }
 
+        /** As the float path's convolution: the weights times the centred input unrolled by im2col, in ints. */
         @Override
         public Values run(Values values) {
             int[] xs = values.centered(x);
             int plane = out.height * out.width;
-            int[] acc = new int[out.size()];
-            int kernel = g.kh * g.kw;
-            for (int o = 0; o < out.channels; o++) {
-                int yBase = o * plane;
-                java.util.Arrays.fill(acc, yBase, yBase + plane, biasQ[o]);
-                for (int c = 0; c < in.channels; c++) {
-                    g.accumulate(xs, c * in.height * in.width, w, (o * in.channels + c) * kernel, acc, yBase);
-                }
+            int k = in.channels * g.kh * g.kw;
+            int[] columns = xs;
+            if (!g.pointwise()) {
+                columns = new int[k * plane];
+                g.im2col(xs, columns, in.channels);
             }
+            int[] acc = new int[out.size()];
+            Gemm.multiply(w, 0, out.channels, k, columns, 0, plane, biasQ, 0, acc, 0);
             return finish(acc, plane);
         }
     }
