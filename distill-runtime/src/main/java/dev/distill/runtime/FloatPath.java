@@ -259,27 +259,14 @@ final class FloatPath {
         Geometry g = new Geometry(op.window, in, out);
         ActivationFunction f = op.activation;
         float alpha = op.alpha;
-        int kernel = kh * kw;
         int plane = out.height * out.width;
         int inPlane = in.height * in.width;
-        if (g.sh != 1 || g.sw != 1) {
-            return x -> {
-                float[] y = new float[out.size()];
-                for (int o = 0; o < out.channels; o++) {
-                    int yBase = o * plane;
-                    java.util.Arrays.fill(y, yBase, yBase + plane, bias[o]);
-                    g.accumulate(x, (o / mult) * inPlane, w, o * kernel, y, yBase);
-                }
-                f.apply(y, 0, y.length, alpha);
-                return y;
-            };
-        }
-        // stride 1: each channel copied once into a zero-padded plane wide enough for every tap, so a tap is
-        // one long contiguous multiply-add over all output rows at once (rows of a small feature map are
-        // too short for vector loops); the columns past the output width are computed and dropped
-        int paddedW = (out.width - 1) + (kw - 1) * g.dw + 1;
-        int paddedH = (out.height - 1) + (kh - 1) * g.dh + 1;
-        int span = (out.height - 1) * paddedW + out.width;
+        // each channel copied once into a zero-padded plane, so a tap is one long contiguous multiply-add over
+        // every output row at once (rows of a small feature map are too short for vector loops); the positions
+        // between the strides and past the output width are computed and dropped
+        int paddedW = g.paddedWidth();
+        int paddedH = g.paddedHeight();
+        int span = g.span(paddedW);
         return x -> {
             float[] y = new float[out.size()];
             float[] padded = new float[paddedH * paddedW];
@@ -298,9 +285,7 @@ final class FloatPath {
                             }
                         }
                     }
-                    for (int oy = 0; oy < out.height; oy++) {
-                        System.arraycopy(wide, oy * paddedW, y, o * plane + oy * out.width, out.width);
-                    }
+                    g.pick(wide, paddedW, y, o * plane);
                 }
             }
             f.apply(y, 0, y.length, alpha);
@@ -398,13 +383,28 @@ final class FloatPath {
             return kh == 1 && kw == 1 && sh == 1 && sw == 1 && top == 0 && left == 0 && inH == outH && inW == outW;
         }
 
+        /** Width of the zero-padded plane a depthwise tap runs along: every column some tap reads. */
+        int paddedWidth() {
+            return (outW - 1) * sw + (kw - 1) * dw + 1;
+        }
+
+        /** Height of that plane: every row some tap reads. */
+        int paddedHeight() {
+            return (outH - 1) * sh + (kh - 1) * dh + 1;
+        }
+
+        /** Positions of a tap's run along the plane: from the first output's to the last output's. */
+        int span(int paddedWidth) {
+            return (outH - 1) * sh * paddedWidth + (outW - 1) * sw + 1;
+        }
+
         /**
-         * Channel {@code xBase} of {@code x} into {@code padded} (cleared first), a {@code height} ×
-         * {@code width} plane whose (0, 0) is the top-left padding: input (iy, ix) lands at (iy + top,
-         * ix + left); input rows and columns no tap reads are left out.
+         * Channel {@code xBase} of {@code x} into {@code padded}, a {@code height} × {@code width} plane whose
+         * (0, 0) is the top-left padding: input (iy, ix) lands at (iy + top, ix + left); input rows and
+         * columns no tap reads are left out. Every channel fills the same positions, so the padding of a new
+         * (zeroed) plane stays zero from channel to channel. float[] or int[], as {@link #im2col}.
          */
-        void pad(float[] x, int xBase, float[] padded, int width, int height) {
-            java.util.Arrays.fill(padded, 0f);
+        void pad(Object x, int xBase, Object padded, int width, int height) {
             int firstX = Math.max(0, -left);
             int endX = Math.min(inW, width - left);
             if (endX <= firstX) {
@@ -416,65 +416,18 @@ final class FloatPath {
             }
         }
 
-        /** {@link #pad(float[], int, float[], int, int)} on ints (the int8 path's centred codes). */
-        void pad(int[] x, int xBase, int[] padded, int width, int height) {
-            java.util.Arrays.fill(padded, 0);
-            int firstX = Math.max(0, -left);
-            int endX = Math.min(inW, width - left);
-            if (endX <= firstX) {
-                return;
-            }
-            for (int iy = Math.max(0, -top); iy < inH && iy + top < height; iy++) {
-                System.arraycopy(x, xBase + iy * inW + firstX, padded, (iy + top) * width + firstX + left,
-                        endX - firstX);
-            }
-        }
-
-        /** {@link #accumulate(float[], int, float[], int, float[], int)} on ints (the int8 path's centred codes). */
-        void accumulate(int[] x, int xBase, int[] w, int wBase, int[] y, int yBase) {
-            for (int ky = 0; ky < kh; ky++) {
-                for (int kx = 0; kx < kw; kx++) {
-                    int weight = w[wBase + ky * kw + kx];
-                    if (weight == 0) {
-                        continue;   // pruned, or the zero point
-                    }
-                    int from = firstColumn(kx);
-                    int to = endColumn(kx);
-                    for (int oy = 0; oy < outH; oy++) {
-                        int iy = oy * sh - top + ky * dh;
-                        if (iy < 0 || iy >= inH) {
-                            continue;
-                        }
-                        int xRow = xBase + iy * inW - left + kx * dw;
-                        int yRow = yBase + oy * outW;
-                        for (int ox = from; ox < to; ox++) {
-                            y[yRow + ox] += weight * x[xRow + ox * sw];
-                        }
-                    }
-                }
-            }
-        }
-
-        /** y[yBase + (oy, ox)] += Σ over taps of w[wBase + (ky, kx)] × x[xBase + input position], one channel. */
-        void accumulate(float[] x, int xBase, float[] w, int wBase, float[] y, int yBase) {
-            for (int ky = 0; ky < kh; ky++) {
-                for (int kx = 0; kx < kw; kx++) {
-                    float weight = w[wBase + ky * kw + kx];
-                    if (weight == 0) {
-                        continue;   // pruned
-                    }
-                    int from = firstColumn(kx);
-                    int to = endColumn(kx);
-                    for (int oy = 0; oy < outH; oy++) {
-                        int iy = oy * sh - top + ky * dh;
-                        if (iy < 0 || iy >= inH) {
-                            continue;
-                        }
-                        int xRow = xBase + iy * inW - left + kx * dw;
-                        int yRow = yBase + oy * outW;
-                        for (int ox = from; ox < to; ox++) {
-                            y[yRow + ox] += weight * x[xRow + ox * sw];
-                        }
+        /**
+         * The output positions of a tap run along a padded plane {@code width} wide ({@code wide}: one value per
+         * plane position from the first output's) into {@code y} from {@code yBase}, row by row: every
+         * stride-th row and column. float[] or int[].
+         */
+        void pick(Object wide, int width, Object y, int yBase) {
+            for (int oy = 0; oy < outH; oy++) {
+                if (sw == 1) {
+                    System.arraycopy(wide, oy * sh * width, y, yBase + oy * outW, outW);
+                } else {
+                    for (int ox = 0; ox < outW; ox++) {
+                        System.arraycopy(wide, oy * sh * width + ox * sw, y, yBase + oy * outW + ox, 1);
                     }
                 }
             }

@@ -469,8 +469,8 @@ final class Int8Path {
     /**
      * Depthwise convolution, weights [kh, kw, in, multiplier] regrouped per output channel as ints minus their
      * zero point; output channel c × multiplier + m reads input channel c's (x − xZero), padding a real zero.
-     * At stride 1 each channel goes once into a zero-padded plane and a tap is one contiguous int
-     * multiply-add over every output row at once, as on the float path.
+     * Each channel goes once into a zero-padded plane and a tap is one contiguous int multiply-add over
+     * every output row at once, as on the float path.
      */
     static final class DepthwiseStep extends Weighted {
         private final int[] w;
@@ -509,16 +509,9 @@ final class Int8Path {
             int inPlane = in.height * in.width;
             int kernel = g.kh * g.kw;
             int[] acc = new int[out.size()];
-            if (g.sh != 1 || g.sw != 1) {
-                for (int o = 0; o < out.channels; o++) {
-                    java.util.Arrays.fill(acc, o * plane, (o + 1) * plane, biasQ[o]);
-                    g.accumulate(xs, (o / mult) * inPlane, w, o * kernel, acc, o * plane);
-                }
-                return finish(acc, plane);
-            }
-            int paddedW = (out.width - 1) + (g.kw - 1) * g.dw + 1;
-            int paddedH = (out.height - 1) + (g.kh - 1) * g.dh + 1;
-            int span = (out.height - 1) * paddedW + out.width;
+            int paddedW = g.paddedWidth();
+            int paddedH = g.paddedHeight();
+            int span = g.span(paddedW);
             int[] padded = new int[paddedH * paddedW];
             int[] wide = new int[span];
             for (int c = 0; c < in.channels; c++) {
@@ -535,9 +528,7 @@ final class Int8Path {
                             }
                         }
                     }
-                    for (int oy = 0; oy < out.height; oy++) {
-                        System.arraycopy(wide, oy * paddedW, acc, o * plane + oy * out.width, out.width);
-                    }
+                    g.pick(wide, paddedW, acc, o * plane);
                 }
             }
             return finish(acc, plane);
