@@ -128,6 +128,7 @@ final class FloatPath {
         ActivationFunction f = op.activation;
         float alpha = op.alpha;
         if (m >= WIDE_DENSE) {
+            float[][] rows = Gemm.rows(w, 0, n, m);   // one row of weights per input, indexed from 0 (see Gemm)
             return x -> {
                 float[] y = bias.clone();
                 int[] nonzero = new int[n];
@@ -139,28 +140,23 @@ final class FloatPath {
                 }
                 int j = 0;
                 for (; j + 3 < count; j += 4) {
-                    int i0 = nonzero[j];
-                    int i1 = nonzero[j + 1];
-                    int i2 = nonzero[j + 2];
-                    int i3 = nonzero[j + 3];
-                    float x0 = x[i0];
-                    float x1 = x[i1];
-                    float x2 = x[i2];
-                    float x3 = x[i3];
-                    int r0 = i0 * m;
-                    int r1 = i1 * m;
-                    int r2 = i2 * m;
-                    int r3 = i3 * m;
+                    float x0 = x[nonzero[j]];
+                    float x1 = x[nonzero[j + 1]];
+                    float x2 = x[nonzero[j + 2]];
+                    float x3 = x[nonzero[j + 3]];
+                    float[] w0 = rows[nonzero[j]];
+                    float[] w1 = rows[nonzero[j + 1]];
+                    float[] w2 = rows[nonzero[j + 2]];
+                    float[] w3 = rows[nonzero[j + 3]];
                     for (int o = 0; o < m; o++) {
-                        y[o] += x0 * w[r0 + o] + x1 * w[r1 + o] + x2 * w[r2 + o] + x3 * w[r3 + o];
+                        y[o] += x0 * w0[o] + x1 * w1[o] + x2 * w2[o] + x3 * w3[o];
                     }
                 }
                 for (; j < count; j++) {
-                    int i = nonzero[j];
-                    float xi = x[i];
-                    int r = i * m;
+                    float xi = x[nonzero[j]];
+                    float[] wi = rows[nonzero[j]];
                     for (int o = 0; o < m; o++) {
-                        y[o] += xi * w[r + o];
+                        y[o] += xi * wi[o];
                     }
                 }
                 f.apply(y, 0, m, alpha);
@@ -221,13 +217,15 @@ final class FloatPath {
         int positions = out.height * out.width;
         boolean pointwise = g.pointwise();
         return x -> {
-            float[] columns = x;
-            if (!pointwise) {
-                columns = new float[k * positions];
+            float[][] columns;
+            if (pointwise) {
+                columns = Gemm.rows(x, 0, k, positions);
+            } else {
+                columns = new float[k][positions];
                 g.im2col(x, columns, in.channels);
             }
             float[] y = new float[out.size()];
-            Gemm.multiply(w, 0, out.channels, k, columns, 0, positions, bias, 0, y, 0);
+            Gemm.multiply(w, out.channels, k, columns, positions, bias, y, 0);
             f.apply(y, 0, y.length, alpha);
             return y;
         };
@@ -343,14 +341,13 @@ final class FloatPath {
         }
 
         /**
-         * The input unrolled for a convolution: row (c, ky, kx) of {@code columns}, [channels · kh · kw][outH ·
-         * outW], receives, for each output position, the input value tap (ky, kx) of channel c reads there;
-         * positions in the padding are left as they are (0 in a new array). {@code x} and {@code columns}
-         * are both float[] (the float path) or both int[] (the int8 path's centred codes): rows are copied
-         * with {@link System#arraycopy}, which takes either.
+         * The input unrolled for a convolution: row (c, ky, kx) of {@code rows} ([channels · kh · kw] rows of
+         * outH · outW) receives, for each output position, the input value tap (ky, kx) of channel c reads
+         * there; positions in the padding are left as they are (0 in new rows). {@code x} and the rows are
+         * float[] (the float path) or int[] (the int8 path's centred codes): values are copied with
+         * {@link System#arraycopy}, which takes either.
          */
-        void im2col(Object x, Object columns, int channels) {
-            int positions = outH * outW;
+        void im2col(Object x, Object[] rows, int channels) {
             int row = 0;
             for (int c = 0; c < channels; c++) {
                 int xBase = c * inH * inW;
@@ -364,12 +361,12 @@ final class FloatPath {
                                 continue;   // padding rows stay 0
                             }
                             int xRow = xBase + iy * inW - left + kx * dw;
-                            int at = row * positions + oy * outW;
+                            int at = oy * outW;
                             if (sw == 1) {
-                                System.arraycopy(x, xRow + from, columns, at + from, to - from);
+                                System.arraycopy(x, xRow + from, rows[row], at + from, to - from);
                             } else {
                                 for (int ox = from; ox < to; ox++) {
-                                    System.arraycopy(x, xRow + ox * sw, columns, at + ox, 1);
+                                    System.arraycopy(x, xRow + ox * sw, rows[row], at + ox, 1);
                                 }
                             }
                         }

@@ -3,234 +3,109 @@ package dev.distill.runtime;
 import java.util.Arrays;
 
 /**
- * The float path's matrix product, in plain Java written so that HotSpot's C2 vectorises it: every inner
- * loop runs along contiguous float arrays with the weights held in locals. A 4 × 4 micro-tile (four
- * output rows, four terms of the sum per pass) loads each input row once for four outputs and each
- * accumulator once for four terms, which measured 1.1-1.3x faster than 4 × 1 or 4 × 2 tiles and 1.5-3x
- * faster than one output row at a time (throw-away timing, the layer shapes of the teacher CNN and the
- * mobile student, in turns, median of 15, load 8 on 2 cores). The output columns go in blocks that
- * stay in the first-level cache.
+ * The matrix products of the float and int8 paths, in plain Java written so that HotSpot's C2 vectorises
+ * them (see {@link #multiply(float[], int, int, float[][], int, float[], float[], int)}). The right-hand
+ * matrix is an array of rows, so that each row is indexed from 0.
  */
 final class Gemm {
-
-    /** Output columns per block. */
-    static final int BLOCK = 64;
-    /** Rows of the right-hand matrix per panel: a panel of DEPTH × BLOCK floats (4 KB) stays in L1. */
-    static final int DEPTH = 16;
 
     private Gemm() {
     }
 
     /**
-     * {@code y[yOff + o·n + p] = bias[biasOff + o] + Σ_k w[wOff + o·k + j] · b[bOff + j·n + p]} for o in [0, rows),
-     * j in [0, k), p in [0, n): {@code w} row-major [rows][k], {@code b} row-major [k][n]. Blocked so that a
-     * panel of {@code b} ({@link #DEPTH} rows × {@link #BLOCK} columns) stays in the first-level cache while
-     * every output row reads it.
+     * {@code y[yOff + o·n + p] = bias[o] + Σ_j w[o·k + j] · b[j][p]} for o in [0, rows), j in [0, k), p in
+     * [0, n): {@code w} row-major [rows][k], {@code b} as k rows of n. One output row at a time, four rows of
+     * {@code b} per pass: every array in the inner loop indexed by the loop variable alone, which is what
+     * HotSpot 17's C2 needs to vectorise (an offset added to one array's index, a body of more than about
+     * four multiply-adds per array element, or two output rows per pass, and it falls back to scalar code;
+     * measured: this 1 × 4 form 9-16 GMAC/s, the same loop with offsets or as a 4 × 4 tile 0.7-1.4, at load
+     * 8 on 2 cores). A group of four weights all zero (pruned) is skipped.
      */
-    static void multiply(float[] w, int wOff, int rows, int k, float[] b, int bOff, int n, float[] bias, int biasOff,
-            float[] y, int yOff) {
-        int block = Math.min(BLOCK, n);
-        float[] a0 = new float[block];
-        float[] a1 = new float[block];
-        float[] a2 = new float[block];
-        float[] a3 = new float[block];
-        for (int p0 = 0; p0 < n; p0 += block) {
-            int m = Math.min(block, n - p0);
-            for (int j0 = 0; j0 < k; j0 += DEPTH) {
-                int j1 = Math.min(k, j0 + DEPTH);
-                boolean first = j0 == 0;
-                int o = 0;
-                for (; o + 3 < rows; o += 4) {
-                    int y0 = yOff + o * n + p0;
-                    load(a0, y, y0, m, first, bias[biasOff + o]);
-                    load(a1, y, y0 + n, m, first, bias[biasOff + o + 1]);
-                    load(a2, y, y0 + 2 * n, m, first, bias[biasOff + o + 2]);
-                    load(a3, y, y0 + 3 * n, m, first, bias[biasOff + o + 3]);
-                    int r0 = wOff + o * k;
-                    int r1 = r0 + k;
-                    int r2 = r1 + k;
-                    int r3 = r2 + k;
-                    int j = j0;
-                    for (; j + 3 < j1; j += 4) {
-                        float w00 = w[r0 + j];
-                        float w01 = w[r0 + j + 1];
-                        float w02 = w[r0 + j + 2];
-                        float w03 = w[r0 + j + 3];
-                        float w10 = w[r1 + j];
-                        float w11 = w[r1 + j + 1];
-                        float w12 = w[r1 + j + 2];
-                        float w13 = w[r1 + j + 3];
-                        float w20 = w[r2 + j];
-                        float w21 = w[r2 + j + 1];
-                        float w22 = w[r2 + j + 2];
-                        float w23 = w[r2 + j + 3];
-                        float w30 = w[r3 + j];
-                        float w31 = w[r3 + j + 1];
-                        float w32 = w[r3 + j + 2];
-                        float w33 = w[r3 + j + 3];
-                        int c0 = bOff + j * n + p0;
-                        int c1 = c0 + n;
-                        int c2 = c1 + n;
-                        int c3 = c2 + n;
-                        for (int p = 0; p < m; p++) {
-                            float x0 = b[c0 + p];
-                            float x1 = b[c1 + p];
-                            float x2 = b[c2 + p];
-                            float x3 = b[c3 + p];
-                            a0[p] += w00 * x0 + w01 * x1 + w02 * x2 + w03 * x3;
-                            a1[p] += w10 * x0 + w11 * x1 + w12 * x2 + w13 * x3;
-                            a2[p] += w20 * x0 + w21 * x1 + w22 * x2 + w23 * x3;
-                            a3[p] += w30 * x0 + w31 * x1 + w32 * x2 + w33 * x3;
-                        }
-                    }
-                    for (; j < j1; j++) {
-                        float w0 = w[r0 + j];
-                        float w1 = w[r1 + j];
-                        float w2 = w[r2 + j];
-                        float w3 = w[r3 + j];
-                        int c = bOff + j * n + p0;
-                        for (int p = 0; p < m; p++) {
-                            float x = b[c + p];
-                            a0[p] += w0 * x;
-                            a1[p] += w1 * x;
-                            a2[p] += w2 * x;
-                            a3[p] += w3 * x;
-                        }
-                    }
-                    System.arraycopy(a0, 0, y, y0, m);
-                    System.arraycopy(a1, 0, y, y0 + n, m);
-                    System.arraycopy(a2, 0, y, y0 + 2 * n, m);
-                    System.arraycopy(a3, 0, y, y0 + 3 * n, m);
+    static void multiply(float[] w, int rows, int k, float[][] b, int n, float[] bias, float[] y, int yOff) {
+        float[] acc = new float[n];
+        for (int o = 0; o < rows; o++) {
+            Arrays.fill(acc, bias[o]);
+            int r = o * k;
+            int j = 0;
+            for (; j + 3 < k; j += 4) {
+                float w0 = w[r + j];
+                float w1 = w[r + j + 1];
+                float w2 = w[r + j + 2];
+                float w3 = w[r + j + 3];
+                if (w0 == 0 && w1 == 0 && w2 == 0 && w3 == 0) {
+                    continue;
                 }
-                for (; o < rows; o++) {
-                    int y0 = yOff + o * n + p0;
-                    load(a0, y, y0, m, first, bias[biasOff + o]);
-                    int r = wOff + o * k;
-                    for (int j = j0; j < j1; j++) {
-                        float w0 = w[r + j];
-                        int c = bOff + j * n + p0;
-                        for (int p = 0; p < m; p++) {
-                            a0[p] += w0 * b[c + p];
-                        }
-                    }
-                    System.arraycopy(a0, 0, y, y0, m);
+                float[] x0 = b[j];
+                float[] x1 = b[j + 1];
+                float[] x2 = b[j + 2];
+                float[] x3 = b[j + 3];
+                for (int p = 0; p < n; p++) {
+                    acc[p] += w0 * x0[p] + w1 * x1[p] + w2 * x2[p] + w3 * x3[p];
                 }
             }
-        }
-    }
-
-    /** An accumulator row: the bias on the first panel, else what the earlier panels summed into {@code y}. */
-    private static void load(float[] a, float[] y, int at, int m, boolean first, float bias) {
-        if (first) {
-            Arrays.fill(a, 0, m, bias);
-        } else {
-            System.arraycopy(y, at, a, 0, m);
+            for (; j < k; j++) {
+                float w0 = w[r + j];
+                float[] x0 = b[j];
+                for (int p = 0; p < n; p++) {
+                    acc[p] += w0 * x0[p];
+                }
+            }
+            System.arraycopy(acc, 0, y, yOff + o * n, n);
         }
     }
 
     /**
-     * The same product in ints (the int8 path's centred codes into int32 accumulators): the same loops, which
+     * The same product in ints (the int8 path's centred codes into int32 accumulators): the same loop, which
      * C2 vectorises on int arrays as on float ones; integer sums are exact in any order.
      */
-    static void multiply(int[] w, int wOff, int rows, int k, int[] b, int bOff, int n, int[] bias, int biasOff,
-            int[] y, int yOff) {
-        int block = Math.min(BLOCK, n);
-        int[] a0 = new int[block];
-        int[] a1 = new int[block];
-        int[] a2 = new int[block];
-        int[] a3 = new int[block];
-        for (int p0 = 0; p0 < n; p0 += block) {
-            int m = Math.min(block, n - p0);
-            for (int j0 = 0; j0 < k; j0 += DEPTH) {
-                int j1 = Math.min(k, j0 + DEPTH);
-                boolean first = j0 == 0;
-                int o = 0;
-                for (; o + 3 < rows; o += 4) {
-                    int y0 = yOff + o * n + p0;
-                    load(a0, y, y0, m, first, bias[biasOff + o]);
-                    load(a1, y, y0 + n, m, first, bias[biasOff + o + 1]);
-                    load(a2, y, y0 + 2 * n, m, first, bias[biasOff + o + 2]);
-                    load(a3, y, y0 + 3 * n, m, first, bias[biasOff + o + 3]);
-                    int r0 = wOff + o * k;
-                    int r1 = r0 + k;
-                    int r2 = r1 + k;
-                    int r3 = r2 + k;
-                    int j = j0;
-                    for (; j + 3 < j1; j += 4) {
-                        int w00 = w[r0 + j];
-                        int w01 = w[r0 + j + 1];
-                        int w02 = w[r0 + j + 2];
-                        int w03 = w[r0 + j + 3];
-                        int w10 = w[r1 + j];
-                        int w11 = w[r1 + j + 1];
-                        int w12 = w[r1 + j + 2];
-                        int w13 = w[r1 + j + 3];
-                        int w20 = w[r2 + j];
-                        int w21 = w[r2 + j + 1];
-                        int w22 = w[r2 + j + 2];
-                        int w23 = w[r2 + j + 3];
-                        int w30 = w[r3 + j];
-                        int w31 = w[r3 + j + 1];
-                        int w32 = w[r3 + j + 2];
-                        int w33 = w[r3 + j + 3];
-                        int c0 = bOff + j * n + p0;
-                        int c1 = c0 + n;
-                        int c2 = c1 + n;
-                        int c3 = c2 + n;
-                        for (int p = 0; p < m; p++) {
-                            int x0 = b[c0 + p];
-                            int x1 = b[c1 + p];
-                            int x2 = b[c2 + p];
-                            int x3 = b[c3 + p];
-                            a0[p] += w00 * x0 + w01 * x1 + w02 * x2 + w03 * x3;
-                            a1[p] += w10 * x0 + w11 * x1 + w12 * x2 + w13 * x3;
-                            a2[p] += w20 * x0 + w21 * x1 + w22 * x2 + w23 * x3;
-                            a3[p] += w30 * x0 + w31 * x1 + w32 * x2 + w33 * x3;
-                        }
-                    }
-                    for (; j < j1; j++) {
-                        int w0 = w[r0 + j];
-                        int w1 = w[r1 + j];
-                        int w2 = w[r2 + j];
-                        int w3 = w[r3 + j];
-                        int c = bOff + j * n + p0;
-                        for (int p = 0; p < m; p++) {
-                            int x = b[c + p];
-                            a0[p] += w0 * x;
-                            a1[p] += w1 * x;
-                            a2[p] += w2 * x;
-                            a3[p] += w3 * x;
-                        }
-                    }
-                    System.arraycopy(a0, 0, y, y0, m);
-                    System.arraycopy(a1, 0, y, y0 + n, m);
-                    System.arraycopy(a2, 0, y, y0 + 2 * n, m);
-                    System.arraycopy(a3, 0, y, y0 + 3 * n, m);
+    static void multiply(int[] w, int rows, int k, int[][] b, int n, int[] bias, int[] y, int yOff) {
+        int[] acc = new int[n];
+        for (int o = 0; o < rows; o++) {
+            Arrays.fill(acc, bias[o]);
+            int r = o * k;
+            int j = 0;
+            for (; j + 3 < k; j += 4) {
+                int w0 = w[r + j];
+                int w1 = w[r + j + 1];
+                int w2 = w[r + j + 2];
+                int w3 = w[r + j + 3];
+                if (w0 == 0 && w1 == 0 && w2 == 0 && w3 == 0) {
+                    continue;
                 }
-                for (; o < rows; o++) {
-                    int y0 = yOff + o * n + p0;
-                    load(a0, y, y0, m, first, bias[biasOff + o]);
-                    int r = wOff + o * k;
-                    for (int j = j0; j < j1; j++) {
-                        int w0 = w[r + j];
-                        int c = bOff + j * n + p0;
-                        for (int p = 0; p < m; p++) {
-                            a0[p] += w0 * b[c + p];
-                        }
-                    }
-                    System.arraycopy(a0, 0, y, y0, m);
+                int[] x0 = b[j];
+                int[] x1 = b[j + 1];
+                int[] x2 = b[j + 2];
+                int[] x3 = b[j + 3];
+                for (int p = 0; p < n; p++) {
+                    acc[p] += w0 * x0[p] + w1 * x1[p] + w2 * x2[p] + w3 * x3[p];
                 }
             }
+            for (; j < k; j++) {
+                int w0 = w[r + j];
+                int[] x0 = b[j];
+                for (int p = 0; p < n; p++) {
+                    acc[p] += w0 * x0[p];
+                }
+            }
+            System.arraycopy(acc, 0, y, yOff + o * n, n);
         }
     }
 
-    /** An accumulator row: the bias on the first panel, else what the earlier panels summed into {@code y}. */
-    private static void load(int[] a, int[] y, int at, int m, boolean first, int bias) {
-        if (first) {
-            Arrays.fill(a, 0, m, bias);
-        } else {
-            System.arraycopy(y, at, a, 0, m);
+    /** {@code x}, a [rows][n] matrix flattened row-major from {@code offset}, as an array of rows. */
+    static float[][] rows(float[] x, int offset, int rows, int n) {
+        float[][] r = new float[rows][];
+        for (int j = 0; j < rows; j++) {
+            r[j] = Arrays.copyOfRange(x, offset + j * n, offset + (j + 1) * n);
         }
+        return r;
     }
 
+    /** {@link #rows(float[], int, int, int)} for ints. */
+    static int[][] rows(int[] x, int offset, int rows, int n) {
+        int[][] r = new int[rows][];
+        for (int j = 0; j < rows; j++) {
+            r[j] = Arrays.copyOfRange(x, offset + j * n, offset + (j + 1) * n);
+        }
+        return r;
+    }
 }
