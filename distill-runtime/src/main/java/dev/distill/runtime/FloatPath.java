@@ -269,6 +269,7 @@ final class FloatPath {
             float[] y = new float[out.size()];
             float[] padded = new float[paddedH * paddedW];
             float[] wide = new float[span];
+            float[] shifted = new float[span];
             for (int c = 0; c < channels; c++) {
                 g.pad(x, c * inPlane, padded, paddedW, paddedH);
                 for (int m = 0; m < mult; m++) {
@@ -278,8 +279,10 @@ final class FloatPath {
                         for (int kx = 0; kx < kw; kx++) {
                             float weight = w[(o * kh + ky) * kw + kx];
                             int tap = ky * g.dh * paddedW + kx * g.dw;
+                            // the tap's run copied to an array of its own: indexed alike, C2 vectorises
+                            System.arraycopy(padded, tap, shifted, 0, span);
                             for (int i = 0; i < span; i++) {
-                                wide[i] += weight * padded[tap + i];
+                                wide[i] += weight * shifted[i];
                             }
                         }
                     }

@@ -516,6 +516,7 @@ final class Int8Path {
             int span = g.span(paddedW);
             int[] padded = new int[paddedH * paddedW];
             int[] wide = new int[span];
+            int[] shifted = new int[span];
             for (int c = 0; c < in.channels; c++) {
                 g.pad(xs, c * inPlane, padded, paddedW, paddedH);
                 for (int m = 0; m < mult; m++) {
@@ -525,8 +526,10 @@ final class Int8Path {
                         for (int kx = 0; kx < g.kw; kx++) {
                             int weight = w[o * kernel + ky * g.kw + kx];
                             int tap = ky * g.dh * paddedW + kx * g.dw;
+                            // the tap's run copied to an array of its own: indexed alike, C2 vectorises
+                            System.arraycopy(padded, tap, shifted, 0, span);
                             for (int i = 0; i < span; i++) {
-                                wide[i] += weight * padded[tap + i];
+                                wide[i] += weight * shifted[i];
                             }
                         }
                     }
