@@ -310,8 +310,9 @@ public final class Benchmark {
 
     /**
      * A saved model loaded for measuring: its DL4J network (null for a packed file, which only distill-runtime
-     * runs), its channels-last compiled form (null if that cannot run it), and distill-runtime's float and
-     * int8 paths (null where the model has none).
+     * runs), its channels-last compiled form (null if that cannot run it), distill-runtime's float and
+     * int8 paths (null where the model has none), and ONNX Runtime on the runtime's description of it (null
+     * where the runtime cannot run it or it does not export).
      */
     private record LoadedFile(Path file, long bytes, Network net, ConvRuntime compiled, Model runtime, Model integer,
             dev.distill.onnx.OrtModel ort) {
