@@ -78,6 +78,19 @@ class RuntimeAgreementTest {
             new LayerSpec.Conv2d(16, 1, 1, Padding.SAME, Activation.RELU), new LayerSpec.Pool(PoolType.MAX, 2, 2),
             new LayerSpec.Dropout(0.1), new LayerSpec.Output(10)));
 
+    /**
+     * The same with each batch norm before its ReLU, so that it folds into the conv before it: every depthwise
+     * output then goes straight into the pointwise conv's int8 codes, and the int8 path runs the depthwise
+     * convolution in integers too (a depthwise op whose output would become float stays float).
+     */
+    static final ModelSpec MOBILE_FOLD = new ModelSpec(List.of(
+            new LayerSpec.Conv2d(8, 3, 2, Padding.SAME, Activation.IDENTITY), new LayerSpec.BatchNorm(),
+            new LayerSpec.Activate(Activation.RELU),
+            new LayerSpec.DepthwiseConv2d(3, 1, 1, Padding.SAME, Activation.IDENTITY),
+            new LayerSpec.Conv2d(16, 1, 1, Padding.SAME, Activation.IDENTITY), new LayerSpec.BatchNorm(),
+            new LayerSpec.Activate(Activation.RELU), new LayerSpec.Pool(PoolType.MAX, 2, 2),
+            new LayerSpec.Dropout(0.1), new LayerSpec.Output(10)));
+
     static MultiLayerNetwork trained(ModelSpec spec, InputShape input, LabeledData train, int n, int epochs) {
         MultiLayerNetwork net = NetworkFactory.build(spec, input, new Adam(3e-3), 0, 7);
         INDArray x = train.features();
@@ -128,6 +141,12 @@ class RuntimeAgreementTest {
     /** Writes {@code net} packed (int8 post-training when asked), reads it back and checks it against DL4J. */
     private void check(String label, ExperimentConfig config, ExperimentData data, MultiLayerNetwork net,
             boolean int8) {
+        check(label, config, data, net, int8, false);
+    }
+
+    /** As above; {@code depthwiseInInt8}: the int8 path must run the depthwise convs in integers too. */
+    private void check(String label, ExperimentConfig config, ExperimentData data, MultiLayerNetwork net,
+            boolean int8, boolean depthwiseInInt8) {
         Path floatFile = dir.resolve(label + ".packed");
         PackedModelFile.write(net, List.of(), List.of(), false, config.data().source().preprocessing(),
                 config.data().source().classNames(), floatFile);
@@ -139,12 +158,19 @@ class RuntimeAgreementTest {
         if (!int8) {
             return;
         }
-        Quantization.Outcome o = Quantization.postTrainingInt8(net, data.train().features(), 64, 8);
+        // calibrated as `export --int8` does by default: 8 batches of the config's batch size
+        Quantization.Outcome o = Quantization.postTrainingInt8(net, data.train().features(), config.data().batchSize(), 8);
         Path int8File = dir.resolve(label + "-int8.packed");
         PackedModelFile.write(o.net(), o.tensors(), o.activations(), false, config.data().source().preprocessing(),
                 config.data().source().classNames(), int8File);
         Model ints = PackedModelFile.read(int8File);
         assertEquals(Precision.INT8, ints.precision(), label);
+        for (String line : ints.summary().split("\\R")) {
+            if (line.startsWith("conv2d") || line.startsWith("dense")
+                    || depthwiseInInt8 && line.startsWith("depthwise_conv2d")) {
+                assertTrue(line.endsWith("(int8)"), label + ": op not in int8: " + line);
+            }
+        }
         int[] intClass = new int[inputs.length];
         int sameInt = 0;
         int sameWeightsOnly = 0;
@@ -216,5 +242,6 @@ class RuntimeAgreementTest {
         check("fashion-mlp", config, data, trained(MLP, input, data.train(), 12000, 1), true);
         check("fashion-cnn", config, data, trained(CNN, input, data.train(), 12000, 2), true);
         check("fashion-mobile", config, data, trained(MOBILE_FLAT, input, data.train(), 12000, 2), true);
+        check("fashion-mobile-fold", config, data, trained(MOBILE_FOLD, input, data.train(), 12000, 2), true, true);
     }
 }

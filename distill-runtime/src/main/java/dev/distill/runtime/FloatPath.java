@@ -114,20 +114,61 @@ final class FloatPath {
         return op.bias == null ? new float[outputs] : op.bias.dequantize();
     }
 
-    /** Dense: weights transposed to [out][in], so each output is one contiguous dot product. */
+    /**
+     * Dense. Sixteen outputs or more (a vector register's worth): weights kept [in][out] and, for each
+     * non-zero input, its row of weights scaled into the outputs, four inputs per pass, a contiguous loop
+     * over the outputs that C2 vectorises; inputs a ReLU zeroed cost nothing. Fewer outputs: weights
+     * transposed to [out][in], each output one dot product along the input.
+     */
     private static Step dense(Op op, Shape in, Shape out) {
         int n = in.size();
         int m = out.channels;
         float[] w = op.weights.dequantize();   // [in, out]
+        float[] bias = biasOf(op, m);
+        ActivationFunction f = op.activation;
+        float alpha = op.alpha;
+        if (m >= WIDE_DENSE) {
+            float[][] rows = Gemm.rows(w, 0, n, m);   // one row of weights per input, indexed from 0 (see Gemm)
+            return x -> {
+                float[] y = bias.clone();
+                int[] nonzero = new int[n];
+                int count = 0;
+                for (int i = 0; i < n; i++) {
+                    if (x[i] != 0) {
+                        nonzero[count++] = i;
+                    }
+                }
+                int j = 0;
+                for (; j + 3 < count; j += 4) {
+                    float x0 = x[nonzero[j]];
+                    float x1 = x[nonzero[j + 1]];
+                    float x2 = x[nonzero[j + 2]];
+                    float x3 = x[nonzero[j + 3]];
+                    float[] w0 = rows[nonzero[j]];
+                    float[] w1 = rows[nonzero[j + 1]];
+                    float[] w2 = rows[nonzero[j + 2]];
+                    float[] w3 = rows[nonzero[j + 3]];
+                    for (int o = 0; o < m; o++) {
+                        y[o] += x0 * w0[o] + x1 * w1[o] + x2 * w2[o] + x3 * w3[o];
+                    }
+                }
+                for (; j < count; j++) {
+                    float xi = x[nonzero[j]];
+                    float[] wi = rows[nonzero[j]];
+                    for (int o = 0; o < m; o++) {
+                        y[o] += xi * wi[o];
+                    }
+                }
+                f.apply(y, 0, m, alpha);
+                return y;
+            };
+        }
         float[] t = new float[w.length];
         for (int i = 0; i < n; i++) {
             for (int o = 0; o < m; o++) {
                 t[o * n + i] = w[i * m + o];
             }
         }
-        float[] bias = biasOf(op, m);
-        ActivationFunction f = op.activation;
-        float alpha = op.alpha;
         return x -> {
             float[] y = new float[m];
             for (int o = 0; o < m; o++) {
@@ -137,6 +178,9 @@ final class FloatPath {
             return y;
         };
     }
+
+    /** Outputs from which a dense layer runs along its outputs (one 512-bit vector of floats). */
+    static final int WIDE_DENSE = 16;
 
     /** Four partial sums: independent chains the CPU can overlap, instead of one long dependency. */
     static float dot(float[] w, int offset, float[] x, int n) {
@@ -157,12 +201,40 @@ final class FloatPath {
         return (s0 + s1) + (s2 + s3);
     }
 
-    /** Convolution, weights [out, in, kh, kw]: one group. */
+    /**
+     * Convolution, weights [out, in, kh, kw]: a matrix product of the weights, [out][in · kh · kw], with the
+     * input unrolled into columns (im2col: row (c, ky, kx), one column per output position, zero where a
+     * tap lands in the padding). A 1 × 1 convolution at stride 1 without padding needs no unrolling: the
+     * input is that matrix already.
+     */
     private static Step conv(Op op, Shape in, Shape out) {
-        return grouped(op.weights.dequantize(), 1, op, in, out);
+        float[] w = op.weights.dequantize();
+        float[] bias = biasOf(op, out.channels);
+        Geometry g = new Geometry(op.window, in, out);
+        ActivationFunction f = op.activation;
+        float alpha = op.alpha;
+        int k = in.channels * g.kh * g.kw;
+        int positions = out.height * out.width;
+        boolean pointwise = g.pointwise();
+        return x -> {
+            float[][] columns;
+            if (pointwise) {
+                columns = Gemm.rows(x, 0, k, positions);
+            } else {
+                columns = new float[k][positions];
+                g.im2col(x, columns, in.channels);
+            }
+            float[] y = new float[out.size()];
+            Gemm.multiply(w, out.channels, k, columns, positions, bias, y, 0);
+            f.apply(y, 0, y.length, alpha);
+            return y;
+        };
     }
 
-    /** Depthwise convolution, weights [kh, kw, in, multiplier]: output channel c × multiplier + m reads channel c. */
+    /**
+     * Depthwise convolution, weights [kh, kw, in, multiplier]: output channel c × multiplier + m reads input
+     * channel c alone, so each output plane is a direct loop over its taps (no matrix to multiply).
+     */
     private static Step depthwise(Op op, Shape in, Shape out) {
         float[] raw = op.weights.dequantize();
         long[] s = op.weights.shape();
@@ -170,7 +242,7 @@ final class FloatPath {
         int kw = (int) s[1];
         int channels = (int) s[2];
         int mult = (int) s[3];
-        // regrouped per output channel, [out][1][kh][kw]: a convolution with one group per input channel
+        // regrouped per output channel, [out][kh][kw]
         float[] w = new float[raw.length];
         for (int y = 0; y < kh; y++) {
             for (int x = 0; x < kw; x++) {
@@ -181,32 +253,40 @@ final class FloatPath {
                 }
             }
         }
-        return grouped(w, channels, op, in, out);
-    }
-
-    /**
-     * A convolution in {@code groups} groups, weights [out][in / groups][kh][kw]: output channel o reads the
-     * input channels of its group. For each weight, a multiply-add over the output rows it touches, the
-     * innermost loop running along a row of the input (contiguous at stride 1).
-     */
-    private static Step grouped(float[] w, int groups, Op op, Shape in, Shape out) {
         float[] bias = biasOf(op, out.channels);
         Geometry g = new Geometry(op.window, in, out);
         ActivationFunction f = op.activation;
         float alpha = op.alpha;
-        int kernel = g.kh * g.kw;
-        int inPerGroup = in.channels / groups;
-        int outPerGroup = out.channels / groups;
         int plane = out.height * out.width;
+        int inPlane = in.height * in.width;
+        // each channel copied once into a zero-padded plane, so a tap is one long contiguous multiply-add over
+        // every output row at once (rows of a small feature map are too short for vector loops); the positions
+        // between the strides and past the output width are computed and dropped
+        int paddedW = g.paddedWidth();
+        int paddedH = g.paddedHeight();
+        int span = g.span(paddedW);
         return x -> {
             float[] y = new float[out.size()];
-            for (int o = 0; o < out.channels; o++) {
-                int yBase = o * plane;
-                java.util.Arrays.fill(y, yBase, yBase + plane, bias[o]);
-                int firstInput = (o / outPerGroup) * inPerGroup;
-                for (int j = 0; j < inPerGroup; j++) {
-                    g.accumulate(x, (firstInput + j) * in.height * in.width, w, (o * inPerGroup + j) * kernel, y,
-                            yBase);
+            float[] padded = new float[paddedH * paddedW];
+            float[] wide = new float[span];
+            float[] shifted = new float[span];
+            for (int c = 0; c < channels; c++) {
+                g.pad(x, c * inPlane, padded, paddedW, paddedH);
+                for (int m = 0; m < mult; m++) {
+                    int o = c * mult + m;
+                    java.util.Arrays.fill(wide, bias[o]);
+                    for (int ky = 0; ky < kh; ky++) {
+                        for (int kx = 0; kx < kw; kx++) {
+                            float weight = w[(o * kh + ky) * kw + kx];
+                            int tap = ky * g.dh * paddedW + kx * g.dw;
+                            // the tap's run copied to an array of its own: indexed alike, C2 vectorises
+                            System.arraycopy(padded, tap, shifted, 0, span);
+                            for (int i = 0; i < span; i++) {
+                                wide[i] += weight * shifted[i];
+                            }
+                        }
+                    }
+                    g.pick(wide, paddedW, y, o * plane);
                 }
             }
             f.apply(y, 0, y.length, alpha);
@@ -244,6 +324,12 @@ final class FloatPath {
             outW = out.width;
         }
 
+        /** Whether every tap of every output position lands inside the input (no padding read). */
+        boolean inside() {
+            return top == 0 && left == 0 && (outH - 1) * sh + (kh - 1) * dh < inH
+                    && (outW - 1) * sw + (kw - 1) * dw < inW;
+        }
+
         /** The first output column whose tap {@code kx} lands inside the input. */
         int firstColumn(int kx) {
             int offset = left - kx * dw;
@@ -257,26 +343,91 @@ final class FloatPath {
             return last < 0 ? 0 : (int) Math.min(outW, last / sw + 1);
         }
 
-        /** y[yBase + (oy, ox)] += Σ over taps of w[wBase + (ky, kx)] × x[xBase + input position], one channel. */
-        void accumulate(float[] x, int xBase, float[] w, int wBase, float[] y, int yBase) {
-            for (int ky = 0; ky < kh; ky++) {
-                for (int kx = 0; kx < kw; kx++) {
-                    float weight = w[wBase + ky * kw + kx];
-                    if (weight == 0) {
-                        continue;   // pruned
+        /**
+         * The input unrolled for a convolution: row (c, ky, kx) of {@code rows} ([channels · kh · kw] rows of
+         * outH · outW) receives, for each output position, the input value tap (ky, kx) of channel c reads
+         * there; positions in the padding are left as they are (0 in new rows). {@code x} and the rows are
+         * float[] (the float path) or int[] (the int8 path's centred codes): values are copied with
+         * {@link System#arraycopy}, which takes either.
+         */
+        void im2col(Object x, Object[] rows, int channels) {
+            int row = 0;
+            for (int c = 0; c < channels; c++) {
+                int xBase = c * inH * inW;
+                for (int ky = 0; ky < kh; ky++) {
+                    for (int kx = 0; kx < kw; kx++, row++) {
+                        int from = firstColumn(kx);
+                        int to = endColumn(kx);
+                        for (int oy = 0; oy < outH && from < to; oy++) {
+                            int iy = oy * sh - top + ky * dh;
+                            if (iy < 0 || iy >= inH) {
+                                continue;   // padding rows stay 0
+                            }
+                            int xRow = xBase + iy * inW - left + kx * dw;
+                            int at = oy * outW;
+                            if (sw == 1) {
+                                System.arraycopy(x, xRow + from, rows[row], at + from, to - from);
+                            } else {
+                                for (int ox = from; ox < to; ox++) {
+                                    System.arraycopy(x, xRow + ox * sw, rows[row], at + ox, 1);
+                                }
+                            }
+                        }
                     }
-                    int from = firstColumn(kx);
-                    int to = endColumn(kx);
-                    for (int oy = 0; oy < outH; oy++) {
-                        int iy = oy * sh - top + ky * dh;
-                        if (iy < 0 || iy >= inH) {
-                            continue;
-                        }
-                        int xRow = xBase + iy * inW - left + kx * dw;
-                        int yRow = yBase + oy * outW;
-                        for (int ox = from; ox < to; ox++) {
-                            y[yRow + ox] += weight * x[xRow + ox * sw];
-                        }
+                }
+            }
+        }
+
+        /** Whether a convolution on this window reads its input as the matrix im2col would make (1 × 1, stride 1). */
+        boolean pointwise() {
+            return kh == 1 && kw == 1 && sh == 1 && sw == 1 && top == 0 && left == 0 && inH == outH && inW == outW;
+        }
+
+        /** Width of the zero-padded plane a depthwise tap runs along: every column some tap reads. */
+        int paddedWidth() {
+            return (outW - 1) * sw + (kw - 1) * dw + 1;
+        }
+
+        /** Height of that plane: every row some tap reads. */
+        int paddedHeight() {
+            return (outH - 1) * sh + (kh - 1) * dh + 1;
+        }
+
+        /** Positions of a tap's run along the plane: from the first output's to the last output's. */
+        int span(int paddedWidth) {
+            return (outH - 1) * sh * paddedWidth + (outW - 1) * sw + 1;
+        }
+
+        /**
+         * Channel {@code xBase} of {@code x} into {@code padded}, a {@code height} × {@code width} plane whose
+         * (0, 0) is the top-left padding: input (iy, ix) lands at (iy + top, ix + left); input rows and
+         * columns no tap reads are left out. Every channel fills the same positions, so the padding of a new
+         * (zeroed) plane stays zero from channel to channel. float[] or int[], as {@link #im2col}.
+         */
+        void pad(Object x, int xBase, Object padded, int width, int height) {
+            int firstX = Math.max(0, -left);
+            int endX = Math.min(inW, width - left);
+            if (endX <= firstX) {
+                return;
+            }
+            for (int iy = Math.max(0, -top); iy < inH && iy + top < height; iy++) {
+                System.arraycopy(x, xBase + iy * inW + firstX, padded, (iy + top) * width + firstX + left,
+                        endX - firstX);
+            }
+        }
+
+        /**
+         * The output positions of a tap run along a padded plane {@code width} wide ({@code wide}: one value per
+         * plane position from the first output's) into {@code y} from {@code yBase}, row by row: every
+         * stride-th row and column. float[] or int[].
+         */
+        void pick(Object wide, int width, Object y, int yBase) {
+            for (int oy = 0; oy < outH; oy++) {
+                if (sw == 1) {
+                    System.arraycopy(wide, oy * sh * width, y, yBase + oy * outW, outW);
+                } else {
+                    for (int ox = 0; ox < outW; ox++) {
+                        System.arraycopy(wide, oy * sh * width + ox * sw, y, yBase + oy * outW + ox, 1);
                     }
                 }
             }
@@ -286,6 +437,31 @@ final class FloatPath {
     /** Max or average pooling; max ignores padding, average is only compiled without any. */
     static Step pool(boolean max, Window window, Shape in, Shape out) {
         Geometry g = new Geometry(window, in, out);
+        if (max && g.inside()) {
+            // every window inside the input (no padding): no bounds to check per tap
+            return x -> {
+                float[] y = new float[out.size()];
+                int at = 0;
+                for (int c = 0; c < in.channels; c++) {
+                    int xBase = c * in.height * in.width;
+                    for (int oy = 0; oy < out.height; oy++) {
+                        int row = xBase + oy * g.sh * in.width;
+                        for (int ox = 0; ox < out.width; ox++) {
+                            int corner = row + ox * g.sw;
+                            float best = Float.NEGATIVE_INFINITY;
+                            for (int ky = 0; ky < g.kh; ky++) {
+                                int tap = corner + ky * g.dh * in.width;
+                                for (int kx = 0; kx < g.kw; kx++) {
+                                    best = Math.max(best, x[tap + kx * g.dw]);
+                                }
+                            }
+                            y[at++] = best;
+                        }
+                    }
+                }
+                return y;
+            };
+        }
         return x -> {
             float[] y = new float[out.size()];
             for (int c = 0; c < in.channels; c++) {

@@ -208,9 +208,10 @@ public final class Model {
     public String summary() {
         StringBuilder b = new StringBuilder("input " + shapes.get(0));
         List<Op> ops = description.ops();
+        boolean[] int8 = Int8Path.int8Ops(ops);
         for (int i = 0; i < ops.size(); i++) {
             b.append(System.lineSeparator()).append(ops.get(i)).append(" -> ").append(shapes.get(i + 1))
-                    .append(Int8Path.runsInInt8(ops.get(i)) ? " (int8)" : "");
+                    .append(int8[i] ? " (int8)" : "");
         }
         return b.toString();
     }

@@ -55,6 +55,66 @@ class Int8PathTest {
         }
     }
 
+    /**
+     * One int8 depthwise layer (multiplier 2, per-input-channel scales, some weights pruned) with identity
+     * output, at stride 1 (the padded-plane loop) and 2 (the generic one), same and explicit padding: each
+     * output is scale × the accumulator Σ over taps inside the input of (q(x) − xZero)(w − wZero) plus the
+     * bias at that scale, computed here in longs from DL4J's layout [kh, kw, in, multiplier].
+     */
+    @Test
+    void depthwiseAccumulatorsEqualAReferenceInLongs() throws Exception {
+        Random r = new Random(23);
+        int c = 3;
+        int h = 7;
+        int wd = 6;
+        for (Window win : new Window[] {new Window(3, 3, 1, 1, 0, 0, 1, 1, true), new Window(3, 3, 2, 2, 0, 0, 1, 1,
+                true), new Window(3, 2, 1, 1, 1, 0, 1, 1, false), new Window(3, 3, 1, 1, 0, 0, 2, 2, true)}) {
+            for (int keepEvery : new int[] {1, 3}) {
+                QuantizedTensor w = TestModels.int8("0_W", r, 2, keepEvery, win.kernelH, win.kernelW, c, 2);
+                QuantizedTensor b = TestModels.floats("0_b", r, c * 2);
+                Int8Range range = new Int8Range(0.02f, 5);
+                Op op = Op.depthwiseConv2d(w, b, win, ActivationFunction.IDENTITY, 0).withInputRange(range);
+                // alone, its output float: the step itself (a model runs such a depthwise op in float)
+                assertEquals("[false]", java.util.Arrays.toString(Int8Path.int8Ops(List.of(op))));
+                int oh = (int) win.outputHeight(h);
+                int ow = (int) win.outputWidth(wd);
+                Int8Path.DepthwiseStep step = new Int8Path.DepthwiseStep(op, new Shape(c, h, wd),
+                        new Shape(c * 2, oh, ow), null);
+                int[] pad = win.padding(h, wd);
+                float[] values = w.dequantize();
+                float[] x = TestModels.gaussian(r, c * h * wd, 1);
+                float[] out = step.run(new Int8Path.Values(x)).asFloats();
+                assertEquals(c * 2 * oh * ow, out.length, win.toString());
+                for (int o = 0; o < c * 2; o++) {
+                    int ci = o / 2;
+                    float wScale = w.scales()[ci];
+                    double accScale = (double) range.scale * wScale;
+                    for (int oy = 0; oy < oh; oy++) {
+                        for (int ox = 0; ox < ow; ox++) {
+                            long acc = Math.round(b.floats()[o] / accScale);
+                            for (int ky = 0; ky < win.kernelH; ky++) {
+                                for (int kx = 0; kx < win.kernelW; kx++) {
+                                    int iy = oy * win.strideH - pad[0] + ky * win.dilationH;
+                                    int ix = ox * win.strideW - pad[1] + kx * win.dilationW;
+                                    if (iy < 0 || iy >= h || ix < 0 || ix >= wd) {
+                                        continue;
+                                    }
+                                    long code = Math.round(values[((ky * win.kernelW + kx) * c + ci) * 2 + o % 2]
+                                            / wScale);
+                                    acc += (long) (range.quantize(x[(ci * h + iy) * wd + ix]) - range.zeroPoint)
+                                            * code;
+                                }
+                            }
+                            float actual = out[(o * oh + oy) * ow + ox];
+                            assertEquals((float) (accScale * acc), actual, Math.abs(actual) * 1e-6f + 1e-9f,
+                                    win + " output " + o + " at " + oy + "," + ox);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     /** An MLP and a CNN with calibrated ranges: the int8 path picks the float path's class nearly always. */
     @Test
     void int8AndFloatPathsAgreeOnMlpAndCnn() throws Exception {
@@ -69,7 +129,22 @@ class Int8PathTest {
                                 ActivationFunction.RELU6, 0).withInputRange(new Int8Range(0.004f, -128)),
                         Op.dense(TestModels.int8("3_W", r, 1, 1, 128, 10), TestModels.floats("3_b", r, 10),
                                 ActivationFunction.SOFTMAX, 0).withInputRange(new Int8Range(0.0015f, -128))));
-        for (ModelDescription d : new ModelDescription[] {TestModels.mlp(5, 1), TestModels.mlp(6, 4), cnn}) {
+        // a mobile block: conv, depthwise 3x3 (identity, requantized straight into the pointwise conv's codes),
+        // pointwise 1x1 with ReLU, global average pooling, dense: every weighted op in int8
+        ModelDescription mobile = new ModelDescription(new int[] {1, 8, 8}, new Preprocessing(1f / 255, 0), List.of(),
+                List.of(Op.conv2d(TestModels.int8("0_W", r, 0, 1, 4, 1, 3, 3), TestModels.floats("0_b", r, 4), same,
+                                ActivationFunction.RELU, 0).withInputRange(new Int8Range(1f / 255, -128)),
+                        Op.depthwiseConv2d(TestModels.int8("1_W", r, 2, 1, 3, 3, 4, 1), TestModels.floats("1_b", r, 4),
+                                same, ActivationFunction.IDENTITY, 0).withInputRange(new Int8Range(0.004f, -128)),
+                        Op.conv2d(TestModels.int8("2_W", r, 0, 1, 8, 4, 1, 1), TestModels.floats("2_b", r, 8),
+                                new Window(1, 1, 1, 1, 0, 0, 1, 1, false), ActivationFunction.RELU, 0)
+                                .withInputRange(new Int8Range(0.0004f, 0)),
+                        Op.globalPool(false),
+                        Op.dense(TestModels.int8("4_W", r, 1, 1, 8, 10), TestModels.floats("4_b", r, 10),
+                                ActivationFunction.SOFTMAX, 0).withInputRange(new Int8Range(0.00002f, -128))));
+        assertEquals("[true, true, true, false, true]", java.util.Arrays.toString(Int8Path.int8Ops(mobile.ops())),
+                "conv, depthwise, pointwise and dense in int8");
+        for (ModelDescription d : new ModelDescription[] {TestModels.mlp(5, 1), TestModels.mlp(6, 4), cnn, mobile}) {
             Model int8 = Model.of(d, "int8");
             assertTrue(int8.supports(Precision.INT8));
             Model fp32 = int8.withPrecision(Precision.FLOAT32);

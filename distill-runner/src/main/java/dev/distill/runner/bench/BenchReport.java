@@ -80,12 +80,20 @@ public record BenchReport(String config, boolean quick, int repeats, Machine mac
      *                             measured in the same turns as {@code runtimeLatencyMsP50}, its float32 path
      *                             on the same (dequantized) file; null with the kernel
      * @param integerScalarLatencyMsP50 the same on the scalar kernel; null with the kernel
+     * @param runtimeInferSamplesPerS distill-runtime's float32 path on the batch of 256 (one call per example),
+     *                             timed in the same repeats as the others; null where the runtime cannot run it
+     * @param int8InferSamplesPerS the same on the int8 path; null with {@code integerKernel}
+     * @param onnxRuntimeLatencyMsP50 the runtime's description of the file exported by {@code PackedOnnxExporter}
+     *                             and run in ONNX Runtime, batch-1, one call in turn with each runtime path;
+     *                             null where the runtime cannot run the file or it does not export
+     * @param onnxRuntimeInferSamplesPerS its batches of 256, in the same repeats; null with the latency
      */
     public record SavedModelFigures(String file, long fileBytes, long params, long nonzeroParams,
             Double inferSamplesPerS, Double inferLatencyMsP50, Double inferLatencyMsP99, Double runtimeLatencyMsP50,
             Double runtimeLatencyMsP99, Double compiledSamplesPerS, Double compiledLatencyMsP50,
             List<StepTime> compiledStepsMs, String integerKernel, Double integerLatencyMsP50,
-            Double integerScalarLatencyMsP50) {
+            Double integerScalarLatencyMsP50, Double runtimeInferSamplesPerS, Double int8InferSamplesPerS,
+            Double onnxRuntimeLatencyMsP50, Double onnxRuntimeInferSamplesPerS) {
 
         public SavedModelFigures {
             compiledStepsMs = List.copyOf(compiledStepsMs);
@@ -116,12 +124,19 @@ public record BenchReport(String config, boolean quick, int repeats, Machine mac
      *                          run (graphs)
      * @param onnxRuntimeInferSamplesPerS the model exported to ONNX, in ONNX Runtime: batches of 256, timed
      *                          in turns with DL4J's; null on the second conv backend or if it does not export
-     * @param onnxRuntimeLatencyMsP50 its batch-1 latency, one call in turn with one DL4J call
+     * @param onnxRuntimeLatencyMsP50 its batch-1 latency, one call in turn with one DL4J call (and one call of
+     *                          each runtime path below)
+     * @param runtimeInferSamplesPerS distill-runtime's float32 path on the batch of 256, one example per call,
+     *                          timed in the same repeats as ONNX Runtime's; null on the second backend or for graphs
+     * @param int8LatencyMsP50  distill-runtime's int8 path (the model quantized post-training), batch-1, in the
+     *                          same turns; null where the runtime runs no op of the model in integers
+     * @param int8InferSamplesPerS the int8 path on the batch of 256; null with the latency
      */
     public record ModelFigures(String model, String convBackend, int oneDnnLayers, long params, long flopsPerSample,
             int batchSize, double trainSamplesPerS, double inferSamplesPerS, double inferLatencyMsP50,
             double inferLatencyMsP99, Double runtimeLatencyMsP50, Double runtimeLatencyMsP99,
-            double trainEfficiency, Double onnxRuntimeInferSamplesPerS, Double onnxRuntimeLatencyMsP50) {
+            double trainEfficiency, Double onnxRuntimeInferSamplesPerS, Double onnxRuntimeLatencyMsP50,
+            Double runtimeInferSamplesPerS, Double int8LatencyMsP50, Double int8InferSamplesPerS) {
     }
 
     /**

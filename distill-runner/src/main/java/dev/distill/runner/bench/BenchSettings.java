@@ -40,6 +40,16 @@ public record BenchSettings(int repeats, int trainBatches, int inferBatches, int
         return new BenchSettings(2, 2, 1, 50, 2000, 2, backends);
     }
 
+    /** {@code n} batches of {@link #INFER_BATCH} per timed inference repeat. */
+    public BenchSettings withInferBatches(int n) {
+        return new BenchSettings(repeats, trainBatches, n, latencyCalls, kdExamples, kdRepeats, backends);
+    }
+
+    /** {@code n} single-example calls timed for every latency figure. */
+    public BenchSettings withLatencyCalls(int n) {
+        return new BenchSettings(repeats, trainBatches, inferBatches, n, kdExamples, kdRepeats, backends);
+    }
+
     /** {@code n} repeats for every figure, the distillation overhead included. */
     public BenchSettings withRepeats(int n) {
         return new BenchSettings(n, trainBatches, inferBatches, latencyCalls, kdExamples, n, backends);

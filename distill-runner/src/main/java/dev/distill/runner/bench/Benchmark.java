@@ -53,6 +53,8 @@ public final class Benchmark {
     private static final int WARMUP_BATCHES = 3;
     /** Untimed calls before the integer path's latencies (see {@link #integerLatenciesMs}). */
     private static final int INTEGER_WARMUP_CALLS = 5000;
+    /** Untimed passes over the inference batch before distill-runtime's throughput (one call per example). */
+    private static final int RUNTIME_WARMUP_PASSES = 20;
 
     private final BenchSettings settings;
     private final PrintStream log;
@@ -174,6 +176,21 @@ public final class Benchmark {
         // ONNX Runtime as a peer: the first network exported and run beside DL4J's, in turns
         dev.distill.onnx.OrtModel ort = onnxPeer(model.name(), nets.get(0), inferBatch);
         List<Double> ortInfer = new ArrayList<>();
+        // distill-runtime on the same weights (the network before the timed training below changes it, as
+        // ONNX Runtime's copy), float32 and post-training int8, in the same turns
+        Model runtimeFloat = runtimeOf(nets.get(0));
+        Model runtimeInt8 = runtimeFloat == null ? null : int8RuntimeOf(nets.get(0), data.train().features());
+        float[][] inferRows = rowsOf(inferBatch);
+        List<Double> runtimeInfer = new ArrayList<>();
+        List<Double> int8Infer = new ArrayList<>();
+        for (Model warm : java.util.Arrays.asList(runtimeFloat, runtimeInt8)) {
+            if (warm != null) {
+                // until C2 has compiled the kernels the runtime runs interpreted, many times slower
+                for (int k = 0; k < RUNTIME_WARMUP_PASSES; k++) {
+                    runtimeSamplesPerS(warm, inferRows);
+                }
+            }
+        }
         List<DataSet> timed = batches.subList(WARMUP_BATCHES, batches.size());
         int trainSamples = timed.stream().mapToInt(DataSet::numExamples).sum();
         List<List<Double>> train = emptyLists(backends.size());
@@ -187,6 +204,12 @@ public final class Benchmark {
                     ortInfer.add(inferSamplesPerS(b -> ort.run(b, dev.distill.onnx.OnnxExporter.PROBABILITIES),
                             inferBatch));
                 }
+                if (i == 0 && runtimeFloat != null) {
+                    runtimeInfer.add(runtimeSamplesPerS(runtimeFloat, inferRows));
+                }
+                if (i == 0 && runtimeInt8 != null) {
+                    int8Infer.add(runtimeSamplesPerS(runtimeInt8, inferRows));
+                }
             }
         }
         List<BenchReport.ModelFigures> out = new ArrayList<>();
@@ -195,17 +218,34 @@ public final class Benchmark {
             Network net = nets.get(i);
             List<Double> latencies;
             List<Double> ortLatencies = null;
-            if (i == 0 && ort != null) {
-                List<List<Double>> both = latenciesMsInTurns(List.of(() -> net.output(single),
-                        () -> ort.run(single, dev.distill.onnx.OnnxExporter.PROBABILITIES)),
-                        Math.min(200, settings.latencyCalls()));
-                latencies = both.get(0);
-                ortLatencies = both.get(1);
+            List<Double> runtime;
+            List<Double> int8Latencies = null;
+            if (i == 0) {
+                // one call of each in turn: DL4J, ONNX Runtime, the runtime's float32 and int8 paths
+                List<Runnable> calls = new ArrayList<>();
+                calls.add(() -> net.output(single));
+                if (ort != null) {
+                    calls.add(() -> ort.run(single, dev.distill.onnx.OnnxExporter.PROBABILITIES));
+                }
+                if (runtimeFloat != null) {
+                    // both were made of the network as it was before the timed training: the same weights
+                    calls.add(checkedCall(runtimeFloat, ort == null ? null
+                            : ort.run(single, dev.distill.onnx.OnnxExporter.PROBABILITIES).toFloatVector(), single));
+                }
+                if (runtimeInt8 != null) {
+                    calls.add(checkedCall(runtimeInt8, null, single));
+                }
+                List<List<Double>> all = latenciesMsInTurns(calls, Math.min(200, settings.latencyCalls()));
+                latencies = all.get(0);
+                int k = 1;
+                ortLatencies = ort != null ? all.get(k++) : null;
+                runtime = runtimeFloat != null ? all.get(k++) : null;
+                int8Latencies = runtimeInt8 != null ? all.get(k) : null;
             } else {
                 latencies = latenciesMs(() -> net.output(single));
+                Model compiledOnRuntime = runtimeOf(net);
+                runtime = compiledOnRuntime == null ? null : runtimeLatenciesMs(compiledOnRuntime, net, single);
             }
-            Model compiledOnRuntime = runtimeOf(net);
-            List<Double> runtime = compiledOnRuntime == null ? null : runtimeLatenciesMs(compiledOnRuntime, net, single);
             double trainRate = Stopwatch.median(train.get(i));
             BenchReport.ModelFigures f = new BenchReport.ModelFigures(model.name(),
                     conv ? backends.get(i).name().toLowerCase(Locale.ROOT) : "-",
@@ -216,7 +256,10 @@ public final class Benchmark {
                     runtime == null ? null : Stopwatch.percentile(runtime, 99),
                     3.0 * 2 * macs * trainRate / (gemm * 1e9),
                     ortLatencies == null ? null : Stopwatch.median(ortInfer),
-                    ortLatencies == null ? null : Stopwatch.median(ortLatencies));
+                    ortLatencies == null ? null : Stopwatch.median(ortLatencies),
+                    i == 0 && runtimeFloat != null ? Stopwatch.median(runtimeInfer) : null,
+                    int8Latencies == null ? null : Stopwatch.median(int8Latencies),
+                    int8Latencies == null ? null : Stopwatch.median(int8Infer));
             int fallbacks = ConvBackend.fallbacks(net.layers());
             if (fallbacks > 0) {
                 log.printf("warning: %s: %d layer(s) gave up on oneDNN and fell back to DL4J's path%n", model.name(),
@@ -228,8 +271,20 @@ public final class Benchmark {
                             : String.format(Locale.ROOT, " (distill-runtime float32 p50 %.4f ms  p99 %.4f ms)",
                                     f.runtimeLatencyMsP50(), f.runtimeLatencyMsP99()), f.trainEfficiency());
             if (ortLatencies != null) {
-                log.printf(Locale.ROOT, "%-10s %-6s ONNX Runtime: infer %8.1f samples/s  batch-1 p50 %.3f ms%n", "", "",
+                log.printf(Locale.ROOT, "%-10s %-6s ONNX Runtime: infer %8.1f samples/s  batch-1 p50 %.4f ms%n", "", "",
                         f.onnxRuntimeInferSamplesPerS(), f.onnxRuntimeLatencyMsP50());
+            }
+            if (f.runtimeInferSamplesPerS() != null) {
+                log.printf(Locale.ROOT, "%-10s %-6s distill-runtime float32: infer %8.1f samples/s  batch-1 p50 %.4f ms%s%n",
+                        "", "", f.runtimeInferSamplesPerS(), f.runtimeLatencyMsP50(), ortLatencies == null ? ""
+                                : String.format(Locale.ROOT, "  (%.2fx ONNX Runtime's latency, %.2fx its throughput)",
+                                        f.runtimeLatencyMsP50() / f.onnxRuntimeLatencyMsP50(),
+                                        f.runtimeInferSamplesPerS() / f.onnxRuntimeInferSamplesPerS()));
+            }
+            if (f.int8LatencyMsP50() != null) {
+                log.printf(Locale.ROOT, "%-10s %-6s distill-runtime int8:    infer %8.1f samples/s  batch-1 p50 %.4f ms"
+                        + "  (%.2fx faster than float32 at batch 1)%n", "", "", f.int8InferSamplesPerS(),
+                        f.int8LatencyMsP50(), f.runtimeLatencyMsP50() / f.int8LatencyMsP50());
             }
             out.add(f);
         }
@@ -276,10 +331,12 @@ public final class Benchmark {
 
     /**
      * A saved model loaded for measuring: its DL4J network (null for a packed file, which only distill-runtime
-     * runs), its channels-last compiled form (null if that cannot run it), and distill-runtime's float and
-     * int8 paths (null where the model has none).
+     * runs), its channels-last compiled form (null if that cannot run it), distill-runtime's float and
+     * int8 paths (null where the model has none), and ONNX Runtime on the runtime's description of it (null
+     * where the runtime cannot run it or it does not export).
      */
-    private record LoadedFile(Path file, long bytes, Network net, ConvRuntime compiled, Model runtime, Model integer) {
+    private record LoadedFile(Path file, long bytes, Network net, ConvRuntime compiled, Model runtime, Model integer,
+            dev.distill.onnx.OrtModel ort) {
     }
 
     /**
@@ -297,7 +354,8 @@ public final class Benchmark {
                 if (read instanceof ModelFile.Packed p) {
                     Model packed = p.model();
                     loaded.add(new LoadedFile(file, Files.size(file), null, null, packed.withPrecision(Precision.FLOAT32),
-                            packed.supports(Precision.INT8) ? packed.withPrecision(Precision.INT8) : null));
+                            packed.supports(Precision.INT8) ? packed.withPrecision(Precision.INT8) : null,
+                            packedOnnxPeer(file, packed)));
                     continue;
                 }
                 if (!(read instanceof ModelFile.Dl4j d)) {
@@ -305,13 +363,26 @@ public final class Benchmark {
                 }
                 Network net = d.network();
                 net.output(inferBatch);
-                loaded.add(new LoadedFile(file, Files.size(file), net, compiled(net, inferBatch), runtimeOf(net), null));
+                Model runtime = runtimeOf(net);
+                loaded.add(new LoadedFile(file, Files.size(file), net, compiled(net, inferBatch), runtime, null,
+                        runtime == null ? null : packedOnnxPeer(file, runtime)));
             } catch (IOException e) {
                 throw new DistillException(file + ": " + e.getMessage(), e);
             }
         }
+        float[][] inferRows = rowsOf(inferBatch);
+        for (LoadedFile f : loaded) {
+            for (Model warm : java.util.Arrays.asList(f.runtime(), f.integer())) {
+                for (int k = 0; warm != null && k < RUNTIME_WARMUP_PASSES; k++) {
+                    runtimeSamplesPerS(warm, inferRows);
+                }
+            }
+        }
         List<List<Double>> infer = emptyLists(loaded.size());
         List<List<Double>> compiledInfer = emptyLists(loaded.size());
+        List<List<Double>> ortInfer = emptyLists(loaded.size());
+        List<List<Double>> runtimeInfer = emptyLists(loaded.size());
+        List<List<Double>> int8Infer = emptyLists(loaded.size());
         for (int r = 0; r < settings.repeats(); r++) {
             for (int i = 0; i < loaded.size(); i++) {
                 LoadedFile f = loaded.get(i);
@@ -321,18 +392,49 @@ public final class Benchmark {
                 if (f.compiled() != null) {
                     compiledInfer.get(i).add(inferSamplesPerS(f.compiled()::output, inferBatch));
                 }
+                if (f.ort() != null) {
+                    ortInfer.get(i).add(inferSamplesPerS(b -> f.ort().run(b, dev.distill.onnx.OnnxExporter.PROBABILITIES),
+                            inferBatch));
+                }
+                if (f.runtime() != null) {
+                    runtimeInfer.get(i).add(runtimeSamplesPerS(f.runtime(), inferRows));
+                }
+                if (f.integer() != null) {
+                    int8Infer.get(i).add(runtimeSamplesPerS(f.integer(), inferRows));
+                }
             }
         }
         List<BenchReport.SavedModelFigures> out = new ArrayList<>();
         for (int i = 0; i < loaded.size(); i++) {
             out.add(fileFigures(loaded.get(i), infer.get(i).isEmpty() ? null : Stopwatch.median(infer.get(i)),
-                    compiledInfer.get(i), inferBatch, single));
+                    compiledInfer.get(i), medianOrNull(ortInfer.get(i)), medianOrNull(runtimeInfer.get(i)),
+                    medianOrNull(int8Infer.get(i)), inferBatch, single));
         }
         return out;
     }
 
+    private static Double medianOrNull(List<Double> values) {
+        return values.isEmpty() ? null : Stopwatch.median(values);
+    }
+
+    /**
+     * A saved model's runtime description exported by {@code PackedOnnxExporter} and open in ONNX Runtime (the
+     * same ops and weights as the runtime's float path), or null (with a line saying why) if it does not export.
+     */
+    private dev.distill.onnx.OrtModel packedOnnxPeer(Path file, Model runtime) {
+        try {
+            byte[] onnx = dev.distill.onnx.PackedOnnxExporter.export(runtime.description(), java.util.Map.of())
+                    .toByteArray();
+            return dev.distill.onnx.OrtModel.of(onnx, dev.distill.onnx.OnnxTeacher.threadsFromEnvironment());
+        } catch (DistillException e) {
+            log.printf("%s: ONNX Runtime not measured (%s)%n", file.getFileName(), e.getMessage());
+            return null;
+        }
+    }
+
     private BenchReport.SavedModelFigures fileFigures(LoadedFile loaded, Double inferSamplesPerS,
-            List<Double> compiledInfer, INDArray inferBatch, INDArray single) {
+            List<Double> compiledInfer, Double ortSamplesPerS, Double runtimeSamplesPerS, Double int8SamplesPerS,
+            INDArray inferBatch, INDArray single) {
         Network net = loaded.net();
         ConvRuntime compiled = loaded.compiled();
         List<BenchReport.StepTime> steps = new ArrayList<>();
@@ -345,9 +447,21 @@ public final class Benchmark {
         List<Double> latencies = net == null ? null : latenciesMs(() -> net.output(single));
         Model integer = loaded.integer();
         float[] x = single.toFloatVector();
-        List<List<Double>> inTurns = integer == null ? null : integerLatenciesMs(integer, loaded.runtime(), x);
-        List<Double> runtime = inTurns != null ? inTurns.get(0)
-                : loaded.runtime() == null ? null : runtimeLatenciesMs(loaded.runtime(), net, single);
+        dev.distill.onnx.OrtModel ort = loaded.ort();
+        List<List<Double>> inTurns = integer == null ? null : integerLatenciesMs(integer, loaded.runtime(), ort, single);
+        List<Double> ortLatencies = inTurns != null && ort != null ? inTurns.get(3) : null;
+        List<Double> runtime;
+        if (inTurns != null) {
+            runtime = inTurns.get(0);
+        } else if (loaded.runtime() != null && ort != null) {
+            List<List<Double>> both = latenciesMsInTurns(List.of(checkedCall(loaded.runtime(), null, single),
+                    () -> ort.run(single, dev.distill.onnx.OnnxExporter.PROBABILITIES)),
+                    Math.min(200, settings.latencyCalls()));
+            runtime = both.get(0);
+            ortLatencies = both.get(1);
+        } else {
+            runtime = loaded.runtime() == null ? null : runtimeLatenciesMs(loaded.runtime(), net, single);
+        }
         boolean dense = runtime != null;
         SavedModel counts = net != null ? SavedModel.of(net) : SavedModel.ofPacked(loaded.runtime());
         BenchReport.SavedModelFigures f = new BenchReport.SavedModelFigures(loaded.file().getFileName().toString(),
@@ -358,7 +472,8 @@ public final class Benchmark {
                 compiled == null ? null : Stopwatch.median(compiledInfer),
                 compiled == null ? null : Stopwatch.median(latenciesMs(() -> compiled.output(single))), steps,
                 integer == null ? null : integer.int8Kernel(), integer == null ? null : Stopwatch.median(inTurns.get(1)),
-                integer == null ? null : Stopwatch.median(inTurns.get(2)));
+                integer == null ? null : Stopwatch.median(inTurns.get(2)), runtimeSamplesPerS, int8SamplesPerS,
+                ortLatencies == null ? null : Stopwatch.median(ortLatencies), ortLatencies == null ? null : ortSamplesPerS);
         log.printf(Locale.ROOT, "%-40s %,10d bytes  %,9d non-zero params  %s%s%s%n",
                 f.file(), f.fileBytes(), f.nonzeroParams(), net == null ? "DL4J: none (a packed file runs on distill-runtime)"
                         : String.format(Locale.ROOT, "infer %9.1f samples/s  batch-1 p50 %.3f ms", f.inferSamplesPerS(),
@@ -368,9 +483,17 @@ public final class Benchmark {
                         f.compiledSamplesPerS(), f.compiledLatencyMsP50()));
         if (integer != null) {
             log.printf(Locale.ROOT, "    distill-runtime int8 batch-1 p50 %.4f ms (%s kernel; scalar kernel %.4f ms) vs "
-                    + "float32 %.4f ms: %.2fx%n", f.integerLatencyMsP50(), f.integerKernel(),
-                    f.integerScalarLatencyMsP50(), f.runtimeLatencyMsP50(),
-                    f.runtimeLatencyMsP50() / f.integerLatencyMsP50());
+                    + "float32 %.4f ms: %.2fx; batch 256 %.1f vs %.1f samples/s%n", f.integerLatencyMsP50(),
+                    f.integerKernel(), f.integerScalarLatencyMsP50(), f.runtimeLatencyMsP50(),
+                    f.runtimeLatencyMsP50() / f.integerLatencyMsP50(), f.int8InferSamplesPerS(),
+                    f.runtimeInferSamplesPerS());
+        }
+        if (f.onnxRuntimeLatencyMsP50() != null) {
+            log.printf(Locale.ROOT, "    ONNX Runtime (the file exported by PackedOnnxExporter) batch-1 p50 %.4f ms, batch 256"
+                    + " %.1f samples/s; distill-runtime float32 %.2fx its latency, %.2fx its throughput%n",
+                    f.onnxRuntimeLatencyMsP50(), f.onnxRuntimeInferSamplesPerS(),
+                    f.runtimeLatencyMsP50() / f.onnxRuntimeLatencyMsP50(),
+                    f.runtimeInferSamplesPerS() / f.onnxRuntimeInferSamplesPerS());
         }
         if (compiled != null) {
             StringBuilder line = new StringBuilder("    compiled steps (ms per 256):");
@@ -426,6 +549,69 @@ public final class Benchmark {
     }
 
     /**
+     * {@code net} quantized post-training to int8 (ranges calibrated on a few batches of {@code train}) on
+     * distill-runtime's int8 path, or null where the runtime runs none of it in integers.
+     */
+    private static Model int8RuntimeOf(Network net, INDArray train) {
+        if (!(net instanceof Network.Sequential sequential)) {
+            return null;
+        }
+        try {
+            dev.distill.core.quant.Quantization.Outcome o = dev.distill.core.quant.Quantization.postTrainingInt8(
+                    sequential.net(), rows(train, 2048), 256, 8);
+            Model m = Model.of(Dl4jToRuntime.describe(o.net(), o.tensors(), o.activations(), Preprocessing.NONE,
+                    List.of()), "the benchmarked model, int8");
+            return m.supports(Precision.INT8) ? m.withPrecision(Precision.INT8) : null;
+        } catch (IllegalArgumentException | ModelFormatException | DistillException unsupported) {
+            return null;
+        }
+    }
+
+    /** One batch's examples as float arrays (the runtime takes one example at a time). */
+    private static float[][] rowsOf(INDArray batch) {
+        float[][] rows = new float[(int) batch.rows()][];
+        for (int i = 0; i < rows.length; i++) {
+            rows[i] = batch.getRow(i).toFloatVector();
+        }
+        return rows;
+    }
+
+    /**
+     * Samples per second of distill-runtime over {@code inferBatches} passes of the batch's examples, one call
+     * each (the runtime has no batch dimension: a batch of 256 is 256 calls). The classes are summed so the
+     * JIT cannot drop the work.
+     */
+    private double runtimeSamplesPerS(Model runtime, float[][] rows) {
+        long[] sink = new long[1];
+        double s = Stopwatch.seconds(() -> {
+            for (int k = 0; k < settings.inferBatches(); k++) {
+                for (float[] row : rows) {
+                    sink[0] += runtime.classifyPreprocessed(row);
+                }
+            }
+        });
+        check(sink[0] >= 0, "distill-runtime returned a negative class");
+        return settings.inferBatches() * (double) rows.length / s;
+    }
+
+    /**
+     * One batch-1 call of {@code runtime} whose class is checked against its first answer (so the JIT cannot
+     * drop the work); the answer itself is first checked against {@code reference}'s probabilities when
+     * given (1e-4: a barely trained network's near-ties may flip the class on float rounding alone).
+     */
+    private static Runnable checkedCall(Model runtime, float[] reference, INDArray single) {
+        float[] x = single.toFloatVector();
+        float[] p = runtime.predictPreprocessed(x);
+        if (reference != null) {
+            for (int i = 0; i < p.length; i++) {
+                check(Math.abs(p[i] - reference[i]) <= 1e-4, "distill-runtime's float path disagrees with ONNX Runtime");
+            }
+        }
+        int expected = Model.argmax(p);
+        return () -> check(runtime.classifyPreprocessed(x) == expected, "distill-runtime is not deterministic");
+    }
+
+    /**
      * Batch-1 latencies of distill-runtime's float path. Each call's class is checked (against DL4J's when
      * there is a DL4J network), so the JIT cannot drop the work.
      */
@@ -441,14 +627,19 @@ public final class Benchmark {
      * one call of each in turn, so load on a shared machine hits the three alike. Every call's class is
      * checked to be stable, so the JIT cannot drop the work.
      */
-    private List<List<Double>> integerLatenciesMs(Model integer, Model fp32, float[] x) {
+    private List<List<Double>> integerLatenciesMs(Model integer, Model fp32, dev.distill.onnx.OrtModel ort,
+            INDArray single) {
+        float[] x = single.toFloatVector();
         Model scalar = integer.withInt8Kernel(Int8Dot.scalar());
         int floatClass = fp32.classifyPreprocessed(x);
         int integerClass = integer.classifyPreprocessed(x);
-        List<Runnable> calls = List.of(
+        List<Runnable> calls = new ArrayList<>(List.of(
                 () -> check(fp32.classifyPreprocessed(x) == floatClass, "the float path is not deterministic"),
                 () -> check(integer.classifyPreprocessed(x) == integerClass, "the int8 path is not deterministic"),
-                () -> check(scalar.classifyPreprocessed(x) == integerClass, "the int8 kernels disagree"));
+                () -> check(scalar.classifyPreprocessed(x) == integerClass, "the int8 kernels disagree")));
+        if (ort != null) {
+            calls.add(() -> ort.run(single, dev.distill.onnx.OnnxExporter.PROBABILITIES));
+        }
         // the Vector API runs interpreted (hundreds of times slower) until C2 compiles it: warm up longer
         // than the other paths; a few thousand calls of ~10 us each
         return latenciesMsInTurns(calls, INTEGER_WARMUP_CALLS);

@@ -47,6 +47,14 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--repeats", paramLabel = "N", description = "Timed repeats per figure (median reported).")
     Integer repeats;
 
+    @Option(names = "--latency-calls", paramLabel = "N",
+            description = "Single-example calls timed for each batch-1 latency (default 2000; 50 with --quick).")
+    Integer latencyCalls;
+
+    @Option(names = "--infer-batches", paramLabel = "N",
+            description = "Batches of 256 per timed inference repeat (default 8; 1 with --quick).")
+    Integer inferBatches;
+
     @Option(names = "--run", paramLabel = "RUN_DIR", description = "Also measure every model file of this run"
             + " directory (distilled, pruned: size and inference speed side by side); its config is the default CONFIG.")
     Path run;
@@ -77,6 +85,18 @@ final class BenchCommand implements Callable<Integer> {
         BenchSettings settings = quick ? BenchSettings.quick(backends) : BenchSettings.full(backends);
         if (repeats != null) {
             settings = settings.withRepeats(repeats);
+        }
+        if (inferBatches != null) {
+            if (inferBatches < 1) {
+                throw new DistillException("--infer-batches: must be a positive integer, got " + inferBatches);
+            }
+            settings = settings.withInferBatches(inferBatches);
+        }
+        if (latencyCalls != null) {
+            if (latencyCalls < 1) {
+                throw new DistillException("--latency-calls: must be a positive integer, got " + latencyCalls);
+            }
+            settings = settings.withLatencyCalls(latencyCalls);
         }
         console.printf("distill bench %s%s: %s on %s%n", experiment.name(), quick ? " (quick)" : "",
                 String.join(", ", names), data.name());

@@ -77,6 +77,16 @@ class BenchCommandTest {
             assertTrue(m.get("onnx_runtime_latency_ms_p50").asDouble() > 0, m.toString());
         }
         assertTrue(bench.get("models").get(1).get("onnx_runtime_latency_ms_p50").isNull());
+        // distill-runtime's float32 and post-training int8 paths timed in the same turns, first backend only
+        for (int i : new int[] {0, 2, 4}) {
+            JsonNode m = bench.get("models").get(i);
+            for (String key : List.of("runtime_infer_samples_per_s", "int8_latency_ms_p50", "int8_infer_samples_per_s")) {
+                assertTrue(m.get(key).asDouble() > 0, key + " " + m);
+            }
+        }
+        assertTrue(bench.get("models").get(1).get("runtime_infer_samples_per_s").isNull());
+        assertTrue(run.out().contains("distill-runtime float32: infer") && run.out().contains("x ONNX Runtime's latency"),
+                run.out());
         assertTrue(run.out().contains("ONNX Runtime: infer"), run.out());
         // the teacher's 32-64 conv + 128 dense on 8x8 inputs, as the spec counts it
         assertEquals(2L * (8 * 8 * 32 * 9 + 4 * 4 * 64 * 32 * 9 + 2 * 2 * 64 * 128 + 128 * 10),
@@ -126,6 +136,13 @@ class BenchCommandTest {
         assertTrue(saved.get(1).get("compiled_samples_per_s").asDouble() > 0);
         assertTrue(saved.get(1).get("compiled_latency_ms_p50").asDouble() > 0);
         assertTrue(run.out().contains("compiled steps (ms per 256): conv2d "), run.out());
+        // each file's runtime description exported to ONNX and timed beside the runtime
+        for (JsonNode f : saved) {
+            for (String key : List.of("onnx_runtime_latency_ms_p50", "onnx_runtime_infer_samples_per_s",
+                    "runtime_infer_samples_per_s")) {
+                assertTrue(f.get(key).asDouble() > 0, key + " " + f);
+            }
+        }
     }
 
     @Test
@@ -157,6 +174,11 @@ class BenchCommandTest {
             assertTrue(saved.get(key).asDouble() > 0, key + " " + saved.get(key));
         }
         assertTrue(run.out().contains("distill-runtime int8 batch-1 p50 "), run.out());
+        for (String key : List.of("int8_infer_samples_per_s", "runtime_infer_samples_per_s", "onnx_runtime_latency_ms_p50",
+                "onnx_runtime_infer_samples_per_s")) {
+            assertTrue(saved.get(key).asDouble() > 0, key + " " + saved.get(key));
+        }
+        assertTrue(run.out().contains("ONNX Runtime (the file exported by PackedOnnxExporter)"), run.out());
         assertTrue(saved.get("infer_samples_per_s").isNull(), "DL4J does not run a packed file");
     }
 
