@@ -99,15 +99,11 @@ final class QuantizeStage {
         run.write(Predictions.file(id), Predictions.predictionsJson(id, seed, predicted));
         double accuracy = Accuracy.of(predicted, data.test().labels());
         // the file against the DL4J network it was written from (dequantized weights, parameters in half)
-        double[] dl4jAgreement = agreementWithDl4j(packed, inputs, o.net(), data.test().features());
+        double[] dl4jAgreement = agreementWithDl4j(packed, inputs, o.net().output(data.test().features(), false));
         int[] inputPredicted = Accuracy.predict(input.net(), data.test().features());
         double inputAccuracy = Accuracy.of(inputPredicted, data.test().labels());
 
-        Map<String, Object> details = new LinkedHashMap<>();
-        details.put("scheme", StageRunner.lower(s.scheme()));
-        details.put("bits", s.bits());
-        details.put("per_channel", s.perChannel());
-        details.put("symmetric", s.symmetric());
+        Map<String, Object> details = schemeDetails(s);
         if (s.scheme() == QuantSettings.Scheme.INT8) {
             details.put("calibration", StageRunner.lower(s.calibration()));
             details.put("percentile", s.calibration() == QuantSettings.Calibration.PERCENTILE ? s.percentile() : null);
@@ -208,6 +204,16 @@ final class QuantizeStage {
         return entry;
     }
 
+    /** The first stage details of a quantized model: its scheme, width and how its scales were chosen. */
+    static Map<String, Object> schemeDetails(QuantSettings s) {
+        Map<String, Object> details = new LinkedHashMap<>();
+        details.put("scheme", StageRunner.lower(s.scheme()));
+        details.put("bits", s.bits());
+        details.put("per_channel", s.perChannel());
+        details.put("symmetric", s.symmetric());
+        return details;
+    }
+
     /** The unquantized input network on the runtime's float path: the int8 path's reference in speed. */
     private static Model floatModel(org.deeplearning4j.nn.multilayer.MultiLayerNetwork net, ExperimentConfig config) {
         try {
@@ -220,11 +226,10 @@ final class QuantizeStage {
 
     /**
      * The packed file on the runtime's float path against the DL4J network it was written from, on the
-     * test split: the share of examples given the same class and the largest |probability difference|.
+     * test split ({@code inputs}, on which DL4J gave {@code probabilities}): the share of examples given the
+     * same class and the largest |probability difference|.
      */
-    static double[] agreementWithDl4j(Model packed, float[][] inputs,
-            org.deeplearning4j.nn.multilayer.MultiLayerNetwork net, INDArray features) {
-        INDArray probabilities = net.output(features, false);
+    static double[] agreementWithDl4j(Model packed, float[][] inputs, INDArray probabilities) {
         int same = 0;
         double maxDifference = 0;
         for (int i = 0; i < inputs.length; i++) {

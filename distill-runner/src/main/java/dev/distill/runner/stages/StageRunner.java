@@ -6,6 +6,7 @@ import dev.distill.core.io.ModelFiles;
 import dev.distill.core.prune.Pruning;
 import dev.distill.core.prune.SparseModelFile;
 import dev.distill.core.train.TrainingListener;
+import dev.distill.models.build.Network;
 import dev.distill.models.spec.ModelCost;
 import dev.distill.models.spec.ModelSpec;
 import dev.distill.runner.config.ExperimentConfig;
@@ -57,6 +58,7 @@ public final class StageRunner {
     private final StageContext context;
     private final LowRankStage lowRank;
     private final QuantizeStage quantize;
+    private final GraphQuantizeStage graphQuantize;
 
     /** A model a stage starts from: its id in the run, network and architecture. */
     record Current(String id, MultiLayerNetwork net, ModelSpec spec, long fileBytes) {
@@ -77,6 +79,7 @@ public final class StageRunner {
         this.context = new StageContext(config, data, run, out, teacherLogits, progress);
         this.lowRank = new LowRankStage(context);
         this.quantize = new QuantizeStage(context);
+        this.graphQuantize = new GraphQuantizeStage(context);
     }
 
     /**
@@ -86,9 +89,20 @@ public final class StageRunner {
     public List<ModelEntry> run(List<Plan.Node> students) {
         List<ModelEntry> entries = new ArrayList<>();
         Map<String, Current> current = new LinkedHashMap<>();
+        // graph students: config parsing lets only post-training quantization (and export) reach them
+        Map<String, GraphQuantizeStage.Input> graphs = new LinkedHashMap<>();
         for (Plan.Node node : students) {
             ModelConfig.Declared declared = (ModelConfig.Declared) config.models().get(node.model());
             Path file = run.model(node.id() + ".zip");
+            if (!declared.sequential()) {
+                try {
+                    graphs.put(node.id(), new GraphQuantizeStage.Input(node.id(), (Network.Graph) ModelFiles.load(file,
+                            SparseModelFile::load), declared.cost(), size(file)));
+                } catch (IOException e) {
+                    throw new UncheckedIOException(file + ": cannot read the student to quantize", e);
+                }
+                continue;
+            }
             MultiLayerNetwork net;
             try {
                 net = SparseModelFile.load(file);
@@ -104,6 +118,10 @@ public final class StageRunner {
             }
             for (Plan.Node node : students) {
                 if (!stage.models().isEmpty() && !stage.models().contains(node.model())) {
+                    continue;
+                }
+                if (graphs.containsKey(node.id())) {
+                    entries.add(graphQuantize.run((StageConfig.Quantize) stage, node, graphs.get(node.id())));
                     continue;
                 }
                 current.put(node.id(), dispatch(stage, node, current.get(node.id()), entries));
