@@ -71,7 +71,7 @@ public record Prunable(int layer, String layerName, String param) {
     }
 
     /** The config type name of a DL4J layer with prunable weights, or null. */
-    static String type(Layer layer) {
+    public static String type(Layer layer) {
         if (layer instanceof OutputLayer) {
             return "output";
         }

@@ -101,6 +101,16 @@ public final class Dl4jToRuntime {
      */
     public static ModelDescription describe(Network.Graph network, Preprocessing preprocessing,
             List<String> classNames) {
+        return describe(network, List.of(), preprocessing, classNames);
+    }
+
+    /**
+     * As {@link #describe(Network.Graph, Preprocessing, List)}, with the tensors a post-training quantizer
+     * coded (by key, {@code <vertex>_<param>}); other parameters float32. Graphs have no int8 path: their
+     * quantized weights are decoded at load time and run on the float path.
+     */
+    public static ModelDescription describe(Network.Graph network, List<QuantizedTensor> quantized,
+            Preprocessing preprocessing, List<String> classNames) {
         ComputationGraph g = network.withOutput(new ActivationSoftmax(), new LossMCXENT()).graph();
         org.deeplearning4j.nn.conf.ComputationGraphConfiguration conf = g.getConfiguration();
         if (conf.getNetworkInputs().size() != 1 || conf.getNetworkOutputs().size() != 1) {
@@ -111,7 +121,8 @@ public final class Dl4jToRuntime {
         valueOf.put(conf.getNetworkInputs().get(0), 0);
         int[] input = null;
         List<Op> ops = new ArrayList<>();
-        Map<String, QuantizedTensor> none = Map.of();
+        Map<String, QuantizedTensor> byKey = new HashMap<>();
+        quantized.forEach(t -> byKey.put(t.key(), t));
         for (int index : g.topologicalSortOrder()) {
             GraphVertex v = g.getVertices()[index];
             String name = v.getVertexName();
@@ -152,9 +163,9 @@ public final class Dl4jToRuntime {
             } else if (v.hasLayer()) {
                 Layer layer = v.getLayer();
                 if (layer.conf().getLayer() instanceof SeparableConvolution2D) {
-                    made.addAll(separable(layer, name, none));
+                    made.addAll(separable(layer, name, byKey));
                 } else {
-                    Op op = op(layer, name, none);
+                    Op op = op(layer, name, byKey);
                     if (op == null) {
                         valueOf.put(name, in[0]);   // dropout
                         continue;

@@ -49,7 +49,13 @@ public final class PackedModelFile {
     /** Writes a DL4J graph (the zoo's students) atomically, float32 ({@link Dl4jToRuntime#describe(dev.distill.models.network.Network.Graph, Preprocessing, List)}). */
     public static List<TensorLayout> write(dev.distill.models.network.Network.Graph graph, Preprocessing preprocessing,
             List<String> classNames, Path file) {
-        return write(Dl4jToRuntime.describe(graph, preprocessing, classNames), false, file);
+        return write(graph, List.of(), false, preprocessing, classNames, file);
+    }
+
+    /** Writes a DL4J graph atomically with the given quantized tensors (by {@code <vertex>_<param>}; the rest float32). */
+    public static List<TensorLayout> write(dev.distill.models.network.Network.Graph graph, List<QuantizedTensor> quantized,
+            boolean huffman, Preprocessing preprocessing, List<String> classNames, Path file) {
+        return write(Dl4jToRuntime.describe(graph, quantized, preprocessing, classNames), huffman, file);
     }
 
     private static List<TensorLayout> write(ModelDescription description, boolean huffman, Path file) {

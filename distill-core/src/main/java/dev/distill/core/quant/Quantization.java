@@ -9,6 +9,9 @@ import dev.distill.core.train.FineTuning;
 import dev.distill.models.spec.ModelSpec;
 import java.util.ArrayList;
 import java.util.List;
+import dev.distill.models.network.Network;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.deeplearning4j.nn.graph.vertex.GraphVertex;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -101,7 +104,8 @@ public final class Quantization {
      * holds them at 16 bits exactly. Half keeps 11 significant bits, more than the 8-bit codes they
      * scale; the stage measures the accuracy of the file read back, this rounding included.
      */
-    private static List<QuantizedTensor> halfParameters(MultiLayerNetwork net, List<QuantizedTensor> tensors) {
+    private static List<QuantizedTensor> halfParameters(org.deeplearning4j.nn.api.Model net,
+            List<QuantizedTensor> tensors) {
         List<QuantizedTensor> rounded = new ArrayList<>();
         java.util.Set<String> quantized = new java.util.HashSet<>();
         for (QuantizedTensor t : tensors) {
@@ -153,19 +157,66 @@ public final class Quantization {
                 (System.nanoTime() - start) / 1e9);
     }
 
+    /**
+     * A graph (the zoo's students) quantized after training, without fine-tuning (nothing trains a graph
+     * through the centroid or straight-through hooks yet): every weight tensor of its dense, conv, depthwise,
+     * separable and output layer vertices coded with {@code settings}' scheme, parameters rounded to half.
+     * Keys are {@code <vertex>_<param>}. Graphs have no int8 path: no activation ranges are measured, and
+     * the runtime decodes the weights at load time. The input graph is never changed; the outcome's
+     * accuracies are NaN (nothing was validated).
+     *
+     * @throws IllegalArgumentException if {@code settings} asks for fine-tuning or quantization-aware training
+     */
+    public static GraphOutcome postTraining(Network.Graph graph, QuantSettings settings, long seed) {
+        if (settings.qat() || settings.fineTuneEpochs() > 0 && settings.scheme() != QuantSettings.Scheme.INT8) {
+            throw new IllegalArgumentException("a graph is quantized after training only: fine_tune_epochs must be 0"
+                    + " and qat false, got fine_tune_epochs " + settings.fineTuneEpochs() + ", qat " + settings.qat());
+        }
+        long start = System.nanoTime();
+        ComputationGraph net = graph.graph().clone();
+        List<QuantizedTensor> tensors = new ArrayList<>();
+        for (GraphVertex v : net.getVertices()) {
+            String type = v.hasLayer() ? Prunable.type(v.getLayer().conf().getLayer()) : null;
+            if (type == null) {
+                continue;
+            }
+            for (String param : v.getLayer().paramTable().keySet()) {
+                if (param.equals("b")) {
+                    continue;
+                }
+                String key = v.getVertexName() + "_" + param;
+                INDArray values = net.getParam(key);
+                float[] floats = PackedModelFile.values(values);
+                QuantizedTensor t = quantize(settings, seed, key, floats, values.shape(),
+                        channelAxis(Prunable.layerName(type, 0), param, settings.perChannel()), storedPositions(floats));
+                tensors.add(t);
+                net.setParam(key, Nd4j.create(t.dequantize(), t.shape(), 'c'));
+            }
+        }
+        tensors = halfParameters(net, tensors);
+        return new GraphOutcome(new Network.Graph(net), tensors, (System.nanoTime() - start) / 1e9);
+    }
+
+    /** A graph quantized after training: its dequantized weights, and the tensors the packed file stores. */
+    public record GraphOutcome(Network.Graph graph, List<QuantizedTensor> tensors, double seconds) {
+    }
+
     private int channelAxis(Prunable p) {
         return channelAxis(p, settings.perChannel());
+    }
+
+    private static int channelAxis(Prunable p, boolean perChannel) {
+        return channelAxis(p.layerName(), p.param(), perChannel);
     }
 
     /**
      * The output-channel axis of a layer's weights: dense [in, out] → 1, conv [out, in, kh, kw] → 0,
      * depthwise [kh, kw, in, multiplier] → 2 (its input channel); else none.
      */
-    private static int channelAxis(Prunable p, boolean perChannel) {
-        if (!perChannel || !p.param().equals("W")) {
+    private static int channelAxis(String name, String param, boolean perChannel) {
+        if (!perChannel || !param.equals("W")) {
             return -1;
         }
-        String name = p.layerName();
         if (name.startsWith("dense_") || name.startsWith("output_")) {
             return 1;
         }
@@ -179,11 +230,16 @@ public final class Quantization {
     }
 
     private QuantizedTensor quantize(String key, float[] values, long[] shape, int axis, int[] positions) {
+        return quantize(settings, fineTuning.seed(), key, values, shape, axis, positions);
+    }
+
+    private static QuantizedTensor quantize(QuantSettings settings, long seed, String key, float[] values,
+            long[] shape, int axis, int[] positions) {
         switch (settings.scheme()) {
             case INT8:
                 return Quantizers.linear(key, values, shape, axis, settings.bits(), settings.symmetric(), positions);
             case KMEANS:
-                return Quantizers.kmeans(key, values, shape, settings.bits(), settings.init(), fineTuning.seed(), positions);
+                return Quantizers.kmeans(key, values, shape, settings.bits(), settings.init(), seed, positions);
             case BINARY:
                 return Quantizers.binary(key, values, shape, axis, positions);
             default:

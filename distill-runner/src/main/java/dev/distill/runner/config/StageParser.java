@@ -50,8 +50,8 @@ final class StageParser {
             // before the stage's own keys: they read the sequential spec a graph does not have
             List<String> named = s.has("models")
                     ? s.list("models").stream().map(n -> s.scalarText(n, s.child("models"))).toList() : List.of();
-            if (!type.equals("export")) {
-                // export reads graphs as well as sequential networks
+            if (!type.equals("export") && !type.equals("quantize")) {
+                // export reads graphs as well as sequential networks; quantize codes them after training
                 refuseGraphs(s, named, models, students);
             }
             StageConfig stage;
@@ -61,6 +61,7 @@ final class StageParser {
                 stage = lowRank(i, s, models, students);
             } else if (type.equals("quantize")) {
                 stage = quantize(i, s, students);
+                graphsPostTrainingOnly(s, (StageConfig.Quantize) stage, named, models, students);
             } else if (type.equals("export")) {
                 stage = export(i, s, students);
             } else {
@@ -84,8 +85,23 @@ final class StageParser {
             Set<String> students) {
         for (String model : named.isEmpty() ? students : named) {
             if (models.get(model) instanceof ModelConfig.Declared d && !d.sequential()) {
-                throw s.error("type", "model " + model + " is a graph model; stages support sequential models (layers:)"
-                        + " only for now: name the sequential students in models: [...], or drop the stage");
+                throw s.error("type", "model " + model + " is a graph model; this stage supports sequential models (layers:)"
+                        + " only for now (quantize and export take graphs): name the sequential students in models:"
+                        + " [...], or drop the stage");
+            }
+        }
+    }
+
+    /** A graph student is quantized after training only: nothing fine-tunes a graph's codes yet. */
+    private static void graphsPostTrainingOnly(YamlMap s, StageConfig.Quantize stage, List<String> named,
+            Map<String, ModelConfig> models, Set<String> students) {
+        QuantSettings q = stage.settings();
+        boolean tunes = q.qat() || q.fineTuneEpochs() > 0 && q.scheme() != QuantSettings.Scheme.INT8;
+        for (String model : named.isEmpty() ? students : named) {
+            if (tunes && models.get(model) instanceof ModelConfig.Declared d && !d.sequential()) {
+                throw s.error(q.qat() ? "qat" : "fine_tune_epochs", "model " + model + " is a graph model, which is "
+                        + "quantized after training only: set fine_tune_epochs: 0" + (q.qat() ? " and qat: false" : "")
+                        + ", or name the sequential students in models: [...]");
             }
         }
     }

@@ -53,8 +53,8 @@ public final class SummaryTable {
                 double teacherAcc = teacher.seeds().testAccuracyMean() != null ? teacher.seeds().testAccuracyMean()
                         : teacher.testAccuracy();
                 vsTeacher = f("%+.2f pts", 100 * (accuracy - teacherAcc));
-                sizeVsTeacher = f("%.1f%% params, %.1f%% file", 100.0 * m.params() / teacher.params(),
-                        100.0 * m.fileBytes() / teacher.fileBytes());
+                sizeVsTeacher = f("%.1f%% params, %s file", 100.0 * m.params() / teacher.params(),
+                        fileShare(m.fileBytes(), teacher.fileBytes()));
             }
             // a stage's row names what it did and the model it started from
             String role = m.stageResult().stage() == null ? m.role() : stageRole(m);
@@ -66,6 +66,15 @@ public final class SummaryTable {
                 m.training().secondsPerEpoch() == null ? "-" : f("%.1f", m.training().secondsPerEpoch())});
         }
         return rows;
+    }
+
+    /**
+     * A file's size as a share of the teacher's: {@code 3.1%}, and from a tenth down also as the ratio
+     * ({@code 0.6% (1/163)}), which a percentage of one digit rounds away.
+     */
+    static String fileShare(long bytes, long teacherBytes) {
+        double share = (double) bytes / teacherBytes;
+        return share > 0.1 || bytes == 0 ? f("%.1f%%", 100 * share) : f("%.1f%% (1/%.0f)", 100 * share, 1 / share);
     }
 
     /** What a stage did, in a few words: {@code prune 80.0%}, {@code quantize kmeans 4-bit, 80.0% sparse}. */

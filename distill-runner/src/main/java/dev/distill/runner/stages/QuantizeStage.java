@@ -105,14 +105,12 @@ record QuantizeStage(StageContext context) implements CompressionStage<StageConf
         }
         run.write(Predictions.file(id), Predictions.predictionsJson(id, seed, predicted));
         double accuracy = Accuracy.of(predicted, data.test().labels());
+        // the file against the DL4J network it was written from (dequantized weights, parameters in half)
+        double[] dl4jAgreement = agreementWithDl4j(packed, inputs, o.net().output(data.test().features(), false));
         int[] inputPredicted = Accuracy.predict(input.net(), data.test().features());
         double inputAccuracy = Accuracy.of(inputPredicted, data.test().labels());
 
-        Map<String, Object> details = new LinkedHashMap<>();
-        details.put("scheme", StageRunner.lower(s.scheme()));
-        details.put("bits", s.bits());
-        details.put("per_channel", s.perChannel());
-        details.put("symmetric", s.symmetric());
+        Map<String, Object> details = schemeDetails(s);
         if (s.scheme() == QuantSettings.Scheme.INT8) {
             details.put("calibration", StageRunner.lower(s.calibration()));
             details.put("percentile", s.calibration() == QuantSettings.Calibration.PERCENTILE ? s.percentile() : null);
@@ -134,6 +132,8 @@ record QuantizeStage(StageContext context) implements CompressionStage<StageConf
         details.put("validation_accuracy_quantized", o.validationQuantized());
         details.put("validation_accuracy_after", o.validationAfter());
         details.put("packed_format_version", dev.distill.runtime.PackedFormat.VERSION);
+        details.put("runtime_agreement_with_dl4j", dl4jAgreement[0]);
+        details.put("runtime_max_probability_difference", dl4jAgreement[1]);
 
         Double intSpeed = null;
         Double floatSpeed = null;
@@ -195,6 +195,8 @@ record QuantizeStage(StageContext context) implements CompressionStage<StageConf
         out.printf(Locale.ROOT, "  %s: test accuracy %.4f (%s: %.4f), file %,d bytes (%s: %,d, %.1fx smaller), "
                 + "%.1f s%n", id, accuracy, input.id(), inputAccuracy, fileBytes, input.id(), input.fileBytes(),
                 (double) input.fileBytes() / fileBytes, o.seconds());
+        out.printf(Locale.ROOT, "  %s on distill-runtime vs its DL4J network: same class on %.2f%% of the test examples, "
+                + "max |probability difference| %.1e%n", id, 100 * dl4jAgreement[0], dl4jAgreement[1]);
         if (integer != null) {
             out.printf(Locale.ROOT, "  %s integer path: test accuracy %.4f, same class as %s on %.2f%% of the test "
                     + "examples; %,.0f examples/s one at a time (%s kernel%s) vs %,.0f in float32 (%.2fx; load average "
@@ -207,6 +209,16 @@ record QuantizeStage(StageContext context) implements CompressionStage<StageConf
         return entry;
     }
 
+    /** The first stage details of a quantized model: its scheme, width and how its scales were chosen. */
+    static Map<String, Object> schemeDetails(QuantSettings s) {
+        Map<String, Object> details = new LinkedHashMap<>();
+        details.put("scheme", StageRunner.lower(s.scheme()));
+        details.put("bits", s.bits());
+        details.put("per_channel", s.perChannel());
+        details.put("symmetric", s.symmetric());
+        return details;
+    }
+
     /** The unquantized input network on the runtime's float path: the int8 path's reference in speed. */
     private static Model floatModel(org.deeplearning4j.nn.multilayer.MultiLayerNetwork net, ExperimentConfig config) {
         try {
@@ -215,6 +227,25 @@ record QuantizeStage(StageContext context) implements CompressionStage<StageConf
         } catch (ModelFormatException e) {
             throw new IllegalStateException(e.getMessage(), e);
         }
+    }
+
+    /**
+     * The packed file on the runtime's float path against the DL4J network it was written from, on the
+     * test split ({@code inputs}, on which DL4J gave {@code probabilities}): the share of examples given the
+     * same class and the largest |probability difference|.
+     */
+    static double[] agreementWithDl4j(Model packed, float[][] inputs, INDArray probabilities) {
+        int same = 0;
+        double maxDifference = 0;
+        for (int i = 0; i < inputs.length; i++) {
+            float[] runtime = packed.predictPreprocessed(inputs[i]);
+            float[] dl4j = probabilities.getRow(i).toFloatVector();
+            same += Model.argmax(runtime) == Model.argmax(dl4j) ? 1 : 0;
+            for (int c = 0; c < runtime.length; c++) {
+                maxDifference = Math.max(maxDifference, Math.abs(runtime[c] - dl4j[c]));
+            }
+        }
+        return new double[] {inputs.length == 0 ? Double.NaN : (double) same / inputs.length, maxDifference};
     }
 
     private static float[][] rows(INDArray features) {

@@ -1,10 +1,9 @@
 package dev.distill.runner.stages;
 
-
-
 import dev.distill.core.modelfile.ModelReader;
-
 import dev.distill.core.train.TrainingListener;
+import dev.distill.models.network.Network;
+import dev.distill.models.spec.ModelCost;
 import dev.distill.models.spec.ModelSpec;
 import dev.distill.runner.config.ExperimentConfig;
 import dev.distill.runner.config.ModelConfig;
@@ -48,6 +47,7 @@ public final class StageRunner {
     private final PruneStage prune;
     private final LowRankStage lowRank;
     private final QuantizeStage quantize;
+    private final GraphQuantizeStage graphQuantize;
 
     /** A model a stage starts from: its id in the run, network and architecture. */
     record Current(String id, MultiLayerNetwork net, ModelSpec spec, long fileBytes) {
@@ -65,6 +65,7 @@ public final class StageRunner {
         this.prune = new PruneStage(context);
         this.lowRank = new LowRankStage(context);
         this.quantize = new QuantizeStage(context);
+        this.graphQuantize = new GraphQuantizeStage(context);
     }
 
     /**
@@ -74,9 +75,16 @@ public final class StageRunner {
     public List<ModelEntry> run(List<Plan.Node> students) {
         List<ModelEntry> entries = new ArrayList<>();
         Map<String, Current> current = new LinkedHashMap<>();
+        // graph students: config parsing lets only post-training quantization (and export) reach them
+        Map<String, GraphQuantizeStage.Input> graphs = new LinkedHashMap<>();
         for (Plan.Node node : students) {
             ModelConfig.Declared declared = (ModelConfig.Declared) config.models().get(node.model());
             Path file = run.model(node.id() + ".zip");
+            if (!declared.sequential()) {
+                graphs.put(node.id(), new GraphQuantizeStage.Input(node.id(), (Network.Graph) ModelReader.network(file),
+                        declared.cost(), size(file)));
+                continue;
+            }
             MultiLayerNetwork net = ModelReader.sequential(file);
             current.put(node.id(), new Current(node.id(), net, declared.spec(), size(file)));
         }
@@ -87,6 +95,10 @@ public final class StageRunner {
             }
             for (Plan.Node node : students) {
                 if (!stage.models().isEmpty() && !stage.models().contains(node.model())) {
+                    continue;
+                }
+                if (graphs.containsKey(node.id())) {
+                    entries.add(graphQuantize.run((StageConfig.Quantize) stage, node, graphs.get(node.id())));
                     continue;
                 }
                 current.put(node.id(), dispatch(stage, node, current.get(node.id()), entries));

@@ -139,9 +139,19 @@ class GraphConfigTest {
     void aStageOnAGraphStudentIsRefusedBeforeAnythingTrains() throws IOException {
         for (String stage : List.of("{type: prune, sparsity: 0.5}", "{type: low_rank, energy: 0.9}")) {
             String yaml = config("{zoo: resnet-tiny}") + "stages:\n  - " + stage + "\n";
-            assertEquals("10: stages[0].type: model student is a graph model; stages support sequential models"
-                    + " (layers:) only for now: name the sequential students in models: [...], or drop the stage",
-                    error(yaml), stage);
+            assertEquals("10: stages[0].type: model student is a graph model; this stage supports sequential models"
+                    + " (layers:) only for now (quantize and export take graphs): name the sequential students in"
+                    + " models: [...], or drop the stage", error(yaml), stage);
         }
+    }
+
+    @Test
+    void aQuantizeStageThatFineTunesAGraphStudentIsRefusedBeforeAnythingTrains() throws IOException {
+        String kmeans = config("{zoo: resnet-tiny}") + "stages:\n  - {type: quantize, scheme: kmeans}\n";
+        assertEquals("10: stages[0].fine_tune_epochs: model student is a graph model, which is quantized after"
+                + " training only: set fine_tune_epochs: 0, or name the sequential students in models: [...]",
+                error(kmeans));
+        String qat = config("{zoo: resnet-tiny}") + "stages:\n  - {type: quantize, scheme: int8, qat: true}\n";
+        assertTrue(error(qat).startsWith("10: stages[0].qat: model student is a graph model"), error(qat));
     }
 }
