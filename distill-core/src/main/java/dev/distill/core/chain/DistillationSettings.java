@@ -40,7 +40,16 @@ public record DistillationSettings(Method method, double temperature, double sof
 
         /** The one line for a name that is no method. */
         public static String unknown(String label) {
-            return "unknown distillation method '" + label + "'; known: kd, dkd";
+            return switch (label) {
+                case "ensemble" -> "'ensemble' is a kind of chain, not a loss: chains: [{ensemble: [teacher, assistant], "
+                        + "weights: [0.7, 0.3], student: student}]; its distillation block picks kd or dkd";
+                case "mutual" -> "'mutual' is a kind of chain, not a loss: chains: [{mutual: [student_a, student_b]}]; "
+                        + "its distillation block picks kd or dkd";
+                case "born_again" -> "'born_again' is a kind of chain, not a loss: chains: [{born_again: student, "
+                        + "generations: 2}]";
+                default -> "unknown distillation method '" + label + "'; known: kd, dkd (ensemble, mutual and born_again "
+                        + "are kinds of chain)";
+            };
         }
 
         /** The method's defaults: the framework's for kd, the paper's for dkd. */

@@ -51,10 +51,10 @@ public final class LinkTrainer {
         INDArray targets;
         if (trainer.spec().augment().active()) {
             // every view is new: the teacher labels each batch as the student sees it, nothing is cached
-            trainer = trainer.withAugmentation(input, node.distilled() ? teachers.live(node.parentId()) : null);
+            trainer = trainer.withAugmentation(input, node.distilled() ? teachers.live(node) : null);
             targets = train.oneHot();
         } else {
-            targets = node.distilled() ? DistillationLoss.labels(train.oneHot(), teachers.logits(node.parentId()))
+            targets = node.distilled() ? DistillationLoss.labels(train.oneHot(), teachers.logits(node))
                     : train.oneHot();
         }
         return trainer.fit(net, train.features(), targets, validation, seed, resumed);

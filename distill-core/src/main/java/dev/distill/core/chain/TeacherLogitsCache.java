@@ -65,6 +65,33 @@ public final class TeacherLogitsCache {
         });
     }
 
+    /**
+     * What {@code student} is distilled from, as one teacher's logits on the training inputs: its teacher's, or
+     * its ensemble's (or mutual peers') softened probabilities averaged at the link's temperature
+     * ({@link EnsembleTargets}).
+     */
+    public INDArray logits(Plan.Node student) {
+        Plan.Teachers t = student.teachers();
+        if (t.kind() == Chain.Kind.SEQUENCE) {
+            return logits(student.parentId());
+        }
+        return EnsembleTargets.logits(t.ids().stream().map(this::logits).toList(), t.weightArray(),
+                student.distillation().temperature());
+    }
+
+    /** As {@link #logits(Plan.Node)}, batch by batch (augmented training). */
+    public TeacherLogits.Live live(Plan.Node student) {
+        Plan.Teachers t = student.teachers();
+        if (t.kind() == Chain.Kind.SEQUENCE) {
+            return live(student.parentId());
+        }
+        java.util.List<TeacherLogits.Live> members = t.ids().stream().map(this::live).toList();
+        double[] weights = t.weightArray();
+        double temperature = student.distillation().temperature();
+        return new TeacherLogits.Live("ensemble of " + String.join(", ", t.ids()), x -> EnsembleTargets.logits(
+                members.stream().map(m -> m.logits(x)).toList(), weights, temperature));
+    }
+
     /** The teacher batch by batch (augmented training), compiled once. */
     public TeacherLogits.Live live(String teacherId) {
         return live.computeIfAbsent(teacherId, id -> teachers.apply(id).live());

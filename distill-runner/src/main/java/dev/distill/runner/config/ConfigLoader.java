@@ -659,6 +659,14 @@ public final class ConfigLoader {
                 Node node = nodes.get(c);
                 List<Node> names;
                 DistillationSettings settings = defaults;
+                if (node instanceof MappingNode && top.mapAt(node, where).has("ensemble")) {
+                    chains.add(ensemble(top.mapAt(node, where), models, defaults));
+                    continue;
+                }
+                if (node instanceof MappingNode && top.mapAt(node, where).has("mutual")) {
+                    chains.add(mutual(top.mapAt(node, where), models, defaults));
+                    continue;
+                }
                 if (node instanceof MappingNode && top.mapAt(node, where).has("born_again")) {
                     YamlMap chain = top.mapAt(node, where);
                     chain.allowOnly(Set.of("born_again", "generations", "distillation"));
@@ -676,8 +684,9 @@ public final class ConfigLoader {
                 } else if (node instanceof SequenceNode seq) {
                     names = seq.getValue();
                 } else {
-                    throw top.error(node, where, "expected a list of model names like [teacher, assistant, student]"
-                            + " or {models: [...], distillation: {...}}");
+                    throw top.error(node, where, "expected a list of model names like [teacher, assistant, student],"
+                            + " {models: [...], distillation: {...}}, {born_again: m}, {ensemble: [...], student: s}"
+                            + " or {mutual: [a, b]}");
                 }
                 if (names.size() < 2) {
                     throw top.error(node, where, "a chain needs at least a teacher and a student");
@@ -719,6 +728,87 @@ public final class ConfigLoader {
                 chains.add(new Chain(chain, settings));
             }
             return chains;
+        }
+
+        /**
+         * An ensemble link, {@code {ensemble: [teacher, assistant], weights: [0.7, 0.3], student: student}}: the
+         * teachers (of any kind: declared, .zip, ONNX; each a chain root, trained on labels alone) teach the
+         * student through the weighted average of their softened probabilities; weights left out are equal.
+         */
+        private Chain ensemble(YamlMap chain, Map<String, ModelConfig> models, DistillationSettings defaults) {
+            chain.allowOnly(Set.of("ensemble", "weights", "student", "distillation"));
+            List<String> teachers = new ArrayList<>();
+            for (Node n : chain.list("ensemble")) {
+                String name = known(chain, n, chain.child("ensemble"), models);
+                if (teachers.contains(name)) {
+                    throw chain.error(n, chain.child("ensemble"), "'" + name + "' appears twice in the ensemble");
+                }
+                teachers.add(name);
+            }
+            if (!chain.has("student")) {
+                throw chain.error("student", "missing: name the model the ensemble teaches, e.g. student: student");
+            }
+            String student = known(chain, chain.value("student"), chain.child("student"), models);
+            if (models.get(student) instanceof ModelConfig.Pretrained) {
+                throw chain.error("student", "'" + student + "' is loaded from a file and is never trained, so it "
+                        + "cannot be the ensemble's student");
+            }
+            if (teachers.contains(student)) {
+                throw chain.error("student", "'" + student + "' is one of the ensemble's teachers; it cannot also be "
+                        + "its student");
+            }
+            List<Double> weights = null;
+            if (chain.has("weights")) {
+                weights = new ArrayList<>();
+                for (Node n : chain.list("weights")) {
+                    weights.add(chain.parseNumber(n, chain.child("weights")));
+                }
+            }
+            DistillationSettings settings = chain.has("distillation")
+                    ? distillation(chain.map("distillation"), defaults) : defaults;
+            List<Double> w = weights;
+            return check(chain, chain.has("weights") ? "weights" : "ensemble",
+                    () -> Chain.ensemble(teachers, w, student, settings));
+        }
+
+        /**
+         * Deep mutual learning, {@code {mutual: [student_a, student_b]}}: declared students trained together,
+         * each distilled from the others' current predictions; they share epochs and batch size, none augments.
+         */
+        private Chain mutual(YamlMap chain, Map<String, ModelConfig> models, DistillationSettings defaults) {
+            chain.allowOnly(Set.of("mutual", "distillation"));
+            List<String> students = new ArrayList<>();
+            ModelConfig.Declared first = null;
+            for (Node n : chain.list("mutual")) {
+                String name = known(chain, n, chain.child("mutual"), models);
+                if (!(models.get(name) instanceof ModelConfig.Declared declared)) {
+                    throw chain.error(n, chain.child("mutual"), "'" + name + "' is loaded from a file and is never "
+                            + "trained; mutual learning trains every model it names");
+                }
+                if (students.contains(name)) {
+                    throw chain.error(n, chain.child("mutual"), "'" + name + "' appears twice; for two students of one "
+                            + "architecture declare a second model (e.g. with a YAML anchor) under another name");
+                }
+                first = first == null ? declared : first;
+                String clash = dev.distill.core.chain.MutualLearning.clash(first.training(), declared.training());
+                if (clash != null) {
+                    throw chain.error(n, chain.child("mutual"), "'" + name + "' " + clash);
+                }
+                students.add(name);
+            }
+            DistillationSettings settings = chain.has("distillation")
+                    ? distillation(chain.map("distillation"), defaults) : defaults;
+            return check(chain, "mutual", () -> Chain.mutual(students, settings));
+        }
+
+        /** A model name of a chain, checked against the declared models. */
+        private static String known(YamlMap chain, Node n, String where, Map<String, ModelConfig> models) {
+            String name = chain.scalarText(n, where);
+            if (!models.containsKey(name)) {
+                throw chain.error(n, where, "no model named '" + name + "'; declared models: "
+                        + String.join(", ", models.keySet()));
+            }
+            return name;
         }
 
         /** Generations a born-again chain may have: each is a full training of the teacher's architecture. */

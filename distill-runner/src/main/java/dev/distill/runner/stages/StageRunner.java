@@ -54,7 +54,7 @@ public final class StageRunner {
     private final ExperimentData data;
     private final RunDirectory run;
     private final PrintStream out;
-    private final Function<String, INDArray> teacherLogits;
+    private final Function<Plan.Node, INDArray> teacherLogits;
     private final Function<String, TrainingListener> progress;
     private final StageContext context;
     private final LowRankStage lowRank;
@@ -65,11 +65,11 @@ public final class StageRunner {
     }
 
     /**
-     * @param teacherLogits a teacher's cached logits on the training split, by node id
+     * @param teacherLogits what a distilled node learns from, as one teacher's logits on the training split
      * @param progress      a console progress listener for a label
      */
     public StageRunner(ExperimentConfig config, ExperimentData data, RunDirectory run, PrintStream out,
-            Function<String, INDArray> teacherLogits, Function<String, TrainingListener> progress) {
+            Function<Plan.Node, INDArray> teacherLogits, Function<String, TrainingListener> progress) {
         this.config = config;
         this.data = data;
         this.run = run;
