@@ -42,6 +42,10 @@ public record Chain(List<String> models, DistillationSettings distillation, Kind
         } else if (!weights.isEmpty()) {
             throw new IllegalArgumentException("weights belong to an ensemble chain, not a " + kind.label() + " chain");
         }
+        if (kind != Kind.SEQUENCE && distillation.hint() != null) {
+            throw new IllegalArgumentException("a hint joins one teacher's layer to one student's; "
+                    + (kind == Kind.ENSEMBLE ? "an ensemble" : "a mutual") + " chain cannot carry one");
+        }
         if (kind == Kind.MUTUAL && models.size() < 2) {
             throw new IllegalArgumentException("mutual learning needs at least two students, found " + models.size()
                     + (models.isEmpty() ? "" : " (" + models.get(0) + ")") + ": each learns from the others");

@@ -104,7 +104,7 @@ public final class DistillationChain {
             }
             Model.Declared declared = (Model.Declared) model;
             Network net = links.build(node, declared.network(), declared.training(), seed);
-            TrainingResult result = links.fit(node, net,
+            TrainingResult result = links.fit(node, declared.network(), net,
                     new Trainer(declared.training(), listeners.apply(node.id())), seed, null);
             done.put(node.id(), net);
             trained.add(new ChainResult.Trained(node, net, result));
@@ -314,6 +314,15 @@ public final class DistillationChain {
                 if (i > 0 && models.get(name) instanceof Model.Given) {
                     throw new IllegalArgumentException("chain " + names + ": '" + name + "' is a given network, never "
                             + "trained, so it can only be the first model of a chain (the teacher)");
+                }
+                if (i > 0 && chain.distillation().hint() != null
+                        && models.get(names.get(i - 1)) instanceof Model.Declared teacher) {
+                    String problem = chain.distillation().hint().problem(teacher.network(),
+                            ((Model.Declared) models.get(name)).network());
+                    if (problem != null) {
+                        throw new IllegalArgumentException("chain " + names + ": " + names.get(i - 1) + " -> " + name
+                                + ": hint: " + problem);
+                    }
                 }
                 DistillationSettings earlier = i == 0 ? null
                         : links.putIfAbsent(List.copyOf(names.subList(0, i + 1)), chain.distillation());

@@ -15,10 +15,11 @@ import org.nd4j.linalg.lossfunctions.ILossFunction;
  * <li>{@code dkd} (decoupled KD, Zhao et al. 2022; {@link DecoupledKdLoss}): {@code T² · (alpha · TCKD +
  * beta · NCKD) + hardWeight · CE}. Defaults from the paper: T=4, alpha 1, beta 8, hard 1.
  * </ul>
+ * Either may carry a FitNets {@link Hint} (null: none), trained before the link's loss.
  * Fields a method does not use are NaN. Checked once, here, by building the loss.
  */
 public record DistillationSettings(Method method, double temperature, double softWeight, double hardWeight,
-        double alpha, double beta) {
+        double alpha, double beta, Hint hint) {
 
     /** The distillation methods, by the name a config gives them. */
     public enum Method {
@@ -67,6 +68,17 @@ public record DistillationSettings(Method method, double temperature, double sof
         loss(method, temperature, softWeight, hardWeight, alpha, beta);
     }
 
+    /** Without a hint. */
+    public DistillationSettings(Method method, double temperature, double softWeight, double hardWeight, double alpha,
+            double beta) {
+        this(method, temperature, softWeight, hardWeight, alpha, beta, null);
+    }
+
+    /** The same settings with a FitNets hint first (null: none). */
+    public DistillationSettings withHint(Hint hint) {
+        return new DistillationSettings(method, temperature, softWeight, hardWeight, alpha, beta, hint);
+    }
+
     /** Vanilla KD. */
     public DistillationSettings(double temperature, double softWeight, double hardWeight) {
         this(Method.KD, temperature, softWeight, hardWeight, Double.NaN, Double.NaN);
@@ -83,8 +95,8 @@ public record DistillationSettings(Method method, double temperature, double sof
     /** The same method at other settings (those the method has no use for are ignored): what a sweep point changes. */
     public DistillationSettings with(double temperature, double softWeight, double hardWeight, double alpha,
             double beta) {
-        return method == Method.KD ? kd(temperature, softWeight, hardWeight)
-                : dkd(temperature, alpha, beta, hardWeight);
+        return (method == Method.KD ? kd(temperature, softWeight, hardWeight)
+                : dkd(temperature, alpha, beta, hardWeight)).withHint(hint);
     }
 
     /** The loss DL4J's output layer trains with. */
@@ -117,9 +129,9 @@ public record DistillationSettings(Method method, double temperature, double sof
 
     /** One line for the plan and logs, e.g. {@code T=4, soft 0.9, hard 0.1} or {@code dkd T=4, alpha 1, beta 8, hard 1}. */
     public String describe() {
-        return method == Method.KD
+        return (hint == null ? "" : hint.describe() + ", then ") + (method == Method.KD
                 ? String.format(Locale.ROOT, "T=%s, soft %s, hard %s", temperature, softWeight, hardWeight)
-                : String.format(Locale.ROOT, "dkd T=%s, alpha %s, beta %s, hard %s", temperature, alpha, beta, hardWeight);
+                : String.format(Locale.ROOT, "dkd T=%s, alpha %s, beta %s, hard %s", temperature, alpha, beta, hardWeight));
     }
 
     private static ILossFunction loss(Method method, double temperature, double softWeight, double hardWeight,

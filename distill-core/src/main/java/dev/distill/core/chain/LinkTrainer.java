@@ -43,11 +43,22 @@ public final class LinkTrainer {
     }
 
     /**
-     * Trains {@code net} (built by {@link #build}, or restored from the checkpoint {@code resumed}
-     * came from; null: from scratch) with {@code trainer}, which carries the spec, listeners and
-     * checkpoints; keeps the best validation epoch's parameters.
+     * Trains {@code net} (built by {@link #build} from {@code network}, or restored from the checkpoint
+     * {@code resumed} came from; null: from scratch) with {@code trainer}, which carries the spec, listeners and
+     * checkpoints; keeps the best validation epoch's parameters. A link with a {@link Hint} first trains the
+     * student's guided layers on the teacher's hint (not again when resumed: the checkpoint holds them).
      */
-    public TrainingResult fit(Plan.Node node, Network net, Trainer trainer, long seed, TrainingState resumed) {
+    public TrainingResult fit(Plan.Node node, NetworkSpec network, Network net, Trainer trainer, long seed,
+            TrainingState resumed) {
+        Hint hint = node.distilled() ? node.distillation().hint() : null;
+        if (hint != null && resumed == null) {
+            if (!(network instanceof dev.distill.models.spec.ModelSpec spec)) {
+                throw new dev.distill.core.DistillException("hint: the student of " + node.id() + " is a graph; a hint "
+                        + "names layers of sequential networks");
+            }
+            HintTraining.pretrain(net, spec, input, hint, train.features(),
+                    teachers.features(node.parentId(), hint.teacherLayer()), trainer.spec(), seed);
+        }
         INDArray targets;
         if (trainer.spec().augment().active()) {
             // every view is new: the teacher labels each batch as the student sees it, nothing is cached

@@ -40,6 +40,7 @@ public final class TeacherLogitsCache {
     private final Store store;
     private final Map<String, INDArray> logits = new HashMap<>();
     private final Map<String, TeacherLogits.Live> live = new HashMap<>();
+    private final Map<String, INDArray> hints = new HashMap<>();
 
     /**
      * @param features the training inputs every student of these teachers is trained on
@@ -90,6 +91,11 @@ public final class TeacherLogitsCache {
         double temperature = student.distillation().temperature();
         return new TeacherLogits.Live("ensemble of " + String.join(", ", t.ids()), x -> EnsembleTargets.logits(
                 members.stream().map(m -> m.logits(x)).toList(), weights, temperature));
+    }
+
+    /** The teacher's pooled output at {@code layer} on the training inputs (a FitNets hint), computed once. */
+    public INDArray features(String teacherId, int layer) {
+        return hints.computeIfAbsent(teacherId + "#" + layer, k -> teachers.apply(teacherId).features(layer, features));
     }
 
     /** The teacher batch by batch (augmented training), compiled once. */

@@ -54,7 +54,7 @@ public final class ConfigLoader {
     private static final Set<String> TOP_KEYS = Set.of("name", "seed", "data", "models", "distillation", "chains",
             "baseline", "seeds", "checkpoints", "stages", "sweep");
     private static final Set<String> DISTILLATION_KEYS = Set.of("method", "temperature", "soft_weight", "hard_weight",
-            "alpha", "beta");
+            "alpha", "beta", "hint");
     private static final Set<String> TRAINING_KEYS = Set.of("epochs", "batch_size", "optimizer", "learning_rate",
             "schedule", "weight_decay", "augment");
     private static final Set<String> AUGMENT_KEYS = Set.of("shift", "flip", "mixup");
@@ -635,13 +635,53 @@ public final class ConfigLoader {
             DistillationSettings base = defaults.startingPoint(method);
             double t = d.number("temperature", base.temperature());
             double hard = d.number("hard_weight", base.hardWeight());
+            dev.distill.core.chain.Hint hint = d.has("hint") ? hint(d.map("hint")) : base.hint();
             try {
-                return method == DistillationSettings.Method.KD
+                return (method == DistillationSettings.Method.KD
                         ? DistillationSettings.kd(t, d.number("soft_weight", base.softWeight()), hard)
-                        : DistillationSettings.dkd(t, d.number("alpha", base.alpha()), d.number("beta", base.beta()), hard);
+                        : DistillationSettings.dkd(t, d.number("alpha", base.alpha()), d.number("beta", base.beta()), hard))
+                        .withHint(hint);
             } catch (dev.distill.core.SettingException e) {
                 throw d.error(e.key(), e.getMessage());
             }
+        }
+
+        /**
+         * A FitNets hint, {@code {student_layer: 0, teacher_layer: 4, epochs: 10, stage: two_stage}}: layer indices
+         * from 0 as declared; epochs of the hint stage (0 or left out: the student's).
+         */
+        private dev.distill.core.chain.Hint hint(YamlMap h) {
+            h.allowOnly(Set.of("student_layer", "teacher_layer", "epochs", "stage"));
+            String stage = h.string("stage", "two_stage");
+            if (!stage.equals("two_stage")) {
+                throw h.error("stage", stage.equals("joint")
+                        ? "stage joint (hint and distillation losses summed) is not built yet; two_stage (FitNets' own: "
+                                + "the hint first, then the link's loss) is"
+                        : "unknown stage '" + stage + "'; known: two_stage");
+            }
+            for (String key : List.of("student_layer", "teacher_layer")) {
+                if (!h.has(key)) {
+                    throw h.error(key, "missing: name the " + key.replace("_layer", "") + "'s layer by its index from 0, "
+                            + "e.g. {student_layer: 0, teacher_layer: 4}");
+                }
+            }
+            return check(h, "", () -> new dev.distill.core.chain.Hint(h.integer("student_layer"),
+                    h.integer("teacher_layer"), h.integer("epochs", 0)));
+        }
+
+        /** Why {@code settings}' hint cannot join {@code teacher} to {@code student}, or null (also without a hint). */
+        private static String hintProblem(DistillationSettings settings, ModelConfig teacher, ModelConfig student) {
+            if (settings.hint() == null) {
+                return null;
+            }
+            if (teacher instanceof ModelConfig.Pretrained p) {
+                // a .zip teacher's layers are known once it is read, and checked then
+                return p.onnx() != null ? "hint: the ONNX teacher '" + p.name() + "' gives logits only; a hint needs "
+                        + "a DL4J teacher (declared or .zip)" : null;
+            }
+            String problem = settings.hint().problem(((ModelConfig.Declared) teacher).network(),
+                    ((ModelConfig.Declared) student).network());
+            return problem == null ? null : "hint: " + problem;
         }
 
         List<Chain> chains(YamlMap top, Map<String, ModelConfig> models, DistillationSettings defaults) {
@@ -725,6 +765,12 @@ public final class ConfigLoader {
                         }
                     }
                 }
+                for (int i = 1; i < chain.size(); i++) {
+                    String problem = hintProblem(settings, models.get(chain.get(i - 1)), models.get(chain.get(i)));
+                    if (problem != null) {
+                        throw top.error(node, where, chain.get(i - 1) + " -> " + chain.get(i) + ": " + problem);
+                    }
+                }
                 chains.add(new Chain(chain, settings));
             }
             return chains;
@@ -764,8 +810,9 @@ public final class ConfigLoader {
                     weights.add(chain.parseNumber(n, chain.child("weights")));
                 }
             }
+            // a hint joins one teacher to one student: one in the top block is not inherited here
             DistillationSettings settings = chain.has("distillation")
-                    ? distillation(chain.map("distillation"), defaults) : defaults;
+                    ? distillation(chain.map("distillation"), defaults.withHint(null)) : defaults.withHint(null);
             List<Double> w = weights;
             return check(chain, chain.has("weights") ? "weights" : "ensemble",
                     () -> Chain.ensemble(teachers, w, student, settings));
@@ -796,8 +843,9 @@ public final class ConfigLoader {
                 }
                 students.add(name);
             }
+            // a hint joins one teacher to one student: one in the top block is not inherited here
             DistillationSettings settings = chain.has("distillation")
-                    ? distillation(chain.map("distillation"), defaults) : defaults;
+                    ? distillation(chain.map("distillation"), defaults.withHint(null)) : defaults.withHint(null);
             return check(chain, "mutual", () -> Chain.mutual(students, settings));
         }
 

@@ -342,7 +342,10 @@ public final class Pipeline {
                     !node.distilled() ? "" : ", teacher " + node.parentId() + "'s logits per batch by its "
                             + logits.live(node).how());
         }
-        TrainingResult result = links.fit(node, net, trainer, seed, resumed);
+        if (resumed == null && node.distilled() && node.distillation().hint() != null) {
+            out.printf(Locale.ROOT, "  %s: %s first (FitNets' first stage)%n", label, node.distillation().hint().describe());
+        }
+        TrainingResult result = links.fit(node, declared.network(), net, trainer, seed, resumed);
         // the first seed's model is the one shipped in <id>.zip: its predictions are kept for the report
         Double accuracy = sweepPoint ? null
                 : shipped ? testAndSavePredictions(node.id(), seed, net) : Accuracy.of(net, data.test());

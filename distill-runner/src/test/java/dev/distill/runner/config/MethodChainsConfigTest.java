@@ -97,6 +97,26 @@ class MethodChainsConfigTest {
     }
 
     @Test
+    void aHintIsParsedIntoTheLinksSettingsAndBadHintsAreOneLine() throws IOException {
+        ExperimentConfig c = ConfigLoader.load(config(MODELS,
+                "{models: [teacher, student], distillation: {hint: {student_layer: 0, teacher_layer: 0, epochs: 3}}}"));
+        assertEquals(new dev.distill.core.chain.Hint(0, 0, 3), c.chains().get(0).distillation().hint());
+        assertRefused(config(MODELS, "{models: [teacher, student], distillation: {hint: {student_layer: 1, teacher_layer: 0}}}"),
+                "chains[0]", "teacher -> student: hint: student_layer 1 does not exist: the student's layers before its "
+                        + "output are 0..0 (0 dense)");
+        assertRefused(config(MODELS, "{models: [teacher, student], distillation: {hint: {student_layer: 0, teacher_layer: 4}}}"),
+                "chains[0]", "teacher_layer 4 does not exist");
+        assertRefused(config(MODELS, "{models: [teacher, student], distillation: {hint: {student_layer: 0}}}"),
+                "chains[0].distillation.hint.teacher_layer", "missing");
+        assertRefused(config(MODELS, "{models: [teacher, student], distillation: {hint: {student_layer: 0, "
+                + "teacher_layer: 0, stage: joint}}}"), "chains[0].distillation.hint.stage", "not built yet");
+        assertRefused(config(MODELS, "{models: [teacher, student], distillation: {hint: {student_layer: -1, "
+                + "teacher_layer: 0}}}"), "chains[0].distillation.hint", "student_layer must be a layer index from 0");
+        assertRefused(config(MODELS, "{ensemble: [teacher, assistant], student: student, distillation: {hint: "
+                + "{student_layer: 0, teacher_layer: 0}}}"), "chains[0]", "an ensemble chain cannot carry one");
+    }
+
+    @Test
     void validateSaysABadEnsembleInOneLineAndFails() throws IOException {
         CliRun r = CliRun.of("validate", config(MODELS,
                 "{ensemble: [teacher, assistant], weights: [0.6, 0.6], student: student}").toString());

@@ -32,6 +32,19 @@ class MethodsRunTest {
         return DigitsRunTest.runDigits(dir, sets);
     }
 
+    @Test
+    void aHintFromTheConvTeachersPooledFeaturesGuidesTheMlpStudentAndGetsAVerdict(@TempDir Path dir) throws Exception {
+        // the shipped CNN teacher: its second conv layer (index 2), averaged over space, hints the MLP's hidden layer
+        JsonNode summary = DigitsRunTest.runDigits(dir, List.of(
+                "--set", "chains=[{models: [teacher, student], distillation: {hint: {student_layer: 0, teacher_layer: 2, "
+                        + "epochs: 2}}}]",
+                "--set", "models.teacher.training.epochs=2", "--set", "models.student.training.epochs=3",
+                "--set", "seeds=[0, 1]"));
+        assertJudged(model(summary, "student-from-teacher"), "student-baseline");
+        String config = Files.readString(dir.resolve("config.yaml"));
+        assertTrue(config.contains("teacher_layer: 2"), "the run's config keeps the hint: " + config);
+    }
+
     private static JsonNode model(JsonNode summary, String id) {
         for (JsonNode m : summary.get("models")) {
             if (m.get("id").asText().equals(id)) {
