@@ -26,9 +26,10 @@ class MethodsRunTest {
             "--set", "models.student.training.epochs=3",
             "--set", "seeds=[0, 1]");
 
-    private static JsonNode run(Path dir, String chains) throws Exception {
+    private static JsonNode run(Path dir, String chains, String... more) throws Exception {
         List<String> sets = new ArrayList<>(List.of("--set", "chains=" + chains));
         sets.addAll(SHORT);
+        sets.addAll(List.of(more));
         return DigitsRunTest.runDigits(dir, sets);
     }
 
@@ -43,6 +44,18 @@ class MethodsRunTest {
         assertJudged(model(summary, "student-from-teacher"), "student-baseline");
         String config = Files.readString(dir.resolve("config.yaml"));
         assertTrue(config.contains("teacher_layer: 2"), "the run's config keeps the hint: " + config);
+    }
+
+    @Test
+    void aSweptEnsembleLinkKeepsItsTeachersAtEveryPointAndGoesOnAsTheChosenOne(@TempDir Path dir) throws Exception {
+        JsonNode summary = run(dir, "[{ensemble: [teacher, assistant], weights: [0.7, 0.3], student: student}]",
+                "--set", "sweep={models: [student], grid: {temperature: [1, 4]}}");
+        JsonNode sweep = summary.get("sweeps").get(0);
+        assertEquals("student-from-teacher+assistant", sweep.get("id").asText());
+        assertEquals(2, sweep.get("points").size(), sweep.toString());
+        JsonNode student = model(summary, "student-from-teacher+assistant");
+        assertEquals("teacher+assistant", student.get("distilled_from").asText());
+        assertJudged(student, "student-baseline");
     }
 
     private static JsonNode model(JsonNode summary, String id) {
