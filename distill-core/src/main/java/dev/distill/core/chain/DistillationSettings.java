@@ -129,7 +129,8 @@ public record DistillationSettings(Method method, double temperature, double sof
 
     /** One line for the plan and logs, e.g. {@code T=4, soft 0.9, hard 0.1} or {@code dkd T=4, alpha 1, beta 8, hard 1}. */
     public String describe() {
-        return (hint == null ? "" : hint.describe() + ", then ") + (method == Method.KD
+        return (hint == null ? "" : hint.describe() + (hint.stage() == Hint.Stage.JOINT ? " + " : ", then "))
+                + (method == Method.KD
                 ? String.format(Locale.ROOT, "T=%s, soft %s, hard %s", temperature, softWeight, hardWeight)
                 : String.format(Locale.ROOT, "dkd T=%s, alpha %s, beta %s, hard %s", temperature, alpha, beta, hardWeight));
     }

@@ -15,9 +15,28 @@ import java.util.Locale;
  * first (global average pooling), so conv → conv, dense → dense and conv teacher → MLP student all meet as
  * vectors the regressor bridges. Layers are counted from 0 in the order they are declared.
  *
- * @param epochs epochs of the first stage; 0: as many as the student's own training
+ * <p>{@link Stage#JOINT} instead adds {@code weight ×} the hint loss to the link's loss in one stage (the
+ * regressor trained beside the student), the hint computed on every batch by the teacher.
+ *
+ * @param epochs epochs of the first stage; 0: as many as the student's own training (two stages only)
+ * @param weight the hint loss's weight in the joint stage (1 by default: FitNets has no joint stage to take
+ *               one from); unused in two stages
  */
-public record Hint(int studentLayer, int teacherLayer, int epochs) {
+public record Hint(int studentLayer, int teacherLayer, int epochs, Stage stage, double weight) {
+
+    /** How the hint and the link's loss are trained: one after the other (FitNets), or summed. */
+    public enum Stage {
+        TWO_STAGE, JOINT;
+
+        public String label() {
+            return name().toLowerCase(Locale.ROOT);
+        }
+    }
+
+    /** FitNets' two stages. */
+    public Hint(int studentLayer, int teacherLayer, int epochs) {
+        this(studentLayer, teacherLayer, epochs, Stage.TWO_STAGE, 1);
+    }
 
     /** @throws IllegalArgumentException naming the value out of range */
     public Hint {
@@ -30,6 +49,14 @@ public record Hint(int studentLayer, int teacherLayer, int epochs) {
         if (epochs < 0) {
             throw new IllegalArgumentException("hint epochs must be 0 (the student's) or more, found " + epochs);
         }
+        java.util.Objects.requireNonNull(stage, "stage");
+        if (!(weight >= 0) || Double.isInfinite(weight)) {
+            throw new IllegalArgumentException("hint weight must be a non-negative number, found " + weight);
+        }
+        if (stage == Stage.JOINT && epochs != 0) {
+            throw new IllegalArgumentException("hint epochs belong to the two-stage hint; a joint hint trains with "
+                    + "the link for the student's own epochs");
+        }
     }
 
     /** The first stage's epochs for a student trained {@code studentEpochs} epochs. */
@@ -39,8 +66,11 @@ public record Hint(int studentLayer, int teacherLayer, int epochs) {
 
     /** For plans and logs: {@code hint student layer 0 -> teacher layer 4}. */
     public String describe() {
-        return String.format(Locale.ROOT, "hint student layer %d -> teacher layer %d%s", studentLayer, teacherLayer,
-                epochs == 0 ? "" : " (" + epochs + " epochs)");
+        return stage == Stage.JOINT
+                ? String.format(Locale.ROOT, "hint student layer %d -> teacher layer %d (joint, weight %s)", studentLayer,
+                        teacherLayer, weight)
+                : String.format(Locale.ROOT, "hint student layer %d -> teacher layer %d%s", studentLayer, teacherLayer,
+                        epochs == 0 ? "" : " (" + epochs + " epochs)");
     }
 
     /**

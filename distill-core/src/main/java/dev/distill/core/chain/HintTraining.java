@@ -19,7 +19,7 @@ import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
 
 /**
- * FitNets' first stage ({@link Hint}): the student's layers up to its guided layer, a global average pool if
+ * FitNets' first stage ({@link Hint}; the joint stage is {@link JointHint}): the student's layers up to its guided layer, a global average pool if
  * that layer is a conv layer, and a linear regressor to the teacher's hint width, trained on
  * {@link HintLoss} against the teacher's pooled hint features; the guided layers' trained parameters are then
  * copied into the student, which the link trains on as usual. The regressor is dropped after the stage, as in
@@ -63,20 +63,8 @@ public final class HintTraining {
             INDArray teacherFeatures, TrainingSpec training, long seed) {
         MultiLayerNetwork mln = sequential(student, "student");
         int guided = hint.studentLayer();
-        if (guided >= mln.getnLayers() - 1) {
-            throw new DistillException("hint: student_layer " + guided + " does not exist: the student has "
-                    + (mln.getnLayers() - 1) + " layers before its output");
-        }
-        boolean featureMap = mln.feedForwardToLayer(guided, inputs.get(NDArrayIndex.interval(0, 1), NDArrayIndex.all()),
-                false).get(guided + 1).rank() > 2;
-        List<LayerSpec> layers = new ArrayList<>(studentSpec.layers().subList(0, guided + 1));
-        if (featureMap) {
-            layers.add(new LayerSpec.GlobalPool(LayerSpec.PoolType.AVG));
-        }
-        layers.add(new LayerSpec.Output((int) teacherFeatures.columns()));
-        MultiLayerNetwork stage = NetworkFactory.build(new ModelSpec(layers), input, training.updater(),
-                training.weightDecay(), seed, new HintLoss());
-        copyLayers(mln, stage, guided);
+        MultiLayerNetwork stage = regression(mln, studentSpec, input, hint, inputs, teacherFeatures.columns(),
+                training, seed);
         TrainingSpec first = new TrainingSpec(hint.epochsFor(training.epochs()), training.batchSize(),
                 training.optimizer(), training.learningRate(), training.schedule(), training.weightDecay());
         // no validation: the regressor's outputs are not class scores, so the last epoch is kept
@@ -87,7 +75,31 @@ public final class HintTraining {
         return result;
     }
 
-    private static void copyLayers(MultiLayerNetwork from, MultiLayerNetwork to, int last) {
+    /**
+     * The student's layers up to the guided one (with its current parameters), a global average pool if that
+     * layer gives feature maps, and a linear regressor to {@code width} outputs on {@link HintLoss}.
+     */
+    static MultiLayerNetwork regression(MultiLayerNetwork student, ModelSpec studentSpec, InputShape input, Hint hint,
+            INDArray inputs, long width, TrainingSpec training, long seed) {
+        int guided = hint.studentLayer();
+        if (guided >= student.getnLayers() - 1) {
+            throw new DistillException("hint: student_layer " + guided + " does not exist: the student has "
+                    + (student.getnLayers() - 1) + " layers before its output");
+        }
+        boolean featureMap = student.feedForwardToLayer(guided, inputs.get(NDArrayIndex.interval(0, 1),
+                NDArrayIndex.all()), false).get(guided + 1).rank() > 2;
+        List<LayerSpec> layers = new ArrayList<>(studentSpec.layers().subList(0, guided + 1));
+        if (featureMap) {
+            layers.add(new LayerSpec.GlobalPool(LayerSpec.PoolType.AVG));
+        }
+        layers.add(new LayerSpec.Output((int) width));
+        MultiLayerNetwork stage = NetworkFactory.build(new ModelSpec(layers), input, training.updater(),
+                training.weightDecay(), seed, new HintLoss());
+        copyLayers(student, stage, guided);
+        return stage;
+    }
+
+    static void copyLayers(MultiLayerNetwork from, MultiLayerNetwork to, int last) {
         for (int i = 0; i <= last; i++) {
             if (from.getLayer(i).numParams() > 0) {
                 to.getLayer(i).setParams(from.getLayer(i).params().dup());

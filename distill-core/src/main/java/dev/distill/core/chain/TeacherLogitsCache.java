@@ -98,6 +98,11 @@ public final class TeacherLogitsCache {
         return hints.computeIfAbsent(teacherId + "#" + layer, k -> teachers.apply(teacherId).features(layer, features));
     }
 
+    /** The teacher's pooled output at {@code layer} for {@code inputs} (a batch, for a joint hint); not cached. */
+    public INDArray features(String teacherId, int layer, INDArray inputs) {
+        return teachers.apply(teacherId).features(layer, inputs);
+    }
+
     /** The teacher batch by batch (augmented training), compiled once. */
     public TeacherLogits.Live live(String teacherId) {
         return live.computeIfAbsent(teacherId, id -> teachers.apply(id).live());

@@ -102,4 +102,52 @@ class HintTrainingTest {
         assertTrue(e.getMessage().contains("student_layer 3 does not exist: the student's layers before its output are "
                 + "0..0 (0 dense)"), e.getMessage());
     }
+
+    @Test
+    void theJointHintAddsTheWeightedHintGradientToTheGuidedLayersOnly() {
+        Network teacher = DistillationChainTest.teacherToStudent().build().train().model("teacher").network();
+        INDArray x = DistillationChainTest.TRAIN.features().get(org.nd4j.linalg.indexing.NDArrayIndex.interval(0, 16),
+                org.nd4j.linalg.indexing.NDArrayIndex.all());
+        INDArray labels = dev.distill.core.loss.DistillationLoss.labels(
+                DistillationChainTest.TRAIN.subset(java.util.stream.IntStream.range(0, 16).toArray()).oneHot(),
+                dev.distill.core.train.TeacherLogits.compute(teacher, x));
+        MultiLayerNetwork student = ((Network.Sequential) Networks.build(TinyData.mlp(4, 3), DistillationChainTest.INPUT,
+                new Adam(1e-2), 0, 3, DistillationSettings.DEFAULTS.loss())).net();
+        Hint hint = new Hint(0, 0, 0, Hint.Stage.JOINT, 0.5);
+        MultiLayerNetwork regression = HintTraining.regression(student, TinyData.mlp(4, 3), DistillationChainTest.INPUT,
+                hint, x, 32, STAGE, 3);
+        INDArray u = HintTraining.features(teacher, 0, x);
+
+        regression.setInput(x);
+        regression.setLabels(u);
+        regression.computeGradientAndScore();
+        INDArray hintW = regression.gradient().getGradientFor("0_W").dup();
+        student.setInput(x);
+        student.setLabels(labels);
+        student.computeGradientAndScore();
+        INDArray linkW = student.gradient().getGradientFor("0_W").dup();
+        INDArray linkOut = student.gradient().getGradientFor("1_W").dup();
+
+        new JointHint(regression, hint, in -> HintTraining.features(teacher, 0, in)).onGradientCalculation(student);
+
+        assertTrue(student.gradient().getGradientFor("0_W").equalsWithEps(linkW.add(hintW.mul(0.5)), 1e-6),
+                "guided layer: link gradient + 0.5 x hint gradient");
+        assertEquals(linkOut, student.gradient().getGradientFor("1_W"), "the output layer sees the link's loss only");
+    }
+
+    @Test
+    void aJointHintOfWeightZeroTrainsExactlyAsNoHintAndOfWeightOneOtherwise() {
+        INDArray none = jointChain(null);
+        assertEquals(none, jointChain(new Hint(0, 0, 0, Hint.Stage.JOINT, 0)));
+        assertNotEquals(none, jointChain(new Hint(0, 0, 0, Hint.Stage.JOINT, 1)));
+    }
+
+    private static INDArray jointChain(Hint hint) {
+        return DistillationChain.builder().setInput(DistillationChainTest.INPUT)
+                .setData(DistillationChainTest.TRAIN, DistillationChainTest.VALIDATION)
+                .addModel("teacher", TinyData.mlp(32, 3), DistillationChainTest.TRAINING)
+                .addModel("student", TinyData.mlp(4, 3), DistillationChainTest.TRAINING)
+                .addChain(DistillationSettings.DEFAULTS.withHint(hint), "teacher", "student").optSeed(5).build()
+                .train().model("student-from-teacher").network().params();
+    }
 }

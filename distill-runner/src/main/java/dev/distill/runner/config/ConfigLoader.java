@@ -651,13 +651,17 @@ public final class ConfigLoader {
          * from 0 as declared; epochs of the hint stage (0 or left out: the student's).
          */
         private dev.distill.core.chain.Hint hint(YamlMap h) {
-            h.allowOnly(Set.of("student_layer", "teacher_layer", "epochs", "stage"));
-            String stage = h.string("stage", "two_stage");
-            if (!stage.equals("two_stage")) {
-                throw h.error("stage", stage.equals("joint")
-                        ? "stage joint (hint and distillation losses summed) is not built yet; two_stage (FitNets' own: "
-                                + "the hint first, then the link's loss) is"
-                        : "unknown stage '" + stage + "'; known: two_stage");
+            h.allowOnly(Set.of("student_layer", "teacher_layer", "epochs", "stage", "weight"));
+            String stageName = h.string("stage", "two_stage");
+            dev.distill.core.chain.Hint.Stage stage = switch (stageName) {
+                case "two_stage" -> dev.distill.core.chain.Hint.Stage.TWO_STAGE;
+                case "joint" -> dev.distill.core.chain.Hint.Stage.JOINT;
+                default -> throw h.error("stage", "unknown stage '" + stageName + "'; known: two_stage (FitNets' own: "
+                        + "the hint first, then the link's loss), joint (both losses summed, weight: w)");
+            };
+            if (stage == dev.distill.core.chain.Hint.Stage.TWO_STAGE && h.has("weight")) {
+                throw h.error("weight", "weight belongs to stage: joint (the hint loss's weight in the summed loss); "
+                        + "two stages train the hint alone first");
             }
             for (String key : List.of("student_layer", "teacher_layer")) {
                 if (!h.has(key)) {
@@ -666,7 +670,7 @@ public final class ConfigLoader {
                 }
             }
             return check(h, "", () -> new dev.distill.core.chain.Hint(h.integer("student_layer"),
-                    h.integer("teacher_layer"), h.integer("epochs", 0)));
+                    h.integer("teacher_layer"), h.integer("epochs", 0), stage, h.number("weight", 1)));
         }
 
         /** Why {@code settings}' hint cannot join {@code teacher} to {@code student}, or null (also without a hint). */

@@ -343,7 +343,9 @@ public final class Pipeline {
                             + logits.live(node).how());
         }
         if (resumed == null && node.distilled() && node.distillation().hint() != null) {
-            out.printf(Locale.ROOT, "  %s: %s first (FitNets' first stage)%n", label, node.distillation().hint().describe());
+            dev.distill.core.chain.Hint hint = node.distillation().hint();
+            out.printf(Locale.ROOT, "  %s: %s%n", label, hint.describe() + (hint.stage() == dev.distill.core.chain.Hint
+                    .Stage.JOINT ? ", added to the link's loss at every step" : " first (FitNets' first stage)"));
         }
         TrainingResult result = links.fit(node, declared.network(), net, trainer, seed, resumed);
         // the first seed's model is the one shipped in <id>.zip: its predictions are kept for the report

@@ -108,8 +108,16 @@ class MethodChainsConfigTest {
                 "chains[0]", "teacher_layer 4 does not exist");
         assertRefused(config(MODELS, "{models: [teacher, student], distillation: {hint: {student_layer: 0}}}"),
                 "chains[0].distillation.hint.teacher_layer", "missing");
+        ExperimentConfig joint = ConfigLoader.load(config(MODELS, "{models: [teacher, student], distillation: {hint: "
+                + "{student_layer: 0, teacher_layer: 0, stage: joint, weight: 0.3}}}"));
+        assertEquals(new dev.distill.core.chain.Hint(0, 0, 0, dev.distill.core.chain.Hint.Stage.JOINT, 0.3),
+                joint.chains().get(0).distillation().hint());
         assertRefused(config(MODELS, "{models: [teacher, student], distillation: {hint: {student_layer: 0, "
-                + "teacher_layer: 0, stage: joint}}}"), "chains[0].distillation.hint.stage", "not built yet");
+                + "teacher_layer: 0, stage: both}}}"), "chains[0].distillation.hint.stage", "unknown stage 'both'");
+        assertRefused(config(MODELS, "{models: [teacher, student], distillation: {hint: {student_layer: 0, "
+                + "teacher_layer: 0, weight: 2}}}"), "chains[0].distillation.hint.weight", "belongs to stage: joint");
+        assertRefused(config(MODELS, "{models: [teacher, student], distillation: {hint: {student_layer: 0, "
+                + "teacher_layer: 0, stage: joint, epochs: 3}}}"), "chains[0].distillation.hint", "a joint hint trains");
         assertRefused(config(MODELS, "{models: [teacher, student], distillation: {hint: {student_layer: -1, "
                 + "teacher_layer: 0}}}"), "chains[0].distillation.hint", "student_layer must be a layer index from 0");
         assertRefused(config(MODELS, "{ensemble: [teacher, assistant], student: student, distillation: {hint: "

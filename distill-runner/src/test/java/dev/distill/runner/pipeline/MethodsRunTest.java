@@ -58,6 +58,13 @@ class MethodsRunTest {
         assertJudged(student, "student-baseline");
     }
 
+    @Test
+    void aJointHintTrainsWithTheLinkAndGetsAVerdict(@TempDir Path dir) throws Exception {
+        JsonNode summary = run(dir, "[{models: [teacher, student], distillation: {hint: {student_layer: 0, "
+                + "teacher_layer: 0, stage: joint, weight: 0.5}}}]");
+        assertJudged(model(summary, "student-from-teacher"), "student-baseline");
+    }
+
     private static JsonNode model(JsonNode summary, String id) {
         for (JsonNode m : summary.get("models")) {
             if (m.get("id").asText().equals(id)) {
