@@ -95,14 +95,41 @@ public final class DistillationChain {
                 trained.add(new ChainResult.Trained(node, given.network(), null));
                 continue;
             }
+            if (done.containsKey(node.id())) {
+                continue;   // a mutual peer, trained with its group
+            }
+            if (node.mutual()) {
+                trainMutual(plan.group(node), links, done, trained);
+                continue;
+            }
             Model.Declared declared = (Model.Declared) model;
             Network net = links.build(node, declared.network(), declared.training(), seed);
-            TrainingResult result = links.fit(node, net,
+            TrainingResult result = links.fit(node, declared.network(), net,
                     new Trainer(declared.training(), listeners.apply(node.id())), seed, null);
             done.put(node.id(), net);
             trained.add(new ChainResult.Trained(node, net, result));
         }
         return new ChainResult(trained);
+    }
+
+    /** Trains a mutual group together ({@link MutualLearning}), each student with its own seed. */
+    private void trainMutual(List<Plan.Node> group, LinkTrainer links, Map<String, Network> done,
+            List<ChainResult.Trained> trained) {
+        List<Network> nets = new ArrayList<>();
+        List<List<TrainingListener>> groupListeners = new ArrayList<>();
+        for (int i = 0; i < group.size(); i++) {
+            Model.Declared declared = (Model.Declared) models.get(group.get(i).model());
+            nets.add(links.build(group.get(i), declared.network(), declared.training(),
+                    MutualLearning.seedOf(seed, i)));
+            groupListeners.add(listeners.apply(group.get(i).id()));
+        }
+        TrainingSpec spec = ((Model.Declared) models.get(group.get(0).model())).training();
+        List<TrainingResult> results = MutualLearning.fit(nets, spec, group.get(0).distillation().temperature(),
+                groupListeners, train, validation, seed);
+        for (int i = 0; i < group.size(); i++) {
+            done.put(group.get(i).id(), nets.get(i));
+            trained.add(new ChainResult.Trained(group.get(i), nets.get(i), results.get(i)));
+        }
     }
 
     /** Collects a chain's parts; {@link #build()} checks them together. */
@@ -165,6 +192,26 @@ public final class DistillationChain {
             return this;
         }
 
+        /**
+         * An ensemble link: {@code teachers} (each added with addModel or addTrained; each trained on labels
+         * alone or given) teach {@code student} through the average of their softened probabilities, weighted
+         * by {@code weights} (null: equal), with the loss of {@code settings} (kd or dkd).
+         */
+        public Builder addEnsemble(DistillationSettings settings, List<String> teachers, List<Double> weights,
+                String student) {
+            chains.add(Chain.ensemble(teachers, weights, student, Objects.requireNonNull(settings, "settings")));
+            return this;
+        }
+
+        /**
+         * Deep mutual learning of {@code students} (each added with addModel): trained together, each
+         * distilled with {@code settings}' loss from the others' current predictions ({@link MutualLearning}).
+         */
+        public Builder addMutual(DistillationSettings settings, String... students) {
+            chains.add(Chain.mutual(List.of(students), Objects.requireNonNull(settings, "settings")));
+            return this;
+        }
+
         /** Also train each final student on labels alone, to show what distillation adds (default: no). */
         public Builder optBaseline(boolean baseline) {
             this.baseline = baseline;
@@ -213,9 +260,45 @@ public final class DistillationChain {
             return this;
         }
 
+        /**
+         * An ensemble's or a mutual group's rules: known names, each once; an ensemble's student and every
+         * mutual student declared (trained here), mutual students trained alike (they step together).
+         */
+        private void checkShaped(Chain chain) {
+            List<String> names = chain.models();
+            String what = chain.kind().label() + " " + names;
+            for (int i = 0; i < names.size(); i++) {
+                String name = names.get(i);
+                if (!models.containsKey(name)) {
+                    throw new IllegalArgumentException(what + ": no model named '" + name + "'; added: "
+                            + String.join(", ", models.keySet()));
+                }
+                if (names.subList(0, i).contains(name)) {
+                    throw new IllegalArgumentException(what + ": '" + name + "' appears twice");
+                }
+                if (chain.distilled().contains(name) && models.get(name) instanceof Model.Given) {
+                    throw new IllegalArgumentException(what + ": '" + name + "' is a given network, never trained, "
+                            + "so it cannot be a student");
+                }
+            }
+            if (chain.kind() == Chain.Kind.MUTUAL) {
+                TrainingSpec first = ((Model.Declared) models.get(names.get(0))).training();
+                for (String name : names) {
+                    String clash = MutualLearning.clash(first, ((Model.Declared) models.get(name)).training());
+                    if (clash != null) {
+                        throw new IllegalArgumentException(what + ": '" + name + "' " + clash);
+                    }
+                }
+            }
+        }
+
         /** The rules of a chain: known names, each once, a given model only first, one setting per shared link. */
         private void check(Chain chain, Map<List<String>, DistillationSettings> links) {
             List<String> names = chain.models();
+            if (chain.kind() != Chain.Kind.SEQUENCE) {
+                checkShaped(chain);
+                return;
+            }
             if (names.size() < 2) {
                 throw new IllegalArgumentException("chain " + names + ": a chain needs at least a teacher and a student");
             }
@@ -231,6 +314,15 @@ public final class DistillationChain {
                 if (i > 0 && models.get(name) instanceof Model.Given) {
                     throw new IllegalArgumentException("chain " + names + ": '" + name + "' is a given network, never "
                             + "trained, so it can only be the first model of a chain (the teacher)");
+                }
+                if (i > 0 && chain.distillation().hint() != null
+                        && models.get(names.get(i - 1)) instanceof Model.Declared teacher) {
+                    String problem = chain.distillation().hint().problem(teacher.network(),
+                            ((Model.Declared) models.get(name)).network());
+                    if (problem != null) {
+                        throw new IllegalArgumentException("chain " + names + ": " + names.get(i - 1) + " -> " + name
+                                + ": hint: " + problem);
+                    }
                 }
                 DistillationSettings earlier = i == 0 ? null
                         : links.putIfAbsent(List.copyOf(names.subList(0, i + 1)), chain.distillation());

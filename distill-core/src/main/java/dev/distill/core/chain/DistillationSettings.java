@@ -15,10 +15,11 @@ import org.nd4j.linalg.lossfunctions.ILossFunction;
  * <li>{@code dkd} (decoupled KD, Zhao et al. 2022; {@link DecoupledKdLoss}): {@code T² · (alpha · TCKD +
  * beta · NCKD) + hardWeight · CE}. Defaults from the paper: T=4, alpha 1, beta 8, hard 1.
  * </ul>
+ * Either may carry a FitNets {@link Hint} (null: none), trained before the link's loss.
  * Fields a method does not use are NaN. Checked once, here, by building the loss.
  */
 public record DistillationSettings(Method method, double temperature, double softWeight, double hardWeight,
-        double alpha, double beta) {
+        double alpha, double beta, Hint hint) {
 
     /** The distillation methods, by the name a config gives them. */
     public enum Method {
@@ -40,7 +41,16 @@ public record DistillationSettings(Method method, double temperature, double sof
 
         /** The one line for a name that is no method. */
         public static String unknown(String label) {
-            return "unknown distillation method '" + label + "'; known: kd, dkd";
+            return switch (label) {
+                case "ensemble" -> "'ensemble' is a kind of chain, not a loss: chains: [{ensemble: [teacher, assistant], "
+                        + "weights: [0.7, 0.3], student: student}]; its distillation block picks kd or dkd";
+                case "mutual" -> "'mutual' is a kind of chain, not a loss: chains: [{mutual: [student_a, student_b]}]; "
+                        + "its distillation block picks kd or dkd";
+                case "born_again" -> "'born_again' is a kind of chain, not a loss: chains: [{born_again: student, "
+                        + "generations: 2}]";
+                default -> "unknown distillation method '" + label + "'; known: kd, dkd (ensemble, mutual and born_again "
+                        + "are kinds of chain)";
+            };
         }
 
         /** The method's defaults: the framework's for kd, the paper's for dkd. */
@@ -56,6 +66,17 @@ public record DistillationSettings(Method method, double temperature, double sof
     /** @throws IllegalArgumentException naming what is out of range (the loss's own check) */
     public DistillationSettings {
         loss(method, temperature, softWeight, hardWeight, alpha, beta);
+    }
+
+    /** Without a hint. */
+    public DistillationSettings(Method method, double temperature, double softWeight, double hardWeight, double alpha,
+            double beta) {
+        this(method, temperature, softWeight, hardWeight, alpha, beta, null);
+    }
+
+    /** The same settings with a FitNets hint first (null: none). */
+    public DistillationSettings withHint(Hint hint) {
+        return new DistillationSettings(method, temperature, softWeight, hardWeight, alpha, beta, hint);
     }
 
     /** Vanilla KD. */
@@ -74,8 +95,8 @@ public record DistillationSettings(Method method, double temperature, double sof
     /** The same method at other settings (those the method has no use for are ignored): what a sweep point changes. */
     public DistillationSettings with(double temperature, double softWeight, double hardWeight, double alpha,
             double beta) {
-        return method == Method.KD ? kd(temperature, softWeight, hardWeight)
-                : dkd(temperature, alpha, beta, hardWeight);
+        return (method == Method.KD ? kd(temperature, softWeight, hardWeight)
+                : dkd(temperature, alpha, beta, hardWeight)).withHint(hint);
     }
 
     /** The loss DL4J's output layer trains with. */
@@ -108,9 +129,10 @@ public record DistillationSettings(Method method, double temperature, double sof
 
     /** One line for the plan and logs, e.g. {@code T=4, soft 0.9, hard 0.1} or {@code dkd T=4, alpha 1, beta 8, hard 1}. */
     public String describe() {
-        return method == Method.KD
+        return (hint == null ? "" : hint.describe() + (hint.stage() == Hint.Stage.JOINT ? " + " : ", then "))
+                + (method == Method.KD
                 ? String.format(Locale.ROOT, "T=%s, soft %s, hard %s", temperature, softWeight, hardWeight)
-                : String.format(Locale.ROOT, "dkd T=%s, alpha %s, beta %s, hard %s", temperature, alpha, beta, hardWeight);
+                : String.format(Locale.ROOT, "dkd T=%s, alpha %s, beta %s, hard %s", temperature, alpha, beta, hardWeight));
     }
 
     private static ILossFunction loss(Method method, double temperature, double softWeight, double hardWeight,

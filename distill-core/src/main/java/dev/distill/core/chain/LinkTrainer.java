@@ -43,18 +43,60 @@ public final class LinkTrainer {
     }
 
     /**
-     * Trains {@code net} (built by {@link #build}, or restored from the checkpoint {@code resumed}
-     * came from; null: from scratch) with {@code trainer}, which carries the spec, listeners and
-     * checkpoints; keeps the best validation epoch's parameters.
+     * Trains {@code net} (built by {@link #build} from {@code network}, or restored from the checkpoint
+     * {@code resumed} came from; null: from scratch) with {@code trainer}, which carries the spec, listeners and
+     * checkpoints; keeps the best validation epoch's parameters. A link with a {@link Hint} first trains the
+     * student's guided layers on the teacher's hint (not again when resumed: the checkpoint holds them).
      */
-    public TrainingResult fit(Plan.Node node, Network net, Trainer trainer, long seed, TrainingState resumed) {
+    public TrainingResult fit(Plan.Node node, NetworkSpec network, Network net, Trainer trainer, long seed,
+            TrainingState resumed) {
+        Hint hint = node.distilled() ? node.distillation().hint() : null;
+        if (hint != null && !(network instanceof dev.distill.models.spec.ModelSpec
+                && net instanceof Network.Sequential)) {
+            throw new dev.distill.core.DistillException("hint: the student of " + node.id() + " is a graph; a hint "
+                    + "names layers of sequential networks");
+        }
+        if (hint != null && hint.stage() == Hint.Stage.JOINT) {
+            return fitJoint(node, (dev.distill.models.spec.ModelSpec) network, (Network.Sequential) net, hint, trainer,
+                    seed, resumed);
+        }
+        if (hint != null && resumed == null) {
+            HintTraining.pretrain(net, (dev.distill.models.spec.ModelSpec) network, input, hint, train.features(),
+                    teachers.features(node.parentId(), hint.teacherLayer()), trainer.spec(), seed);
+        }
+        return fitLink(node, net, trainer, seed, resumed);
+    }
+
+    /**
+     * The link's training with a joint hint ({@link JointHint}) listening to every step; its regressor starts
+     * afresh on a resume (it is not checkpointed).
+     */
+    private TrainingResult fitJoint(Plan.Node node, dev.distill.models.spec.ModelSpec spec, Network.Sequential net,
+            Hint hint, Trainer trainer, long seed, TrainingState resumed) {
+        String teacher = node.parentId();
+        INDArray first = train.features().get(org.nd4j.linalg.indexing.NDArrayIndex.interval(0, 1),
+                org.nd4j.linalg.indexing.NDArrayIndex.all());
+        long width = teachers.features(teacher, hint.teacherLayer(), first).columns();
+        org.deeplearning4j.nn.multilayer.MultiLayerNetwork regression = HintTraining.regression(net.net(), spec, input,
+                hint, train.features(), width, trainer.spec(), seed);
+        java.util.List<org.deeplearning4j.optimize.api.TrainingListener> before =
+                new java.util.ArrayList<>(net.net().getListeners());
+        net.net().addListeners(new JointHint(regression, hint, x -> teachers.features(teacher, hint.teacherLayer(), x)));
+        try {
+            return fitLink(node, net, trainer, seed, resumed);
+        } finally {
+            net.net().setListeners(before);
+        }
+    }
+
+    private TrainingResult fitLink(Plan.Node node, Network net, Trainer trainer, long seed, TrainingState resumed) {
         INDArray targets;
         if (trainer.spec().augment().active()) {
             // every view is new: the teacher labels each batch as the student sees it, nothing is cached
-            trainer = trainer.withAugmentation(input, node.distilled() ? teachers.live(node.parentId()) : null);
+            trainer = trainer.withAugmentation(input, node.distilled() ? teachers.live(node) : null);
             targets = train.oneHot();
         } else {
-            targets = node.distilled() ? DistillationLoss.labels(train.oneHot(), teachers.logits(node.parentId()))
+            targets = node.distilled() ? DistillationLoss.labels(train.oneHot(), teachers.logits(node))
                     : train.oneHot();
         }
         return trainer.fit(net, train.features(), targets, validation, seed, resumed);

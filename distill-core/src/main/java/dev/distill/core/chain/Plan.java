@@ -18,8 +18,47 @@ import java.util.function.Predicate;
  */
 public record Plan(List<Node> nodes) {
 
-    /** One model to train (or load) and evaluate. */
-    public record Node(String id, String model, Role role, String parentId, DistillationSettings distillation) {
+    /**
+     * One model to train (or load) and evaluate. {@code parentId} names what it is distilled from, for people
+     * and reports: a node id, or the ids of an ensemble's teachers or of mutual peers joined by {@code +};
+     * {@code teachers} says how to get the targets.
+     */
+    public record Node(String id, String model, Role role, String parentId, DistillationSettings distillation,
+            Teachers teachers) {
+
+        public Node {
+            java.util.Objects.requireNonNull(teachers, "teachers");
+        }
+
+        /** A root, baseline, or a node distilled from the one node {@code parentId}. */
+        public Node(String id, String model, Role role, String parentId, DistillationSettings distillation) {
+            this(id, model, role, parentId, distillation, parentId == null ? Teachers.NONE : Teachers.one(parentId));
+        }
+
+        /** The same link under another id with other settings (a sweep point, the chosen point). */
+        public Node variant(String id, DistillationSettings settings) {
+            return new Node(id, model, role, parentId, settings, teachers);
+        }
+
+        /** What it is distilled from, in words: {@code teacher}, {@code the ensemble teacher 0.7 + assistant 0.3}, ... */
+        public String source() {
+            return switch (teachers.kind()) {
+                case SEQUENCE -> parentId;
+                case ENSEMBLE -> {
+                    List<String> parts = new ArrayList<>();
+                    for (int i = 0; i < teachers.ids().size(); i++) {
+                        parts.add(teachers.ids().get(i) + " " + teachers.weights().get(i));
+                    }
+                    yield "the ensemble " + String.join(" + ", parts);
+                }
+                case MUTUAL -> "its mutual peers " + String.join(", ", teachers.ids()) + ", trained beside it";
+            };
+        }
+
+        /** Trained together with its peers ({@link Chain.Kind#MUTUAL}), from their current predictions. */
+        public boolean mutual() {
+            return teachers.kind() == Chain.Kind.MUTUAL;
+        }
 
         /** Students and baselines are repeated over the experiment's seeds; the others are trained once. */
         public boolean perSeed() {
@@ -31,8 +70,40 @@ public record Plan(List<Node> nodes) {
         }
     }
 
+    /**
+     * The nodes a node learns from: one teacher ({@link Chain.Kind#SEQUENCE}), an ensemble's teachers with
+     * their weights, or mutual peers (trained beside it); none for a root or a baseline.
+     */
+    public record Teachers(Chain.Kind kind, List<String> ids, List<Double> weights) {
+        public static final Teachers NONE = new Teachers(Chain.Kind.SEQUENCE, List.of(), List.of());
+
+        public Teachers {
+            ids = List.copyOf(ids);
+            weights = List.copyOf(weights);
+        }
+
+        static Teachers one(String id) {
+            return new Teachers(Chain.Kind.SEQUENCE, List.of(id), List.of());
+        }
+
+        /** The weights as an array: an ensemble's own, equal ones for mutual peers. */
+        public double[] weightArray() {
+            return weights.isEmpty() ? java.util.Collections.nCopies(ids.size(), 1.0 / ids.size()).stream()
+                    .mapToDouble(Double::doubleValue).toArray()
+                    : weights.stream().mapToDouble(Double::doubleValue).toArray();
+        }
+    }
+
     public Plan {
         nodes = List.copyOf(nodes);
+    }
+
+    /** The nodes trained together with {@code node} (itself included, in plan order): its mutual group. */
+    public List<Node> group(Node node) {
+        if (!node.mutual()) {
+            return List.of(node);
+        }
+        return nodes.stream().filter(n -> n.id().equals(node.id()) || node.teachers().ids().contains(n.id())).toList();
     }
 
     /**
@@ -43,8 +114,18 @@ public record Plan(List<Node> nodes) {
         // key: the full path of model names from the chain's root, which identifies a node
         Map<List<String>, DistillationSettings> settings = new LinkedHashMap<>();
         Map<List<String>, Boolean> endsChain = new HashMap<>();
-        int depth = 0;
+        int depth = 1;
         for (Chain chain : chains) {
+            if (chain.kind() == Chain.Kind.ENSEMBLE) {
+                // an ensemble's teachers are roots: trained on labels alone, or loaded
+                for (String teacher : chain.models().subList(0, chain.models().size() - 1)) {
+                    settings.putIfAbsent(List.of(teacher), chain.distillation());
+                    endsChain.merge(List.of(teacher), false, Boolean::logicalOr);
+                }
+            }
+            if (chain.kind() != Chain.Kind.SEQUENCE) {
+                continue;
+            }
             depth = Math.max(depth, chain.models().size());
             for (int i = 1; i <= chain.models().size(); i++) {
                 List<String> path = chain.models().subList(0, i);
@@ -74,12 +155,42 @@ public record Plan(List<Node> nodes) {
                 students.add(model);
             }
         }
+        for (Chain chain : chains) {
+            if (chain.kind() == Chain.Kind.ENSEMBLE) {
+                List<String> teachers = chain.models().subList(0, chain.models().size() - 1);
+                String student = chain.models().get(chain.models().size() - 1);
+                String parent = String.join("+", teachers);
+                add(nodes, students, new Node(student + "-from-" + parent, student, Role.STUDENT, parent,
+                        chain.distillation(), new Teachers(Chain.Kind.ENSEMBLE, teachers, chain.weights())));
+            } else if (chain.kind() == Chain.Kind.MUTUAL) {
+                for (String student : chain.models()) {
+                    List<String> peers = chain.models().stream().filter(m -> !m.equals(student))
+                            .map(Plan::mutualId).toList();
+                    add(nodes, students, new Node(mutualId(student), student, Role.STUDENT, String.join("+", peers),
+                            chain.distillation(), new Teachers(Chain.Kind.MUTUAL, peers, List.of())));
+                }
+            }
+        }
         for (String model : students) {
             if (baseline.test(model)) {
                 nodes.add(new Node(model + "-baseline", model, Role.BASELINE, null, null));
             }
         }
         return new Plan(nodes);
+    }
+
+    /** The id of a mutual student: {@code <name>-mutual}. */
+    public static String mutualId(String model) {
+        return model + "-mutual";
+    }
+
+    private static void add(List<Node> nodes, List<String> students, Node node) {
+        if (nodes.stream().noneMatch(n -> n.id().equals(node.id()))) {
+            nodes.add(node);
+            if (!students.contains(node.model())) {
+                students.add(node.model());
+            }
+        }
     }
 
     private static Map<List<String>, String> ids(List<List<String>> paths) {

@@ -17,6 +17,9 @@ public interface Teacher {
     /** The same teacher one batch at a time, by the fastest engine that runs it. */
     TeacherLogits.Live live();
 
+    /** Its {@code layer}'s output for inputs {@code [n, d]}, pooled over space ({@link HintTraining#features}): a hint. */
+    INDArray features(int layer, INDArray inputs);
+
     /** A DL4J network (sequential or graph) ending in an output layer. */
     static Teacher of(Network net) {
         return new Teacher() {
@@ -28,6 +31,11 @@ public interface Teacher {
             @Override
             public TeacherLogits.Live live() {
                 return TeacherLogits.live(net);
+            }
+
+            @Override
+            public INDArray features(int layer, INDArray inputs) {
+                return HintTraining.features(net, layer, inputs);
             }
         };
     }
@@ -44,6 +52,12 @@ public interface Teacher {
             @Override
             public TeacherLogits.Live live() {
                 return live;
+            }
+
+            @Override
+            public INDArray features(int layer, INDArray inputs) {
+                throw new dev.distill.core.DistillException("hint: the teacher run by " + how + " gives logits only; "
+                        + "a hint needs a DL4J teacher (declared or .zip)");
             }
         };
     }

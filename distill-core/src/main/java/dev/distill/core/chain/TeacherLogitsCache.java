@@ -40,6 +40,7 @@ public final class TeacherLogitsCache {
     private final Store store;
     private final Map<String, INDArray> logits = new HashMap<>();
     private final Map<String, TeacherLogits.Live> live = new HashMap<>();
+    private final Map<String, INDArray> hints = new HashMap<>();
 
     /**
      * @param features the training inputs every student of these teachers is trained on
@@ -63,6 +64,43 @@ public final class TeacherLogitsCache {
             store.write(id, computed, (System.nanoTime() - start) / 1e9);
             return computed;
         });
+    }
+
+    /**
+     * What {@code student} is distilled from, as one teacher's logits on the training inputs: its teacher's, or
+     * its ensemble's (or mutual peers') softened probabilities averaged at the link's temperature
+     * ({@link EnsembleTargets}).
+     */
+    public INDArray logits(Plan.Node student) {
+        Plan.Teachers t = student.teachers();
+        if (t.kind() == Chain.Kind.SEQUENCE) {
+            return logits(student.parentId());
+        }
+        return EnsembleTargets.logits(t.ids().stream().map(this::logits).toList(), t.weightArray(),
+                student.distillation().temperature());
+    }
+
+    /** As {@link #logits(Plan.Node)}, batch by batch (augmented training). */
+    public TeacherLogits.Live live(Plan.Node student) {
+        Plan.Teachers t = student.teachers();
+        if (t.kind() == Chain.Kind.SEQUENCE) {
+            return live(student.parentId());
+        }
+        java.util.List<TeacherLogits.Live> members = t.ids().stream().map(this::live).toList();
+        double[] weights = t.weightArray();
+        double temperature = student.distillation().temperature();
+        return new TeacherLogits.Live("ensemble of " + String.join(", ", t.ids()), x -> EnsembleTargets.logits(
+                members.stream().map(m -> m.logits(x)).toList(), weights, temperature));
+    }
+
+    /** The teacher's pooled output at {@code layer} on the training inputs (a FitNets hint), computed once. */
+    public INDArray features(String teacherId, int layer) {
+        return hints.computeIfAbsent(teacherId + "#" + layer, k -> teachers.apply(teacherId).features(layer, features));
+    }
+
+    /** The teacher's pooled output at {@code layer} for {@code inputs} (a batch, for a joint hint); not cached. */
+    public INDArray features(String teacherId, int layer, INDArray inputs) {
+        return teachers.apply(teacherId).features(layer, inputs);
     }
 
     /** The teacher batch by batch (augmented training), compiled once. */

@@ -286,8 +286,11 @@ public final class Trainer {
         }
     }
 
-    /** Fisher-Yates, continuing from the previous epoch's order so each epoch depends only on the seed. */
-    private static void shuffleInPlace(int[] order, Random random) {
+    /**
+     * Fisher-Yates, continuing from the previous epoch's order so each epoch depends only on the seed: the
+     * shuffle of every training loop ({@code MutualLearning}'s too).
+     */
+    public static void shuffleInPlace(int[] order, Random random) {
         for (int i = order.length - 1; i > 0; i--) {
             int j = random.nextInt(i + 1);
             int tmp = order[i];

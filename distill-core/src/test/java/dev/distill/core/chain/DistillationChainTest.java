@@ -108,6 +108,69 @@ class DistillationChainTest {
     }
 
     @Test
+    void anEnsembleOfADeclaredAndAGivenTeacherTeachesAStudentThroughTheirAveragedProbabilities() {
+        Network given = teacherToStudent().build().train().model("teacher").network();
+        ChainResult result = DistillationChain.builder().setInput(INPUT).setData(TRAIN, VALIDATION)
+                .addTrained("given", given)
+                .addModel("teacher", TinyData.mlp(16, 3), TRAINING)
+                .addModel("student", TinyData.mlp(4, 3), TRAINING)
+                .addEnsemble(DistillationSettings.kd(2, 0.7, 0.3), List.of("given", "teacher"), List.of(0.7, 0.3),
+                        "student")
+                .optBaseline(true).optSeed(5).build().train();
+
+        assertEquals(List.of("given", "teacher", "student-from-given+teacher", "student-baseline"),
+                result.models().stream().map(m -> m.node().id()).toList());
+        ChainResult.Trained student = result.model("student-from-given+teacher");
+        assertEquals(Chain.Kind.ENSEMBLE, student.node().teachers().kind());
+        assertEquals(List.of(0.7, 0.3), student.node().teachers().weights());
+        assertEquals(4, student.training().history().size());
+        assertTrue(Accuracy.of(student.network(), VALIDATION) > 0.6, "student learnt");
+    }
+
+    @Test
+    void mutualStudentsTrainTogetherFromDifferentStartsEachWithTheOthersAsTeacher() {
+        ChainResult result = DistillationChain.builder().setInput(INPUT).setData(TRAIN, VALIDATION)
+                .addModel("a", TinyData.mlp(4, 3), TRAINING)
+                .addModel("b", TinyData.mlp(4, 3), TRAINING)
+                .addModel("c", TinyData.mlp(8, 3), TRAINING)
+                .addMutual(DistillationSettings.DEFAULTS, "a", "b", "c")
+                .optBaseline(true).optSeed(5).build().train();
+
+        assertEquals(List.of("a-mutual", "b-mutual", "c-mutual", "a-baseline", "b-baseline", "c-baseline"),
+                result.models().stream().map(m -> m.node().id()).toList());
+        ChainResult.Trained a = result.model("a-mutual");
+        assertEquals("b-mutual+c-mutual", a.node().parentId());
+        assertEquals(4, a.training().history().size());
+        assertInstanceOf(DistillationLoss.class, outputLayer(a.network()).layerConf().getLossFn());
+        // one architecture, two students: they must not start (or end) as the same network
+        assertTrue(!a.network().params().equals(result.model("b-mutual").network().params()));
+        for (String id : List.of("a-mutual", "b-mutual", "c-mutual")) {
+            double accuracy = Accuracy.of(result.model(id).network(), VALIDATION);
+            assertTrue(accuracy > 0.6, id + " learnt: " + accuracy);
+            assertEquals(result.model(id).training().bestValidationAccuracy(), accuracy, 1e-9,
+                    "the best epoch's parameters are the ones returned");
+        }
+    }
+
+    @Test
+    void buildRefusesEnsemblesAndMutualGroupsThatCannotTrain() {
+        assertMessage("weights must sum to 1", () -> teacherToStudent().addModel("other", TinyData.mlp(8, 3), TRAINING)
+                .addEnsemble(DistillationSettings.DEFAULTS, List.of("teacher", "other"), List.of(0.7, 0.7), "student"));
+        assertMessage("1 weights for 2 teachers", () -> teacherToStudent()
+                .addEnsemble(DistillationSettings.DEFAULTS, List.of("teacher", "other"), List.of(1.0), "student"));
+        assertMessage("at least two teachers", () -> teacherToStudent()
+                .addEnsemble(DistillationSettings.DEFAULTS, List.of("teacher"), null, "student"));
+        assertMessage("no model named 'techer'", () -> teacherToStudent()
+                .addEnsemble(DistillationSettings.DEFAULTS, List.of("teacher", "techer"), null, "student").build());
+        assertMessage("at least two students, found 1", () -> teacherToStudent()
+                .addMutual(DistillationSettings.DEFAULTS, "student"));
+        assertMessage("same epochs and batch_size", () -> teacherToStudent()
+                .addModel("short", TinyData.mlp(4, 3), new TrainingSpec(2, 32, Optimizer.ADAM, 1e-2,
+                        new LearningRateSchedule.Constant(), 0))
+                .addMutual(DistillationSettings.DEFAULTS, "student", "short").build());
+    }
+
+    @Test
     void buildRefusesWhatCannotTrainNamingThePart() {
         assertMessage("setInput", () -> DistillationChain.builder().setData(TRAIN, VALIDATION).build());
         assertMessage("no model named 'studnet'", () -> teacherToStudent()

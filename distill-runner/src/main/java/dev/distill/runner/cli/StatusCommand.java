@@ -83,8 +83,7 @@ final class StatusCommand implements Callable<Integer> {
                 out.printf(Locale.ROOT, "  %-30s %s%n", node.id(), nodeState(run, config, node, progress));
                 // a swept link's points are training units of their own, each with its seeds
                 for (String label : dev.distill.runner.pipeline.Sweep.labels(config, node)) {
-                    Plan.Node unit = new Plan.Node(node.id() + "@" + label, node.model(), node.role(), node.parentId(),
-                            node.distillation());
+                    Plan.Node unit = node.variant(node.id() + "@" + label, node.distillation());
                     out.printf(Locale.ROOT, "    %-28s %s%n", "@" + label, nodeState(run, config, unit, progress));
                 }
             }

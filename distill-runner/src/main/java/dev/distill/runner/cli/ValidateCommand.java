@@ -56,7 +56,7 @@ final class ValidateCommand implements Callable<Integer> {
                             + (((ModelConfig.Pretrained) model).onnx() != null ? " (ONNX, run by ONNX Runtime)" : "");
             out.printf(Locale.ROOT, "  %-30s %-9s %s%s%n", node.id(), node.role().label(), what,
                     node.distilled() ? String.format(Locale.ROOT, ", distilled from %s (%s)",
-                            node.parentId(), node.distillation().describe()) : "");
+                            node.source(), node.distillation().describe()) : "");
             List<String> points = dev.distill.runner.pipeline.Sweep.labels(experiment, node);
             if (!points.isEmpty()) {
                 out.printf(Locale.ROOT, "  %-30s sweep of %d point(s), chosen on validation: %s%n", "", points.size(),

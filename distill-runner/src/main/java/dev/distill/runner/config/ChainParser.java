@@ -20,7 +20,7 @@ import org.yaml.snakeyaml.nodes.Tag;
 final class ChainParser {
 
     static final Set<String> DISTILLATION_KEYS = Set.of("method", "temperature", "soft_weight", "hard_weight",
-            "alpha", "beta");
+            "alpha", "beta", "hint");
 
     private ChainParser() {
     }
@@ -44,10 +44,12 @@ final class ChainParser {
         DistillationSettings base = defaults.startingPoint(method);
         double t = d.number("temperature", base.temperature());
         double hard = d.number("hard_weight", base.hardWeight());
+        dev.distill.core.chain.Hint hint = d.has("hint") ? hint(d.map("hint")) : base.hint();
         try {
-            return method == DistillationSettings.Method.KD
+            return (method == DistillationSettings.Method.KD
                     ? DistillationSettings.kd(t, d.number("soft_weight", base.softWeight()), hard)
-                    : DistillationSettings.dkd(t, d.number("alpha", base.alpha()), d.number("beta", base.beta()), hard);
+                    : DistillationSettings.dkd(t, d.number("alpha", base.alpha()), d.number("beta", base.beta()), hard))
+                    .withHint(hint);
         } catch (dev.distill.core.SettingException e) {
             throw d.error(e.key(), e.getMessage());
         }
@@ -68,6 +70,14 @@ final class ChainParser {
             Node node = nodes.get(c);
             List<Node> names;
             DistillationSettings settings = defaults;
+            if (node instanceof MappingNode && top.mapAt(node, where).has("ensemble")) {
+                chains.add(ensemble(top.mapAt(node, where), models, defaults));
+                continue;
+            }
+            if (node instanceof MappingNode && top.mapAt(node, where).has("mutual")) {
+                chains.add(mutual(top.mapAt(node, where), models, defaults));
+                continue;
+            }
             if (node instanceof MappingNode && top.mapAt(node, where).has("born_again")) {
                 YamlMap chain = top.mapAt(node, where);
                 chain.allowOnly(Set.of("born_again", "generations", "distillation"));
@@ -85,8 +95,9 @@ final class ChainParser {
             } else if (node instanceof SequenceNode seq) {
                 names = seq.getValue();
             } else {
-                throw top.error(node, where, "expected a list of model names like [teacher, assistant, student]"
-                        + " or {models: [...], distillation: {...}}");
+                throw top.error(node, where, "expected a list of model names like [teacher, assistant, student],"
+                        + " {models: [...], distillation: {...}}, {born_again: m}, {ensemble: [...], student: s}"
+                        + " or {mutual: [a, b]}");
             }
             if (names.size() < 2) {
                 throw top.error(node, where, "a chain needs at least a teacher and a student");
@@ -125,9 +136,140 @@ final class ChainParser {
                     }
                 }
             }
+            for (int i = 1; i < chain.size(); i++) {
+                String problem = hintProblem(settings, models.get(chain.get(i - 1)), models.get(chain.get(i)));
+                if (problem != null) {
+                    throw top.error(node, where, chain.get(i - 1) + " -> " + chain.get(i) + ": " + problem);
+                }
+            }
             chains.add(new Chain(chain, settings));
         }
         return chains;
+    }
+
+    /**
+     * A FitNets hint, {@code {student_layer: 0, teacher_layer: 4, epochs: 10, stage: two_stage}}: layer indices
+     * from 0 as declared; epochs of the hint stage (0 or left out: the student's).
+     */
+    private static dev.distill.core.chain.Hint hint(YamlMap h) {
+        h.allowOnly(Set.of("student_layer", "teacher_layer", "epochs", "stage", "weight"));
+        String stageName = h.string("stage", "two_stage");
+        dev.distill.core.chain.Hint.Stage stage = switch (stageName) {
+            case "two_stage" -> dev.distill.core.chain.Hint.Stage.TWO_STAGE;
+            case "joint" -> dev.distill.core.chain.Hint.Stage.JOINT;
+            default -> throw h.error("stage", "unknown stage '" + stageName + "'; known: two_stage (FitNets' own: "
+                    + "the hint first, then the link's loss), joint (both losses summed, weight: w)");
+        };
+        if (stage == dev.distill.core.chain.Hint.Stage.TWO_STAGE && h.has("weight")) {
+            throw h.error("weight", "weight belongs to stage: joint (the hint loss's weight in the summed loss); "
+                    + "two stages train the hint alone first");
+        }
+        for (String key : List.of("student_layer", "teacher_layer")) {
+            if (!h.has(key)) {
+                throw h.error(key, "missing: name the " + key.replace("_layer", "") + "'s layer by its index from 0, "
+                        + "e.g. {student_layer: 0, teacher_layer: 4}");
+            }
+        }
+        return YamlMap.check(h, "", () -> new dev.distill.core.chain.Hint(h.integer("student_layer"),
+                h.integer("teacher_layer"), h.integer("epochs", 0), stage, h.number("weight", 1)));
+    }
+
+    /** Why {@code settings}' hint cannot join {@code teacher} to {@code student}, or null (also without a hint). */
+    private static String hintProblem(DistillationSettings settings, ModelConfig teacher, ModelConfig student) {
+        if (settings.hint() == null) {
+            return null;
+        }
+        if (teacher instanceof ModelConfig.Pretrained p) {
+            // a .zip teacher's layers are known once it is read, and checked then
+            return p.onnx() != null ? "hint: the ONNX teacher '" + p.name() + "' gives logits only; a hint needs "
+                    + "a DL4J teacher (declared or .zip)" : null;
+        }
+        String problem = settings.hint().problem(((ModelConfig.Declared) teacher).network(),
+                ((ModelConfig.Declared) student).network());
+        return problem == null ? null : "hint: " + problem;
+    }
+
+    /**
+     * An ensemble link, {@code {ensemble: [teacher, assistant], weights: [0.7, 0.3], student: student}}: the
+     * teachers (of any kind: declared, .zip, ONNX; each a chain root, trained on labels alone) teach the
+     * student through the weighted average of their softened probabilities; weights left out are equal.
+     */
+    private static Chain ensemble(YamlMap chain, Map<String, ModelConfig> models, DistillationSettings defaults) {
+        chain.allowOnly(Set.of("ensemble", "weights", "student", "distillation"));
+        List<String> teachers = new ArrayList<>();
+        for (Node n : chain.list("ensemble")) {
+            String name = known(chain, n, chain.child("ensemble"), models);
+            if (teachers.contains(name)) {
+                throw chain.error(n, chain.child("ensemble"), "'" + name + "' appears twice in the ensemble");
+            }
+            teachers.add(name);
+        }
+        if (!chain.has("student")) {
+            throw chain.error("student", "missing: name the model the ensemble teaches, e.g. student: student");
+        }
+        String student = known(chain, chain.value("student"), chain.child("student"), models);
+        if (models.get(student) instanceof ModelConfig.Pretrained) {
+            throw chain.error("student", "'" + student + "' is loaded from a file and is never trained, so it "
+                    + "cannot be the ensemble's student");
+        }
+        if (teachers.contains(student)) {
+            throw chain.error("student", "'" + student + "' is one of the ensemble's teachers; it cannot also be "
+                    + "its student");
+        }
+        List<Double> weights = null;
+        if (chain.has("weights")) {
+            weights = new ArrayList<>();
+            for (Node n : chain.list("weights")) {
+                weights.add(chain.parseNumber(n, chain.child("weights")));
+            }
+        }
+        // a hint joins one teacher to one student: one in the top block is not inherited here
+        DistillationSettings settings = chain.has("distillation")
+                ? distillation(chain.map("distillation"), defaults.withHint(null)) : defaults.withHint(null);
+        List<Double> w = weights;
+        return YamlMap.check(chain, chain.has("weights") ? "weights" : "ensemble",
+                () -> Chain.ensemble(teachers, w, student, settings));
+    }
+
+    /**
+     * Deep mutual learning, {@code {mutual: [student_a, student_b]}}: declared students trained together,
+     * each distilled from the others' current predictions; they share epochs and batch size, none augments.
+     */
+    private static Chain mutual(YamlMap chain, Map<String, ModelConfig> models, DistillationSettings defaults) {
+        chain.allowOnly(Set.of("mutual", "distillation"));
+        List<String> students = new ArrayList<>();
+        ModelConfig.Declared first = null;
+        for (Node n : chain.list("mutual")) {
+            String name = known(chain, n, chain.child("mutual"), models);
+            if (!(models.get(name) instanceof ModelConfig.Declared declared)) {
+                throw chain.error(n, chain.child("mutual"), "'" + name + "' is loaded from a file and is never "
+                        + "trained; mutual learning trains every model it names");
+            }
+            if (students.contains(name)) {
+                throw chain.error(n, chain.child("mutual"), "'" + name + "' appears twice; for two students of one "
+                        + "architecture declare a second model (e.g. with a YAML anchor) under another name");
+            }
+            first = first == null ? declared : first;
+            String clash = dev.distill.core.chain.MutualLearning.clash(first.training(), declared.training());
+            if (clash != null) {
+                throw chain.error(n, chain.child("mutual"), "'" + name + "' " + clash);
+            }
+            students.add(name);
+        }
+        // a hint joins one teacher to one student: one in the top block is not inherited here
+        DistillationSettings settings = chain.has("distillation")
+                ? distillation(chain.map("distillation"), defaults.withHint(null)) : defaults.withHint(null);
+        return YamlMap.check(chain, "mutual", () -> Chain.mutual(students, settings));
+    }
+
+    /** A model name of a chain, checked against the declared models. */
+    private static String known(YamlMap chain, Node n, String where, Map<String, ModelConfig> models) {
+        String name = chain.scalarText(n, where);
+        if (!models.containsKey(name)) {
+            throw chain.error(n, where, "no model named '" + name + "'; declared models: "
+                    + String.join(", ", models.keySet()));
+        }
+        return name;
     }
 
     /** Generations a born-again chain may have: each is a full training of the teacher's architecture. */

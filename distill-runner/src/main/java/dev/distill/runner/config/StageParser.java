@@ -39,7 +39,7 @@ final class StageParser {
             return List.of();
         }
         Set<String> students = new LinkedHashSet<>();
-        chains.forEach(c -> students.add(c.models().get(c.models().size() - 1)));
+        chains.forEach(c -> students.addAll(c.finalStudents()));
         List<StageConfig> stages = new ArrayList<>();
         List<Node> nodes = top.list("stages");
         // students whose layers an earlier low_rank stage may have split (and renumbered)

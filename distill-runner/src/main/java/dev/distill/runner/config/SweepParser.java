@@ -52,9 +52,9 @@ final class SweepParser {
         }
         List<Point> points = s.has("grid") ? grid(s.map("grid")) : points(s);
         for (Chain chain : chains) {
-            for (int i = 1; i < chain.models().size(); i++) {
-                if (names.contains(chain.models().get(i))) {
-                    checkWeights(s, points, chain.distillation(), chain.models().get(i));
+            for (String model : chain.distilled()) {
+                if (names.contains(model)) {
+                    checkWeights(s, points, chain.distillation(), model);
                 }
             }
         }
@@ -66,7 +66,10 @@ final class SweepParser {
         Set<String> distilled = new LinkedHashSet<>();
         for (Chain c : chains) {
             inChains.addAll(c.models());
-            distilled.addAll(c.models().subList(1, c.models().size()));
+            // mutual students train as a group, never one point at a time: a sweep does not choose their settings
+            if (c.kind() != Chain.Kind.MUTUAL) {
+                distilled.addAll(c.distilled());
+            }
         }
         if (!s.has("models")) {
             return List.copyOf(distilled);
@@ -86,6 +89,10 @@ final class SweepParser {
             if (models.get(name) instanceof ModelConfig.Pretrained) {
                 throw s.error(n, s.child("models"), "'" + name + "' is loaded from a file and never trained, so "
                         + "there is nothing to sweep");
+            }
+            if (chains.stream().anyMatch(c -> c.kind() == Chain.Kind.MUTUAL && c.models().contains(name))) {
+                throw s.error(n, s.child("models"), "'" + name + "' is a mutual student, trained with its group, "
+                        + "not one sweep point at a time: set its group's distillation block instead");
             }
             names.add(name);
         }

@@ -9,6 +9,7 @@ import dev.distill.core.chain.Role;
 import dev.distill.core.DistillException;
 import dev.distill.core.eval.Accuracy;
 import dev.distill.core.chain.LinkTrainer;
+import dev.distill.core.chain.MutualLearning;
 import dev.distill.core.chain.Teacher;
 import dev.distill.core.chain.TeacherLogitsCache;
 import dev.distill.core.io.CheckpointStore;
@@ -153,8 +154,7 @@ public final class Pipeline {
             if (swept(node)) {
                 Sweep.Outcome outcome = sweep(node);
                 sweeps.add(outcome.entry());
-                Plan.Node chosen = new Plan.Node(node.id(), node.model(), node.role(), node.parentId(),
-                        outcome.chosen().node().distillation());
+                Plan.Node chosen = node.variant(node.id(), outcome.chosen().node().distillation());
                 entries.add(train(chosen, outcome.chosen().model(), plan, outcome.chosen().point().label()));
                 trained.add(chosen);
             } else {
@@ -282,12 +282,13 @@ public final class Pipeline {
             Progress.Finished done = progress.finished(node.id(), seed);
             if (done != null) {
                 String how = sweptPoint != null ? "sweep point " + sweptPoint + ", chosen on validation"
-                        : "finished earlier";
+                        : node.mutual() ? "trained with its mutual group" : "finished earlier";
                 out.printf(Locale.ROOT, "  %s: %s: test accuracy %.4f (%s)%n", label, how, done.testAccuracy(),
                         done.file());
             } else {
-                done = trainOne(node, declared, seed, label, fileName, shipped, shipped && isTeacherOfLaterNode(node, plan),
-                        false);
+                done = node.mutual() ? trainMutual(plan.group(node), node, seed, shipped)
+                        : trainOne(node, declared, seed, label, fileName, shipped,
+                                shipped && isTeacherOfLaterNode(node, plan), false);
                 progress = progress.with(done);
                 run.write(progress);
                 deleteTree(run.checkpoints(node.id(), seed));
@@ -342,9 +343,14 @@ public final class Pipeline {
         if (declared.training().augment().active()) {
             out.printf(Locale.ROOT, "  %s: augmenting (%s)%s%n", label, declared.training().augment(),
                     !node.distilled() ? "" : ", teacher " + node.parentId() + "'s logits per batch by its "
-                            + logits.live(node.parentId()).how());
+                            + logits.live(node).how());
         }
-        TrainingResult result = links.fit(node, net, trainer, seed, resumed);
+        if (resumed == null && node.distilled() && node.distillation().hint() != null) {
+            dev.distill.core.chain.Hint hint = node.distillation().hint();
+            out.printf(Locale.ROOT, "  %s: %s%n", label, hint.describe() + (hint.stage() == dev.distill.core.chain.Hint
+                    .Stage.JOINT ? ", added to the link's loss at every step" : " first (FitNets' first stage)"));
+        }
+        TrainingResult result = links.fit(node, declared.network(), net, trainer, seed, resumed);
         // the first seed's model is the one shipped in <id>.zip: its predictions are kept for the report
         Double accuracy = sweepPoint ? null
                 : shipped ? testAndSavePredictions(node.id(), seed, net) : Accuracy.of(net, data.test());
@@ -358,6 +364,47 @@ public final class Pipeline {
         }
         return new Progress.Finished(node.id(), seed, relative, accuracy, net.numParams(), result,
                 run.digest(relative));
+    }
+
+    /**
+     * Trains a mutual group with one seed ({@link MutualLearning}; each student starts from its own seed), saves
+     * and tests every student, records the peers as finished and returns {@code node}'s record. Not
+     * checkpointed: an interrupted group trains again from its start.
+     */
+    private Progress.Finished trainMutual(List<Plan.Node> group, Plan.Node node, long seed, boolean shipped) {
+        List<Network> nets = new ArrayList<>();
+        List<List<TrainingListener>> listeners = new ArrayList<>();
+        for (int i = 0; i < group.size(); i++) {
+            Plan.Node peer = group.get(i);
+            ModelConfig.Declared declared = (ModelConfig.Declared) config.models().get(peer.model());
+            nets.add(links.build(peer, declared.network(), declared.training(), MutualLearning.seedOf(seed, i)));
+            MetricsLog log = new MetricsLog(run, peer.id(), seed);
+            log.replace(List.of());
+            listeners.add(List.of(new ConsoleProgress(peer.id() + " seed " + seed, out, interactive), log));
+        }
+        out.printf(Locale.ROOT, "  mutual learning: %s trained together, seed %d%n",
+                String.join(", ", group.stream().map(Plan.Node::id).toList()), seed);
+        List<TrainingResult> results = MutualLearning.fit(nets,
+                ((ModelConfig.Declared) config.models().get(group.get(0).model())).training(),
+                node.distillation().temperature(), listeners, data.train(), data.validation(), seed);
+        Progress.Finished mine = null;
+        for (int i = 0; i < group.size(); i++) {
+            Plan.Node peer = group.get(i);
+            Network net = nets.get(i);
+            String relative = "models/" + (shipped ? peer.id() + ".zip" : peer.id() + "-seed" + seed + ".zip");
+            double accuracy = shipped ? testAndSavePredictions(peer.id(), seed, net) : Accuracy.of(net, data.test());
+            ModelFiles.saveForShipping(net, run.root().resolve(relative));
+            out.printf(Locale.ROOT, "  %s seed %d: test accuracy %.4f (best epoch %d, val %.4f)%n", peer.id(), seed,
+                    accuracy, results.get(i).bestEpoch(), results.get(i).bestValidationAccuracy());
+            Progress.Finished done = new Progress.Finished(peer.id(), seed, relative, accuracy, net.numParams(),
+                    results.get(i), run.digest(relative));
+            if (peer.id().equals(node.id())) {
+                mine = done;
+            } else {
+                progress = progress.with(done);
+            }
+        }
+        return mine;
     }
 
     /**
@@ -441,7 +488,7 @@ public final class Pipeline {
     }
 
     private static boolean isTeacherOfLaterNode(Plan.Node node, Plan plan) {
-        return plan.nodes().stream().anyMatch(n -> node.id().equals(n.parentId()));
+        return plan.nodes().stream().anyMatch(n -> n.teachers().ids().contains(node.id()));
     }
 
     private static ModelEntry entry(Plan.Node node, double accuracy, long params, long fileBytes, long macs,

@@ -60,7 +60,7 @@ public final class Sweep {
         }
         List<Unit> units = new ArrayList<>();
         for (Point p : points.values()) {
-            Plan.Node unit = new Plan.Node(node.id() + "@" + p.label(), node.model(), node.role(), node.parentId(),
+            Plan.Node unit = node.variant(node.id() + "@" + p.label(),
                     node.distilled() ? p.distillation(node.distillation()) : null);
             units.add(new Unit(p, unit, new ModelConfig.Declared(model.name(), model.network(),
                     p.training(model.training()), model.cost())));
@@ -73,7 +73,7 @@ public final class Sweep {
      * labels alone is left as it is when the sweep changes only distillation settings).
      */
     static boolean applies(SweepConfig sweep, Plan.Node node, ModelConfig.Declared model) {
-        if (!sweep.sweeps(node.model())) {
+        if (!sweep.sweeps(node.model()) || node.mutual()) {
             return false;
         }
         List<Unit> units = units(sweep, node, model);

@@ -30,7 +30,7 @@ import org.nd4j.linalg.lossfunctions.impl.LossMCXENT;
  * cached logits by node id and a console progress listener by label.
  */
 record StageContext(ExperimentConfig config, ExperimentData data, RunDirectory run, PrintStream out,
-        Function<String, INDArray> teacherLogits, Function<String, TrainingListener> progress) {
+        Function<Plan.Node, INDArray> teacherLogits, Function<String, TrainingListener> progress) {
 
     /** How a stage fine-tunes, and whether with the distillation loss. */
     record Tuning(boolean distill, FineTuning fineTuning) {
@@ -61,7 +61,7 @@ record StageContext(ExperimentConfig config, ExperimentData data, RunDirectory r
         boolean distill = distillLoss && node.distilled();
         ILossFunction loss = distill ? node.distillation().loss() : new LossMCXENT();
         INDArray oneHot = data.train().oneHot();
-        INDArray targets = distill ? DistillationLoss.labels(oneHot, teacherLogits.apply(node.parentId())) : oneHot;
+        INDArray targets = distill ? DistillationLoss.labels(oneHot, teacherLogits.apply(node)) : oneHot;
         long seed = config.seeds().get(0);
         Function<ModelSpec, MultiLayerNetwork> build = s -> NetworkFactory.build(s, config.data().input(),
                 spec.updater(), spec.weightDecay(), seed, loss);

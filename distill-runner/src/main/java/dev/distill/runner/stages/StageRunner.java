@@ -54,11 +54,11 @@ public final class StageRunner {
     }
 
     /**
-     * @param teacherLogits a teacher's cached logits on the training split, by node id
+     * @param teacherLogits what a distilled node learns from, as one teacher's logits on the training split
      * @param progress      a console progress listener for a label
      */
     public StageRunner(ExperimentConfig config, ExperimentData data, RunDirectory run, PrintStream out,
-            Function<String, INDArray> teacherLogits, Function<String, TrainingListener> progress) {
+            Function<Plan.Node, INDArray> teacherLogits, Function<String, TrainingListener> progress) {
         this.config = config;
         this.run = run;
         this.context = new StageContext(config, data, run, out, teacherLogits, progress);

@@ -62,6 +62,15 @@ class DigitsRunTest {
         return CliRun.repoFile("configs/digits-takd.yaml");
     }
 
+    /** {@code distill run} of the shipped digits config into {@code dir} with {@code sets} (--set pairs); its summary. */
+    static JsonNode runDigits(Path dir, List<String> sets) throws Exception {
+        List<String> args = new ArrayList<>(List.of("run", config().toString(), "--out", dir.toString()));
+        args.addAll(sets);
+        CliRun result = CliRun.of(args.toArray(String[]::new));
+        assertEquals(0, result.code(), result.err());
+        return new ObjectMapper().readTree(dir.resolve("summary.json").toFile());
+    }
+
     @Test
     void summaryListsEveryModelOfBothChainsAndTheBaseline() {
         assertEquals("digits-takd", summary.get("name").asText());

@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.distill.runner.testing.CliRun;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -30,12 +29,9 @@ class DkdRunTest {
             "--set", "seeds=[0]");
 
     private static JsonNode run(Path dir, String distillation) throws Exception {
-        List<String> args = new ArrayList<>(List.of("run", DigitsRunTest.config().toString(), "--out", dir.toString(),
-                "--set", "distillation=" + distillation));
-        args.addAll(SHORT);
-        CliRun result = CliRun.of(args.toArray(String[]::new));
-        assertEquals(0, result.code(), result.err());
-        return new ObjectMapper().readTree(dir.resolve("summary.json").toFile());
+        List<String> sets = new ArrayList<>(List.of("--set", "distillation=" + distillation));
+        sets.addAll(SHORT);
+        return DigitsRunTest.runDigits(dir, sets);
     }
 
     private static JsonNode student(JsonNode summary) {
