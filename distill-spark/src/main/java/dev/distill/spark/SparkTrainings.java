@@ -38,6 +38,12 @@ public final class SparkTrainings implements TrainingRunner {
      * @param fault  what each task does to itself (tests: fail a first attempt mid-training)
      */
     public SparkTrainings(SparkConf conf, String master, TaskFault fault) {
+        // Spark logs through the project's slf4j-simple: its INFO lines would bury the run's own (read as loggers are made)
+        for (String logger : List.of("org.apache.spark", "org.sparkproject", "org.apache.hadoop")) {
+            if (System.getProperty("org.slf4j.simpleLogger.log." + logger) == null) {
+                System.setProperty("org.slf4j.simpleLogger.log." + logger, "warn");
+            }
+        }
         this.master = master;
         this.fault = fault;
         SparkConf settings = conf.clone().setIfMissing("spark.app.name", "distill");

@@ -91,6 +91,8 @@ public final class Pipeline {
      * lines) from the record the task returns, so the task writes neither.
      */
     private final boolean inTask;
+    /** The trainings ({@code id#seed}) this session's runner trained: the log says so, not "finished earlier". */
+    private final java.util.Set<String> trainedByRunner = new java.util.HashSet<>();
     /** Told of each epoch besides the console and the metrics log (a task's fault injection in tests). */
     private final List<TrainingListener> extraListeners;
 
@@ -269,7 +271,7 @@ public final class Pipeline {
             String label = unit.node().id() + (seeds.size() > 1 ? " seed " + seed : "");
             Progress.Finished done = progress.finished(unit.node().id(), seed);
             if (done != null) {
-                out.printf(Locale.ROOT, "  %s: finished earlier: validation accuracy %.4f%n", label,
+                out.printf(Locale.ROOT, "  %s: %s: validation accuracy %.4f%n", label, howFinished(done),
                         done.result().bestValidationAccuracy());
                 return done;
             }
@@ -324,7 +326,7 @@ public final class Pipeline {
             Progress.Finished done = progress.finished(node.id(), seed);
             if (done != null) {
                 String how = sweptPoint != null ? "sweep point " + sweptPoint + ", chosen on validation"
-                        : "finished earlier";
+                        : howFinished(done);
                 out.printf(Locale.ROOT, "  %s: %s: test accuracy %.4f (%s)%n", label, how, done.testAccuracy(),
                         done.file());
             } else {
@@ -344,6 +346,10 @@ public final class Pipeline {
             first = first.withSeeds(new Seeds(stats.getMean(), stats.getStandardDeviation(), accuracies));
         }
         return first;
+    }
+
+    private String howFinished(Progress.Finished done) {
+        return trainedByRunner.contains(done.id() + "#" + done.seed()) ? "trained on " + runner : "finished earlier";
     }
 
     /** A finished training in the progress record (after its files), its checkpoints no longer needed. */
@@ -397,6 +403,7 @@ public final class Pipeline {
         for (Progress.Finished done : results) {
             new MetricsLog(run, done.id(), done.seed()).replace(done.result().history());
             record(done);
+            trainedByRunner.add(done.id() + "#" + done.seed());
         }
     }
 
