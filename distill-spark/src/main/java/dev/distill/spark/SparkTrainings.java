@@ -70,7 +70,14 @@ public final class SparkTrainings implements TrainingRunner {
                     throw d;
                 }
             }
-            throw new dev.distill.core.DistillException("Spark " + spark.master() + ": " + e.getMessage(), e);
+            // Spark's message carries the driver's stack trace: the first line of the deepest cause is the error
+            Throwable root = e;
+            while (root.getCause() != null) {
+                root = root.getCause();
+            }
+            String message = root.getMessage() == null ? root.toString() : root.getMessage();
+            throw new dev.distill.core.DistillException("Spark " + spark.master() + ": a task failed: "
+                    + message.lines().findFirst().orElse(root.toString()), e);
         }
         return records.stream()
                 .map(r -> Json.read(r, runDir.resolve("(task record)"), Progress.Finished.class, "training record"))

@@ -1,8 +1,10 @@
 package dev.distill.spark;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.distill.core.DistillException;
 import dev.distill.core.train.EpochMetrics;
 import dev.distill.core.train.TrainingListener;
 import dev.distill.runner.config.ConfigLoader;
@@ -82,6 +84,27 @@ class SparkRunTest {
         assertEquals(local, figures(summary));
     }
 
+    @Test
+    void aRunStoppedByAFailedTaskIsResumedOnSparkWithTheSameFigures() {
+        SparkTrainings.TaskFault failTeacher = (training, attempt) -> !training.nodeId().equals("teacher") ? List.of()
+                : List.of(new AlwaysFailsAfterFirstEpoch());
+        Path dir = runs.resolve("stopped");
+        // local[2]: one attempt per task, so the run stops, as a killed driver would leave it
+        try (TrainingRunner spark = new SparkTrainings(new SparkConf(), "local[2]", failTeacher)) {
+            DistillException e = assertThrows(DistillException.class,
+                    () -> run(dir, spark, new ByteArrayOutputStream()));
+            assertEquals("Spark local[2]: a task failed: task killed after epoch 1 (test)", e.getMessage());
+        }
+        assertTrue(Files.isDirectory(dir.resolve("checkpoints/teacher-seed42")), "the teacher's checkpoint is kept");
+        ExperimentConfig config = ConfigLoader.load(CONFIG, SHORT);
+        RunSummary resumed;
+        try (TrainingRunner spark = new SparkTrainings(new SparkConf(), "local[2]", SparkTrainings.TaskFault.NONE)) {
+            resumed = new Pipeline(config, ExperimentData.load(config.data(), config.seed()), Map.of(),
+                    RunDirectory.open(dir), new PrintStream(new ByteArrayOutputStream()), false, spark).run();
+        }
+        assertEquals(local, figures(resumed));
+    }
+
     private record FailsAfterFirstEpoch(int attempt) implements TrainingListener, java.io.Serializable {
         @Override
         public void epochStarted(int epoch, int epochs, long examples) {
@@ -96,6 +119,13 @@ class SparkRunTest {
             if (attempt == 0) {
                 throw new IllegalStateException("task killed after epoch " + metrics.epoch() + " (test)");
             }
+        }
+    }
+
+    private record AlwaysFailsAfterFirstEpoch() implements TrainingListener, java.io.Serializable {
+        @Override
+        public void epochDone(EpochMetrics metrics, boolean best) {
+            throw new IllegalStateException("task killed after epoch " + metrics.epoch() + " (test)");
         }
     }
 
