@@ -1,5 +1,6 @@
 package dev.distill.runner.cli;
 
+import dev.distill.runner.pipeline.TrainingRunner;
 import dev.distill.runner.bench.BusyMachine;
 import dev.distill.core.DistillException;
 import dev.distill.runner.config.ConfigLoader;
@@ -36,6 +37,10 @@ final class ResumeCommand implements Callable<Integer> {
 
     @Option(names = "--verbose", description = "Show stack traces of errors.")
     boolean verbose;
+
+    @Option(names = "--spark", paramLabel = "MASTER", description = "Train what is left as Spark tasks on MASTER "
+            + "(e.g. local[2]), as run --spark does.")
+    String spark;
 
     @Override
     public Integer call() {
@@ -76,7 +81,9 @@ final class ResumeCommand implements Callable<Integer> {
             }
             out.printf("distill resume %s: %d training run(s) finished earlier%n", dir, progress.finished().size());
             BusyMachine.warning().ifPresent(out::println);
-            new Pipeline(experiment, data, pretrained, run, out, System.console() != null).run();
+            try (TrainingRunner runner = spark == null ? null : TrainingRunner.open(spark, out)) {
+                new Pipeline(experiment, data, pretrained, run, out, System.console() != null, runner).run();
+            }
         }
         return 0;
     }

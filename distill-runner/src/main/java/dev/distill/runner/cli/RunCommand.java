@@ -7,6 +7,7 @@ import dev.distill.runner.pipeline.Pipeline;
 import dev.distill.runner.pipeline.PretrainedModels;
 import dev.distill.runner.pipeline.RunDirectory;
 import dev.distill.runner.pipeline.RunLock;
+import dev.distill.runner.pipeline.TrainingRunner;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.Map;
@@ -33,6 +34,10 @@ final class RunCommand implements Callable<Integer> {
             + dev.distill.runner.pipeline.ExperimentPlan.CONFIRM_ABOVE + " trainings (many seeds or sweep points).")
     boolean yes;
 
+    @Option(names = "--spark", paramLabel = "MASTER", description = "Train the plan's independent trainings as Spark "
+            + "tasks on MASTER (e.g. local[2]), in waves by the plan's dependency order; same run directory and figures.")
+    String spark;
+
     @Override
     public Integer call() {
         PrintStream console = DistillCli.Streams.out;
@@ -44,6 +49,15 @@ final class RunCommand implements Callable<Integer> {
         // another config's models this one loads (from:): their runs are made, or reused, once all else is checked
         dev.distill.runner.pipeline.Dependencies.make(experiment, console, System.console() != null);
         Map<String, dev.distill.models.network.Network> pretrained = PretrainedModels.load(experiment, data);
+        // opened before the run directory exists: without Spark on the class path, nothing is left behind
+        try (TrainingRunner runner = spark == null ? null : TrainingRunner.open(spark, console)) {
+            run(experiment, data, pretrained, runner, console);
+        }
+        return 0;
+    }
+
+    private void run(ExperimentConfig experiment, ExperimentData data,
+            Map<String, dev.distill.models.network.Network> pretrained, TrainingRunner runner, PrintStream console) {
         RunDirectory run = RunDirectory.create(experiment.name(), out);
         try (RunLock lock = RunLock.acquire(run.root(), console)) {
             console.printf("distill run %s: %s, %,d train / %,d validation / %,d test examples -> %s%n",
@@ -53,8 +67,7 @@ final class RunCommand implements Callable<Integer> {
                 console.println(data.scaleWarning());
             }
             BusyMachine.warning().ifPresent(console::println);
-            new Pipeline(experiment, data, pretrained, run, console, System.console() != null).run();
+            new Pipeline(experiment, data, pretrained, run, console, System.console() != null, runner).run();
         }
-        return 0;
     }
 }

@@ -85,6 +85,30 @@ public final class Pipeline {
     private final LinkTrainer links;
     /** What is finished (and each teacher's logits seconds, for the report's timings). */
     private Progress progress;
+    /** Where the plan's independent trainings run, a wave at a time; null: here, one after another. */
+    private final TrainingRunner runner;
+    /**
+     * True in a task of a {@link TrainingRunner}: the driver records the training (progress, metrics
+     * lines) from the record the task returns, so the task writes neither.
+     */
+    private final boolean inTask;
+    /** The trainings ({@code id#seed}) this session's runner trained: the log says so, not "finished earlier". */
+    private final java.util.Set<String> trainedByRunner = new java.util.HashSet<>();
+    /** Told of each epoch besides the console and the metrics log (a task's fault injection in tests). */
+    private final List<TrainingListener> extraListeners;
+
+    /**
+     * One training of the plan: a node with one seed, or one point of a swept node with one seed.
+     * What a {@link TrainingRunner} ships to a task; the task finds the rest in the run's config.
+     *
+     * @param point the sweep point's label, or null for the node itself
+     */
+    public record PlannedTraining(String nodeId, String point, long seed) implements java.io.Serializable {
+        /** The id its progress record, checkpoints and metrics go under. */
+        public String recordId() {
+            return point == null ? nodeId : nodeId + "@" + point;
+        }
+    }
 
     /**
      * @param pretrained networks of the config's pretrained models, already loaded and checked
@@ -92,6 +116,25 @@ public final class Pipeline {
      */
     public Pipeline(ExperimentConfig config, ExperimentData data, Map<String, Network> pretrained,
             RunDirectory run, PrintStream out, boolean interactive) {
+        this(config, data, pretrained, run, out, interactive, null, false, List.of());
+    }
+
+    /**
+     * A pipeline whose independent trainings run on {@code runner} (a cluster), each wave of trainings
+     * whose teachers are finished at once; everything else (teacher logits, sweep choice, the summary
+     * and report) is done here, as in a local run.
+     */
+    public Pipeline(ExperimentConfig config, ExperimentData data, Map<String, Network> pretrained,
+            RunDirectory run, PrintStream out, boolean interactive, TrainingRunner runner) {
+        this(config, data, pretrained, run, out, interactive, runner, false, List.of());
+    }
+
+    private Pipeline(ExperimentConfig config, ExperimentData data, Map<String, Network> pretrained, RunDirectory run,
+            PrintStream out, boolean interactive, TrainingRunner runner, boolean inTask,
+            List<TrainingListener> extraListeners) {
+        this.runner = runner;
+        this.inTask = inTask;
+        this.extraListeners = List.copyOf(extraListeners);
         this.config = config;
         this.data = data;
         this.pretrained = pretrained;
@@ -150,9 +193,13 @@ public final class Pipeline {
         List<SweepEntry> sweeps = new ArrayList<>();
         // a swept link goes on as its chosen point: its settings are the ones later stages use
         List<Plan.Node> trained = new ArrayList<>();
+        java.util.Set<String> dispatched = new java.util.HashSet<>();
         for (Plan.Node node : plan.nodes()) {
+            if (runner != null && !dispatched.contains(node.id())) {
+                runWave(plan, trained, dispatched);
+            }
             if (swept(node)) {
-                Sweep.Outcome outcome = sweep(node);
+                Sweep.Outcome outcome = sweep(node, plan);
                 sweeps.add(outcome.entry());
                 Plan.Node chosen = node.variant(node.id(), outcome.chosen().node().distillation());
                 entries.add(train(chosen, outcome.chosen().model(), plan, outcome.chosen().point().label()));
@@ -215,7 +262,7 @@ public final class Pipeline {
      * the chosen point's models the link's: tested, saved as {@code models/<id>.zip} and recorded as
      * finished, so the link's entry is built as for any other link.
      */
-    private Sweep.Outcome sweep(Plan.Node node) {
+    private Sweep.Outcome sweep(Plan.Node node, Plan plan) {
         List<Sweep.Unit> units = Sweep.units(config.sweep(), node, (ModelConfig.Declared) config.models().get(node.model()));
         List<Long> seeds = node.perSeed() ? config.seeds() : List.of(config.seed());
         out.printf(Locale.ROOT, "%s: sweep of %d point(s) x %d seed(s), chosen on validation accuracy%n", node.id(),
@@ -224,15 +271,12 @@ public final class Pipeline {
             String label = unit.node().id() + (seeds.size() > 1 ? " seed " + seed : "");
             Progress.Finished done = progress.finished(unit.node().id(), seed);
             if (done != null) {
-                out.printf(Locale.ROOT, "  %s: finished earlier: validation accuracy %.4f%n", label,
+                out.printf(Locale.ROOT, "  %s: %s: validation accuracy %.4f%n", label, howFinished(done),
                         done.result().bestValidationAccuracy());
                 return done;
             }
-            done = trainOne(unit.node(), unit.model(), seed, label, unit.node().id() + "-seed" + seed + ".zip", false,
-                    false, true);
-            progress = progress.with(done);
-            run.write(progress);
-            deleteTree(run.checkpoints(unit.node().id(), seed));
+            done = train(new PlannedTraining(node.id(), unit.point().label(), seed), plan);
+            record(done);
             return done;
         });
         out.printf(Locale.ROOT, "%s: chose %s (validation accuracy %.4f)%n", node.id(), outcome.chosen().point().label(),
@@ -282,16 +326,13 @@ public final class Pipeline {
             Progress.Finished done = progress.finished(node.id(), seed);
             if (done != null) {
                 String how = sweptPoint != null ? "sweep point " + sweptPoint + ", chosen on validation"
-                        : node.mutual() ? "trained with its mutual group" : "finished earlier";
+                        : node.mutual() ? "trained with its mutual group" : howFinished(done);
                 out.printf(Locale.ROOT, "  %s: %s: test accuracy %.4f (%s)%n", label, how, done.testAccuracy(),
                         done.file());
             } else {
                 done = node.mutual() ? trainMutual(plan.group(node), node, seed, shipped)
-                        : trainOne(node, declared, seed, label, fileName, shipped,
-                                shipped && isTeacherOfLaterNode(node, plan), false);
-                progress = progress.with(done);
-                run.write(progress);
-                deleteTree(run.checkpoints(node.id(), seed));
+                        : train(new PlannedTraining(node.id(), null, seed), plan);
+                record(done);
             }
             accuracies.add(done.testAccuracy());
             if (shipped) {
@@ -306,6 +347,114 @@ public final class Pipeline {
             first = first.withSeeds(new Seeds(stats.getMean(), stats.getStandardDeviation(), accuracies));
         }
         return first;
+    }
+
+    private String howFinished(Progress.Finished done) {
+        return trainedByRunner.contains(done.id() + "#" + done.seed()) ? "trained on " + runner : "finished earlier";
+    }
+
+    /** A finished training in the progress record (after its files), its checkpoints no longer needed. */
+    private void record(Progress.Finished done) {
+        progress = progress.with(done);
+        run.write(progress);
+        deleteTree(run.checkpoints(done.id(), done.seed()));
+    }
+
+    /**
+     * The trainings of the plan's nodes that are ready (their teacher is finished: in {@code trained},
+     * or they have none) and not finished yet, run at once on the runner, each recorded as it would be
+     * had it been trained here. Teachers' logits are computed first, here, and reach the tasks through
+     * the run directory.
+     */
+    private void runWave(Plan plan, List<Plan.Node> trained, java.util.Set<String> dispatched) {
+        java.util.Set<String> finishedNodes = new java.util.HashSet<>();
+        trained.forEach(n -> finishedNodes.add(n.id()));
+        List<PlannedTraining> wave = new ArrayList<>();
+        java.util.Set<String> parents = new java.util.LinkedHashSet<>();
+        for (Plan.Node node : plan.nodes()) {
+            if (dispatched.contains(node.id()) || finishedNodes.contains(node.id())
+                    || (node.parentId() != null && !finishedNodes.contains(node.parentId()))) {
+                continue;
+            }
+            dispatched.add(node.id());
+            // mutual groups train together and an ensemble's targets are several teachers': both stay local
+            if (node.mutual() || node.teachers().kind() == dev.distill.core.chain.Chain.Kind.ENSEMBLE
+                    || !(config.models().get(node.model()) instanceof ModelConfig.Declared declared)) {
+                continue;
+            }
+            List<Long> seeds = node.perSeed() ? config.seeds() : List.of(config.seed());
+            List<String> points = swept(node) ? Sweep.units(config.sweep(), node, declared).stream()
+                    .map(u -> u.point().label()).toList() : java.util.Collections.singletonList(null);
+            for (String point : points) {
+                for (long seed : seeds) {
+                    PlannedTraining t = new PlannedTraining(node.id(), point, seed);
+                    if (progress.finished(t.recordId(), seed) == null) {
+                        wave.add(t);
+                        if (node.distilled()) {
+                            parents.add(node.parentId());
+                        }
+                    }
+                }
+            }
+        }
+        if (wave.isEmpty()) {
+            return;
+        }
+        parents.forEach(logits::logits);
+        out.printf(Locale.ROOT, "wave of %d training(s) on %s%n", wave.size(), runner);
+        List<Progress.Finished> results = runner.train(run.root(), wave);
+        for (Progress.Finished done : results) {
+            new MetricsLog(run, done.id(), done.seed()).replace(done.result().history());
+            record(done);
+            trainedByRunner.add(done.id() + "#" + done.seed());
+        }
+    }
+
+    /**
+     * Trains one training of the plan and returns its record: what the local loop and a runner's task
+     * both call, so a training is the same wherever it runs.
+     */
+    private Progress.Finished train(PlannedTraining t, Plan plan) {
+        Plan.Node node = plan.nodes().stream().filter(n -> n.id().equals(t.nodeId())).findFirst()
+                .orElseThrow(() -> new DistillException("no node " + t.nodeId() + " in the plan of " + config.name()));
+        ModelConfig.Declared declared = (ModelConfig.Declared) config.models().get(node.model());
+        List<Long> seeds = node.perSeed() ? config.seeds() : List.of(config.seed());
+        if (t.point() != null) {
+            Sweep.Unit unit = Sweep.units(config.sweep(), node, declared).stream()
+                    .filter(u -> u.point().label().equals(t.point())).findFirst()
+                    .orElseThrow(() -> new DistillException("no sweep point " + t.point() + " of " + node.id()));
+            String label = unit.node().id() + (seeds.size() > 1 ? " seed " + t.seed() : "");
+            return trainOne(unit.node(), unit.model(), t.seed(), label, unit.node().id() + "-seed" + t.seed() + ".zip",
+                    false, false, true);
+        }
+        boolean shipped = seeds.get(0) == t.seed();
+        String fileName = shipped ? node.id() + ".zip" : node.id() + "-seed" + t.seed() + ".zip";
+        String label = seeds.size() > 1 ? node.id() + " seed " + t.seed() : node.id();
+        return trainOne(node, declared, t.seed(), label, fileName, shipped,
+                shipped && !inTask && isTeacherOfLaterNode(node, plan), false);
+    }
+
+    /** Data already read in this JVM (a cluster's executor runs many tasks of one run), by run directory. */
+    private static final Map<String, ExperimentData> TASK_DATA = new java.util.concurrent.ConcurrentHashMap<>();
+
+    /**
+     * Trains one training of the run in {@code runDir} (started by a driver that has written its config
+     * and progress there) in a runner's task, and returns its record for the driver to write. Resumes
+     * from the training's newest good checkpoint, as a local run does: a retried task continues.
+     *
+     * @param listeners told of each epoch too
+     */
+    public static Progress.Finished trainInTask(Path runDir, PlannedTraining training, PrintStream out,
+            List<TrainingListener> listeners) {
+        RunDirectory run = RunDirectory.open(runDir);
+        Progress recorded = run.progress();
+        Path base = Path.of(recorded.configFile()).toAbsolutePath().getParent();
+        ExperimentConfig config = dev.distill.runner.config.ConfigLoader.load(run.checkpointedConfig(), List.of(), base);
+        ExperimentData data = TASK_DATA.computeIfAbsent(runDir.toAbsolutePath().normalize().toString(),
+                k -> ExperimentData.load(config.data(), config.seed()));
+        Pipeline task = new Pipeline(config, data, Map.of(), run, out, false, null, true, listeners);
+        task.progress = recorded;
+        return task.train(training, ExperimentPlan.of(config));
     }
 
     /**
@@ -336,9 +485,13 @@ public final class Pipeline {
                     declared.training().epochs(), resumed.atEpochBoundary() ? ""
                             : String.format(Locale.ROOT, ", %,d examples into the next", resumed.nextExample()));
         }
-        MetricsLog log = new MetricsLog(run, node.id(), seed);
-        log.replace(resumed == null ? List.of() : resumed.history());
-        List<TrainingListener> listeners = List.of(new ConsoleProgress(label, out, interactive), log);
+        List<TrainingListener> listeners = new ArrayList<>(List.of(new ConsoleProgress(label, out, interactive)));
+        if (!inTask) {
+            MetricsLog log = new MetricsLog(run, node.id(), seed);
+            log.replace(resumed == null ? List.of() : resumed.history());
+            listeners.add(log);
+        }
+        listeners.addAll(extraListeners);
         Trainer trainer = new Trainer(declared.training(), listeners).withCheckpoints(config.checkpoints(), store);
         if (declared.training().augment().active()) {
             out.printf(Locale.ROOT, "  %s: augmenting (%s)%s%n", label, declared.training().augment(),

@@ -122,6 +122,13 @@ class BadInputTest {
     }
 
     @Test
+    void sparkWithoutTheSparkModuleOnTheClassPathIsOneLine() {
+        // the runner's class path has no Spark (the runner does not depend on distill-spark)
+        rejected(CliRun.of("run", CliRun.repoFile("configs/digits-takd.yaml").toString(), "--out", out.toString(),
+                "--spark", "local[2]"), "--spark local[2]", "Spark support is not on the class path");
+    }
+
+    @Test
     void missingConfigFileIsNamed() {
         rejected(CliRun.of("run", dir.resolve("nope.yaml").toString(), "--out", out.toString()), "nope.yaml",
                 "not found");
