@@ -22,7 +22,6 @@ import org.apache.spark.api.java.function.Function;
 public final class SparkTrainings implements TrainingRunner {
 
     private final JavaSparkContext spark;
-    private final String master;
     private final TaskFault fault;
 
     /** Found by {@link TrainingRunner#open}. */
@@ -44,7 +43,6 @@ public final class SparkTrainings implements TrainingRunner {
                 System.setProperty("org.slf4j.simpleLogger.log." + logger, "warn");
             }
         }
-        this.master = master;
         this.fault = fault;
         SparkConf settings = conf.clone().setIfMissing("spark.app.name", "distill");
         if (!settings.contains("spark.master")) {
