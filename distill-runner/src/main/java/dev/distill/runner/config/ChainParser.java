@@ -104,11 +104,7 @@ final class ChainParser {
             }
             List<String> chain = new ArrayList<>();
             for (int i = 0; i < names.size(); i++) {
-                String name = top.scalarText(names.get(i), where);
-                if (!models.containsKey(name)) {
-                    throw top.error(names.get(i), where, "no model named '" + name + "'; declared models: "
-                            + String.join(", ", models.keySet()));
-                }
+                String name = known(top, names.get(i), where, models);
                 if (chain.contains(name)) {
                     throw top.error(names.get(i), where, "'" + name + "' appears twice in the chain");
                 }

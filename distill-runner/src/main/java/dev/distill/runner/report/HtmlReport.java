@@ -107,8 +107,7 @@ public final class HtmlReport {
         }
         h.append("<h3 id=\"verdict\">Did distillation help?</h3>\n<ul id=\"verdicts\">\n");
         for (RunSummary.ModelEntry m : judged) {
-            String kind = m.verdict().kdGainP() == null || m.verdict().kdGainP() >= KdVerdict.SIGNIFICANCE ? "none"
-                    : m.verdict().kdGain() > 0 ? "helped" : "hurt";
+            String kind = KdVerdict.outcome(m.verdict().kdGain(), m.verdict().kdGainP());
             h.append("<li class=\"verdict-").append(kind).append("\" data-model=\"").append(escape(m.id()))
                     .append("\"><strong>").append(escape(m.id())).append("</strong>: ").append(escape(m.verdict().kdVerdict()))
                     .append("</li>\n");

@@ -57,12 +57,18 @@ public final class KdVerdict {
                 : seeds.stream().mapToDouble(Double::doubleValue).toArray();
     }
 
+    /** "helped", "hurt" or "none": the gain's sign when Welch's p is below {@link #SIGNIFICANCE}, else none. */
+    static String outcome(Double gain, Double p) {
+        return p == null || p >= SIGNIFICANCE ? "none" : gain > 0 ? "helped" : "hurt";
+    }
+
     /** "distillation helped by 0.90 ± 0.30 points, p=0.010" and the like; gain and error as fractions. */
     static String words(double gain, double stdError, Double p, String baselineId) {
         String figures = String.format(Locale.ROOT, "%.2f ± %.2f points vs %s, Welch p=%s", 100 * Math.abs(gain),
                 100 * stdError, baselineId, p == null ? "n/a (no spread)" : String.format(Locale.ROOT, "%.3f", p));
-        if (p != null && p < SIGNIFICANCE) {
-            return (gain > 0 ? "distillation helped by " : "distillation hurt by ") + figures;
+        String outcome = outcome(gain, p);
+        if (!outcome.equals("none")) {
+            return "distillation " + outcome + " by " + figures;
         }
         return String.format(Locale.ROOT, "distillation did not help (%s%.2f ± %.2f points vs %s, Welch p=%s)",
                 gain < 0 ? "-" : "+", 100 * Math.abs(gain), 100 * stdError, baselineId,
