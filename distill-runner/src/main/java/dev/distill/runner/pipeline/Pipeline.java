@@ -94,6 +94,11 @@ public final class Pipeline {
     private final boolean inTask;
     /** The trainings ({@code id#seed}) this session's runner trained: the log says so, not "finished earlier". */
     private final java.util.Set<String> trainedByRunner = new java.util.HashSet<>();
+    /**
+     * How the nodes an automatic assistant's choice made came to be, by node id, for the console
+     * ({@code candidate w32, chosen on its student's validation}).
+     */
+    private final Map<String, String> chosenAs = new HashMap<>();
     /** Told of each epoch besides the console and the metrics log (a task's fault injection in tests). */
     private final List<TrainingListener> extraListeners;
 
@@ -191,6 +196,7 @@ public final class Pipeline {
         Plan plan = ExperimentPlan.of(config);
         List<ModelEntry> entries = new ArrayList<>();
         List<SweepEntry> sweeps = new ArrayList<>();
+        List<RunSummary.AssistantEntry> assistants = new ArrayList<>();
         // a swept link goes on as its chosen point: its settings are the ones later stages use
         List<Plan.Node> trained = new ArrayList<>();
         java.util.Set<String> dispatched = new java.util.HashSet<>();
@@ -198,7 +204,12 @@ public final class Pipeline {
             if (runner != null && !dispatched.contains(node.id())) {
                 runWave(plan, trained, dispatched);
             }
-            if (swept(node)) {
+            if (config.models().get(node.model()) instanceof ModelConfig.Auto auto) {
+                RunSummary.AssistantEntry choice = chooseAssistant(node, auto, plan);
+                assistants.add(choice);
+                entries.add(train(node, auto.candidate(choice.chosen()).model(), plan, null));
+                trained.add(node);
+            } else if (swept(node)) {
                 Sweep.Outcome outcome = sweep(node, plan);
                 sweeps.add(outcome.entry());
                 Plan.Node chosen = node.variant(node.id(), outcome.chosen().node().distillation());
@@ -219,7 +230,7 @@ public final class Pipeline {
                 config.data().classes(), data.train().size(), data.validation().size(), data.test().size());
         RunSummary summary = new RunSummary(config.name(), progress.configFile(), progress.started(),
                 Instant.now().toString(), dataset, config.seeds(), KdVerdict.attach(entries), Provenance.collect(),
-                progress.logitsSeconds(), sweeps);
+                progress.logitsSeconds(), sweeps, assistants);
         String table = SummaryTable.text(summary);
         run.write(MarkdownReport.FILE, MarkdownReport.markdown(summary, config.effectiveYaml()));
         writeHtmlReport(summary);
@@ -254,7 +265,86 @@ public final class Pipeline {
 
     private boolean swept(Plan.Node node) {
         return config.sweep() != null && config.models().get(node.model()) instanceof ModelConfig.Declared d
-                && Sweep.applies(config.sweep(), node, d);
+                && Sweep.applies(config.sweep(), node, d)
+                && !ExperimentPlan.chosenByAutoAssistant(config, ExperimentPlan.of(config), node);
+    }
+
+    /**
+     * An automatic assistant ({@link dev.distill.core.chain.AssistantFamily}): every candidate distilled from
+     * the teacher once, then the student it teaches distilled from each over the student's seeds, what is not
+     * finished yet (units {@code <id>@<label>}, saved under {@code sweep/}, never tested); the candidate whose
+     * student has the best mean validation accuracy ({@link dev.distill.core.chain.ValidationChoice}, the sweep's
+     * rule) becomes the assistant's node and its students the student's node: tested only then, as a sweep's
+     * chosen point is.
+     */
+    private RunSummary.AssistantEntry chooseAssistant(Plan.Node node, ModelConfig.Auto auto, Plan plan) {
+        Plan.Node student = plan.taughtBy(node);
+        ModelConfig.Declared studentModel = (ModelConfig.Declared) config.models().get(student.model());
+        List<Long> seeds = student.perSeed() ? config.seeds() : List.of(config.seed());
+        List<ModelConfig.Auto.Candidate> family = auto.candidates();
+        out.printf(Locale.ROOT, "%s: automatic assistant, %d candidate(s) (%s), each teaching %s over %d seed(s), "
+                + "chosen on %s's validation accuracy%n", node.id(), family.size(),
+                String.join(", ", family.stream().map(c -> c.of().label()).toList()),
+                student.id(), seeds.size(), student.id());
+        List<Progress.Finished> assistants = new ArrayList<>();
+        List<List<Progress.Finished>> students = new ArrayList<>();
+        List<double[]> validation = new ArrayList<>();
+        for (ModelConfig.Auto.Candidate candidate : family) {
+            Plan.Node unit = candidate.of().assistantNode(node);
+            assistants.add(trainUnit(unit, candidate.model(), config.seed(), unit.id(), true));
+            Plan.Node taught = candidate.of().studentNode(student);
+            List<Progress.Finished> perSeed = new ArrayList<>();
+            for (long seed : seeds) {
+                perSeed.add(trainUnit(taught, studentModel, seed,
+                        taught.id() + (seeds.size() > 1 ? " seed " + seed : ""), false));
+            }
+            students.add(perSeed);
+            validation.add(perSeed.stream().mapToDouble(f -> f.result().bestValidationAccuracy()).toArray());
+        }
+        int chosen = dev.distill.core.chain.ValidationChoice.best(validation);
+        String label = family.get(chosen).of().label();
+        out.printf(Locale.ROOT, "%s: chose %s (%s validation accuracy %.4f)%n", node.id(), label, student.id(),
+                dev.distill.core.chain.ValidationChoice.mean(validation.get(chosen)));
+        if (progress.finished(node.id(), config.seed()) == null) {
+            promote(node, assistants.get(chosen), true);
+        }
+        for (int i = 0; i < seeds.size(); i++) {
+            if (progress.finished(student.id(), seeds.get(i)) == null) {
+                promote(student, students.get(chosen).get(i), i == 0);
+            }
+        }
+        chosenAs.put(node.id(), "candidate " + label + ", chosen on " + student.id() + "'s validation");
+        chosenAs.put(student.id(), "taught by candidate " + label + ", chosen on validation");
+        List<RunSummary.AssistantCandidate> candidates = new ArrayList<>();
+        for (int i = 0; i < family.size(); i++) {
+            SummaryStatistics stats = new SummaryStatistics();
+            for (double v : validation.get(i)) {
+                stats.addValue(v);
+            }
+            List<Double> perSeed = java.util.Arrays.stream(validation.get(i)).boxed().toList();
+            double seconds = assistants.get(i).result().seconds()
+                    + students.get(i).stream().mapToDouble(f -> f.result().seconds()).sum();
+            candidates.add(new RunSummary.AssistantCandidate(family.get(i).of().label(), family.get(i).model().name(),
+                    family.get(i).of().width(), assistants.get(i).params(),
+                    assistants.get(i).result().bestValidationAccuracy(),
+                    dev.distill.core.chain.ValidationChoice.mean(validation.get(i)),
+                    perSeed.size() > 1 ? stats.getStandardDeviation() : null, perSeed, seconds, i == chosen));
+        }
+        return new RunSummary.AssistantEntry(node.id(), student.id(), label, candidates);
+    }
+
+    /** One candidate unit with one seed: read back if finished earlier, else trained, saved under sweep/, recorded. */
+    private Progress.Finished trainUnit(Plan.Node unit, ModelConfig.Declared model, long seed, String label,
+            boolean teaches) {
+        Progress.Finished done = progress.finished(unit.id(), seed);
+        if (done != null) {
+            out.printf(Locale.ROOT, "  %s: %s: validation accuracy %.4f%n", label, howFinished(done),
+                    done.result().bestValidationAccuracy());
+            return done;
+        }
+        done = trainOne(unit, model, seed, label, unit.id() + "-seed" + seed + ".zip", false, teaches, true);
+        record(done);
+        return done;
     }
 
     /**
@@ -326,6 +416,7 @@ public final class Pipeline {
             Progress.Finished done = progress.finished(node.id(), seed);
             if (done != null) {
                 String how = sweptPoint != null ? "sweep point " + sweptPoint + ", chosen on validation"
+                        : chosenAs.containsKey(node.id()) ? chosenAs.get(node.id())
                         : node.mutual() ? "trained with its mutual group" : howFinished(done);
                 out.printf(Locale.ROOT, "  %s: %s: test accuracy %.4f (%s)%n", label, how, done.testAccuracy(),
                         done.file());
@@ -568,7 +659,13 @@ public final class Pipeline {
         if (onnxTeachers.containsKey(id)) {
             return Teacher.of("ONNX Runtime", onnxTeachers.get(id)::logits);
         }
-        return Teacher.of(teachers.computeIfAbsent(id, k -> ModelReader.network(run.model(k + ".zip"))));
+        return Teacher.of(teachers.computeIfAbsent(id, k -> ModelReader.network(teacherFile(k))));
+    }
+
+    /** A teacher's file: {@code models/<id>.zip}, or, for a candidate unit ({@code <id>@<label>}), the one it was saved in. */
+    private Path teacherFile(String id) {
+        Progress.Finished unit = id.contains("@") ? progress.finished(id, config.seed()) : null;
+        return unit != null ? run.root().resolve(unit.file()) : run.model(id + ".zip");
     }
 
     private ModelEntry loaded(Plan.Node node, ModelConfig.Pretrained p) {

@@ -83,7 +83,8 @@ public final class Sweep {
     /** The labels of the points a link tries, in order; empty when the link is not swept (for {@code validate}). */
     public static List<String> labels(dev.distill.runner.config.ExperimentConfig config, Plan.Node node) {
         if (config.sweep() == null || !(config.models().get(node.model()) instanceof ModelConfig.Declared d)
-                || !applies(config.sweep(), node, d)) {
+                || !applies(config.sweep(), node, d)
+                || ExperimentPlan.chosenByAutoAssistant(config, ExperimentPlan.of(config), node)) {
             return List.of();
         }
         return units(config.sweep(), node, d).stream().map(u -> u.point().label()).toList();
