@@ -601,7 +601,8 @@ public final class Pipeline {
         String relative = (sweepPoint ? Sweep.DIR : "models") + "/" + fileName;
         ModelFiles.saveForShipping(net, run.root().resolve(relative));
         out.printf(Locale.ROOT, "  %s: %s (best epoch %d, val %.4f), %.1f s%n", label,
-                accuracy == null ? "not tested (a sweep point)" : String.format(Locale.ROOT, "test accuracy %.4f", accuracy),
+                accuracy == null ? "not tested (sweep points and candidates are compared on validation)"
+                        : String.format(Locale.ROOT, "test accuracy %.4f", accuracy),
                 result.bestEpoch(), result.bestValidationAccuracy(), result.seconds());
         if (keepAsTeacher) {
             teachers.put(node.id(), net);
