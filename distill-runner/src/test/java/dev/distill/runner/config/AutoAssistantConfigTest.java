@@ -61,6 +61,11 @@ class AutoAssistantConfigTest {
         ModelConfig.Auto listed = (ModelConfig.Auto) ConfigLoader.load(config("{auto: {widths: [40, 12]}}",
                 "[teacher, assistant, student]", "")).models().get("assistant");
         assertEquals(List.of("w40", "w12"), listed.candidates().stream().map(a -> a.of().label()).toList());
+        ModelConfig.Auto flag = (ModelConfig.Auto) ConfigLoader.load(config("{auto: true, training: {epochs: 4}}",
+                "[teacher, assistant, student]", "")).models().get("assistant");
+        assertEquals(plain.candidates().stream().map(a -> a.of().label()).toList(),
+                flag.candidates().stream().map(a -> a.of().label()).toList());
+        assertEquals(4, flag.training().epochs());
     }
 
     @Test
@@ -88,6 +93,8 @@ class AutoAssistantConfigTest {
                 "sweep.models", "is an automatic assistant");
         assertRefused(config("{auto: {count: 2}}", "{models: " + chain + ", distillation: {hint: {student_layer: 0, "
                 + "teacher_layer: 0}}}", ""), "chains[0]", "a hint names layers of declared models");
+        assertRefused(config("{auto: {count: 2, widths: [16]}}", chain, ""), "models.assistant.auto.widths",
+                "not both");
         assertRefused(config("{auto: {count: 9}}", chain, ""), "models.assistant.auto.count", "at most 8 candidates");
         Path narrow = config("{auto: {count: 2}}", chain, "");
         Files.writeString(narrow, Files.readString(narrow).replace("units: 64", "units: 9"));
