@@ -51,7 +51,7 @@ final class ChainParser {
                     : DistillationSettings.dkd(t, d.number("alpha", base.alpha()), d.number("beta", base.beta()), hard))
                     .withHint(hint);
         } catch (dev.distill.core.SettingException e) {
-            throw d.error(e.key(), e.getMessage());
+            throw d.error(e);
         }
     }
 

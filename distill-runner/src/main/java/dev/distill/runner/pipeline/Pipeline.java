@@ -18,6 +18,7 @@ import dev.distill.core.train.EpochMetrics;
 import dev.distill.core.train.Trainer;
 import dev.distill.core.train.TrainingListener;
 import dev.distill.core.train.TrainingResult;
+import dev.distill.core.train.TrainingSpec;
 import dev.distill.core.train.TrainingState;
 import dev.distill.models.network.Network;
 import dev.distill.runner.config.ExperimentConfig;
@@ -613,25 +614,36 @@ public final class Pipeline {
 
     /**
      * Trains a mutual group with one seed ({@link MutualLearning}; each student starts from its own seed), saves
-     * and tests every student, records the peers as finished and returns {@code node}'s record. Not
-     * checkpointed: an interrupted group trains again from its start.
+     * and tests every student, records the peers as finished and returns {@code node}'s record. Checkpointed
+     * at epoch ends: an interrupted group continues from the last epoch end every student's checkpoint holds.
      */
     private Progress.Finished trainMutual(List<Plan.Node> group, Plan.Node node, long seed, boolean shipped) {
         List<Network> nets = new ArrayList<>();
-        List<List<TrainingListener>> listeners = new ArrayList<>();
+        List<CheckpointStore> stores = new ArrayList<>();
         for (int i = 0; i < group.size(); i++) {
             Plan.Node peer = group.get(i);
             ModelConfig.Declared declared = (ModelConfig.Declared) config.models().get(peer.model());
             nets.add(links.build(peer, declared.network(), declared.training(), MutualLearning.seedOf(seed, i)));
-            MetricsLog log = new MetricsLog(run, peer.id(), seed);
-            log.replace(List.of());
-            listeners.add(List.of(new ConsoleProgress(peer.id() + " seed " + seed, out, interactive), log));
+            stores.add(new CheckpointStore(run.checkpoints(peer.id(), seed), config.checkpoints().keep()));
         }
-        out.printf(Locale.ROOT, "  mutual learning: %s trained together, seed %d%n",
-                String.join(", ", group.stream().map(Plan.Node::id).toList()), seed);
-        List<TrainingResult> results = MutualLearning.fit(nets,
-                ((ModelConfig.Declared) config.models().get(group.get(0).model())).training(),
-                node.distillation().temperature(), listeners, data.train(), data.validation(), seed);
+        String members = String.join(", ", group.stream().map(Plan.Node::id).toList());
+        List<TrainingState> resumed = resumedGroup(stores, nets);
+        TrainingSpec spec = ((ModelConfig.Declared) config.models().get(group.get(0).model())).training();
+        List<List<TrainingListener>> listeners = new ArrayList<>();
+        for (int i = 0; i < group.size(); i++) {
+            MetricsLog log = new MetricsLog(run, group.get(i).id(), seed);
+            log.replace(resumed == null ? List.of() : resumed.get(i).history());
+            listeners.add(List.of(new ConsoleProgress(group.get(i).id() + " seed " + seed, out, interactive), log));
+        }
+        if (resumed == null) {
+            out.printf(Locale.ROOT, "  mutual learning: %s trained together, seed %d%n", members, seed);
+        } else {
+            out.printf(Locale.ROOT, "  mutual learning: %s trained together, seed %d, resuming from their checkpoints "
+                    + "(%d of %d epochs done)%n", members, seed, resumed.get(0).completedEpochs(), spec.epochs());
+        }
+        List<TrainingResult> results = MutualLearning.fit(nets, spec, node.distillation().temperature(), listeners,
+                data.train(), data.validation(), seed,
+                new MutualLearning.Checkpoints(config.checkpoints(), stores, resumed));
         Progress.Finished mine = null;
         for (int i = 0; i < group.size(); i++) {
             Plan.Node peer = group.get(i);
@@ -647,9 +659,60 @@ public final class Pipeline {
                 mine = done;
             } else {
                 progress = progress.with(done);
+                run.write(progress);
+                deleteTree(run.checkpoints(peer.id(), seed));
             }
         }
         return mine;
+    }
+
+    /**
+     * Where an interrupted mutual group stands: the newest epoch end at which every student has an intact
+     * checkpoint (their checkpoints are written one after another, so the last one may be missing), each
+     * network restored from it; null if there is none (the group starts over, saying so if it had any).
+     */
+    private List<TrainingState> resumedGroup(List<CheckpointStore> stores, List<Network> nets) {
+        java.util.Set<Integer> common = null;
+        for (CheckpointStore store : stores) {
+            java.util.Set<Integer> ends = new java.util.HashSet<>();
+            store.entries().stream().filter(e -> e.nextExample() == 0).forEach(e -> ends.add(e.epochsDone()));
+            if (common == null) {
+                common = ends;
+            } else {
+                common.retainAll(ends);
+            }
+        }
+        List<Integer> epochs = new ArrayList<>(common);
+        epochs.sort(java.util.Comparator.reverseOrder());
+        for (int epoch : epochs) {
+            List<CheckpointStore.Restored> restored = new ArrayList<>();
+            for (CheckpointStore store : stores) {
+                store.goodAtEpochEnd(epoch, line -> out.println("warning: " + line)).ifPresent(restored::add);
+            }
+            if (restored.size() < stores.size()) {
+                continue;
+            }
+            List<TrainingState> states = new ArrayList<>();
+            for (int i = 0; i < stores.size(); i++) {
+                try {
+                    restored.get(i).copyInto(nets.get(i));
+                } catch (IllegalArgumentException e) {
+                    throw new DistillException(e.getMessage(), e);
+                }
+                TrainingState state = restored.get(i).state();
+                if (state.examples() != data.train().size()) {
+                    throw new DistillException(restored.get(i).file() + ": made on " + state.examples()
+                            + " training examples, but the data now has " + data.train().size() + "; the data changed "
+                            + "since the run started: start a new run");
+                }
+                states.add(state);
+            }
+            return states;
+        }
+        if (stores.stream().anyMatch(s -> !s.entries().isEmpty())) {
+            out.println("warning: the mutual group's checkpoints share no intact epoch end; the group starts over");
+        }
+        return null;
     }
 
     /**
