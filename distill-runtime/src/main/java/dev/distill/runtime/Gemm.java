@@ -91,6 +91,37 @@ final class Gemm {
         }
     }
 
+    /**
+     * {@code acc[o] += Σ_j value[j] · rows[at[j]][o]} over the {@code n} listed inputs, for every output o: a row of
+     * weights per input, four inputs per pass, the loop over the outputs contiguous and every array in it
+     * indexed by the loop variable alone, as the float path's dense loop (which C2 vectorises); the inputs not
+     * listed (zero) cost nothing. Integer sums are exact in any order.
+     */
+    static void accumulate(int[][] rows, int[] value, int[] at, int n, int[] acc) {
+        int m = acc.length;
+        int j = 0;
+        for (; j + 3 < n; j += 4) {
+            int x0 = value[j];
+            int x1 = value[j + 1];
+            int x2 = value[j + 2];
+            int x3 = value[j + 3];
+            int[] w0 = rows[at[j]];
+            int[] w1 = rows[at[j + 1]];
+            int[] w2 = rows[at[j + 2]];
+            int[] w3 = rows[at[j + 3]];
+            for (int o = 0; o < m; o++) {
+                acc[o] += x0 * w0[o] + x1 * w1[o] + x2 * w2[o] + x3 * w3[o];
+            }
+        }
+        for (; j < n; j++) {
+            int x0 = value[j];
+            int[] w0 = rows[at[j]];
+            for (int o = 0; o < m; o++) {
+                acc[o] += x0 * w0[o];
+            }
+        }
+    }
+
     /** {@code x}, a [rows][n] matrix flattened row-major from {@code offset}, as an array of rows. */
     static float[][] rows(float[] x, int offset, int rows, int n) {
         float[][] r = new float[rows][];

@@ -1,5 +1,6 @@
 package dev.distill.runtime;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -25,32 +26,124 @@ class Int8PathTest {
 
     /**
      * One int8 dense layer with identity output: its output is scale × the accumulator, so it must equal
-     * Σ (q(x) − xZero)(w − wZero) + round(bias / scale), all times scale, computed here in longs.
+     * Σ (q(x) − xZero)(w − wZero) + round(bias / scale), all times scale, computed here in longs. Six outputs
+     * run as dot products, twenty as rows added per input; an odd input count, and inputs of exactly 0 (which
+     * the rows form skips) among them.
      */
     @Test
     void denseAccumulatorsEqualAReferenceInLongs() throws Exception {
         Random r = new Random(21);
-        for (int keepEvery : new int[] {1, 3}) {
-            QuantizedTensor w = TestModels.int8("0_W", r, 1, keepEvery, 40, 6);
-            QuantizedTensor b = TestModels.floats("0_b", r, 6);
-            Int8Range range = new Int8Range(0.01f, -20);
-            Model m = Model.of(new ModelDescription(new int[] {40, 1, 1}, Preprocessing.NONE, List.of(), List.of(
-                    Op.dense(w, b, ActivationFunction.IDENTITY, 0).withInputRange(range))), "int8");
-            assertEquals(Precision.INT8, m.precision());
-            float[] values = w.dequantize();
-            for (int e = 0; e < 20; e++) {
-                float[] x = TestModels.gaussian(r, 40, 0.5);
-                float[] out = m.predict(x);
-                for (int o = 0; o < 6; o++) {
-                    float wScale = w.scales()[o];
-                    double accScale = (double) range.scale * wScale;
-                    long acc = Math.round(b.floats()[o] / accScale);
-                    for (int i = 0; i < 40; i++) {
-                        long code = Math.round(values[i * 6 + o] / wScale);   // symmetric: zero point 0
-                        acc += (long) (range.quantize(x[i]) - range.zeroPoint) * code;
+        int in = 41;
+        for (int outputs : new int[] {6, FloatPath.WIDE_DENSE + 4}) {
+            for (int keepEvery : new int[] {1, 3}) {
+                QuantizedTensor w = TestModels.int8("0_W", r, 1, keepEvery, in, outputs);
+                QuantizedTensor b = TestModels.floats("0_b", r, outputs);
+                Int8Range range = new Int8Range(0.01f, -20);
+                Model m = Model.of(new ModelDescription(new int[] {in, 1, 1}, Preprocessing.NONE, List.of(), List.of(
+                        Op.dense(w, b, ActivationFunction.IDENTITY, 0).withInputRange(range))), "int8");
+                assertEquals(Precision.INT8, m.precision());
+                float[] values = w.dequantize();
+                for (int e = 0; e < 20; e++) {
+                    float[] x = TestModels.gaussian(r, in, 0.5);
+                    for (int i = e % 3; i < in; i += 3) {
+                        x[i] = 0;
                     }
-                    assertEquals((float) (accScale * acc), out[o], Math.abs(out[o]) * 1e-6f + 1e-9f, "unit " + o);
+                    float[] out = m.predict(x);
+                    for (int o = 0; o < outputs; o++) {
+                        float wScale = w.scales()[o];
+                        double accScale = (double) range.scale * wScale;
+                        long acc = Math.round(b.floats()[o] / accScale);
+                        for (int i = 0; i < in; i++) {
+                            long code = Math.round(values[i * outputs + o] / wScale);   // symmetric: zero point 0
+                            acc += (long) (range.quantize(x[i]) - range.zeroPoint) * code;
+                        }
+                        assertEquals((float) (accScale * acc), out[o], Math.abs(out[o]) * 1e-6f + 1e-9f,
+                                outputs + " outputs, unit " + o);
+                    }
                 }
+            }
+        }
+    }
+
+    /**
+     * The rows kernel gives exactly the int32 accumulators of the plain triple loop, on random shapes (odd
+     * input and output counts, fewer inputs than a pass of four, more outputs than a vector), random codes of
+     * both signs and random listed subsets of the inputs in order.
+     */
+    @Test
+    void rowsKernelGivesTheAccumulatorsOfAPlainLoop() {
+        Random r = new Random(5);
+        int[][] shapes = {{1, 16}, {3, 17}, {5, 31}, {7, 1}, {33, 130}, {785, 32}, {784, 128}, {64, 19}};
+        for (int[] shape : shapes) {
+            int in = shape[0];
+            int out = shape[1];
+            int[][] rows = new int[in][out];
+            for (int[] row : rows) {
+                for (int o = 0; o < out; o++) {
+                    row[o] = r.nextInt(511) - 255;
+                }
+            }
+            for (int trial = 0; trial < 5; trial++) {
+                int[] x = new int[in];
+                int[] value = new int[in];
+                int[] at = new int[in];
+                int n = 0;
+                for (int i = 0; i < in; i++) {
+                    x[i] = r.nextInt(3) == 0 ? 0 : r.nextInt(511) - 255;
+                    if (x[i] != 0) {
+                        value[n] = x[i];
+                        at[n++] = i;
+                    }
+                }
+                int[] bias = new int[out];
+                for (int o = 0; o < out; o++) {
+                    bias[o] = r.nextInt(2001) - 1000;
+                }
+                int[] expected = bias.clone();
+                for (int o = 0; o < out; o++) {
+                    for (int i = 0; i < in; i++) {
+                        expected[o] += x[i] * rows[i][o];
+                    }
+                }
+                int[] acc = bias.clone();
+                Gemm.accumulate(rows, value, at, n, acc);
+                assertArrayEquals(expected, acc, in + " x " + out + ", " + n + " inputs listed");
+            }
+        }
+    }
+
+    /**
+     * The non-zero centred codes are exactly {@link Int8Path.Values#centered}'s, in order: from floats (0, −0
+     * and NaN among them, with a zero point inside and at the edge of the codes), from codes of the same
+     * range and from codes of another range.
+     */
+    @Test
+    void centeredNonzeroListsTheCentredCodesThatAreNotZero() {
+        Random r = new Random(9);
+        float[] f = TestModels.gaussian(r, 50, 1);
+        f[3] = 0;
+        f[4] = -0f;
+        f[5] = Float.NaN;
+        f[6] = 1e30f;
+        Int8Range other = new Int8Range(0.02f, 5);
+        byte[] codes = new byte[50];
+        for (int i = 0; i < codes.length; i++) {
+            codes[i] = (byte) (i % 4 == 0 ? 5 : r.nextInt(256) - 128);
+        }
+        for (Int8Range range : new Int8Range[] {new Int8Range(0.01f, -20), new Int8Range(0.05f, -128), other}) {
+            for (Int8Path.Values v : new Int8Path.Values[] {new Int8Path.Values(f), new Int8Path.Values(codes, other)}) {
+                int[] all = v.centered(range);
+                int[] value = new int[all.length];
+                int[] at = new int[all.length];
+                int n = v.centeredNonzero(range, value, at);
+                int k = 0;
+                for (int i = 0; i < all.length; i++) {
+                    if (all[i] != 0) {
+                        assertEquals(i, at[k]);
+                        assertEquals(all[i], value[k++]);
+                    }
+                }
+                assertEquals(k, n);
             }
         }
     }
