@@ -65,19 +65,19 @@ final class Int8Path {
         }
 
         /**
-         * The {@link #centered} codes that are not zero: their values into {@code value} and their positions into
-         * {@code at}, in order; returns how many. A float 0 (the background of an image, the inputs a ReLU
-         * zeroed) is not rounded: its code is that of 0, found once.
+         * The {@link #centered} codes that are not zero, each with its position, into {@code listed} as
+         * {@link #listed}; returns how many. One array for both, as the float path's list of non-zero inputs:
+         * filling a second fresh array per call measured as much as the rounding. A float 0 (the background of
+         * an image, the inputs a ReLU zeroed) is not rounded: its code is that of 0, found once.
          */
-        int centeredNonzero(Int8Range r, int[] value, int[] at) {
+        int centeredNonzero(Int8Range r, int[] listed) {
             int n = 0;
             if (codes != null && r.sameAs(range)) {
                 int zero = r.zeroPoint;
                 for (int i = 0; i < codes.length; i++) {
                     int v = codes[i] - zero;
                     if (v != 0) {
-                        value[n] = v;
-                        at[n++] = i;
+                        listed[n++] = listed(i, v);
                     }
                 }
                 return n;
@@ -89,11 +89,26 @@ final class Int8Path {
             for (int i = 0; i < f.length; i++) {
                 int v = f[i] == 0 ? ofZero : code(f[i], inverse, zero) - zero;
                 if (v != 0) {
-                    value[n] = v;
-                    at[n++] = i;
+                    listed[n++] = listed(i, v);
                 }
             }
             return n;
+        }
+
+        /** Positions below this many pack with a centred code into one int ({@link #listed}). */
+        static final int MAX_LISTED_POSITIONS = 1 << 21;
+
+        /** Position {@code i} and centred code {@code v} (in [−255, 255]) as one int: i · 1024 + v + 512. */
+        static int listed(int i, int v) {
+            return i << 10 | v + 512;
+        }
+
+        static int listedPosition(int listed) {
+            return listed >>> 10;
+        }
+
+        static int listedCode(int listed) {
+            return (listed & 1023) - 512;
         }
 
         byte[] asCodes(Int8Range r) {
@@ -402,7 +417,9 @@ final class Int8Path {
         /** Codes minus their zero point, a row per output (the plain-Java kernel, fewer than 16 outputs), or null. */
         private final int[][] wide;
         /** Codes minus their zero point, a row per input (the plain-Java kernel, 16 outputs or more), or null. */
-        private final int[][] rows;
+        private final float[][] rows;
+        /** Listed inputs per exact float partial sum ({@link Gemm#accumulate}). */
+        private final int exactRun;
         private final int[] wSum;
         private final Int8Dot kernel;
 
@@ -434,14 +451,20 @@ final class Int8Path {
             if (kernel != Int8Dot.scalar()) {
                 wide = null;
                 rows = null;
+                exactRun = 0;
                 w = codes;
-            } else if (out >= FloatPath.WIDE_DENSE) {
-                rows = new int[in][out];
+            } else if (out >= FloatPath.WIDE_DENSE && in < Values.MAX_LISTED_POSITIONS && x.zeroPoint >= -128
+                    && x.zeroPoint <= 127) {   // then a centred code is in [−255, 255], as listed() needs
+                rows = new float[in][out];
+                int maxW = 0;
                 for (int o = 0; o < out; o++) {
                     for (int i = 0; i < in; i++) {
                         rows[i][o] = codes[o * in + i] - wZero[o];
+                        maxW = Math.max(maxW, Math.abs(codes[o * in + i] - wZero[o]));
                     }
                 }
+                int maxX = Math.max(Math.abs(-128 - x.zeroPoint), Math.abs(127 - x.zeroPoint));
+                exactRun = Gemm.exactRun(maxW, maxX);
                 wide = null;
                 w = null;
             } else {
@@ -452,6 +475,7 @@ final class Int8Path {
                     }
                 }
                 rows = null;
+                exactRun = 0;
                 w = null;
             }
         }
@@ -459,11 +483,10 @@ final class Int8Path {
         @Override
         public Values run(Values values) {
             if (rows != null) {
-                int[] value = new int[in];
-                int[] at = new int[in];
-                int n = values.centeredNonzero(x, value, at);
+                int[] listed = new int[in];
+                int n = values.centeredNonzero(x, listed);
                 int[] acc = biasQ.clone();
-                Gemm.accumulate(rows, value, at, n, acc);
+                Gemm.accumulate(rows, listed, n, exactRun, acc);
                 return finish(acc, 1);
             }
             int[] acc = new int[out];

@@ -68,54 +68,77 @@ class Int8PathTest {
     /**
      * The rows kernel gives exactly the int32 accumulators of the plain triple loop, on random shapes (odd
      * input and output counts, fewer inputs than a pass of four, more outputs than a vector), random codes of
-     * both signs and random listed subsets of the inputs in order.
+     * both signs, random listed subsets of the inputs in order, and runs of float partial sums of every length
+     * from 1 to the longest exact one; and at the extreme (every product 255 × 255, 784 inputs), where one
+     * product more per run would leave the integers float holds exactly.
      */
     @Test
     void rowsKernelGivesTheAccumulatorsOfAPlainLoop() {
         Random r = new Random(5);
+        int longest = Gemm.exactRun(255, 255);
+        assertEquals(258, longest);
         int[][] shapes = {{1, 16}, {3, 17}, {5, 31}, {7, 1}, {33, 130}, {785, 32}, {784, 128}, {64, 19}};
         for (int[] shape : shapes) {
             int in = shape[0];
             int out = shape[1];
-            int[][] rows = new int[in][out];
-            for (int[] row : rows) {
+            int[][] w = new int[in][out];
+            for (int[] row : w) {
                 for (int o = 0; o < out; o++) {
                     row[o] = r.nextInt(511) - 255;
                 }
             }
-            for (int trial = 0; trial < 5; trial++) {
+            for (int run : new int[] {1, 3, longest}) {
                 int[] x = new int[in];
-                int[] value = new int[in];
-                int[] at = new int[in];
-                int n = 0;
                 for (int i = 0; i < in; i++) {
                     x[i] = r.nextInt(3) == 0 ? 0 : r.nextInt(511) - 255;
-                    if (x[i] != 0) {
-                        value[n] = x[i];
-                        at[n++] = i;
-                    }
                 }
-                int[] bias = new int[out];
-                for (int o = 0; o < out; o++) {
-                    bias[o] = r.nextInt(2001) - 1000;
-                }
-                int[] expected = bias.clone();
-                for (int o = 0; o < out; o++) {
-                    for (int i = 0; i < in; i++) {
-                        expected[o] += x[i] * rows[i][o];
-                    }
-                }
-                int[] acc = bias.clone();
-                Gemm.accumulate(rows, value, at, n, acc);
-                assertArrayEquals(expected, acc, in + " x " + out + ", " + n + " inputs listed");
+                assertRowsKernelExact(w, x, r.nextInt(2001) - 1000, run, in + " x " + out + ", runs of " + run);
             }
         }
+        int[][] extreme = new int[784][32];
+        for (int[] row : extreme) {
+            java.util.Arrays.fill(row, 255);
+        }
+        int[] x = new int[784];
+        java.util.Arrays.fill(x, -255);
+        assertRowsKernelExact(extreme, x, 7, longest, "every product 255 × −255");
+    }
+
+    private static void assertRowsKernelExact(int[][] w, int[] x, int bias, int run, String what) {
+        int in = w.length;
+        int out = w[0].length;
+        float[][] rows = new float[in][out];
+        for (int i = 0; i < in; i++) {
+            for (int o = 0; o < out; o++) {
+                rows[i][o] = w[i][o];
+            }
+        }
+        int[] listed = new int[in];
+        int n = 0;
+        for (int i = 0; i < in; i++) {
+            if (x[i] != 0) {
+                listed[n++] = Int8Path.Values.listed(i, x[i]);
+            }
+        }
+        int[] expected = new int[out];
+        for (int o = 0; o < out; o++) {
+            expected[o] = bias + o;
+            for (int i = 0; i < in; i++) {
+                expected[o] += x[i] * w[i][o];
+            }
+        }
+        int[] acc = new int[out];
+        for (int o = 0; o < out; o++) {
+            acc[o] = bias + o;
+        }
+        Gemm.accumulate(rows, listed, n, run, acc);
+        assertArrayEquals(expected, acc, what + ", " + n + " inputs listed");
     }
 
     /**
-     * The non-zero centred codes are exactly {@link Int8Path.Values#centered}'s, in order: from floats (0, −0
-     * and NaN among them, with a zero point inside and at the edge of the codes), from codes of the same
-     * range and from codes of another range.
+     * The non-zero centred codes, with their positions, are exactly {@link Int8Path.Values#centered}'s, in
+     * order: from floats (0, −0, NaN and a huge value among them) and from codes of the same range and of
+     * another one.
      */
     @Test
     void centeredNonzeroListsTheCentredCodesThatAreNotZero() {
@@ -130,17 +153,17 @@ class Int8PathTest {
         for (int i = 0; i < codes.length; i++) {
             codes[i] = (byte) (i % 4 == 0 ? 5 : r.nextInt(256) - 128);
         }
-        for (Int8Range range : new Int8Range[] {new Int8Range(0.01f, -20), new Int8Range(0.05f, -128), other}) {
+        for (Int8Range range : new Int8Range[] {new Int8Range(0.01f, -20), new Int8Range(0.05f, -128), other,
+                new Int8Range(0.004f, 127)}) {
             for (Int8Path.Values v : new Int8Path.Values[] {new Int8Path.Values(f), new Int8Path.Values(codes, other)}) {
                 int[] all = v.centered(range);
-                int[] value = new int[all.length];
-                int[] at = new int[all.length];
-                int n = v.centeredNonzero(range, value, at);
+                int[] listed = new int[all.length];
+                int n = v.centeredNonzero(range, listed);
                 int k = 0;
                 for (int i = 0; i < all.length; i++) {
                     if (all[i] != 0) {
-                        assertEquals(i, at[k]);
-                        assertEquals(all[i], value[k++]);
+                        assertEquals(i, Int8Path.Values.listedPosition(listed[k]));
+                        assertEquals(all[i], Int8Path.Values.listedCode(listed[k++]));
                     }
                 }
                 assertEquals(k, n);
