@@ -91,6 +91,64 @@ final class Gemm {
         }
     }
 
+    /**
+     * {@code acc[o] += Σ_j code_j · rows[position_j][o]} over the {@code n} inputs of {@code listed} (position and
+     * centred code packed by {@link Int8Path.Values#listed}), for every output o, in integers: {@code rows} (a row
+     * of weights per input) holds integers, and the products are
+     * summed in float, {@code run} listed inputs at a time ({@link #exactRun}), so that every partial sum is an
+     * integer below 2^24, which float holds exactly; each run's sums then go into the int32 accumulators. The
+     * result is the integers of any other order. Why float: HotSpot 17's C2 vectorises this loop on int arrays
+     * too, but a vector int multiply costs about what four float multiply-adds do, and it has no vector form
+     * for the narrower int8 or int16 products; the loop is the float path's dense loop (four inputs per pass,
+     * every array indexed by the loop variable alone), and the inputs not listed (zero) cost nothing.
+     */
+    static void accumulate(float[][] rows, int[] listed, int n, int run, int[] acc) {
+        int m = acc.length;
+        float[] y = new float[m];
+        for (int start = 0; start < n; start += run) {
+            int end = Math.min(n, start + run);
+            int j = start;
+            for (; j + 3 < end; j += 4) {
+                int l0 = listed[j];
+                int l1 = listed[j + 1];
+                int l2 = listed[j + 2];
+                int l3 = listed[j + 3];
+                float x0 = Int8Path.Values.listedCode(l0);
+                float x1 = Int8Path.Values.listedCode(l1);
+                float x2 = Int8Path.Values.listedCode(l2);
+                float x3 = Int8Path.Values.listedCode(l3);
+                float[] w0 = rows[Int8Path.Values.listedPosition(l0)];
+                float[] w1 = rows[Int8Path.Values.listedPosition(l1)];
+                float[] w2 = rows[Int8Path.Values.listedPosition(l2)];
+                float[] w3 = rows[Int8Path.Values.listedPosition(l3)];
+                for (int o = 0; o < m; o++) {
+                    y[o] += x0 * w0[o] + x1 * w1[o] + x2 * w2[o] + x3 * w3[o];
+                }
+            }
+            for (; j < end; j++) {
+                float x0 = Int8Path.Values.listedCode(listed[j]);
+                float[] w0 = rows[Int8Path.Values.listedPosition(listed[j])];
+                for (int o = 0; o < m; o++) {
+                    y[o] += x0 * w0[o];
+                }
+            }
+            for (int o = 0; o < m; o++) {
+                acc[o] += (int) y[o];
+                y[o] = 0;
+            }
+        }
+    }
+
+    /**
+     * How many products of integers at most {@code maxW} and {@code maxX} in magnitude float sums exactly: every
+     * partial sum of that many is an integer of magnitude at most 2^24 (at least 258 for int8 codes minus their
+     * zero points, at most 255 each).
+     */
+    static int exactRun(int maxW, int maxX) {
+        long largest = (long) maxW * maxX;
+        return largest == 0 ? Integer.MAX_VALUE : (int) Math.max(1, Math.min(Integer.MAX_VALUE, (1L << 24) / largest));
+    }
+
     /** {@code x}, a [rows][n] matrix flattened row-major from {@code offset}, as an array of rows. */
     static float[][] rows(float[] x, int offset, int rows, int n) {
         float[][] r = new float[rows][];

@@ -59,9 +59,56 @@ final class Int8Path {
             float inverse = 1f / r.scale;
             int zero = r.zeroPoint;
             for (int i = 0; i < c.length; i++) {
-                c[i] = Math.max(-128, Math.min(127, Math.round(f[i] * inverse) + zero)) - zero;
+                c[i] = code(f[i], inverse, zero) - zero;
             }
             return c;
+        }
+
+        /**
+         * The {@link #centered} codes that are not zero, each with its position, into {@code listed} as
+         * {@link #listed}; returns how many. One array for both, as the float path's list of non-zero inputs:
+         * filling a second fresh array per call measured as much as the rounding. A float 0 (the background of
+         * an image, the inputs a ReLU zeroed) is not rounded: its code is that of 0, found once.
+         */
+        int centeredNonzero(Int8Range r, int[] listed) {
+            int n = 0;
+            if (codes != null && r.sameAs(range)) {
+                int zero = r.zeroPoint;
+                for (int i = 0; i < codes.length; i++) {
+                    int v = codes[i] - zero;
+                    if (v != 0) {
+                        listed[n++] = listed(i, v);
+                    }
+                }
+                return n;
+            }
+            float[] f = asFloats();
+            float inverse = 1f / r.scale;
+            int zero = r.zeroPoint;
+            int ofZero = code(0f, inverse, zero) - zero;
+            for (int i = 0; i < f.length; i++) {
+                int v = f[i] == 0 ? ofZero : code(f[i], inverse, zero) - zero;
+                if (v != 0) {
+                    listed[n++] = listed(i, v);
+                }
+            }
+            return n;
+        }
+
+        /** Positions below this many pack with a centred code into one int ({@link #listed}). */
+        static final int MAX_LISTED_POSITIONS = 1 << 21;
+
+        /** Position {@code i} and centred code {@code v} (in [−255, 255]) as one int: i · 1024 + v + 512. */
+        static int listed(int i, int v) {
+            return i << 10 | v + 512;
+        }
+
+        static int listedPosition(int listed) {
+            return listed >>> 10;
+        }
+
+        static int listedCode(int listed) {
+            return (listed & 1023) - 512;
         }
 
         byte[] asCodes(Int8Range r) {
@@ -72,9 +119,14 @@ final class Int8Path {
             byte[] q = new byte[f.length];
             float inverse = 1f / r.scale;
             for (int i = 0; i < q.length; i++) {
-                q[i] = (byte) Math.max(-128, Math.min(127, Math.round(f[i] * inverse) + r.zeroPoint));
+                q[i] = (byte) code(f[i], inverse, r.zeroPoint);
             }
             return q;
+        }
+
+        /** {@code f}'s int8 code ({@code inverse} = 1 / scale): the one rounding rule of this path's quantizations. */
+        static int code(float f, float inverse, int zero) {
+            return Math.max(-128, Math.min(127, Math.round(f * inverse) + zero));
         }
     }
 
@@ -349,18 +401,25 @@ final class Int8Path {
 
     /**
      * Dense, weights row-major [out][in]. On the plain-Java kernel the codes are stored widened to int with
-     * their zero point taken off, a row per output, and the input's codes likewise, so each output is
-     * Σ (x − xZero)(w − wZero) over two int arrays indexed alike: a reduction HotSpot's C2 vectorises (it
-     * does not vectorise loops that widen bytes to ints, nor arrays indexed with different offsets). A vector kernel
-     * reads the byte codes and the zero points' corrections are added after.
+     * their zero point taken off (HotSpot 17's C2 does not vectorise loops that widen bytes or shorts to ints).
+     * Sixteen outputs or more: a row of weights per input, and each input whose centred code is not zero adds
+     * its row scaled into the int32 accumulators, four inputs per pass ({@link Gemm#accumulate}): the float
+     * path's loop in ints, so inputs at the zero point (an image's background, a ReLU's zeros) cost nothing.
+     * Fewer outputs: a row per output, each output a dot product of two int arrays indexed alike. A vector
+     * kernel reads the byte codes and the zero points' corrections are added after. Every form gives the same
+     * integers (integer sums are exact in any order).
      */
     static final class DenseStep extends Weighted {
         private final int in;
         private final int out;
         /** Codes [out][in] (a vector kernel), or null. */
         private final byte[] w;
-        /** Codes minus their zero point, a row per output (the plain-Java kernel), or null. */
+        /** Codes minus their zero point, a row per output (the plain-Java kernel, fewer than 16 outputs), or null. */
         private final int[][] wide;
+        /** Codes minus their zero point, a row per input (the plain-Java kernel, 16 outputs or more), or null. */
+        private final float[][] rows;
+        /** Listed inputs per exact float partial sum ({@link Gemm#accumulate}). */
+        private final int exactRun;
         private final int[] wSum;
         private final Int8Dot kernel;
 
@@ -389,22 +448,47 @@ final class Int8Path {
                     wSum[o] += codes[o * in + i];
                 }
             }
-            if (kernel == Int8Dot.scalar()) {
+            if (kernel != Int8Dot.scalar()) {
+                wide = null;
+                rows = null;
+                exactRun = 0;
+                w = codes;
+            } else if (out >= FloatPath.WIDE_DENSE && in < Values.MAX_LISTED_POSITIONS && x.zeroPoint >= -128
+                    && x.zeroPoint <= 127) {   // then a centred code is in [−255, 255], as listed() needs
+                rows = new float[in][out];
+                int maxW = 0;
+                for (int o = 0; o < out; o++) {
+                    for (int i = 0; i < in; i++) {
+                        rows[i][o] = codes[o * in + i] - wZero[o];
+                        maxW = Math.max(maxW, Math.abs(codes[o * in + i] - wZero[o]));
+                    }
+                }
+                int maxX = Math.max(Math.abs(-128 - x.zeroPoint), Math.abs(127 - x.zeroPoint));
+                exactRun = Gemm.exactRun(maxW, maxX);
+                wide = null;
+                w = null;
+            } else {
                 wide = new int[out][in];
                 for (int o = 0; o < out; o++) {
                     for (int i = 0; i < in; i++) {
                         wide[o][i] = codes[o * in + i] - wZero[o];
                     }
                 }
+                rows = null;
+                exactRun = 0;
                 w = null;
-            } else {
-                wide = null;
-                w = codes;
             }
         }
 
         @Override
         public Values run(Values values) {
+            if (rows != null) {
+                int[] listed = new int[in];
+                int n = values.centeredNonzero(x, listed);
+                int[] acc = biasQ.clone();
+                Gemm.accumulate(rows, listed, n, exactRun, acc);
+                return finish(acc, 1);
+            }
             int[] acc = new int[out];
             if (wide != null) {
                 int[] xs = values.centered(x);

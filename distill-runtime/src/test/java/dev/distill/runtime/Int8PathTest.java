@@ -1,5 +1,6 @@
 package dev.distill.runtime;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -25,32 +26,147 @@ class Int8PathTest {
 
     /**
      * One int8 dense layer with identity output: its output is scale × the accumulator, so it must equal
-     * Σ (q(x) − xZero)(w − wZero) + round(bias / scale), all times scale, computed here in longs.
+     * Σ (q(x) − xZero)(w − wZero) + round(bias / scale), all times scale, computed here in longs. Six outputs
+     * run as dot products, twenty as rows added per input; an odd input count, and inputs of exactly 0 (which
+     * the rows form skips) among them.
      */
     @Test
     void denseAccumulatorsEqualAReferenceInLongs() throws Exception {
         Random r = new Random(21);
-        for (int keepEvery : new int[] {1, 3}) {
-            QuantizedTensor w = TestModels.int8("0_W", r, 1, keepEvery, 40, 6);
-            QuantizedTensor b = TestModels.floats("0_b", r, 6);
-            Int8Range range = new Int8Range(0.01f, -20);
-            Model m = Model.of(new ModelDescription(new int[] {40, 1, 1}, Preprocessing.NONE, List.of(), List.of(
-                    Op.dense(w, b, ActivationFunction.IDENTITY, 0).withInputRange(range))), "int8");
-            assertEquals(Precision.INT8, m.precision());
-            float[] values = w.dequantize();
-            for (int e = 0; e < 20; e++) {
-                float[] x = TestModels.gaussian(r, 40, 0.5);
-                float[] out = m.predict(x);
-                for (int o = 0; o < 6; o++) {
-                    float wScale = w.scales()[o];
-                    double accScale = (double) range.scale * wScale;
-                    long acc = Math.round(b.floats()[o] / accScale);
-                    for (int i = 0; i < 40; i++) {
-                        long code = Math.round(values[i * 6 + o] / wScale);   // symmetric: zero point 0
-                        acc += (long) (range.quantize(x[i]) - range.zeroPoint) * code;
+        int in = 41;
+        for (int outputs : new int[] {6, FloatPath.WIDE_DENSE + 4}) {
+            for (int keepEvery : new int[] {1, 3}) {
+                QuantizedTensor w = TestModels.int8("0_W", r, 1, keepEvery, in, outputs);
+                QuantizedTensor b = TestModels.floats("0_b", r, outputs);
+                Int8Range range = new Int8Range(0.01f, -20);
+                Model m = Model.of(new ModelDescription(new int[] {in, 1, 1}, Preprocessing.NONE, List.of(), List.of(
+                        Op.dense(w, b, ActivationFunction.IDENTITY, 0).withInputRange(range))), "int8");
+                assertEquals(Precision.INT8, m.precision());
+                float[] values = w.dequantize();
+                for (int e = 0; e < 20; e++) {
+                    float[] x = TestModels.gaussian(r, in, 0.5);
+                    for (int i = e % 3; i < in; i += 3) {
+                        x[i] = 0;
                     }
-                    assertEquals((float) (accScale * acc), out[o], Math.abs(out[o]) * 1e-6f + 1e-9f, "unit " + o);
+                    float[] out = m.predict(x);
+                    for (int o = 0; o < outputs; o++) {
+                        float wScale = w.scales()[o];
+                        double accScale = (double) range.scale * wScale;
+                        long acc = Math.round(b.floats()[o] / accScale);
+                        for (int i = 0; i < in; i++) {
+                            long code = Math.round(values[i * outputs + o] / wScale);   // symmetric: zero point 0
+                            acc += (long) (range.quantize(x[i]) - range.zeroPoint) * code;
+                        }
+                        assertEquals((float) (accScale * acc), out[o], Math.abs(out[o]) * 1e-6f + 1e-9f,
+                                outputs + " outputs, unit " + o);
+                    }
                 }
+            }
+        }
+    }
+
+    /**
+     * The rows kernel gives exactly the int32 accumulators of the plain triple loop, on random shapes (odd
+     * input and output counts, fewer inputs than a pass of four, more outputs than a vector), random codes of
+     * both signs, random listed subsets of the inputs in order, and runs of float partial sums of every length
+     * from 1 to the longest exact one; and at the extreme (every product 255 × 255, 784 inputs), where one
+     * product more per run would leave the integers float holds exactly.
+     */
+    @Test
+    void rowsKernelGivesTheAccumulatorsOfAPlainLoop() {
+        Random r = new Random(5);
+        int longest = Gemm.exactRun(255, 255);
+        assertEquals(258, longest);
+        int[][] shapes = {{1, 16}, {3, 17}, {5, 31}, {7, 1}, {33, 130}, {785, 32}, {784, 128}, {64, 19}};
+        for (int[] shape : shapes) {
+            int in = shape[0];
+            int out = shape[1];
+            int[][] w = new int[in][out];
+            for (int[] row : w) {
+                for (int o = 0; o < out; o++) {
+                    row[o] = r.nextInt(511) - 255;
+                }
+            }
+            for (int run : new int[] {1, 3, longest}) {
+                int[] x = new int[in];
+                for (int i = 0; i < in; i++) {
+                    x[i] = r.nextInt(3) == 0 ? 0 : r.nextInt(511) - 255;
+                }
+                assertRowsKernelExact(w, x, r.nextInt(2001) - 1000, run, in + " x " + out + ", runs of " + run);
+            }
+        }
+        int[][] extreme = new int[784][32];
+        for (int[] row : extreme) {
+            java.util.Arrays.fill(row, 255);
+        }
+        int[] x = new int[784];
+        java.util.Arrays.fill(x, -255);
+        assertRowsKernelExact(extreme, x, 7, longest, "every product 255 × −255");
+    }
+
+    private static void assertRowsKernelExact(int[][] w, int[] x, int bias, int run, String what) {
+        int in = w.length;
+        int out = w[0].length;
+        float[][] rows = new float[in][out];
+        for (int i = 0; i < in; i++) {
+            for (int o = 0; o < out; o++) {
+                rows[i][o] = w[i][o];
+            }
+        }
+        int[] listed = new int[in];
+        int n = 0;
+        for (int i = 0; i < in; i++) {
+            if (x[i] != 0) {
+                listed[n++] = Int8Path.Values.listed(i, x[i]);
+            }
+        }
+        int[] expected = new int[out];
+        for (int o = 0; o < out; o++) {
+            expected[o] = bias + o;
+            for (int i = 0; i < in; i++) {
+                expected[o] += x[i] * w[i][o];
+            }
+        }
+        int[] acc = new int[out];
+        for (int o = 0; o < out; o++) {
+            acc[o] = bias + o;
+        }
+        Gemm.accumulate(rows, listed, n, run, acc);
+        assertArrayEquals(expected, acc, what + ", " + n + " inputs listed");
+    }
+
+    /**
+     * The non-zero centred codes, with their positions, are exactly {@link Int8Path.Values#centered}'s, in
+     * order: from floats (0, −0, NaN and a huge value among them) and from codes of the same range and of
+     * another one.
+     */
+    @Test
+    void centeredNonzeroListsTheCentredCodesThatAreNotZero() {
+        Random r = new Random(9);
+        float[] f = TestModels.gaussian(r, 50, 1);
+        f[3] = 0;
+        f[4] = -0f;
+        f[5] = Float.NaN;
+        f[6] = 1e30f;
+        Int8Range other = new Int8Range(0.02f, 5);
+        byte[] codes = new byte[50];
+        for (int i = 0; i < codes.length; i++) {
+            codes[i] = (byte) (i % 4 == 0 ? 5 : r.nextInt(256) - 128);
+        }
+        for (Int8Range range : new Int8Range[] {new Int8Range(0.01f, -20), new Int8Range(0.05f, -128), other,
+                new Int8Range(0.004f, 127)}) {
+            for (Int8Path.Values v : new Int8Path.Values[] {new Int8Path.Values(f), new Int8Path.Values(codes, other)}) {
+                int[] all = v.centered(range);
+                int[] listed = new int[all.length];
+                int n = v.centeredNonzero(range, listed);
+                int k = 0;
+                for (int i = 0; i < all.length; i++) {
+                    if (all[i] != 0) {
+                        assertEquals(i, Int8Path.Values.listedPosition(listed[k]));
+                        assertEquals(all[i], Int8Path.Values.listedCode(listed[k++]));
+                    }
+                }
+                assertEquals(k, n);
             }
         }
     }
