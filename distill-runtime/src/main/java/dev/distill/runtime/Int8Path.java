@@ -126,7 +126,8 @@ final class Int8Path {
 
         /** {@code f}'s int8 code ({@code inverse} = 1 / scale): the one rounding rule of this path's quantizations. */
         static int code(float f, float inverse, int zero) {
-            return Math.max(-128, Math.min(127, Math.round(f * inverse) + zero));
+            // in long: Math.round saturates at Integer.MAX_VALUE, which adding a positive zero point would wrap
+            return (int) Math.max(-128, Math.min(127, (long) Math.round(f * inverse) + zero));
         }
     }
 

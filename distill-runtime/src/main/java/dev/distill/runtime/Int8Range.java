@@ -23,7 +23,8 @@ public final class Int8Range {
     }
 
     int quantize(float x) {
-        return Math.max(-128, Math.min(127, Math.round(x / scale) + zeroPoint));
+        // in long: Math.round saturates at Integer.MAX_VALUE, which adding a positive zero point would wrap
+        return (int) Math.max(-128, Math.min(127, (long) Math.round(x / scale) + zeroPoint));
     }
 
     boolean sameAs(Int8Range o) {

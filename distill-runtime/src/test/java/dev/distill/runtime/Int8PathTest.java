@@ -171,6 +171,22 @@ class Int8PathTest {
         }
     }
 
+    /** Values beyond int range clamp to the ends of int8 whatever the zero point (adding it once wrapped to -128). */
+    @Test
+    void hugeInputsQuantizeToTheEndsOfTheRange() {
+        for (Int8Range range : new Int8Range[] {new Int8Range(0.01f, 127), new Int8Range(0.01f, -128),
+                new Int8Range(0.01f, 0)}) {
+            assertEquals(127, range.quantize(Float.POSITIVE_INFINITY));
+            assertEquals(127, range.quantize(2e31f));
+            assertEquals(-128, range.quantize(Float.NEGATIVE_INFINITY));
+            assertEquals(-128, range.quantize(-2e31f));
+            int[] centered = new Int8Path.Values(new float[] {Float.POSITIVE_INFINITY, 2e31f, -2e31f}).centered(range);
+            assertEquals(127 - range.zeroPoint(), centered[0]);
+            assertEquals(127 - range.zeroPoint(), centered[1]);
+            assertEquals(-128 - range.zeroPoint(), centered[2]);
+        }
+    }
+
     /**
      * One int8 depthwise layer (multiplier 2, per-input-channel scales, some weights pruned) with identity
      * output, at stride 1 (the padded-plane loop) and 2 (the generic one), same and explicit padding: each
