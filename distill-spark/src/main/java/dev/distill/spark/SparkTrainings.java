@@ -1,6 +1,7 @@
 package dev.distill.spark;
 
 import dev.distill.core.train.TrainingListener;
+import dev.distill.runner.config.DefaultPaths;
 import dev.distill.runner.pipeline.Pipeline;
 import dev.distill.runner.pipeline.Progress;
 import dev.distill.runner.pipeline.TrainingRunner;
@@ -55,9 +56,17 @@ public final class SparkTrainings implements TrainingRunner {
     @Override
     public List<Progress.Finished> train(Path runDir, List<Pipeline.PlannedTraining> trainings) {
         String dir = runDir.toAbsolutePath().normalize().toString();
+        // an executor's working directory is its own: it finds the config and the shipped files where the driver does
+        String driverDir = Path.of("").toAbsolutePath().toString();
+        String home = DefaultPaths.home().toString();
         TaskFault taskFault = fault;
-        Function<Pipeline.PlannedTraining, String> task = t -> Json.pretty(Pipeline.trainInTask(Path.of(dir), t,
-                System.out, taskFault.listeners(t, org.apache.spark.TaskContext.get().attemptNumber())));
+        Function<Pipeline.PlannedTraining, String> task = t -> {
+            if (System.getProperty("distill.home") == null) {
+                System.setProperty("distill.home", home);
+            }
+            return Json.pretty(Pipeline.trainInTask(Path.of(dir), Path.of(driverDir), t, System.out,
+                    taskFault.listeners(t, org.apache.spark.TaskContext.get().attemptNumber())));
+        };
         List<String> records;
         try {
             records = spark.parallelize(trainings, trainings.size()).map(task).collect();

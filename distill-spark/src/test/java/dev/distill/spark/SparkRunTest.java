@@ -22,7 +22,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.spark.SparkConf;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -68,20 +67,64 @@ class SparkRunTest {
                 Files.readAllLines(runs.resolve("spark/metrics.jsonl")).size());
     }
 
-    /** Attempts' first epochs, in this JVM (local[N]'s tasks are threads of it). */
-    static final List<Integer> FIRST_EPOCHS = java.util.Collections.synchronizedList(new ArrayList<>());
-
     @Test
-    void aTaskFailingMidTrainingIsRetriedFromItsCheckpointWithTheSameFigures() {
+    void aTaskFailingMidTrainingIsRetriedFromItsCheckpointWithTheSameFigures() throws Exception {
+        Path attempts = runs.resolve("retried-attempts.txt");
+        String log = attempts.toString(); // a Path is not serializable
         SparkTrainings.TaskFault failTeacherOnce = (training, attempt) -> !training.nodeId().equals("teacher") ? List.of()
-                : List.of(new FailsAfterFirstEpoch(attempt));
+                : List.of(new EndsFirstAttemptAfterEpochOne(attempt, log, false));
         RunSummary summary;
         // local[2,2]: each task may be tried twice
         try (TrainingRunner spark = new SparkTrainings(new SparkConf(), "local[2,2]", failTeacherOnce)) {
             summary = run(runs.resolve("retried"), spark, new ByteArrayOutputStream());
         }
-        assertEquals(List.of(1, 2), FIRST_EPOCHS, "the first attempt starts at epoch 1, the retry at epoch 2");
+        assertEquals(List.of(1, 2), Attempt.read(attempts).stream().map(Attempt::firstEpoch).toList(),
+                "the first attempt starts at epoch 1, the retry at epoch 2");
         assertEquals(local, figures(summary));
+    }
+
+    /**
+     * local-cluster[1,1,1024]: a standalone master and worker in this JVM, the executor a JVM of its own
+     * (Spark's test mode: the worker builds the executor's command from spark.test.home and gives it this
+     * JVM's class path). The teacher's first attempt ends its executor's JVM after epoch 1; the master
+     * starts another executor and the retried task goes on from the epoch-1 checkpoint.
+     */
+    @Test
+    void anExecutorJvmKilledMidTrainingIsReplacedAndItsTrainingResumesFromItsCheckpoint() throws Exception {
+        Path attempts = runs.resolve("killed-attempts.txt");
+        String log = attempts.toString();
+        SparkTrainings.TaskFault haltTeacherOnce = (training, attempt) -> !training.nodeId().equals("teacher")
+                ? List.of() : List.of(new EndsFirstAttemptAfterEpochOne(attempt, log, true));
+        RunSummary summary;
+        ByteArrayOutputStream console = new ByteArrayOutputStream();
+        try (AutoCloseable testMode = sparkTestMode(runs.resolve("spark-home"));
+                TrainingRunner spark = new SparkTrainings(new SparkConf()
+                        .set("spark.executorEnv.SPARK_SCALA_VERSION", "2.13")
+                        .set("spark.executor.memory", "1g"), "local-cluster[1,1,1024]", haltTeacherOnce)) {
+            summary = run(runs.resolve("killed"), spark, console);
+        }
+        List<Attempt> tried = Attempt.read(attempts);
+        assertEquals(List.of(1, 2), tried.stream().map(Attempt::firstEpoch).toList(),
+                "the first attempt starts at epoch 1, the retry at epoch 2: " + tried);
+        long self = ProcessHandle.current().pid();
+        assertTrue(tried.get(0).pid() != self && tried.get(1).pid() != self && tried.get(0).pid() != tried.get(1).pid(),
+                "two executor JVMs, neither this one: " + tried);
+        assertTrue(ProcessHandle.of(tried.get(0).pid()).map(p -> !p.isAlive()).orElse(true), "the first executor is gone");
+        assertEquals(local, figures(summary), console.toString(StandardCharsets.UTF_8));
+    }
+
+    /**
+     * Spark's test mode for local-cluster masters, until closed: a Spark home with an empty jars/ (the
+     * executors get this JVM's class path instead) and a work/ directory for the executors' logs.
+     */
+    private static AutoCloseable sparkTestMode(Path home) throws java.io.IOException {
+        Files.createDirectories(home.resolve("jars"));
+        System.setProperty("spark.testing", "true");
+        System.setProperty("spark.test.home", home.toString());
+        return () -> {
+            System.clearProperty("spark.testing");
+            System.clearProperty("spark.test.home");
+        };
     }
 
     @Test
@@ -105,20 +148,54 @@ class SparkRunTest {
         assertEquals(local, figures(resumed));
     }
 
-    private record FailsAfterFirstEpoch(int attempt) implements TrainingListener, java.io.Serializable {
+    /** One attempt of a task, as its listener logged it: the epoch it started at and its JVM's process id. */
+    private record Attempt(int attempt, int firstEpoch, long pid) {
+        static List<Attempt> read(Path log) throws java.io.IOException {
+            return Files.readAllLines(log).stream().map(line -> line.split(" "))
+                    .map(f -> new Attempt(Integer.parseInt(f[0]), Integer.parseInt(f[1]), Long.parseLong(f[2]))).toList();
+        }
+    }
+
+    /**
+     * Logs each attempt's first epoch (to a file: the attempt may run in another JVM) and ends the first
+     * attempt after its first epoch, once that epoch's checkpoint is written: by throwing, or by halting
+     * its executor's JVM as a crash or a kill would (never the driver's: there it throws).
+     */
+    private static final class EndsFirstAttemptAfterEpochOne implements TrainingListener, java.io.Serializable {
+        private final int attempt;
+        private final String log;
+        private final boolean halt;
+        private boolean logged;
+
+        EndsFirstAttemptAfterEpochOne(int attempt, String log, boolean halt) {
+            this.attempt = attempt;
+            this.log = log;
+            this.halt = halt;
+        }
+
         @Override
         public void epochStarted(int epoch, int epochs, long examples) {
-            if (FIRST_EPOCHS.size() == attempt) {
-                FIRST_EPOCHS.add(epoch);
+            if (!logged) {
+                logged = true;
+                try {
+                    Files.writeString(Path.of(log), attempt + " " + epoch + " " + ProcessHandle.current().pid() + "\n",
+                            StandardCharsets.UTF_8, java.nio.file.StandardOpenOption.CREATE,
+                            java.nio.file.StandardOpenOption.APPEND);
+                } catch (java.io.IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
             }
         }
 
         @Override
         public void epochDone(EpochMetrics metrics, boolean best) {
-            // after the epoch's checkpoint is written
-            if (attempt == 0) {
-                throw new IllegalStateException("task killed after epoch " + metrics.epoch() + " (test)");
+            if (attempt != 0) {
+                return;
             }
+            if (halt && !"driver".equals(org.apache.spark.SparkEnv.get().executorId())) {
+                Runtime.getRuntime().halt(137);
+            }
+            throw new IllegalStateException("task killed after epoch " + metrics.epoch() + " (test)");
         }
     }
 

@@ -442,13 +442,16 @@ public final class Pipeline {
      * and progress there) in a runner's task, and returns its record for the driver to write. Resumes
      * from the training's newest good checkpoint, as a local run does: a retried task continues.
      *
+     * @param driverDir the driver's working directory: the recorded config path (and so the config's
+     *                  relative data paths) may be relative to it, and a task's own working directory
+     *                  is not the driver's on a cluster
      * @param listeners told of each epoch too
      */
-    public static Progress.Finished trainInTask(Path runDir, PlannedTraining training, PrintStream out,
+    public static Progress.Finished trainInTask(Path runDir, Path driverDir, PlannedTraining training, PrintStream out,
             List<TrainingListener> listeners) {
         RunDirectory run = RunDirectory.open(runDir);
         Progress recorded = run.progress();
-        Path base = Path.of(recorded.configFile()).toAbsolutePath().getParent();
+        Path base = driverDir.resolve(recorded.configFile()).toAbsolutePath().normalize().getParent();
         ExperimentConfig config = dev.distill.runner.config.ConfigLoader.load(run.checkpointedConfig(), List.of(), base);
         ExperimentData data = TASK_DATA.computeIfAbsent(runDir.toAbsolutePath().normalize().toString(),
                 k -> ExperimentData.load(config.data(), config.seed()));
