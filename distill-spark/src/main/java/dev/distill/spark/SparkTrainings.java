@@ -10,6 +10,7 @@ import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.List;
 import org.apache.spark.SparkConf;
+import org.apache.spark.api.java.JavaFutureAction;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.api.java.function.Function;
 
@@ -24,26 +25,33 @@ public final class SparkTrainings implements TrainingRunner {
 
     private final JavaSparkContext spark;
     private final TaskFault fault;
+    /** The wave being trained, by task index: what a failed attempt's line names. */
+    private volatile List<Pipeline.PlannedTraining> wave = List.of();
 
     /** Found by {@link TrainingRunner#open}. */
     public static final class Provider implements TrainingRunner.Provider {
         @Override
         public TrainingRunner open(String master, PrintStream out) {
-            return new SparkTrainings(new SparkConf(), master, TaskFault.NONE);
+            return new SparkTrainings(new SparkConf(), master, out, TaskFault.NONE);
         }
     }
 
     /**
      * @param conf   settings beyond the master (e.g. spark.task.maxFailures); spark-submit's own are kept
+     * @param out    where a failed task attempt is said, in one line (the run's console)
      * @param fault  what each task does to itself (tests: fail a first attempt mid-training)
      */
-    public SparkTrainings(SparkConf conf, String master, TaskFault fault) {
-        // Spark logs through the project's slf4j-simple: its INFO lines would bury the run's own (read as loggers are made)
-        for (String logger : List.of("org.apache.spark", "org.sparkproject", "org.apache.hadoop")) {
+    public SparkTrainings(SparkConf conf, String master, PrintStream out, TaskFault fault) {
+        // Spark logs through the project's slf4j-simple: its INFO lines would bury the run's own (read as loggers
+        // are made); a failed task's stack trace (logged by the executor and the task set) is said in one line instead
+        java.util.Map<String, String> levels = java.util.Map.of("org.apache.spark", "warn", "org.sparkproject", "warn",
+                "org.apache.hadoop", "warn", "org.apache.spark.executor.Executor", "off",
+                "org.apache.spark.scheduler.TaskSetManager", "off");
+        levels.forEach((logger, level) -> {
             if (System.getProperty("org.slf4j.simpleLogger.log." + logger) == null) {
-                System.setProperty("org.slf4j.simpleLogger.log." + logger, "warn");
+                System.setProperty("org.slf4j.simpleLogger.log." + logger, level);
             }
-        }
+        });
         this.fault = fault;
         SparkConf settings = conf.clone().setIfMissing("spark.app.name", "distill");
         if (!settings.contains("spark.master")) {
@@ -51,6 +59,32 @@ public final class SparkTrainings implements TrainingRunner {
         }
         this.spark = new JavaSparkContext(settings);
         this.spark.setLogLevel("WARN");
+        this.spark.sc().addSparkListener(new FailedAttempts(out));
+    }
+
+    /** Says each failed task attempt in one line: which training, which attempt, the error's first line. */
+    private final class FailedAttempts extends org.apache.spark.scheduler.SparkListener {
+        private final PrintStream out;
+
+        FailedAttempts(PrintStream out) {
+            this.out = out;
+        }
+
+        @Override
+        public void onTaskEnd(org.apache.spark.scheduler.SparkListenerTaskEnd end) {
+            if (!(end.reason() instanceof org.apache.spark.TaskFailedReason failed)
+                    || failed instanceof org.apache.spark.TaskKilled) {
+                return; // a success, or a task Spark stopped because another failed for good
+            }
+            List<Pipeline.PlannedTraining> trainings = wave;
+            int index = end.taskInfo().index();
+            String training = index < trainings.size() ? trainings.get(index).recordId() + " seed "
+                    + trainings.get(index).seed() : "task " + index;
+            String error = failed.toErrorString().lines().findFirst().orElse("");
+            out.printf(java.util.Locale.ROOT, "warning: Spark: %s, attempt %d, failed: %s%s%n", training,
+                    end.taskInfo().attemptNumber() + 1, error,
+                    failed.countTowardsTaskFailures() ? "" : " (not counted as the task's failure)");
+        }
     }
 
     @Override
@@ -60,17 +94,25 @@ public final class SparkTrainings implements TrainingRunner {
         String driverDir = Path.of("").toAbsolutePath().toString();
         String home = DefaultPaths.home().toString();
         TaskFault taskFault = fault;
+        wave = List.copyOf(trainings);
         Function<Pipeline.PlannedTraining, String> task = t -> {
             if (System.getProperty("distill.home") == null) {
                 System.setProperty("distill.home", home);
             }
-            return Json.pretty(Pipeline.trainInTask(Path.of(dir), Path.of(driverDir), t, System.out,
-                    taskFault.listeners(t, org.apache.spark.TaskContext.get().attemptNumber())));
+            List<TrainingListener> listeners = new java.util.ArrayList<>(
+                    taskFault.listeners(t, org.apache.spark.TaskContext.get().attemptNumber()));
+            listeners.add(new EndsWhenKilled());
+            return Json.pretty(Pipeline.trainInTask(Path.of(dir), Path.of(driverDir), t, System.out, listeners));
         };
         List<String> records;
+        JavaFutureAction<List<String>> job = null;
         try {
-            records = spark.parallelize(trainings, trainings.size()).map(task).collect();
-        } catch (Exception e) { // Scala throws the checked SparkException undeclared
+            job = spark.parallelize(trainings, trainings.size()).map(task).collectAsync();
+            records = job.get();
+        } catch (Exception e) { // ExecutionException around Spark's SparkException
+            if (job != null) {
+                awaitEnd(job);
+            }
             // a task's own one-line error (bad data, a full disk) is the run's, as it would be locally
             for (Throwable cause = e.getCause(); cause != null; cause = cause.getCause()) {
                 if (cause instanceof dev.distill.core.DistillException d) {
@@ -89,6 +131,54 @@ public final class SparkTrainings implements TrainingRunner {
         return records.stream()
                 .map(r -> Json.read(r, runDir.resolve("(task record)"), Progress.Finished.class, "training record"))
                 .toList();
+    }
+
+    /** Longest wait for a failed job's killed tasks to end (each ends at its next batch). */
+    private static final java.time.Duration KILLED_TASKS_END = java.time.Duration.ofMinutes(2);
+
+    /**
+     * Waits until no task of a failed job runs: Spark kills the others when one fails for good, but a
+     * killed task's thread goes on until it looks ({@link EndsWhenKilled}), and must not write into the
+     * run directory once the run has said it stopped. Spark's status store hears of a task's start before
+     * the job's end, so a task started before the failure is counted here until it ends.
+     */
+    private void awaitEnd(JavaFutureAction<?> job) {
+        long deadline = System.nanoTime() + KILLED_TASKS_END.toNanos();
+        org.apache.spark.api.java.JavaSparkStatusTracker status = spark.statusTracker();
+        while (System.nanoTime() < deadline) {
+            boolean running = false;
+            for (int id : job.jobIds()) {
+                org.apache.spark.SparkJobInfo info = status.getJobInfo(id);
+                running |= info != null && info.status() == org.apache.spark.JobExecutionStatus.RUNNING;
+                for (int stage : info == null ? new int[0] : info.stageIds()) {
+                    org.apache.spark.SparkStageInfo stageInfo = status.getStageInfo(stage);
+                    running |= stageInfo != null && stageInfo.numActiveTasks() > 0;
+                }
+            }
+            if (!running) {
+                return;
+            }
+            try {
+                Thread.sleep(50);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
+    }
+
+    /**
+     * Ends a task Spark has killed (its job failed or was cancelled) at its next batch: a training never
+     * looks at its thread's interrupt, and would go on writing its checkpoints.
+     */
+    private static final class EndsWhenKilled implements TrainingListener {
+        @Override
+        public void batchDone(long examplesDone, double batchLoss) {
+            org.apache.spark.TaskContext context = org.apache.spark.TaskContext.get();
+            if (context != null) {
+                context.killTaskIfInterrupted();
+            }
+        }
     }
 
     @Override

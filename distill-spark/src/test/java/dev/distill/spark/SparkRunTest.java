@@ -14,6 +14,7 @@ import dev.distill.runner.pipeline.Pipeline;
 import dev.distill.runner.pipeline.RunDirectory;
 import dev.distill.runner.pipeline.TrainingRunner;
 import dev.distill.runner.report.RunSummary;
+import dev.distill.runner.testing.CliRun;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -38,6 +39,8 @@ class SparkRunTest {
             "models.assistant.training.epochs=1", "models.student.training.epochs=1", "seeds=[0,1]",
             "sweep.grid.soft_weight=[0.9]");
 
+    private static final PrintStream QUIET = new PrintStream(java.io.OutputStream.nullOutputStream());
+
     @TempDir
     static Path runs;
     private static List<String> local;
@@ -51,7 +54,7 @@ class SparkRunTest {
     void sparkRunGivesTheLocalRunsFiguresAndDirectory() throws Exception {
         ByteArrayOutputStream console = new ByteArrayOutputStream();
         RunSummary summary;
-        try (TrainingRunner spark = new SparkTrainings(new SparkConf(), "local[2]", SparkTrainings.TaskFault.NONE)) {
+        try (TrainingRunner spark = new SparkTrainings(new SparkConf(), "local[2]", QUIET, SparkTrainings.TaskFault.NONE)) {
             summary = run(runs.resolve("spark"), spark, console);
         }
         assertEquals(local, figures(summary));
@@ -75,7 +78,7 @@ class SparkRunTest {
                 : List.of(new EndsFirstAttemptAfterEpochOne(attempt, log, false));
         RunSummary summary;
         // local[2,2]: each task may be tried twice
-        try (TrainingRunner spark = new SparkTrainings(new SparkConf(), "local[2,2]", failTeacherOnce)) {
+        try (TrainingRunner spark = new SparkTrainings(new SparkConf(), "local[2,2]", QUIET, failTeacherOnce)) {
             summary = run(runs.resolve("retried"), spark, new ByteArrayOutputStream());
         }
         assertEquals(List.of(1, 2), Attempt.read(attempts).stream().map(Attempt::firstEpoch).toList(),
@@ -100,7 +103,8 @@ class SparkRunTest {
         try (AutoCloseable testMode = sparkTestMode(runs.resolve("spark-home"));
                 TrainingRunner spark = new SparkTrainings(new SparkConf()
                         .set("spark.executorEnv.SPARK_SCALA_VERSION", "2.13")
-                        .set("spark.executor.memory", "1g"), "local-cluster[1,1,1024]", haltTeacherOnce)) {
+                        .set("spark.executor.memory", "1g"), "local-cluster[1,1,1024]",
+                        new PrintStream(console, true, StandardCharsets.UTF_8), haltTeacherOnce)) {
             summary = run(runs.resolve("killed"), spark, console);
         }
         List<Attempt> tried = Attempt.read(attempts);
@@ -110,7 +114,98 @@ class SparkRunTest {
         assertTrue(tried.get(0).pid() != self && tried.get(1).pid() != self && tried.get(0).pid() != tried.get(1).pid(),
                 "two executor JVMs, neither this one: " + tried);
         assertTrue(ProcessHandle.of(tried.get(0).pid()).map(p -> !p.isAlive()).orElse(true), "the first executor is gone");
-        assertEquals(local, figures(summary), console.toString(StandardCharsets.UTF_8));
+        String said = console.toString(StandardCharsets.UTF_8);
+        assertTrue(said.contains("warning: Spark: teacher seed 42, attempt 1, failed: ExecutorLostFailure"), said);
+        assertEquals(local, figures(summary), said);
+    }
+
+    /**
+     * Bad data found by the driver: the CLI reads and checks the data before Spark starts, so a damaged
+     * file fails {@code run --spark} in the local run's line and exit code, and leaves no run directory.
+     */
+    @Test
+    void aDamagedDataFileFailsASparkRunWithTheLocalRunsLineAndExitCode() throws Exception {
+        List<String> rows = digitsRows();
+        rows.set(16, rows.get(16).replaceFirst("^\\d+,", "x,"));
+        Path damaged = writeDigits(runs.resolve("damaged-digits.csv.gz"), rows);
+        List<String> set = setOptions("data.path=" + damaged);
+        CliRun local = cli(concat(List.of("run", CONFIG.toString(), "--out", runs.resolve("damaged-local").toString()), set));
+        CliRun spark = cli(concat(List.of("run", CONFIG.toString(), "--out", runs.resolve("damaged-spark").toString(),
+                "--spark", "local[1]"), set));
+        assertEquals(dev.distill.runner.cli.DistillCli.BAD_INPUT, local.code(), local.err());
+        assertTrue(local.err().startsWith("error: " + damaged + ": line 17") && local.err().lines().count() == 1, local.err());
+        assertEquals(local.code(), spark.code());
+        assertEquals(local.err(), spark.err());
+        assertTrue(!Files.exists(runs.resolve("damaged-spark")), "no run directory");
+    }
+
+    /**
+     * Bad data found by a task: the data file was changed (a tenth of its rows cut) after a run stopped
+     * with the teacher's epoch-1 checkpoint; resuming, the teacher's task finds its checkpoint made on
+     * other data. The CLI says it in the line and exit code of the local resume, with no summary written.
+     */
+    @Test
+    void aTaskFindingTheDataChangedFailsTheSparkResumeWithTheLocalResumesLineAndExitCode() throws Exception {
+        List<String> rows = digitsRows();
+        Path data = writeDigits(runs.resolve("changing-digits.csv.gz"), rows);
+        ExperimentConfig config = ConfigLoader.load(CONFIG, concat(SHORT, List.of("data.path=" + data)));
+        Path stopped = runs.resolve("changed-stopped");
+        SparkTrainings.TaskFault failTeacher = (training, attempt) -> !training.nodeId().equals("teacher") ? List.of()
+                : List.of(new AlwaysFailsAfterFirstEpoch());
+        // local[1]: the teacher's task runs first and stops the run after its first epoch
+        try (TrainingRunner spark = new SparkTrainings(new SparkConf(), "local[1]", QUIET, failTeacher)) {
+            assertThrows(DistillException.class, () -> new Pipeline(config, ExperimentData.load(config.data(), config.seed()),
+                    Map.of(), RunDirectory.create(config.name(), stopped), new PrintStream(new ByteArrayOutputStream()),
+                    false, spark).run());
+        }
+        writeDigits(data, rows.subList(0, rows.size() - rows.size() / 10));
+        Path localDir = CliRun.copyTree(stopped, runs.resolve("changed-local"));
+        Path sparkDir = CliRun.copyTree(stopped, runs.resolve("changed-spark"));
+        CliRun local = cli(List.of("resume", localDir.toString()));
+        CliRun spark = cli(List.of("resume", sparkDir.toString(), "--spark", "local[1]"));
+        assertEquals(dev.distill.runner.cli.DistillCli.BAD_INPUT, local.code(), local.err());
+        assertTrue(local.err().contains("the data changed since the run started") && local.err().lines().count() == 1,
+                local.err());
+        assertEquals(local.err().replace(localDir.toString(), "RUN"), spark.err().replace(sparkDir.toString(), "RUN"));
+        assertEquals(local.code(), spark.code());
+        for (Path dir : List.of(localDir, sparkDir)) {
+            assertTrue(!Files.exists(dir.resolve("summary.json")), dir + ": no summary");
+            assertTrue(Files.readString(dir.resolve("checkpoints/progress.json")).contains("the data changed"),
+                    dir + ": the failure is recorded for status");
+        }
+    }
+
+    private static CliRun cli(List<String> args) {
+        return CliRun.of(args.toArray(String[]::new));
+    }
+
+    private static List<String> setOptions(String... overrides) {
+        List<String> options = new ArrayList<>();
+        for (String o : concat(SHORT, List.of(overrides))) {
+            options.add("--set");
+            options.add(o);
+        }
+        return options;
+    }
+
+    private static List<String> concat(List<String> a, List<String> b) {
+        List<String> all = new ArrayList<>(a);
+        all.addAll(b);
+        return all;
+    }
+
+    private static List<String> digitsRows() throws java.io.IOException {
+        try (var in = new java.util.zip.GZIPInputStream(Files.newInputStream(
+                dev.distill.runner.config.DefaultPaths.digits()))) {
+            return new ArrayList<>(new String(in.readAllBytes(), StandardCharsets.UTF_8).lines().toList());
+        }
+    }
+
+    private static Path writeDigits(Path file, List<String> rows) throws java.io.IOException {
+        try (var out = new java.util.zip.GZIPOutputStream(Files.newOutputStream(file))) {
+            out.write(String.join("\n", rows).concat("\n").getBytes(StandardCharsets.UTF_8));
+        }
+        return file;
     }
 
     /**
@@ -133,7 +228,7 @@ class SparkRunTest {
                 : List.of(new AlwaysFailsAfterFirstEpoch());
         Path dir = runs.resolve("stopped");
         // local[2]: one attempt per task, so the run stops, as a killed driver would leave it
-        try (TrainingRunner spark = new SparkTrainings(new SparkConf(), "local[2]", failTeacher)) {
+        try (TrainingRunner spark = new SparkTrainings(new SparkConf(), "local[2]", QUIET, failTeacher)) {
             DistillException e = assertThrows(DistillException.class,
                     () -> run(dir, spark, new ByteArrayOutputStream()));
             assertEquals("Spark local[2]: a task failed: task killed after epoch 1 (test)", e.getMessage());
@@ -141,7 +236,7 @@ class SparkRunTest {
         assertTrue(Files.isDirectory(dir.resolve("checkpoints/teacher-seed42")), "the teacher's checkpoint is kept");
         ExperimentConfig config = ConfigLoader.load(CONFIG, SHORT);
         RunSummary resumed;
-        try (TrainingRunner spark = new SparkTrainings(new SparkConf(), "local[2]", SparkTrainings.TaskFault.NONE)) {
+        try (TrainingRunner spark = new SparkTrainings(new SparkConf(), "local[2]", QUIET, SparkTrainings.TaskFault.NONE)) {
             resumed = new Pipeline(config, ExperimentData.load(config.data(), config.seed()), Map.of(),
                     RunDirectory.open(dir), new PrintStream(new ByteArrayOutputStream()), false, spark).run();
         }
