@@ -25,6 +25,13 @@ public final class SparkTrainings implements TrainingRunner {
 
     private final JavaSparkContext spark;
     private final TaskFault fault;
+    /**
+     * {@value #HADOOP_RUN_DIRECTORY}: tasks reach the run directory through Hadoop's FileSystem, at the
+     * run directory's URI, and train in a local copy ({@link StagedTraining}).
+     */
+    private final boolean throughHadoop;
+    /** The Spark setting that makes tasks reach the run directory through Hadoop's FileSystem. */
+    public static final String HADOOP_RUN_DIRECTORY = "spark.distill.hadoopRunDirectory";
     /** The wave being trained, by task index: what a failed attempt's line names. */
     private volatile List<Pipeline.PlannedTraining> wave = List.of();
 
@@ -57,6 +64,7 @@ public final class SparkTrainings implements TrainingRunner {
         if (!settings.contains("spark.master")) {
             settings.setMaster(master);
         }
+        this.throughHadoop = settings.getBoolean(HADOOP_RUN_DIRECTORY, false);
         this.spark = new JavaSparkContext(settings);
         this.spark.setLogLevel("WARN");
         this.spark.sc().addSparkListener(new FailedAttempts(out));
@@ -95,14 +103,27 @@ public final class SparkTrainings implements TrainingRunner {
         String home = DefaultPaths.home().toString();
         TaskFault taskFault = fault;
         wave = List.copyOf(trainings);
+        java.net.URI shared = throughHadoop ? runDir.toAbsolutePath().normalize().toUri() : null;
         Function<Pipeline.PlannedTraining, String> task = t -> {
             if (System.getProperty("distill.home") == null) {
                 System.setProperty("distill.home", home);
             }
-            List<TrainingListener> listeners = new java.util.ArrayList<>(
-                    taskFault.listeners(t, org.apache.spark.TaskContext.get().attemptNumber()));
-            listeners.add(new EndsWhenKilled());
-            return Json.pretty(Pipeline.trainInTask(Path.of(dir), Path.of(driverDir), t, System.out, listeners));
+            List<TrainingListener> listeners = new java.util.ArrayList<>();
+            List<TrainingListener> faults = taskFault.listeners(t, org.apache.spark.TaskContext.get().attemptNumber());
+            if (shared == null) {
+                listeners.addAll(faults);
+                listeners.add(new EndsWhenKilled());
+                return Json.pretty(Pipeline.trainInTask(Path.of(dir), Path.of(driverDir), t, System.out, listeners));
+            }
+            try (StagedTraining staged = StagedTraining.pull(shared, t)) {
+                // first: an epoch's checkpoint goes out before anything else hears of the epoch (a fault, a kill)
+                listeners.add(new SendsCheckpoints(staged));
+                listeners.addAll(faults);
+                listeners.add(new EndsWhenKilled());
+                Progress.Finished done = Pipeline.trainInTask(staged.local(), Path.of(driverDir), t, System.out, listeners);
+                staged.pushOutputs();
+                return Json.pretty(done);
+            }
         };
         List<String> records;
         JavaFutureAction<List<String>> job = null;
@@ -164,6 +185,14 @@ public final class SparkTrainings implements TrainingRunner {
                 Thread.currentThread().interrupt();
                 return;
             }
+        }
+    }
+
+    /** Sends a staged training's checkpoints to the run directory after each epoch. */
+    private record SendsCheckpoints(StagedTraining staged) implements TrainingListener {
+        @Override
+        public void epochDone(dev.distill.core.train.EpochMetrics metrics, boolean best) {
+            staged.pushCheckpoints();
         }
     }
 

@@ -72,18 +72,40 @@ class SparkRunTest {
 
     @Test
     void aTaskFailingMidTrainingIsRetriedFromItsCheckpointWithTheSameFigures() throws Exception {
-        Path attempts = runs.resolve("retried-attempts.txt");
+        assertEquals(local, figures(runFailingTheTeachersFirstAttempt("retried", new SparkConf())));
+    }
+
+    /**
+     * Tasks reach the run directory through Hadoop's FileSystem (a file: URI here; hdfs:// or s3a:// on
+     * a cluster) and train in a local copy: the epoch-1 checkpoint the failed attempt sent is the one
+     * its retry continues from, and the directory is the local run's (no Hadoop .crc files).
+     */
+    @Test
+    void aRunDirectoryReachedThroughHadoopsFileSystemGivesTheSameFiguresAndRetriesFromItsCheckpoint() throws Exception {
+        RunSummary summary = runFailingTheTeachersFirstAttempt("hadoop",
+                new SparkConf().set(SparkTrainings.HADOOP_RUN_DIRECTORY, "true"));
+        assertEquals(local, figures(summary));
+        try (var files = Files.walk(runs.resolve("hadoop"))) {
+            assertEquals(List.of(), files.map(Path::toString).filter(f -> f.endsWith(".crc") || f.endsWith(".tmp")).toList());
+        }
+        assertTrue(Files.isRegularFile(runs.resolve("hadoop/models/student-from-assistant-seed1.zip")));
+        assertTrue(Files.isRegularFile(runs.resolve("hadoop/predictions/teacher.json")));
+    }
+
+    /** The run in {@code runs/<name>} on local[2,2], the teacher's first attempt failing after epoch 1. */
+    private static RunSummary runFailingTheTeachersFirstAttempt(String name, SparkConf conf) throws Exception {
+        Path attempts = runs.resolve(name + "-attempts.txt");
         String log = attempts.toString(); // a Path is not serializable
         SparkTrainings.TaskFault failTeacherOnce = (training, attempt) -> !training.nodeId().equals("teacher") ? List.of()
                 : List.of(new EndsFirstAttemptAfterEpochOne(attempt, log, false));
         RunSummary summary;
         // local[2,2]: each task may be tried twice
-        try (TrainingRunner spark = new SparkTrainings(new SparkConf(), "local[2,2]", QUIET, failTeacherOnce)) {
-            summary = run(runs.resolve("retried"), spark, new ByteArrayOutputStream());
+        try (TrainingRunner spark = new SparkTrainings(conf, "local[2,2]", QUIET, failTeacherOnce)) {
+            summary = run(runs.resolve(name), spark, new ByteArrayOutputStream());
         }
         assertEquals(List.of(1, 2), Attempt.read(attempts).stream().map(Attempt::firstEpoch).toList(),
                 "the first attempt starts at epoch 1, the retry at epoch 2");
-        assertEquals(local, figures(summary));
+        return summary;
     }
 
     /**

@@ -41,6 +41,7 @@ final class RunCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         PrintStream console = DistillCli.Streams.out;
+        out = localRunDirectory(out);
         // everything is read and checked before the run directory exists: bad input leaves nothing behind
         ExperimentConfig experiment = options.load(config);
         dev.distill.runner.pipeline.ExperimentPlan.confirmSize(dev.distill.runner.pipeline.ExperimentPlan.of(experiment),
@@ -54,6 +55,22 @@ final class RunCommand implements Callable<Integer> {
             run(experiment, data, pretrained, runner, console);
         }
         return 0;
+    }
+
+    /**
+     * {@code --out} as a local (or mounted) path: a {@code file:} URI is one; another scheme (hdfs://,
+     * s3a://) is not yet, and would otherwise become a relative directory named after it.
+     */
+    private static Path localRunDirectory(Path out) {
+        if (out == null || !out.toString().matches("[A-Za-z][A-Za-z0-9+.-]+:/.*")) {
+            return out;
+        }
+        if (out.toString().startsWith("file:")) {
+            return Path.of(java.net.URI.create(out.toString()));
+        }
+        throw new dev.distill.core.DistillException("--out " + out + ": the run directory must be a local or mounted "
+                + "path (or a file: URI); Spark tasks reach it through Hadoop's FileSystem with "
+                + "spark.distill.hadoopRunDirectory=true (docs/spark.md)");
     }
 
     private void run(ExperimentConfig experiment, ExperimentData data,
