@@ -5,6 +5,7 @@ import dev.distill.runner.config.DefaultPaths;
 import dev.distill.runner.pipeline.Pipeline;
 import dev.distill.runner.pipeline.Progress;
 import dev.distill.runner.pipeline.TrainingRunner;
+import dev.distill.core.train.TeacherLogits;
 import dev.distill.runner.report.Json;
 import java.io.PrintStream;
 import java.nio.file.Path;
@@ -13,6 +14,8 @@ import org.apache.spark.SparkConf;
 import org.apache.spark.api.java.JavaFutureAction;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.api.java.function.Function;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * A run's independent trainings as Spark tasks: one task per training, each calling
@@ -32,6 +35,8 @@ public final class SparkTrainings implements TrainingRunner {
     private final boolean throughHadoop;
     /** The Spark setting that makes tasks reach the run directory through Hadoop's FileSystem. */
     public static final String HADOOP_RUN_DIRECTORY = "spark.distill.hadoopRunDirectory";
+    /** The run's console. */
+    private final PrintStream out;
     /** The wave being trained, by task index: what a failed attempt's line names. */
     private volatile List<Pipeline.PlannedTraining> wave = List.of();
 
@@ -53,13 +58,16 @@ public final class SparkTrainings implements TrainingRunner {
         // are made); a failed task's stack trace (logged by the executor and the task set) is said in one line instead
         java.util.Map<String, String> levels = java.util.Map.of("org.apache.spark", "warn", "org.sparkproject", "warn",
                 "org.apache.hadoop", "warn", "org.apache.spark.executor.Executor", "off",
-                "org.apache.spark.scheduler.TaskSetManager", "off");
+                "org.apache.spark.scheduler.TaskSetManager", "off",
+                // "Unable to load native-hadoop library": Hadoop's Java code is what runs, as intended
+                "org.apache.hadoop.util.NativeCodeLoader", "error");
         levels.forEach((logger, level) -> {
             if (System.getProperty("org.slf4j.simpleLogger.log." + logger) == null) {
                 System.setProperty("org.slf4j.simpleLogger.log." + logger, level);
             }
         });
         this.fault = fault;
+        this.out = out;
         SparkConf settings = conf.clone().setIfMissing("spark.app.name", "distill");
         if (!settings.contains("spark.master")) {
             settings.setMaster(master);
@@ -125,11 +133,59 @@ public final class SparkTrainings implements TrainingRunner {
                 return Json.pretty(done);
             }
         };
-        List<String> records;
-        JavaFutureAction<List<String>> job = null;
+        return collect(trainings, task).stream()
+                .map(r -> Json.read(r, runDir.resolve("(task record)"), Progress.Finished.class, "training record"))
+                .toList();
+    }
+
+    @Override
+    public INDArray teacherLogits(Path runDir, String teacherId, long examples) {
+        // parts of whole batches, as many as the cluster runs at once
+        long batches = (examples + TeacherLogits.BATCH - 1) / TeacherLogits.BATCH;
+        long parts = Math.max(1, Math.min(spark.defaultParallelism(), batches));
+        List<long[]> ranges = new java.util.ArrayList<>();
+        for (long p = 0; p < parts; p++) {
+            long from = batches * p / parts * TeacherLogits.BATCH;
+            long to = Math.min(examples, batches * (p + 1) / parts * TeacherLogits.BATCH);
+            ranges.add(new long[] {from, to});
+        }
+        String dir = runDir.toAbsolutePath().normalize().toString();
+        String driverDir = Path.of("").toAbsolutePath().toString();
+        String home = DefaultPaths.home().toString();
+        java.net.URI shared = throughHadoop ? runDir.toAbsolutePath().normalize().toUri() : null;
+        Function<long[], float[]> task = r -> {
+            if (System.getProperty("distill.home") == null) {
+                System.setProperty("distill.home", home);
+            }
+            if (shared == null) {
+                return Pipeline.teacherLogitsInTask(Path.of(dir), Path.of(driverDir), teacherId, r[0], r[1]);
+            }
+            try (StagedTraining staged = StagedTraining.pullTeacher(shared, teacherId)) {
+                return Pipeline.teacherLogitsInTask(staged.local(), Path.of(driverDir), teacherId, r[0], r[1]);
+            }
+        };
+        wave = List.of();
+        List<float[]> computed = collect(ranges, task);
+        int total = computed.stream().mapToInt(a -> a.length).sum();
+        float[] all = new float[total];
+        int at = 0;
+        for (float[] part : computed) {
+            System.arraycopy(part, 0, all, at, part.length);
+            at += part.length;
+        }
+        out.printf(java.util.Locale.ROOT, "  logits of %s: %d part(s) of the training set on %s%n", teacherId, parts, this);
+        return Nd4j.create(all, new long[] {examples, total / examples}, 'c');
+    }
+
+    /**
+     * Runs {@code task} on each item as one Spark task and returns the results in order; a task failing
+     * for good fails it with the task's one-line error, once no task of the job runs any more.
+     */
+    private <T, R> List<R> collect(List<T> items, Function<T, R> task) {
+        JavaFutureAction<List<R>> job = null;
         try {
-            job = spark.parallelize(trainings, trainings.size()).map(task).collectAsync();
-            records = job.get();
+            job = spark.parallelize(items, items.size()).map(task).collectAsync();
+            return job.get();
         } catch (Exception e) { // ExecutionException around Spark's SparkException
             if (job != null) {
                 awaitEnd(job);
@@ -149,9 +205,6 @@ public final class SparkTrainings implements TrainingRunner {
             throw new dev.distill.core.DistillException("Spark " + spark.master() + ": a task failed: "
                     + message.lines().findFirst().orElse(root.toString()), e);
         }
-        return records.stream()
-                .map(r -> Json.read(r, runDir.resolve("(task record)"), Progress.Finished.class, "training record"))
-                .toList();
     }
 
     /** Longest wait for a failed job's killed tasks to end (each ends at its next batch). */

@@ -46,6 +46,16 @@ final class StagedTraining implements AutoCloseable {
     /** Copies what {@code training} reads from the run directory at {@code runDir} into a new scratch directory. */
     static StagedTraining pull(URI runDir, Pipeline.PlannedTraining training) {
         String checkpoints = RunDirectory.CHECKPOINTS + "/" + training.recordId() + "-seed" + training.seed();
+        return pull(runDir, checkpoints, List.of("logits", "models", checkpoints));
+    }
+
+    /** Copies what computing the logits of {@code teacherId} reads: the run's config and the teacher's model. */
+    static StagedTraining pullTeacher(URI runDir, String teacherId) {
+        return pull(runDir, null, List.of("models/" + teacherId + ".zip"));
+    }
+
+    /** @param checkpoints the training's checkpoint directory, or null for none (the teacher logits' tasks) */
+    private static StagedTraining pull(URI runDir, String checkpoints, List<String> inputs) {
         try {
             FileSystem fs = FileSystem.get(runDir, new Configuration());
             // a local file system writes a .crc beside every file: the run directory must stay as a local run's
@@ -53,8 +63,10 @@ final class StagedTraining implements AutoCloseable {
             StagedTraining staged = new StagedTraining(fs, new org.apache.hadoop.fs.Path(runDir),
                     Files.createTempDirectory("distill-task-"), checkpoints);
             for (String relative : List.of(RunDirectory.CHECKPOINTS + "/config.yaml",
-                    RunDirectory.CHECKPOINTS + "/" + Progress.FILE, RunDirectory.CHECKPOINTS + "/" + Progress.BACKUP,
-                    "logits", "models", checkpoints)) {
+                    RunDirectory.CHECKPOINTS + "/" + Progress.FILE, RunDirectory.CHECKPOINTS + "/" + Progress.BACKUP)) {
+                staged.copyIn(relative);
+            }
+            for (String relative : inputs) {
                 staged.copyIn(relative);
             }
             return staged;
@@ -70,6 +82,9 @@ final class StagedTraining implements AutoCloseable {
 
     /** Sends the training's checkpoint directory as it is now (new checkpoints in, removed ones out). */
     void pushCheckpoints() {
+        if (checkpoints == null) {
+            return;
+        }
         try {
             Path dir = local.resolve(checkpoints);
             if (!Files.isDirectory(dir)) {

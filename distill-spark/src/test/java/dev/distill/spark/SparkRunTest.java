@@ -54,11 +54,19 @@ class SparkRunTest {
     void sparkRunGivesTheLocalRunsFiguresAndDirectory() throws Exception {
         ByteArrayOutputStream console = new ByteArrayOutputStream();
         RunSummary summary;
-        try (TrainingRunner spark = new SparkTrainings(new SparkConf(), "local[2]", QUIET, SparkTrainings.TaskFault.NONE)) {
+        try (TrainingRunner spark = new SparkTrainings(new SparkConf(), "local[2]",
+                new PrintStream(console, true, StandardCharsets.UTF_8), SparkTrainings.TaskFault.NONE)) {
             summary = run(runs.resolve("spark"), spark, console);
         }
         assertEquals(local, figures(summary));
         String said = console.toString(StandardCharsets.UTF_8);
+        // the teachers' logits, computed over 2 parts of the 1,294 training examples (whole batches of 512):
+        // the floats of computing them at once
+        for (String teacher : List.of("teacher", "assistant-from-teacher")) {
+            assertTrue(said.contains("logits of " + teacher + ": 2 part(s) of the training set on Spark local[2]"), said);
+            assertTrue(java.util.Arrays.equals(Files.readAllBytes(runs.resolve("local/logits/" + teacher + ".bin")),
+                    Files.readAllBytes(runs.resolve("spark/logits/" + teacher + ".bin"))), teacher);
+        }
         // the teacher and the baseline's seeds; then the assistant and the teacher's student points; then the assistant's
         assertTrue(said.contains("wave of 3 training(s)") && said.contains("wave of 5 training(s)")
                 && said.contains("wave of 4 training(s)"), said);

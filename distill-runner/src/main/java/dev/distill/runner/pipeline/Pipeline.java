@@ -451,13 +451,36 @@ public final class Pipeline {
             List<TrainingListener> listeners) {
         RunDirectory run = RunDirectory.open(runDir);
         Progress recorded = run.progress();
-        Path base = driverDir.resolve(recorded.configFile()).toAbsolutePath().normalize().getParent();
-        ExperimentConfig config = dev.distill.runner.config.ConfigLoader.load(run.checkpointedConfig(), List.of(), base);
-        ExperimentData data = TASK_DATA.computeIfAbsent(runDir.toAbsolutePath().normalize().toString(),
-                k -> ExperimentData.load(config.data(), config.seed()));
-        Pipeline task = new Pipeline(config, data, Map.of(), run, out, false, null, true, listeners);
+        ExperimentConfig config = taskConfig(run, recorded, driverDir);
+        Pipeline task = new Pipeline(config, taskData(runDir, config), Map.of(), run, out, false, null, true, listeners);
         task.progress = recorded;
         return task.train(training, ExperimentPlan.of(config));
+    }
+
+    /**
+     * In a runner's task: the logits of the finished teacher {@code teacherId} (its shipped model in
+     * {@code runDir}) on rows {@code [from, to)} of the run's training inputs, row after row; the driver
+     * puts the parts together ({@link TrainingRunner#teacherLogits}).
+     */
+    public static float[] teacherLogitsInTask(Path runDir, Path driverDir, String teacherId, long from, long to) {
+        RunDirectory run = RunDirectory.open(runDir);
+        ExperimentConfig config = taskConfig(run, run.progress(), driverDir);
+        INDArray rows = taskData(runDir, config).train().features()
+                .get(org.nd4j.linalg.indexing.NDArrayIndex.interval(from, to), org.nd4j.linalg.indexing.NDArrayIndex.all())
+                .dup(); // a copy: TeacherLogits' batches of this view came out empty here (ND4J M2.1: "Invalid input: length 0")
+        Network teacher = ModelReader.network(run.model(teacherId + ".zip"));
+        return dev.distill.core.train.TeacherLogits.compute(teacher, rows).data().asFloat();
+    }
+
+    /** The run's config as its checkpoints were made with it, its relative paths read from the driver's directory. */
+    private static ExperimentConfig taskConfig(RunDirectory run, Progress recorded, Path driverDir) {
+        Path base = driverDir.resolve(recorded.configFile()).toAbsolutePath().normalize().getParent();
+        return dev.distill.runner.config.ConfigLoader.load(run.checkpointedConfig(), List.of(), base);
+    }
+
+    private static ExperimentData taskData(Path runDir, ExperimentConfig config) {
+        return TASK_DATA.computeIfAbsent(runDir.toAbsolutePath().normalize().toString(),
+                k -> ExperimentData.load(config.data(), config.seed()));
     }
 
     /**
@@ -571,7 +594,28 @@ public final class Pipeline {
         if (onnxTeachers.containsKey(id)) {
             return Teacher.of("ONNX Runtime", onnxTeachers.get(id)::logits);
         }
-        return Teacher.of(teachers.computeIfAbsent(id, k -> ModelReader.network(run.model(k + ".zip"))));
+        Teacher here = Teacher.of(teachers.computeIfAbsent(id, k -> ModelReader.network(run.model(k + ".zip"))));
+        if (runner == null || inTask) {
+            return here;
+        }
+        // with a runner, the logits on the whole training set (the cached ones) are computed over its parts there
+        return new Teacher() {
+            @Override
+            public INDArray logits(INDArray features) {
+                return features == data.train().features() ? runner.teacherLogits(run.root(), id, features.rows())
+                        : here.logits(features);
+            }
+
+            @Override
+            public dev.distill.core.train.TeacherLogits.Live live() {
+                return here.live();
+            }
+
+            @Override
+            public INDArray features(int layer, INDArray inputs) {
+                return here.features(layer, inputs);
+            }
+        };
     }
 
     private ModelEntry loaded(Plan.Node node, ModelConfig.Pretrained p) {
