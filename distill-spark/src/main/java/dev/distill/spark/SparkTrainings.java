@@ -35,6 +35,15 @@ public final class SparkTrainings implements TrainingRunner {
     private final boolean throughHadoop;
     /** The Spark setting that makes tasks reach the run directory through Hadoop's FileSystem. */
     public static final String HADOOP_RUN_DIRECTORY = "spark.distill.hadoopRunDirectory";
+    /**
+     * The Spark setting naming the run directory's URI (hdfs://, s3a://) when the driver's run directory
+     * is a local copy of it; implies {@value #HADOOP_RUN_DIRECTORY}.
+     */
+    public static final String RUN_DIRECTORY = "spark.distill.runDirectory";
+    /** {@value #RUN_DIRECTORY}, or null: the run directory is the driver's. */
+    private final java.net.URI runDirectory;
+    /** The driver's run directory as a copy of {@link #runDirectory}, once known. */
+    private StagedTraining driverCopy;
     /** The run's console. */
     private final PrintStream out;
     /** The wave being trained, by task index: what a failed attempt's line names. */
@@ -43,8 +52,12 @@ public final class SparkTrainings implements TrainingRunner {
     /** Found by {@link TrainingRunner#open}. */
     public static final class Provider implements TrainingRunner.Provider {
         @Override
-        public TrainingRunner open(String master, PrintStream out) {
-            return new SparkTrainings(new SparkConf(), master, out, TaskFault.NONE);
+        public TrainingRunner open(String master, PrintStream out, java.net.URI runDirectory) {
+            SparkConf conf = new SparkConf();
+            if (runDirectory != null) {
+                conf.set(RUN_DIRECTORY, runDirectory.toString());
+            }
+            return new SparkTrainings(conf, master, out, TaskFault.NONE);
         }
     }
 
@@ -72,7 +85,8 @@ public final class SparkTrainings implements TrainingRunner {
         if (!settings.contains("spark.master")) {
             settings.setMaster(master);
         }
-        this.throughHadoop = settings.getBoolean(HADOOP_RUN_DIRECTORY, false);
+        this.runDirectory = settings.contains(RUN_DIRECTORY) ? java.net.URI.create(settings.get(RUN_DIRECTORY)) : null;
+        this.throughHadoop = runDirectory != null || settings.getBoolean(HADOOP_RUN_DIRECTORY, false);
         this.spark = new JavaSparkContext(settings);
         this.spark.setLogLevel("WARN");
         this.spark.sc().addSparkListener(new FailedAttempts(out));
@@ -111,7 +125,8 @@ public final class SparkTrainings implements TrainingRunner {
         String home = DefaultPaths.home().toString();
         TaskFault taskFault = fault;
         wave = List.copyOf(trainings);
-        java.net.URI shared = throughHadoop ? runDir.toAbsolutePath().normalize().toUri() : null;
+        java.net.URI shared = shared(runDir);
+        send(runDir, "logits", "models");
         Function<Pipeline.PlannedTraining, String> task = t -> {
             if (System.getProperty("distill.home") == null) {
                 System.setProperty("distill.home", home);
@@ -133,9 +148,15 @@ public final class SparkTrainings implements TrainingRunner {
                 return Json.pretty(done);
             }
         };
-        return collect(trainings, task).stream()
+        List<Progress.Finished> done = collect(trainings, task).stream()
                 .map(r -> Json.read(r, runDir.resolve("(task record)"), Progress.Finished.class, "training record"))
                 .toList();
+        if (driverCopy != null) {
+            for (Progress.Finished f : done) {
+                driverCopy.take(f.file(), dev.distill.runner.report.Predictions.file(f.id()));
+            }
+        }
+        return done;
     }
 
     @Override
@@ -152,7 +173,8 @@ public final class SparkTrainings implements TrainingRunner {
         String dir = runDir.toAbsolutePath().normalize().toString();
         String driverDir = Path.of("").toAbsolutePath().toString();
         String home = DefaultPaths.home().toString();
-        java.net.URI shared = throughHadoop ? runDir.toAbsolutePath().normalize().toUri() : null;
+        java.net.URI shared = shared(runDir);
+        send(runDir, "models/" + teacherId + ".zip");
         Function<long[], float[]> task = r -> {
             if (System.getProperty("distill.home") == null) {
                 System.setProperty("distill.home", home);
@@ -175,6 +197,24 @@ public final class SparkTrainings implements TrainingRunner {
         }
         out.printf(java.util.Locale.ROOT, "  logits of %s: %d part(s) of the training set on %s%n", teacherId, parts, this);
         return Nd4j.create(all, new long[] {examples, total / examples}, 'c');
+    }
+
+    /** The run directory's URI tasks reach it at through Hadoop's FileSystem, or null: its path. */
+    private java.net.URI shared(Path runDir) {
+        return runDirectory != null ? runDirectory : throughHadoop ? runDir.toAbsolutePath().normalize().toUri() : null;
+    }
+
+    /** With {@value #RUN_DIRECTORY}: sends the run's config, progress record and {@code more} there before a job. */
+    private void send(Path runDir, String... more) {
+        if (runDirectory == null) {
+            return;
+        }
+        if (driverCopy == null) {
+            driverCopy = StagedTraining.driverCopy(runDirectory, runDir.toAbsolutePath().normalize());
+        }
+        driverCopy.send("config.yaml", "checkpoints/config.yaml", "checkpoints/" + Progress.FILE,
+                "checkpoints/" + Progress.BACKUP);
+        driverCopy.send(more);
     }
 
     /**
@@ -263,9 +303,16 @@ public final class SparkTrainings implements TrainingRunner {
         }
     }
 
+    /** Stops Spark; with {@value #RUN_DIRECTORY}, first sends the whole run directory there (summary, report). */
     @Override
     public void close() {
-        spark.close();
+        try {
+            if (driverCopy != null) {
+                driverCopy.send(".");
+            }
+        } finally {
+            spark.close();
+        }
     }
 
     @Override

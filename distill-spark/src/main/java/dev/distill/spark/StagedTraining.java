@@ -33,14 +33,64 @@ final class StagedTraining implements AutoCloseable {
     private final org.apache.hadoop.fs.Path remote;
     private final Path local;
     private final String checkpoints;
+    /** A task's scratch directory, deleted when done; false: the driver's own run directory. */
+    private final boolean scratch;
     /** What was copied in, by relative path, with its size and time then: only what changed goes back. */
     private final Map<String, List<Long>> pulled = new HashMap<>();
 
-    private StagedTraining(FileSystem fs, org.apache.hadoop.fs.Path remote, Path local, String checkpoints) {
+    private StagedTraining(FileSystem fs, org.apache.hadoop.fs.Path remote, Path local, String checkpoints,
+            boolean scratch) {
         this.fs = fs;
         this.remote = remote;
         this.local = local;
         this.checkpoints = checkpoints;
+        this.scratch = scratch;
+    }
+
+    /**
+     * The driver's run directory {@code local}, of which the one at {@code runDir} (hdfs://, s3a://) is
+     * kept a copy: the driver sends what tasks read before they run and takes back what they wrote.
+     */
+    static StagedTraining driverCopy(URI runDir, Path local) {
+        try {
+            return new StagedTraining(fileSystem(runDir), new org.apache.hadoop.fs.Path(runDir), local, null, false);
+        } catch (IOException e) {
+            throw new DistillException(runDir + ": cannot open the run directory: " + e.getMessage(), e);
+        }
+    }
+
+    /** Sends these files or directories (what changed since they were last sent or taken). */
+    void send(String... relative) {
+        try {
+            for (String r : relative) {
+                Path file = local.resolve(r).normalize();
+                if (Files.isDirectory(file)) {
+                    sendTree(file);
+                } else if (Files.isRegularFile(file)) {
+                    copyOutIfChanged(r);
+                }
+            }
+        } catch (IOException e) {
+            throw new DistillException(remote + ": cannot write: " + e.getMessage(), e);
+        }
+    }
+
+    /** Takes these files or directories (those that exist there) from the run directory. */
+    void take(String... relative) {
+        try {
+            for (String r : relative) {
+                copyIn(r);
+            }
+        } catch (IOException e) {
+            throw new DistillException(remote + ": cannot read: " + e.getMessage(), e);
+        }
+    }
+
+    private static FileSystem fileSystem(URI runDir) throws IOException {
+        FileSystem fs = FileSystem.get(runDir, new Configuration());
+        // a local file system writes a .crc beside every file: the run directory must stay as a local run's
+        fs.setWriteChecksum(false);
+        return fs;
     }
 
     /** Copies what {@code training} reads from the run directory at {@code runDir} into a new scratch directory. */
@@ -57,11 +107,8 @@ final class StagedTraining implements AutoCloseable {
     /** @param checkpoints the training's checkpoint directory, or null for none (the teacher logits' tasks) */
     private static StagedTraining pull(URI runDir, String checkpoints, List<String> inputs) {
         try {
-            FileSystem fs = FileSystem.get(runDir, new Configuration());
-            // a local file system writes a .crc beside every file: the run directory must stay as a local run's
-            fs.setWriteChecksum(false);
-            StagedTraining staged = new StagedTraining(fs, new org.apache.hadoop.fs.Path(runDir),
-                    Files.createTempDirectory("distill-task-"), checkpoints);
+            StagedTraining staged = new StagedTraining(fileSystem(runDir), new org.apache.hadoop.fs.Path(runDir),
+                    Files.createTempDirectory("distill-task-"), checkpoints, true);
             for (String relative : List.of(RunDirectory.CHECKPOINTS + "/config.yaml",
                     RunDirectory.CHECKPOINTS + "/" + Progress.FILE, RunDirectory.CHECKPOINTS + "/" + Progress.BACKUP)) {
                 staged.copyIn(relative);
@@ -110,16 +157,23 @@ final class StagedTraining implements AutoCloseable {
     void pushOutputs() {
         pushCheckpoints();
         try {
-            for (Path file : files(local)) {
-                copyOutIfChanged(local.relativize(file).toString().replace(java.io.File.separatorChar, '/'));
-            }
+            sendTree(local);
         } catch (IOException e) {
             throw new DistillException(remote + ": cannot write: " + e.getMessage(), e);
         }
     }
 
+    private void sendTree(Path dir) throws IOException {
+        for (Path file : files(dir)) {
+            copyOutIfChanged(local.relativize(file).toString().replace(java.io.File.separatorChar, '/'));
+        }
+    }
+
     @Override
     public void close() {
+        if (!scratch) {
+            return;
+        }
         try (Stream<Path> tree = Files.walk(local)) {
             for (Path p : tree.sorted(java.util.Comparator.reverseOrder()).toList()) {
                 Files.deleteIfExists(p);
@@ -143,7 +197,7 @@ final class StagedTraining implements AutoCloseable {
         Path to = local.resolve(relative);
         Files.createDirectories(to.getParent());
         try (InputStream in = fs.open(from)) {
-            Files.copy(in, to);
+            Files.copy(in, to, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
         }
         pulled.put(relative, stamp(to));
     }

@@ -100,6 +100,28 @@ class SparkRunTest {
         assertTrue(Files.isRegularFile(runs.resolve("hadoop/predictions/teacher.json")));
     }
 
+    /**
+     * The run directory elsewhere (hdfs:// or s3a:// on a cluster; another directory's file: URI here),
+     * the driver's a local copy of it: tasks read from and write to it alone, and it ends holding the
+     * whole run (summary, report, models, checkpoints); the figures are the local run's.
+     */
+    @Test
+    void aRunDirectoryElsewhereThanTheDriversIsWrittenThroughHadoopsFileSystem() throws Exception {
+        Path shared = runs.resolve("elsewhere");
+        RunSummary summary = runFailingTheTeachersFirstAttempt("driver-copy",
+                new SparkConf().set(SparkTrainings.RUN_DIRECTORY, shared.toUri().toString()));
+        assertEquals(local, figures(summary));
+        for (String file : List.of("summary.json", "report.html", "checkpoints/progress.json", "models/teacher.zip",
+                "models/student-from-assistant-seed1.zip", "logits/assistant-from-teacher.bin", "predictions/teacher.json")) {
+            assertTrue(Files.isRegularFile(shared.resolve(file)), file);
+            assertTrue(java.util.Arrays.equals(Files.readAllBytes(shared.resolve(file)),
+                    Files.readAllBytes(runs.resolve("driver-copy").resolve(file))), file + " as the driver's copy");
+        }
+        assertTrue(Files.isDirectory(shared.resolve("checkpoints/student-baseline-seed1")), "the tasks' checkpoints");
+        assertTrue(!Files.exists(runs.resolve("driver-copy/checkpoints/student-baseline-seed1")),
+                "the tasks wrote only there");
+    }
+
     /** The run in {@code runs/<name>} on local[2,2], the teacher's first attempt failing after epoch 1. */
     private static RunSummary runFailingTheTeachersFirstAttempt(String name, SparkConf conf) throws Exception {
         Path attempts = runs.resolve(name + "-attempts.txt");

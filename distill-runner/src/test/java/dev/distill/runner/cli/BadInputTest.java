@@ -129,9 +129,9 @@ class BadInputTest {
     }
 
     @Test
-    void runDirectoryGivenAsAnHdfsUriIsOneLine() {
+    void runDirectoryOnHdfsWithoutSparkIsOneLine() {
         rejected(CliRun.of("run", CliRun.repoFile("configs/digits-takd.yaml").toString(), "--out", "hdfs://namenode/runs/x"),
-                "--out hdfs:/namenode/runs/x", "must be a local or mounted path");
+                "--out hdfs://namenode/runs/x", "needs --spark");
     }
 
     @Test
