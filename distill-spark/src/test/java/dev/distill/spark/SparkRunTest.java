@@ -78,15 +78,11 @@ class SparkRunTest {
                 Files.readAllLines(runs.resolve("spark/metrics.jsonl")).size());
     }
 
-    @Test
-    void aTaskFailingMidTrainingIsRetriedFromItsCheckpointWithTheSameFigures() throws Exception {
-        assertEquals(local, figures(runFailingTheTeachersFirstAttempt("retried", new SparkConf())));
-    }
-
     /**
      * Tasks reach the run directory through Hadoop's FileSystem (a file: URI here; hdfs:// or s3a:// on
      * a cluster) and train in a local copy: the epoch-1 checkpoint the failed attempt sent is the one
-     * its retry continues from, and the directory is the local run's (no Hadoop .crc files).
+     * its retry continues from, and the directory is the local run's (no Hadoop .crc files). (A retry
+     * on the run directory as a path: {@link #anExecutorJvmKilledMidTrainingIsReplacedAndItsTrainingResumesFromItsCheckpoint}.)
      */
     @Test
     void aRunDirectoryReachedThroughHadoopsFileSystemGivesTheSameFiguresAndRetriesFromItsCheckpoint() throws Exception {
