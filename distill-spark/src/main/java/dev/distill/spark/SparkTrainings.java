@@ -1,11 +1,11 @@
 package dev.distill.spark;
 
+import dev.distill.core.train.TeacherLogits;
 import dev.distill.core.train.TrainingListener;
 import dev.distill.runner.config.DefaultPaths;
 import dev.distill.runner.pipeline.Pipeline;
 import dev.distill.runner.pipeline.Progress;
 import dev.distill.runner.pipeline.TrainingRunner;
-import dev.distill.core.train.TeacherLogits;
 import dev.distill.runner.report.Json;
 import java.io.PrintStream;
 import java.nio.file.Path;
@@ -20,7 +20,9 @@ import org.nd4j.linalg.factory.Nd4j;
 /**
  * A run's independent trainings as Spark tasks: one task per training, each calling
  * {@link Pipeline#trainInTask} on the run directory, which every executor reaches at the same path
- * (local[N]'s executors share this machine's file system; a cluster needs a mounted shared path).
+ * (local[N]'s executors share this machine's file system; a cluster needs a mounted shared path) or
+ * through Hadoop's FileSystem ({@value #HADOOP_RUN_DIRECTORY}, {@value #RUN_DIRECTORY}); and a
+ * teacher's logits over parts of the training set, one task per part.
  * A failed task is retried by Spark (spark.task.maxFailures on a cluster; {@code local[N,F]} tries a
  * task F times) and continues from its training's last checkpoint in the run directory.
  */
@@ -89,17 +91,11 @@ public final class SparkTrainings implements TrainingRunner {
         this.throughHadoop = runDirectory != null || settings.getBoolean(HADOOP_RUN_DIRECTORY, false);
         this.spark = new JavaSparkContext(settings);
         this.spark.setLogLevel("WARN");
-        this.spark.sc().addSparkListener(new FailedAttempts(out));
+        this.spark.sc().addSparkListener(new FailedAttempts());
     }
 
     /** Says each failed task attempt in one line: which training, which attempt, the error's first line. */
     private final class FailedAttempts extends org.apache.spark.scheduler.SparkListener {
-        private final PrintStream out;
-
-        FailedAttempts(PrintStream out) {
-            this.out = out;
-        }
-
         @Override
         public void onTaskEnd(org.apache.spark.scheduler.SparkListenerTaskEnd end) {
             if (!(end.reason() instanceof org.apache.spark.TaskFailedReason failed)
@@ -120,30 +116,26 @@ public final class SparkTrainings implements TrainingRunner {
     @Override
     public List<Progress.Finished> train(Path runDir, List<Pipeline.PlannedTraining> trainings) {
         String dir = runDir.toAbsolutePath().normalize().toString();
-        // an executor's working directory is its own: it finds the config and the shipped files where the driver does
-        String driverDir = Path.of("").toAbsolutePath().toString();
-        String home = DefaultPaths.home().toString();
+        Driver driver = Driver.here();
         TaskFault taskFault = fault;
         wave = List.copyOf(trainings);
         java.net.URI shared = shared(runDir);
         send(runDir, "logits", "models");
         Function<Pipeline.PlannedTraining, String> task = t -> {
-            if (System.getProperty("distill.home") == null) {
-                System.setProperty("distill.home", home);
-            }
+            Path driverDir = driver.adopt();
             List<TrainingListener> listeners = new java.util.ArrayList<>();
             List<TrainingListener> faults = taskFault.listeners(t, org.apache.spark.TaskContext.get().attemptNumber());
             if (shared == null) {
                 listeners.addAll(faults);
                 listeners.add(new EndsWhenKilled());
-                return Json.pretty(Pipeline.trainInTask(Path.of(dir), Path.of(driverDir), t, System.out, listeners));
+                return Json.pretty(Pipeline.trainInTask(Path.of(dir), driverDir, t, System.out, listeners));
             }
             try (StagedTraining staged = StagedTraining.pull(shared, t)) {
                 // first: an epoch's checkpoint goes out before anything else hears of the epoch (a fault, a kill)
                 listeners.add(new SendsCheckpoints(staged));
                 listeners.addAll(faults);
                 listeners.add(new EndsWhenKilled());
-                Progress.Finished done = Pipeline.trainInTask(staged.local(), Path.of(driverDir), t, System.out, listeners);
+                Progress.Finished done = Pipeline.trainInTask(staged.local(), driverDir, t, System.out, listeners);
                 staged.pushOutputs();
                 return Json.pretty(done);
             }
@@ -171,19 +163,16 @@ public final class SparkTrainings implements TrainingRunner {
             ranges.add(new long[] {from, to});
         }
         String dir = runDir.toAbsolutePath().normalize().toString();
-        String driverDir = Path.of("").toAbsolutePath().toString();
-        String home = DefaultPaths.home().toString();
+        Driver driver = Driver.here();
         java.net.URI shared = shared(runDir);
         send(runDir, "models/" + teacherId + ".zip");
         Function<long[], float[]> task = r -> {
-            if (System.getProperty("distill.home") == null) {
-                System.setProperty("distill.home", home);
-            }
+            Path driverDir = driver.adopt();
             if (shared == null) {
-                return Pipeline.teacherLogitsInTask(Path.of(dir), Path.of(driverDir), teacherId, r[0], r[1]);
+                return Pipeline.teacherLogitsInTask(Path.of(dir), driverDir, teacherId, r[0], r[1]);
             }
             try (StagedTraining staged = StagedTraining.pullTeacher(shared, teacherId)) {
-                return Pipeline.teacherLogitsInTask(staged.local(), Path.of(driverDir), teacherId, r[0], r[1]);
+                return Pipeline.teacherLogitsInTask(staged.local(), driverDir, teacherId, r[0], r[1]);
             }
         };
         wave = List.of();
@@ -197,6 +186,25 @@ public final class SparkTrainings implements TrainingRunner {
         }
         out.printf(java.util.Locale.ROOT, "  logits of %s: %d part(s) of the training set on %s%n", teacherId, parts, this);
         return Nd4j.create(all, new long[] {examples, total / examples}, 'c');
+    }
+
+    /**
+     * Where the driver finds things, for its tasks: an executor's working directory is its own (on a
+     * cluster, and with local-cluster), so a task reads the config path from the driver's working
+     * directory and the shipped files (the digits data) under the driver's {@code distill.home}.
+     */
+    private record Driver(String workingDirectory, String home) implements java.io.Serializable {
+        static Driver here() {
+            return new Driver(Path.of("").toAbsolutePath().toString(), DefaultPaths.home().toString());
+        }
+
+        /** In a task: takes the driver's {@code distill.home} unless this JVM has one; the driver's working directory. */
+        Path adopt() {
+            if (System.getProperty("distill.home") == null) {
+                System.setProperty("distill.home", home);
+            }
+            return Path.of(workingDirectory);
+        }
     }
 
     /** The run directory's URI tasks reach it at through Hadoop's FileSystem, or null: its path. */

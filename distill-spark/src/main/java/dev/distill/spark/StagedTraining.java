@@ -26,6 +26,8 @@ import org.apache.hadoop.fs.FileSystem;
  * the teachers' logits and models, its own checkpoints) are copied into a local scratch directory, it
  * trains there as in any run directory, and what it writes goes back: its checkpoints after each epoch
  * (so that a retry on another executor continues from them), its model and predictions at the end.
+ * The driver keeps its own run directory as such a copy when the run directory is on another file
+ * system ({@link #driverCopy}), sending and taking files around each Spark job.
  */
 final class StagedTraining implements AutoCloseable {
 
