@@ -152,7 +152,7 @@ public final class SparkTrainings implements TrainingRunner {
     }
 
     @Override
-    public INDArray teacherLogits(Path runDir, String teacherId, long examples) {
+    public INDArray teacherLogits(Path runDir, String teacherFile, long examples) {
         // parts of whole batches, as many as the cluster runs at once
         long batches = (examples + TeacherLogits.BATCH - 1) / TeacherLogits.BATCH;
         long parts = Math.max(1, Math.min(spark.defaultParallelism(), batches));
@@ -165,14 +165,14 @@ public final class SparkTrainings implements TrainingRunner {
         String dir = runDir.toAbsolutePath().normalize().toString();
         Driver driver = Driver.here();
         java.net.URI shared = shared(runDir);
-        send(runDir, "models/" + teacherId + ".zip");
+        send(runDir, teacherFile);
         Function<long[], float[]> task = r -> {
             Path driverDir = driver.adopt();
             if (shared == null) {
-                return Pipeline.teacherLogitsInTask(Path.of(dir), driverDir, teacherId, r[0], r[1]);
+                return Pipeline.teacherLogitsInTask(Path.of(dir), driverDir, teacherFile, r[0], r[1]);
             }
-            try (StagedTraining staged = StagedTraining.pullTeacher(shared, teacherId)) {
-                return Pipeline.teacherLogitsInTask(staged.local(), driverDir, teacherId, r[0], r[1]);
+            try (StagedTraining staged = StagedTraining.pullTeacher(shared, teacherFile)) {
+                return Pipeline.teacherLogitsInTask(staged.local(), driverDir, teacherFile, r[0], r[1]);
             }
         };
         wave = List.of();
@@ -184,7 +184,8 @@ public final class SparkTrainings implements TrainingRunner {
             System.arraycopy(part, 0, all, at, part.length);
             at += part.length;
         }
-        out.printf(java.util.Locale.ROOT, "  logits of %s: %d part(s) of the training set on %s%n", teacherId, parts, this);
+        out.printf(java.util.Locale.ROOT, "  logits of %s: %d part(s) of the training set on %s%n", teacherFile, parts,
+                this);
         return Nd4j.create(all, new long[] {examples, total / examples}, 'c');
     }
 

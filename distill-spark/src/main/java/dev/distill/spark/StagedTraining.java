@@ -101,9 +101,9 @@ final class StagedTraining implements AutoCloseable {
         return pull(runDir, checkpoints, List.of("logits", "models", checkpoints));
     }
 
-    /** Copies what computing the logits of {@code teacherId} reads: the run's config and the teacher's model. */
-    static StagedTraining pullTeacher(URI runDir, String teacherId) {
-        return pull(runDir, null, List.of("models/" + teacherId + ".zip"));
+    /** Copies what computing a teacher's logits reads: the run's config and the teacher's model file. */
+    static StagedTraining pullTeacher(URI runDir, String teacherFile) {
+        return pull(runDir, null, List.of(teacherFile));
     }
 
     /** @param checkpoints the training's checkpoint directory, or null for none (the teacher logits' tasks) */

@@ -63,7 +63,8 @@ class SparkRunTest {
         // the teachers' logits, computed over 2 parts of the 1,294 training examples (whole batches of 512):
         // the floats of computing them at once
         for (String teacher : List.of("teacher", "assistant-from-teacher")) {
-            assertTrue(said.contains("logits of " + teacher + ": 2 part(s) of the training set on Spark local[2]"), said);
+            assertTrue(said.contains("logits of models/" + teacher + ".zip: 2 part(s) of the training set on Spark local[2]"),
+                    said);
             assertTrue(java.util.Arrays.equals(Files.readAllBytes(runs.resolve("local/logits/" + teacher + ".bin")),
                     Files.readAllBytes(runs.resolve("spark/logits/" + teacher + ".bin"))), teacher);
         }

@@ -52,6 +52,18 @@ public final class DistillationChain {
                 Objects.requireNonNull(network, "network");
             }
         }
+
+        /**
+         * An automatic teacher assistant: the candidates of {@code family} between its chain's teacher and
+         * student are each distilled from the teacher and each teach the student; the candidate whose student
+         * has the best validation accuracy becomes the assistant ({@link AssistantFamily}).
+         */
+        record Auto(AssistantFamily family, TrainingSpec training) implements Model {
+            public Auto {
+                Objects.requireNonNull(family, "family");
+                Objects.requireNonNull(training, "training");
+            }
+        }
     }
 
     private final InputShape input;
@@ -61,8 +73,10 @@ public final class DistillationChain {
     private final Plan plan;
     private final long seed;
     private final Function<String, List<TrainingListener>> listeners;
+    /** Each automatic assistant's candidates, by model name, resolved against its chain when built. */
+    private final Map<String, List<AssistantFamily.Candidate>> candidates;
 
-    private DistillationChain(Builder b) {
+    private DistillationChain(Builder b, Map<String, List<AssistantFamily.Candidate>> candidates) {
         this.input = b.input;
         this.train = b.train;
         this.validation = b.validation;
@@ -70,6 +84,7 @@ public final class DistillationChain {
         this.plan = Plan.of(b.chains, model -> b.baseline && b.models.get(model) instanceof Model.Declared);
         this.seed = b.seed;
         this.listeners = b.listeners;
+        this.candidates = Map.copyOf(candidates);
     }
 
     public static Builder builder() {
@@ -88,6 +103,7 @@ public final class DistillationChain {
                 TeacherLogitsCache.Store.NONE);
         LinkTrainer links = new LinkTrainer(input, train, validation, logits);
         List<ChainResult.Trained> trained = new ArrayList<>();
+        List<ChainResult.Choice> choices = new ArrayList<>();
         for (Plan.Node node : plan.nodes()) {
             Model model = models.get(node.model());
             if (model instanceof Model.Given given) {
@@ -102,14 +118,55 @@ public final class DistillationChain {
                 trainMutual(plan.group(node), links, done, trained);
                 continue;
             }
-            Model.Declared declared = (Model.Declared) model;
-            Network net = links.build(node, declared.network(), declared.training(), seed);
-            TrainingResult result = links.fit(node, declared.network(), net,
-                    new Trainer(declared.training(), listeners.apply(node.id())), seed, null);
-            done.put(node.id(), net);
-            trained.add(new ChainResult.Trained(node, net, result));
+            if (model instanceof Model.Auto auto) {
+                choices.add(chooseAssistant(node, auto, links, done, trained));
+                continue;
+            }
+            trained.add(trainNode(node, (Model.Declared) model, links, done));
         }
-        return new ChainResult(trained);
+        return new ChainResult(trained, choices);
+    }
+
+    private ChainResult.Trained trainNode(Plan.Node node, Model.Declared declared, LinkTrainer links,
+            Map<String, Network> done) {
+        Network net = links.build(node, declared.network(), declared.training(), seed);
+        TrainingResult result = links.fit(node, declared.network(), net,
+                new Trainer(declared.training(), listeners.apply(node.id())), seed, null);
+        done.put(node.id(), net);
+        return new ChainResult.Trained(node, net, result);
+    }
+
+    /**
+     * An automatic assistant: every candidate distilled from the teacher, then the student distilled from
+     * each; the candidate whose student validates best ({@link ValidationChoice}) and that student become the
+     * plan's two nodes.
+     */
+    private ChainResult.Choice chooseAssistant(Plan.Node node, Model.Auto auto, LinkTrainer links,
+            Map<String, Network> done, List<ChainResult.Trained> trained) {
+        Plan.Node studentNode = plan.taughtBy(node);
+        Model.Declared student = (Model.Declared) models.get(studentNode.model());
+        List<AssistantFamily.Candidate> family = candidates.get(node.model());
+        List<ChainResult.Trained[]> pairs = new ArrayList<>();
+        List<double[]> validation = new ArrayList<>();
+        for (AssistantFamily.Candidate candidate : family) {
+            ChainResult.Trained assistant = trainNode(candidate.assistantNode(node),
+                    new Model.Declared(candidate.network(), auto.training()), links, done);
+            ChainResult.Trained taught = trainNode(candidate.studentNode(studentNode), student, links, done);
+            pairs.add(new ChainResult.Trained[] {assistant, taught});
+            validation.add(new double[] {taught.training().bestValidationAccuracy()});
+        }
+        int chosen = ValidationChoice.best(validation);
+        ChainResult.Trained[] pair = pairs.get(chosen);
+        done.put(node.id(), pair[0].network());
+        done.put(studentNode.id(), pair[1].network());
+        trained.add(new ChainResult.Trained(node, pair[0].network(), pair[0].training()));
+        trained.add(new ChainResult.Trained(studentNode, pair[1].network(), pair[1].training()));
+        List<ChainResult.Candidate> results = new ArrayList<>();
+        for (int i = 0; i < family.size(); i++) {
+            results.add(new ChainResult.Candidate(family.get(i), pairs.get(i)[0].training().bestValidationAccuracy(),
+                    List.of(validation.get(i)[0])));
+        }
+        return new ChainResult.Choice(node.id(), studentNode.id(), results, chosen);
     }
 
     /** Trains a mutual group together ({@link MutualLearning}), each student with its own seed. */
@@ -162,6 +219,15 @@ public final class DistillationChain {
         /** A model the chain trains. */
         public Builder addModel(String name, NetworkSpec network, TrainingSpec training) {
             return add(name, new Model.Declared(network, training));
+        }
+
+        /**
+         * An automatic teacher assistant, to be placed between a teacher and a student in one chain
+         * ({@code addChain(settings, "teacher", name, "student")}): the candidates of {@code family}, each
+         * trained with {@code training}, and the one whose student validates best kept.
+         */
+        public Builder addAutoAssistant(String name, AssistantFamily family, TrainingSpec training) {
+            return add(name, new Model.Auto(family, training));
         }
 
         /** A trained network that teaches and is never trained further. */
@@ -249,7 +315,39 @@ public final class DistillationChain {
             for (Chain chain : chains) {
                 check(chain, links);
             }
-            return new DistillationChain(this);
+            return new DistillationChain(this, autoCandidates());
+        }
+
+        /**
+         * Each automatic assistant's candidates, between its chain's neighbours: it must sit in exactly one
+         * sequence chain, with a teacher before it and a declared student after it.
+         */
+        private Map<String, List<AssistantFamily.Candidate>> autoCandidates() {
+            Map<String, List<AssistantFamily.Candidate>> out = new HashMap<>();
+            for (Map.Entry<String, Model> e : models.entrySet()) {
+                if (!(e.getValue() instanceof Model.Auto auto)) {
+                    continue;
+                }
+                String name = e.getKey();
+                List<Chain> in = chains.stream().filter(c -> c.models().contains(name)).toList();
+                if (in.isEmpty()) {
+                    continue;
+                }
+                if (in.size() > 1) {
+                    throw new IllegalArgumentException("automatic assistant '" + name + "' is in " + in.size()
+                            + " chains; it is chosen for one student: add one automatic assistant per chain");
+                }
+                List<String> names = in.get(0).models();
+                int at = names.indexOf(name);
+                try {
+                    out.put(name, auto.family().candidates(((Model.Declared) models.get(names.get(at + 1))).network(),
+                            models.get(names.get(at - 1)) instanceof Model.Declared t ? t.network() : null));
+                } catch (IllegalArgumentException problem) {
+                    throw new IllegalArgumentException("chain " + names + ": automatic assistant '" + name + "': "
+                            + problem.getMessage(), problem);
+                }
+            }
+            return out;
         }
 
         private Builder add(String name, Model model) {
@@ -275,6 +373,10 @@ public final class DistillationChain {
                 }
                 if (names.subList(0, i).contains(name)) {
                     throw new IllegalArgumentException(what + ": '" + name + "' appears twice");
+                }
+                if (models.get(name) instanceof Model.Auto) {
+                    throw new IllegalArgumentException(what + ": '" + name + "' is an automatic assistant; it goes "
+                            + "between a teacher and a student of a chain, e.g. teacher, " + name + ", student");
                 }
                 if (chain.distilled().contains(name) && models.get(name) instanceof Model.Given) {
                     throw new IllegalArgumentException(what + ": '" + name + "' is a given network, never trained, "
@@ -314,6 +416,21 @@ public final class DistillationChain {
                 if (i > 0 && models.get(name) instanceof Model.Given) {
                     throw new IllegalArgumentException("chain " + names + ": '" + name + "' is a given network, never "
                             + "trained, so it can only be the first model of a chain (the teacher)");
+                }
+                if (models.get(name) instanceof Model.Auto) {
+                    if (i == 0 || i == names.size() - 1) {
+                        throw new IllegalArgumentException("chain " + names + ": '" + name + "' is an automatic "
+                                + "assistant; it goes between a teacher and a student, e.g. teacher, " + name
+                                + ", student" + (names.size() == 2 ? " (a chain of two has no room for one)" : ""));
+                    }
+                    if (models.get(names.get(i + 1)) instanceof Model.Auto) {
+                        throw new IllegalArgumentException("chain " + names + ": two automatic assistants in a row; "
+                                + "each is chosen by the validation of the declared student it teaches");
+                    }
+                    if (chain.distillation().hint() != null) {
+                        throw new IllegalArgumentException("chain " + names + ": a hint names layers of declared "
+                                + "models; the automatic assistant '" + name + "' has none until it is chosen");
+                    }
                 }
                 if (i > 0 && chain.distillation().hint() != null
                         && models.get(names.get(i - 1)) instanceof Model.Declared teacher) {

@@ -3,10 +3,13 @@ package dev.distill.core.chain;
 import dev.distill.core.data.LabeledData;
 import dev.distill.core.eval.Accuracy;
 import dev.distill.core.loss.DistillationLoss;
+import dev.distill.core.train.CheckpointPolicy;
+import dev.distill.core.train.CheckpointSink;
 import dev.distill.core.train.EpochMetrics;
 import dev.distill.core.train.TrainingListener;
 import dev.distill.core.train.TrainingResult;
 import dev.distill.core.train.TrainingSpec;
+import dev.distill.core.train.TrainingState;
 import dev.distill.models.network.Network;
 import java.util.ArrayList;
 import java.util.List;
@@ -25,8 +28,10 @@ import org.nd4j.linalg.ops.transforms.Transforms;
  * alternating order. With two students at T=1 this is the paper's {@code CE + KL(p_other ‖ p_self)}; with
  * more, the gradient of KL to the peers' average equals the paper's average of the KL terms' gradients.
  *
- * <p>Each student keeps its best validation epoch, as the {@code Trainer} does. Not checkpointed: an
- * interrupted group trains again from its start. No augmentation: the peers would have to see the same views.
+ * <p>Each student keeps its best validation epoch, as the {@code Trainer} does. Checkpoints are taken at epoch
+ * ends only (every student's, with the same epoch, so that the group continues from a point all of them
+ * reached; the trainer's time-based checkpoints inside an epoch are not taken). No augmentation: the peers
+ * would have to see the same views.
  */
 public final class MutualLearning {
 
@@ -66,6 +71,35 @@ public final class MutualLearning {
      */
     public static List<TrainingResult> fit(List<Network> nets, TrainingSpec spec, double temperature,
             List<List<TrainingListener>> listeners, LabeledData train, LabeledData validation, long seed) {
+        return fit(nets, spec, temperature, listeners, train, validation, seed, Checkpoints.NONE);
+    }
+
+    /**
+     * A group's checkpoints: where each student's go (one sink per student, in the group's order), when, and
+     * where an interrupted group stood ({@code resumed}: one state per student, all at the end of one epoch,
+     * the networks restored from the same checkpoints; null to start from scratch).
+     */
+    public record Checkpoints(CheckpointPolicy policy, List<? extends CheckpointSink> sinks, List<TrainingState> resumed) {
+
+        /** No checkpoints, from scratch. */
+        public static final Checkpoints NONE = new Checkpoints(null, List.of(), null);
+
+        public Checkpoints {
+            sinks = List.copyOf(sinks);
+            resumed = resumed == null ? null : List.copyOf(resumed);
+            if (!sinks.isEmpty() && policy == null) {
+                throw new IllegalArgumentException("checkpoint sinks need a policy");
+            }
+        }
+    }
+
+    /**
+     * As {@link #fit(List, TrainingSpec, double, List, LabeledData, LabeledData, long)}, saving checkpoints to
+     * {@code checkpoints}' sinks and continuing from its resumed states: bit for bit the uninterrupted run.
+     */
+    public static List<TrainingResult> fit(List<Network> nets, TrainingSpec spec, double temperature,
+            List<List<TrainingListener>> listeners, LabeledData train, LabeledData validation, long seed,
+            Checkpoints checkpoints) {
         if (nets.size() < 2) {
             throw new IllegalArgumentException("mutual learning needs at least two students, found " + nets.size());
         }
@@ -79,8 +113,10 @@ public final class MutualLearning {
         for (int i = 0; i < n; i++) {
             order[i] = i;
         }
+        if (!checkpoints.sinks().isEmpty() && checkpoints.sinks().size() != k) {
+            throw new IllegalArgumentException(k + " students but " + checkpoints.sinks().size() + " checkpoint sinks");
+        }
         Random shuffle = new Random(seed);
-        Nd4j.getRandom().setSeed(dev.distill.models.network.Seeds.dl4j(seed));
         INDArray features = train.features();
         INDArray oneHot = train.oneHot();
         List<List<EpochMetrics>> history = new ArrayList<>();
@@ -91,8 +127,30 @@ public final class MutualLearning {
             history.add(new ArrayList<>());
             bestAccuracy[s] = Double.NEGATIVE_INFINITY;
         }
+        int done = 0;
+        double secondsBefore = 0;
+        List<TrainingState> resumed = checkpoints.resumed();
+        if (resumed == null) {
+            Nd4j.getRandom().setSeed(dev.distill.models.network.Seeds.dl4j(seed));
+        } else {
+            done = resumedEpochs(resumed, k, n);
+            for (int s = 0; s < k; s++) {
+                TrainingState r = resumed.get(s);
+                history.get(s).addAll(r.history());
+                bestParams[s] = r.bestParams();
+                bestAccuracy[s] = r.bestAccuracy();
+                bestEpoch[s] = r.bestEpoch();
+            }
+            secondsBefore = resumed.get(0).seconds();
+            // one generator for the group: every student's checkpoint holds the same state
+            Nd4j.getRandom().setStates(resumed.get(0).rngRoot(), resumed.get(0).rngNode());
+            // the shuffle's generator is not stored: replaying the epochs' shuffles puts it where it was
+            for (int e = 0; e < done; e++) {
+                dev.distill.core.train.Trainer.shuffleInPlace(order, shuffle);
+            }
+        }
         long started = System.nanoTime();
-        for (int epoch = 1; epoch <= spec.epochs(); epoch++) {
+        for (int epoch = done + 1; epoch <= spec.epochs(); epoch++) {
             long epochStart = System.nanoTime();
             for (int s = 0; s < k; s++) {
                 for (TrainingListener l : listeners.get(s)) {
@@ -126,31 +184,62 @@ public final class MutualLearning {
                 }
             }
             double seconds = (System.nanoTime() - epochStart) / 1e9;
+            boolean[] best = new boolean[k];
             for (int s = 0; s < k; s++) {
                 Network net = nets.get(s);
                 net.incrementEpochCount();
                 double accuracy = validation.size() > 0 ? Accuracy.of(net, validation) : Double.NaN;
-                EpochMetrics metrics = new EpochMetrics(epoch, lossSum[s] / n, accuracy, seconds, n / seconds);
-                history.get(s).add(metrics);
-                boolean best = validation.size() == 0 || accuracy > bestAccuracy[s];
-                if (best) {
+                history.get(s).add(new EpochMetrics(epoch, lossSum[s] / n, accuracy, seconds, n / seconds));
+                best[s] = validation.size() == 0 || accuracy > bestAccuracy[s];
+                if (best[s]) {
                     bestAccuracy[s] = accuracy;
                     bestEpoch[s] = epoch;
                     bestParams[s] = net.params().dup();
                 }
+            }
+            // every student's checkpoint before any listener hears of the epoch: one interrupted after the
+            // epoch finds the whole group there
+            if (!checkpoints.sinks().isEmpty() && checkpoints.policy().dueAtEpochEnd(epoch, spec.epochs())) {
+                double soFar = secondsBefore + (System.nanoTime() - started) / 1e9;
+                for (int s = 0; s < k; s++) {
+                    checkpoints.sinks().get(s).save(nets.get(s), new TrainingState(n, epoch, 0, 0, 0, history.get(s),
+                            bestEpoch[s], bestAccuracy[s], bestParams[s], soFar, Nd4j.getRandom().rootState(),
+                            Nd4j.getRandom().nodeState()));
+                }
+            }
+            for (int s = 0; s < k; s++) {
                 for (TrainingListener l : listeners.get(s)) {
-                    l.epochDone(metrics, best);
+                    l.epochDone(history.get(s).get(epoch - 1), best[s]);
                 }
             }
         }
         // the group trains as one: each student's time is the group's
-        double seconds = (System.nanoTime() - started) / 1e9;
+        double seconds = secondsBefore + (System.nanoTime() - started) / 1e9;
         List<TrainingResult> results = new ArrayList<>();
         for (int s = 0; s < k; s++) {
             nets.get(s).setParams(bestParams[s]);
             results.add(new TrainingResult(history.get(s), bestEpoch[s], bestAccuracy[s], seconds));
         }
         return results;
+    }
+
+    /** The epochs the resumed group finished, after checking that its students' states agree. */
+    private static int resumedEpochs(List<TrainingState> resumed, int students, int examples) {
+        if (resumed.size() != students) {
+            throw new IllegalArgumentException(students + " students but " + resumed.size() + " resumed states");
+        }
+        int done = resumed.get(0).completedEpochs();
+        for (TrainingState r : resumed) {
+            if (r.examples() != examples) {
+                throw new IllegalArgumentException("the checkpoint was made on " + r.examples()
+                        + " training examples, not " + examples);
+            }
+            if (!r.atEpochBoundary() || r.completedEpochs() != done) {
+                throw new IllegalArgumentException("a mutual group continues from one epoch end of all its students, "
+                        + "found epochs " + resumed.stream().map(TrainingState::completedEpochs).toList());
+            }
+        }
+        return done;
     }
 
     /**

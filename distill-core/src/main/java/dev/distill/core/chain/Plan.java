@@ -107,6 +107,17 @@ public record Plan(List<Node> nodes) {
     }
 
     /**
+     * The node distilled from {@code teacher} alone (a sequence link), the first in plan order: the student an
+     * automatic assistant is chosen for.
+     *
+     * @throws IllegalArgumentException if no node is
+     */
+    public Node taughtBy(Node teacher) {
+        return nodes.stream().filter(n -> teacher.id().equals(n.parentId()) && !n.mutual()).findFirst()
+                .orElseThrow(() -> new IllegalArgumentException("no node of the plan is distilled from " + teacher.id()));
+    }
+
+    /**
      * The plan of {@code chains}, plus a baseline (the student trained on labels alone) for each final
      * student model that {@code baseline} accepts.
      */

@@ -16,8 +16,17 @@ public final class InferenceSpeed {
     /** Examples per forward pass. */
     public static final int BATCH = 256;
 
-    /** Calls of each one-at-a-time predictor before timing. */
+    /** Calls of each one-at-a-time predictor before timing, unless {@link #WARM_UP_SECONDS} ends it first. */
     static final int WARM_UP_CALLS = 50_000;
+
+    /** Longest warm-up of one predictor, in seconds. */
+    static final double WARM_UP_SECONDS = 2.0;
+
+    /** Target length of one timed one-at-a-time pass, in seconds. */
+    static final double PASS_SECONDS = 0.25;
+
+    /** Fewest examples a one-at-a-time pass times, however slow the predictor. */
+    static final int MIN_TIMED_EXAMPLES = 100;
 
     private InferenceSpeed() {
     }
@@ -48,30 +57,48 @@ public final class InferenceSpeed {
 
     /**
      * Examples per second of each predictor run on one example at a time (distill-runtime's paths, as a
-     * device would call it), in turns, after {@value #WARM_UP_CALLS} warm-up calls each; median of
-     * {@code repeats} passes.
+     * device would call it), in turns, median of {@code repeats} passes. Each predictor is first warmed up
+     * for {@value #WARM_UP_CALLS} calls or {@value #WARM_UP_SECONDS} s, whichever ends first; a pass then
+     * times the first examples that take the slowest predictor about {@value #PASS_SECONDS} s (at least
+     * {@value #MIN_TIMED_EXAMPLES}, at most all of them), so that a conv student's 10,000 test images do
+     * not cost minutes while a dense student's still fill every pass.
      */
-    public static double[] oneAtATime(float[][] inputs, int repeats,
+    public static OneAtATime oneAtATime(float[][] inputs, int repeats,
             java.util.List<java.util.function.ToIntFunction<float[]>> predictors) {
         if (repeats < 1) {
             throw new IllegalArgumentException("repeats must be positive, got " + repeats);
         }
-        int sink = 0;
-        // enough calls for the JIT to compile the loops (a few hundred examples would time the interpreter)
-        for (java.util.function.ToIntFunction<float[]> p : predictors) {
-            for (int calls = 0; calls < WARM_UP_CALLS; calls += inputs.length) {
-                for (float[] x : inputs) {
-                    sink += p.applyAsInt(x);
-                }
-            }
+        if (inputs.length == 0) {
+            throw new IllegalArgumentException("no examples to time");
         }
+        int sink = 0;
+        // enough calls for the JIT to compile the loops (a few hundred examples would time the interpreter);
+        // a big model's loops are compiled long before its 50,000th call, hence the time bound
+        long budget = (long) (WARM_UP_SECONDS * 1e9);
+        double slowestCall = 0;
+        for (java.util.function.ToIntFunction<float[]> p : predictors) {
+            long start = System.nanoTime();
+            int calls = 0;
+            while (calls < WARM_UP_CALLS && System.nanoTime() - start < budget) {
+                sink += p.applyAsInt(inputs[calls++ % inputs.length]);
+            }
+            // the warm-up's second half, compiled code by then, prices one call
+            int half = Math.min(inputs.length, Math.max(1, calls / 2));
+            long t = System.nanoTime();
+            for (int i = 0; i < half; i++) {
+                sink += p.applyAsInt(inputs[i]);
+            }
+            slowestCall = Math.max(slowestCall, (System.nanoTime() - t) / 1e9 / half);
+        }
+        int timed = (int) Math.min(inputs.length,
+                Math.max(MIN_TIMED_EXAMPLES, Math.ceil(PASS_SECONDS / Math.max(slowestCall, 1e-9))));
         double[][] seconds = new double[predictors.size()][repeats];
         for (int r = 0; r < repeats; r++) {
             for (int k = 0; k < predictors.size(); k++) {
                 java.util.function.ToIntFunction<float[]> p = predictors.get(k);
                 long start = System.nanoTime();
-                for (float[] x : inputs) {
-                    sink += p.applyAsInt(x);
+                for (int i = 0; i < timed; i++) {
+                    sink += p.applyAsInt(inputs[i]);
                 }
                 seconds[k][r] = (System.nanoTime() - start) / 1e9;
             }
@@ -80,7 +107,14 @@ public final class InferenceSpeed {
         if (sink == Integer.MIN_VALUE) {
             System.out.print("");
         }
-        return rates(seconds, inputs.length);
+        return new OneAtATime(rates(seconds, timed), timed);
+    }
+
+    /**
+     * What {@link #oneAtATime} measured: examples per second of each predictor, in the order given, and how
+     * many examples each timed pass ran.
+     */
+    public record OneAtATime(double[] samplesPerSecond, int examplesTimed) {
     }
 
     /** Examples per second from each row of pass times: examples over the median pass. */

@@ -163,6 +163,23 @@ public final class CheckpointStore implements CheckpointSink {
      * reported to {@code warn} in one line naming its file.
      */
     public Optional<Restored> newestGood(Consumer<String> warn) {
+        return newestGood(warn, e -> true);
+    }
+
+    /**
+     * The newest intact checkpoint taken at the end of epoch {@code epochs}, or empty: the point every
+     * student of a mutual group reached, when one of them was checkpointed past it before an interruption.
+     */
+    public Optional<Restored> goodAtEpochEnd(int epochs, Consumer<String> warn) {
+        return newestGood(warn, e -> e.epochsDone() == epochs && e.nextExample() == 0);
+    }
+
+    /** The manifest's entries, oldest first (empty if there is none or it cannot be read). */
+    public List<Entry> entries() {
+        return List.copyOf(readManifestQuietly());
+    }
+
+    private Optional<Restored> newestGood(Consumer<String> warn, java.util.function.Predicate<Entry> wanted) {
         if (!Files.isDirectory(dir)) {
             return Optional.empty();
         }
@@ -183,6 +200,9 @@ public final class CheckpointStore implements CheckpointSink {
         }
         for (int i = entries.size() - 1; i >= 0; i--) {
             Entry e = entries.get(i);
+            if (!wanted.test(e)) {
+                continue;
+            }
             Path file = dir.resolve(e.file());
             String problem = check(e, file);
             if (problem == null) {

@@ -23,7 +23,8 @@ public record CheckpointPolicy(int everyEpochs, int keep, double everyMinutes) {
         }
     }
 
-    boolean dueAtEpochEnd(int epoch, int epochs) {
+    /** Whether a checkpoint is due at the end of {@code epoch} of {@code epochs}. */
+    public boolean dueAtEpochEnd(int epoch, int epochs) {
         return epoch % everyEpochs == 0 || epoch == epochs;
     }
 

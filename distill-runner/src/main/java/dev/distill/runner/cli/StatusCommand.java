@@ -119,8 +119,16 @@ final class StatusCommand implements Callable<Integer> {
     }
 
     private static String nodeState(RunDirectory run, ExperimentConfig config, Plan.Node node, Progress progress) {
+        if (config.models().get(node.model()) instanceof ModelConfig.Auto auto
+                && progress.finished(node.id(), config.seed()) == null) {
+            long done = auto.candidates().stream()
+                    .filter(c -> progress.finished(c.of().assistantNode(node).id(), config.seed()) != null).count();
+            return String.format(Locale.ROOT, "automatic assistant: %d of %d candidate(s) trained, not chosen yet", done,
+                    auto.candidates().size());
+        }
         if (!(config.models().get(node.model()) instanceof ModelConfig.Declared declared)) {
-            return "loaded from a file (nothing to train)";
+            return config.models().get(node.model()) instanceof ModelConfig.Auto ? "the chosen candidate: finished"
+                    : "loaded from a file (nothing to train)";
         }
         List<Long> seeds = node.perSeed() ? config.seeds() : List.of(config.seed());
         List<String> parts = new ArrayList<>();

@@ -51,6 +51,10 @@ final class ValidateCommand implements Callable<Integer> {
             String what = model instanceof ModelConfig.Declared d
                     ? String.format(Locale.ROOT, "%,d params, %,d multiply-adds/example, %d epochs",
                             d.cost().params(), d.cost().multiplyAdds(), d.training().epochs())
+                    : model instanceof ModelConfig.Auto auto ? String.format(Locale.ROOT, "automatic: %s, %d epochs; "
+                            + "the one whose student validates best", String.join(", ", auto.candidates().stream()
+                                    .map(c -> String.format(Locale.ROOT, "%s (%,d params)", c.of().label(),
+                                            c.model().cost().params())).toList()), auto.training().epochs())
                     : dependencies.containsKey(node.model()) ? "loaded: " + dependencies.get(node.model()).describe()
                     : "loaded from " + ((ModelConfig.Pretrained) model).file()
                             + (((ModelConfig.Pretrained) model).onnx() != null ? " (ONNX, run by ONNX Runtime)" : "");

@@ -51,7 +51,7 @@ final class ChainParser {
                     : DistillationSettings.dkd(t, d.number("alpha", base.alpha()), d.number("beta", base.beta()), hard))
                     .withHint(hint);
         } catch (dev.distill.core.SettingException e) {
-            throw d.error(e.key(), e.getMessage());
+            throw d.error(e);
         }
     }
 
@@ -111,6 +111,18 @@ final class ChainParser {
                 if (i > 0 && models.get(name) instanceof ModelConfig.Pretrained) {
                     throw top.error(names.get(i), where, "'" + name + "' is loaded from a file and is never "
                             + "trained, so it can only be the first model of a chain (the teacher)");
+                }
+                if (models.get(name) instanceof ModelConfig.Auto) {
+                    String problem = i == 0 || i == names.size() - 1 ? "it goes between a teacher and a student, "
+                            + "e.g. [teacher, " + name + ", student]" + (names.size() == 2 ? "; a chain of two has no "
+                            + "room for one" : "")
+                            : models.get(chain.get(i - 1)) instanceof ModelConfig.Auto ? "two automatic assistants in "
+                            + "a row; each is chosen by the validation of the declared student it teaches"
+                            : settings.hint() != null ? "a hint names layers of declared models, and an automatic "
+                            + "assistant has none until it is chosen: drop the hint from this chain" : null;
+                    if (problem != null) {
+                        throw top.error(names.get(i), where, "'" + name + "' is an automatic assistant: " + problem);
+                    }
                 }
                 if (i > 0) {
                     String teacher = chain.get(i - 1);
@@ -172,7 +184,8 @@ final class ChainParser {
 
     /** Why {@code settings}' hint cannot join {@code teacher} to {@code student}, or null (also without a hint). */
     private static String hintProblem(DistillationSettings settings, ModelConfig teacher, ModelConfig student) {
-        if (settings.hint() == null) {
+        if (settings.hint() == null || teacher instanceof ModelConfig.Auto || student instanceof ModelConfig.Auto) {
+            // a chain with an automatic assistant and a hint is refused where the assistant is named
             return null;
         }
         if (teacher instanceof ModelConfig.Pretrained p) {
@@ -194,7 +207,7 @@ final class ChainParser {
         chain.allowOnly(Set.of("ensemble", "weights", "student", "distillation"));
         List<String> teachers = new ArrayList<>();
         for (Node n : chain.list("ensemble")) {
-            String name = known(chain, n, chain.child("ensemble"), models);
+            String name = knownNotAuto(chain, n, chain.child("ensemble"), models);
             if (teachers.contains(name)) {
                 throw chain.error(n, chain.child("ensemble"), "'" + name + "' appears twice in the ensemble");
             }
@@ -203,7 +216,7 @@ final class ChainParser {
         if (!chain.has("student")) {
             throw chain.error("student", "missing: name the model the ensemble teaches, e.g. student: student");
         }
-        String student = known(chain, chain.value("student"), chain.child("student"), models);
+        String student = knownNotAuto(chain, chain.value("student"), chain.child("student"), models);
         if (models.get(student) instanceof ModelConfig.Pretrained) {
             throw chain.error("student", "'" + student + "' is loaded from a file and is never trained, so it "
                     + "cannot be the ensemble's student");
@@ -236,7 +249,7 @@ final class ChainParser {
         List<String> students = new ArrayList<>();
         ModelConfig.Declared first = null;
         for (Node n : chain.list("mutual")) {
-            String name = known(chain, n, chain.child("mutual"), models);
+            String name = knownNotAuto(chain, n, chain.child("mutual"), models);
             if (!(models.get(name) instanceof ModelConfig.Declared declared)) {
                 throw chain.error(n, chain.child("mutual"), "'" + name + "' is loaded from a file and is never "
                         + "trained; mutual learning trains every model it names");
@@ -256,6 +269,66 @@ final class ChainParser {
         DistillationSettings settings = chain.has("distillation")
                 ? distillation(chain.map("distillation"), defaults.withHint(null)) : defaults.withHint(null);
         return YamlMap.check(chain, "mutual", () -> Chain.mutual(students, settings));
+    }
+
+    /** A model name of an ensemble or a mutual group: declared, and not an automatic assistant. */
+    private static String knownNotAuto(YamlMap chain, Node n, String where, Map<String, ModelConfig> models) {
+        String name = known(chain, n, where, models);
+        if (models.get(name) instanceof ModelConfig.Auto) {
+            throw chain.error(n, where, "'" + name + "' is an automatic assistant: it goes between a teacher and a "
+                    + "student of a chain, e.g. [teacher, " + name + ", student]");
+        }
+        return name;
+    }
+
+    /**
+     * Each automatic assistant's candidates, made from its chain's student and teacher ({@link
+     * dev.distill.core.chain.AssistantFamily}): it must be in exactly one chain; what the family cannot give
+     * (no room between the two, a width outside it) is an error at its declaration.
+     */
+    static void autoAssistants(YamlMap top, Map<String, ModelConfig> models, List<Chain> chains, DataConfig data) {
+        YamlMap declared = top.map("models");
+        for (ModelConfig model : List.copyOf(models.values())) {
+            if (!(model instanceof ModelConfig.Auto auto)) {
+                continue;
+            }
+            String name = auto.name();
+            if (!(data.validationSplit() > 0)) {
+                throw declared.error(declared.keyNode(name), declared.child(name), "an automatic assistant is chosen "
+                        + "on the validation split, and data.validation_split is 0; set it, e.g. validation_split: 0.1");
+            }
+            List<Chain> in = chains.stream().filter(c -> c.models().contains(name)).toList();
+            if (in.size() != 1) {
+                throw declared.error(declared.keyNode(name), declared.child(name), in.isEmpty()
+                        ? "an automatic assistant in no chain: put it between a teacher and a student, e.g. "
+                                + "[teacher, " + name + ", student]"
+                        : "an automatic assistant is chosen for one student, and '" + name + "' is in " + in.size()
+                                + " chains: declare one automatic assistant per chain");
+            }
+            List<String> names = in.get(0).models();
+            int at = names.indexOf(name);
+            ModelConfig teacher = models.get(names.get(at - 1));
+            ModelConfig.Declared student = (ModelConfig.Declared) models.get(names.get(at + 1));
+            List<dev.distill.core.chain.AssistantFamily.Candidate> candidates;
+            try {
+                candidates = auto.family().candidates(student.network(),
+                        teacher instanceof ModelConfig.Declared t ? t.network() : null);
+            } catch (IllegalArgumentException e) {
+                throw declared.error(declared.keyNode(name), declared.child(name), "between " + names.get(at - 1)
+                        + " and " + names.get(at + 1) + ": " + e.getMessage());
+            }
+            List<ModelConfig.Auto.Candidate> resolved = new ArrayList<>();
+            for (dev.distill.core.chain.AssistantFamily.Candidate c : candidates) {
+                String candidate = name + "_" + c.label();
+                if (models.containsKey(candidate)) {
+                    throw declared.error(declared.keyNode(candidate), declared.child(candidate), "the name of a "
+                            + "candidate of the automatic assistant '" + name + "'; rename this model");
+                }
+                resolved.add(new ModelConfig.Auto.Candidate(c, new ModelConfig.Declared(candidate, c.network(),
+                        auto.training(), c.network().cost(data.input(), data.classes()))));
+            }
+            models.put(name, new ModelConfig.Auto(name, auto.family(), auto.training(), resolved));
+        }
     }
 
     /** A model name of a chain, checked against the declared models. */
@@ -282,7 +355,9 @@ final class ChainParser {
         String first = chain.string("born_again");
         Node at = chain.value("born_again");
         if (!(models.get(first) instanceof ModelConfig.Declared declared)) {
-            throw chain.error("born_again", models.containsKey(first)
+            throw chain.error("born_again", models.get(first) instanceof ModelConfig.Auto
+                    ? "'" + first + "' is an automatic assistant: a born-again chain retrains a declared architecture"
+                    : models.containsKey(first)
                     ? "'" + first + "' is loaded from a file: a born-again chain retrains the teacher's architecture,"
                             + " so it needs a declared model (layers:, graph: or zoo:)"
                     : "no model named '" + first + "'; declared models: " + String.join(", ", models.keySet()));

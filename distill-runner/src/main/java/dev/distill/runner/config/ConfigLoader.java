@@ -195,6 +195,7 @@ public final class ConfigLoader {
                     ? ChainParser.distillation(top.map("distillation"), DistillationSettings.DEFAULTS)
                     : DistillationSettings.DEFAULTS;
             List<Chain> chains = ChainParser.chains(top, models, defaults);
+            ChainParser.autoAssistants(top, models, chains, data);
             boolean baseline = top.bool("baseline", true);
             List<Long> seeds = new ArrayList<>();
             if (top.has("seeds")) {

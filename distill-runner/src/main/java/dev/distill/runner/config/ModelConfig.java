@@ -38,6 +38,30 @@ public sealed interface ModelConfig {
     }
 
     /**
+     * An automatic teacher assistant ({@code assistant: auto}): the candidates of {@code family} between its
+     * chain's teacher and student, each trained with {@code training}; the one whose student has the best
+     * validation accuracy becomes the assistant. {@code candidates} are resolved against the chain (empty
+     * until then, and for an assistant in no chain).
+     */
+    record Auto(String name, dev.distill.core.chain.AssistantFamily family, TrainingSpec training,
+            java.util.List<Candidate> candidates) implements ModelConfig {
+
+        /** One candidate, and its declared model ({@code <name>_<label>}, its cost on the data's input). */
+        public record Candidate(dev.distill.core.chain.AssistantFamily.Candidate of, Declared model) {
+        }
+
+        public Auto {
+            candidates = java.util.List.copyOf(candidates);
+        }
+
+        /** The candidate of this label ({@code w32}). */
+        public Candidate candidate(String label) {
+            return candidates.stream().filter(c -> c.of().label().equals(label)).findFirst()
+                    .orElseThrow(() -> new IllegalArgumentException("no candidate " + label + " of " + name));
+        }
+    }
+
+    /**
      * A pretrained model file, never trained further: a DL4J file (ModelSerializer zip), or an ONNX
      * model run by ONNX Runtime ({@code onnx} says how to feed it; null for a DL4J file), or the model
      * file of another config's run ({@code from} says which; null otherwise).

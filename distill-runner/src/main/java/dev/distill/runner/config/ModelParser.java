@@ -71,8 +71,16 @@ final class ModelParser {
                 throw m.error(m.keyNode(name), m.child(name),
                         "model names use letters, digits and '_' (they name files), found '" + name + "'");
             }
+            if (m.value(name) instanceof org.yaml.snakeyaml.nodes.ScalarNode scalar
+                    && scalar.getValue().equals(AUTO)) {
+                models.put(name, new ModelConfig.Auto(name, dev.distill.core.chain.AssistantFamily.DEFAULT,
+                        training(null, data), List.of()));
+                continue;
+            }
             YamlMap model = m.map(name);
-            if (model.has("file")) {
+            if (model.has(AUTO)) {
+                models.put(name, auto(name, model, data));
+            } else if (model.has("file")) {
                 model.allowOnly(Set.of("file"));
                 Path file = YamlMap.resolve(base, model.string("file"));
                 String problem = dev.distill.core.io.ModelFileCheck.problem(file);
@@ -90,6 +98,40 @@ final class ModelParser {
             }
         }
         return models;
+    }
+
+    /** The key, or the value, that declares an automatic teacher assistant. */
+    static final String AUTO = "auto";
+
+    /**
+     * {@code {auto: {count: 3} | {widths: [32, 64]}, training: {...}}}: an automatic teacher assistant, its
+     * family checked here and its candidates made when its chain is known ({@link ChainParser#autoAssistants}).
+     */
+    private ModelConfig.Auto auto(String name, YamlMap model, DataConfig data) {
+        model.allowOnly(Set.of(AUTO, "training"));
+        dev.distill.core.chain.AssistantFamily family = dev.distill.core.chain.AssistantFamily.DEFAULT;
+        if (!(model.value(AUTO) instanceof org.yaml.snakeyaml.nodes.ScalarNode s && s.getValue().equals("true"))) {
+            YamlMap a = model.map(AUTO);
+            a.allowOnly(Set.of("count", "widths"));
+            if (a.has("widths")) {
+                List<Integer> widths = new ArrayList<>();
+                for (Node n : a.list("widths")) {
+                    double w = a.parseNumber(n, a.child("widths"));
+                    if (w != Math.rint(w) || w < 1 || w > 1_000_000) {
+                        throw a.error(n, a.child("widths"), "a width is a positive whole number of units or filters, "
+                                + "found " + YamlMap.describe(n));
+                    }
+                    widths.add((int) w);
+                }
+                family = YamlMap.check(a, "widths", () -> a.has("count")
+                        ? new dev.distill.core.chain.AssistantFamily(widths, a.integer("count"))
+                        : dev.distill.core.chain.AssistantFamily.widths(widths));
+            } else if (a.has("count")) {
+                family = YamlMap.check(a, "count", () -> dev.distill.core.chain.AssistantFamily.count(a.integer("count")));
+            }
+        }
+        return new ModelConfig.Auto(name, family, training(model.has("training") ? model.map("training") : null, data),
+                List.of());
     }
 
     /**

@@ -294,31 +294,8 @@ final class StageParser {
         return learningRate;
     }
 
-    /**
-     * A settings record's refusal placed at its key: a {@link SettingException} names the key (a dotted path
-     * such as {@code layers.dense_0} for a nested one); anything else is placed at the stage.
-     */
+    /** A settings record's refusal placed at its key ({@link YamlMap#error(SettingException)}), else at the stage. */
     private static ConfigException located(YamlMap s, IllegalArgumentException e) {
-        if (e instanceof SettingException se) {
-            String[] path = se.key().split("\\.", 2);
-            YamlMap at = s;
-            String key = path[0];
-            if (path.length == 2 && s.has(path[0])) {
-                at = s.map(path[0]);
-                key = path[1];
-            }
-            if (at.has(key)) {
-                // the message starts with its key for Java callers; the located error names the key already
-                String m = e.getMessage();
-                for (String prefix : List.of(se.key() + " ", key + " ")) {
-                    if (m.startsWith(prefix)) {
-                        m = m.substring(prefix.length());
-                        break;
-                    }
-                }
-                return at.error(key, m);
-            }
-        }
-        return s.error(s.node(), s.path(), e.getMessage());
+        return e instanceof SettingException se ? s.error(se) : s.error(s.node(), s.path(), e.getMessage());
     }
 }

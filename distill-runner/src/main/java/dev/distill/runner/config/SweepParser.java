@@ -90,6 +90,10 @@ final class SweepParser {
                 throw s.error(n, s.child("models"), "'" + name + "' is loaded from a file and never trained, so "
                         + "there is nothing to sweep");
             }
+            if (models.get(name) instanceof ModelConfig.Auto) {
+                throw s.error(n, s.child("models"), "'" + name + "' is an automatic assistant, and its candidates "
+                        + "and their students are already chosen on validation; sweep the models of other chains");
+            }
             if (chains.stream().anyMatch(c -> c.kind() == Chain.Kind.MUTUAL && c.models().contains(name))) {
                 throw s.error(n, s.child("models"), "'" + name + "' is a mutual student, trained with its group, "
                         + "not one sweep point at a time: set its group's distillation block instead");

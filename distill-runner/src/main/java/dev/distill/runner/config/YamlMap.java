@@ -229,6 +229,30 @@ final class YamlMap {
         return error(has(key) ? value(key) : owner, child(key), problem);
     }
 
+    /**
+     * A settings record's refusal placed at the key it names: a dotted key ({@code layers.dense_0},
+     * {@code calibration.percentile}) is followed into the nested mapping; a key the file does not hold (a
+     * default the record filled in) is named at its mapping's line. The message starts with the key for
+     * Java callers; the located error names the key already, so that prefix is dropped.
+     */
+    ConfigException error(dev.distill.core.SettingException e) {
+        String[] path = e.key().split("\\.", 2);
+        YamlMap at = this;
+        String key = path[0];
+        if (path.length == 2 && has(path[0]) && value(path[0]) instanceof MappingNode) {
+            at = map(path[0]);
+            key = path[1];
+        }
+        String m = e.getMessage();
+        for (String prefix : java.util.List.of(e.key() + " ", key + " ")) {
+            if (m.startsWith(prefix)) {
+                m = m.substring(prefix.length());
+                break;
+            }
+        }
+        return at.error(key, m);
+    }
+
     static String describe(Node n) {
         if (n instanceof MappingNode) {
             return "a mapping";

@@ -67,6 +67,6 @@ public final class Backfill {
         }
         return new RunSummary(summary.name(), summary.config(), summary.started(), summary.finished(),
                 summary.dataset(), summary.seeds(), dev.distill.runner.report.KdVerdict.attach(models),
-                summary.provenance(), summary.logitsSeconds(), summary.sweeps());
+                summary.provenance(), summary.logitsSeconds(), summary.sweeps(), summary.assistants());
     }
 }

@@ -30,9 +30,27 @@ public final class ExperimentPlan {
             if (config.models().get(node.model()) instanceof ModelConfig.Declared) {
                 long seeds = node.perSeed() ? config.seeds().size() : 1;
                 n += seeds * (1 + Sweep.labels(config, node).size());
+            } else if (config.models().get(node.model()) instanceof ModelConfig.Auto auto) {
+                // every candidate once, and its student over the student's seeds; the student's node, counted
+                // above as one student, is the chosen candidate's
+                long candidates = auto.candidates().size();
+                long seeds = plan.taughtBy(node).perSeed() ? config.seeds().size() : 1;
+                n += candidates + (candidates - 1) * seeds;
             }
         }
         return n;
+    }
+
+    /**
+     * Whether {@code node} is made by an automatic assistant's choice: the assistant's node, or the node it
+     * teaches. Neither is swept or trained as itself: each is the chosen candidate's.
+     */
+    public static boolean chosenByAutoAssistant(ExperimentConfig config, Plan plan, Plan.Node node) {
+        if (config.models().get(node.model()) instanceof ModelConfig.Auto) {
+            return true;
+        }
+        return node.parentId() != null && plan.nodes().stream().anyMatch(n -> n.id().equals(node.parentId())
+                && config.models().get(n.model()) instanceof ModelConfig.Auto);
     }
 
     /**

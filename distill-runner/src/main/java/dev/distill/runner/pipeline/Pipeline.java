@@ -18,6 +18,7 @@ import dev.distill.core.train.EpochMetrics;
 import dev.distill.core.train.Trainer;
 import dev.distill.core.train.TrainingListener;
 import dev.distill.core.train.TrainingResult;
+import dev.distill.core.train.TrainingSpec;
 import dev.distill.core.train.TrainingState;
 import dev.distill.models.network.Network;
 import dev.distill.runner.config.ExperimentConfig;
@@ -94,6 +95,11 @@ public final class Pipeline {
     private final boolean inTask;
     /** The trainings ({@code id#seed}) this session's runner trained: the log says so, not "finished earlier". */
     private final java.util.Set<String> trainedByRunner = new java.util.HashSet<>();
+    /**
+     * How the nodes an automatic assistant's choice made came to be, by node id, for the console
+     * ({@code candidate w32, chosen on its student's validation}).
+     */
+    private final Map<String, String> chosenAs = new HashMap<>();
     /** Told of each epoch besides the console and the metrics log (a task's fault injection in tests). */
     private final List<TrainingListener> extraListeners;
 
@@ -191,6 +197,7 @@ public final class Pipeline {
         Plan plan = ExperimentPlan.of(config);
         List<ModelEntry> entries = new ArrayList<>();
         List<SweepEntry> sweeps = new ArrayList<>();
+        List<RunSummary.AssistantEntry> assistants = new ArrayList<>();
         // a swept link goes on as its chosen point: its settings are the ones later stages use
         List<Plan.Node> trained = new ArrayList<>();
         java.util.Set<String> dispatched = new java.util.HashSet<>();
@@ -198,7 +205,12 @@ public final class Pipeline {
             if (runner != null && !dispatched.contains(node.id())) {
                 runWave(plan, trained, dispatched);
             }
-            if (swept(node)) {
+            if (config.models().get(node.model()) instanceof ModelConfig.Auto auto) {
+                RunSummary.AssistantEntry choice = chooseAssistant(node, auto, plan);
+                assistants.add(choice);
+                entries.add(train(node, auto.candidate(choice.chosen()).model(), plan, null));
+                trained.add(node);
+            } else if (swept(node)) {
                 Sweep.Outcome outcome = sweep(node, plan);
                 sweeps.add(outcome.entry());
                 Plan.Node chosen = node.variant(node.id(), outcome.chosen().node().distillation());
@@ -219,7 +231,7 @@ public final class Pipeline {
                 config.data().classes(), data.train().size(), data.validation().size(), data.test().size());
         RunSummary summary = new RunSummary(config.name(), progress.configFile(), progress.started(),
                 Instant.now().toString(), dataset, config.seeds(), KdVerdict.attach(entries), Provenance.collect(),
-                progress.logitsSeconds(), sweeps);
+                progress.logitsSeconds(), sweeps, assistants);
         String table = SummaryTable.text(summary);
         run.write(MarkdownReport.FILE, MarkdownReport.markdown(summary, config.effectiveYaml()));
         writeHtmlReport(summary);
@@ -254,7 +266,86 @@ public final class Pipeline {
 
     private boolean swept(Plan.Node node) {
         return config.sweep() != null && config.models().get(node.model()) instanceof ModelConfig.Declared d
-                && Sweep.applies(config.sweep(), node, d);
+                && Sweep.applies(config.sweep(), node, d)
+                && !ExperimentPlan.chosenByAutoAssistant(config, ExperimentPlan.of(config), node);
+    }
+
+    /**
+     * An automatic assistant ({@link dev.distill.core.chain.AssistantFamily}): every candidate distilled from
+     * the teacher once, then the student it teaches distilled from each over the student's seeds, what is not
+     * finished yet (units {@code <id>@<label>}, saved under {@code sweep/}, never tested); the candidate whose
+     * student has the best mean validation accuracy ({@link dev.distill.core.chain.ValidationChoice}, the sweep's
+     * rule) becomes the assistant's node and its students the student's node: tested only then, as a sweep's
+     * chosen point is.
+     */
+    private RunSummary.AssistantEntry chooseAssistant(Plan.Node node, ModelConfig.Auto auto, Plan plan) {
+        Plan.Node student = plan.taughtBy(node);
+        ModelConfig.Declared studentModel = (ModelConfig.Declared) config.models().get(student.model());
+        List<Long> seeds = student.perSeed() ? config.seeds() : List.of(config.seed());
+        List<ModelConfig.Auto.Candidate> family = auto.candidates();
+        out.printf(Locale.ROOT, "%s: automatic assistant, %d candidate(s) (%s), each teaching %s over %d seed(s), "
+                + "chosen on %s's validation accuracy%n", node.id(), family.size(),
+                String.join(", ", family.stream().map(c -> c.of().label()).toList()),
+                student.id(), seeds.size(), student.id());
+        List<Progress.Finished> assistants = new ArrayList<>();
+        List<List<Progress.Finished>> students = new ArrayList<>();
+        List<double[]> validation = new ArrayList<>();
+        for (ModelConfig.Auto.Candidate candidate : family) {
+            Plan.Node unit = candidate.of().assistantNode(node);
+            assistants.add(trainUnit(unit, candidate.model(), config.seed(), unit.id(), true));
+            Plan.Node taught = candidate.of().studentNode(student);
+            List<Progress.Finished> perSeed = new ArrayList<>();
+            for (long seed : seeds) {
+                perSeed.add(trainUnit(taught, studentModel, seed,
+                        taught.id() + (seeds.size() > 1 ? " seed " + seed : ""), false));
+            }
+            students.add(perSeed);
+            validation.add(perSeed.stream().mapToDouble(f -> f.result().bestValidationAccuracy()).toArray());
+        }
+        int chosen = dev.distill.core.chain.ValidationChoice.best(validation);
+        String label = family.get(chosen).of().label();
+        out.printf(Locale.ROOT, "%s: chose %s (%s validation accuracy %.4f)%n", node.id(), label, student.id(),
+                dev.distill.core.chain.ValidationChoice.mean(validation.get(chosen)));
+        if (progress.finished(node.id(), config.seed()) == null) {
+            promote(node, assistants.get(chosen), true);
+        }
+        for (int i = 0; i < seeds.size(); i++) {
+            if (progress.finished(student.id(), seeds.get(i)) == null) {
+                promote(student, students.get(chosen).get(i), i == 0);
+            }
+        }
+        chosenAs.put(node.id(), "candidate " + label + ", chosen on " + student.id() + "'s validation");
+        chosenAs.put(student.id(), "taught by candidate " + label + ", chosen on validation");
+        List<RunSummary.AssistantCandidate> candidates = new ArrayList<>();
+        for (int i = 0; i < family.size(); i++) {
+            SummaryStatistics stats = new SummaryStatistics();
+            for (double v : validation.get(i)) {
+                stats.addValue(v);
+            }
+            List<Double> perSeed = java.util.Arrays.stream(validation.get(i)).boxed().toList();
+            double seconds = assistants.get(i).result().seconds()
+                    + students.get(i).stream().mapToDouble(f -> f.result().seconds()).sum();
+            candidates.add(new RunSummary.AssistantCandidate(family.get(i).of().label(), family.get(i).model().name(),
+                    family.get(i).of().width(), assistants.get(i).params(),
+                    assistants.get(i).result().bestValidationAccuracy(),
+                    dev.distill.core.chain.ValidationChoice.mean(validation.get(i)),
+                    perSeed.size() > 1 ? stats.getStandardDeviation() : null, perSeed, seconds, i == chosen));
+        }
+        return new RunSummary.AssistantEntry(node.id(), student.id(), label, candidates);
+    }
+
+    /** One candidate unit with one seed: read back if finished earlier, else trained, saved under sweep/, recorded. */
+    private Progress.Finished trainUnit(Plan.Node unit, ModelConfig.Declared model, long seed, String label,
+            boolean teaches) {
+        Progress.Finished done = progress.finished(unit.id(), seed);
+        if (done != null) {
+            out.printf(Locale.ROOT, "  %s: %s: validation accuracy %.4f%n", label, howFinished(done),
+                    done.result().bestValidationAccuracy());
+            return done;
+        }
+        done = trainOne(unit, model, seed, label, unit.id() + "-seed" + seed + ".zip", false, teaches, true);
+        record(done);
+        return done;
     }
 
     /**
@@ -326,6 +417,7 @@ public final class Pipeline {
             Progress.Finished done = progress.finished(node.id(), seed);
             if (done != null) {
                 String how = sweptPoint != null ? "sweep point " + sweptPoint + ", chosen on validation"
+                        : chosenAs.containsKey(node.id()) ? chosenAs.get(node.id())
                         : node.mutual() ? "trained with its mutual group" : howFinished(done);
                 out.printf(Locale.ROOT, "  %s: %s: test accuracy %.4f (%s)%n", label, how, done.testAccuracy(),
                         done.file());
@@ -458,17 +550,17 @@ public final class Pipeline {
     }
 
     /**
-     * In a runner's task: the logits of the finished teacher {@code teacherId} (its shipped model in
-     * {@code runDir}) on rows {@code [from, to)} of the run's training inputs, row after row; the driver
-     * puts the parts together ({@link TrainingRunner#teacherLogits}).
+     * In a runner's task: the logits of a finished teacher (its model file {@code teacherFile}, relative
+     * to {@code runDir}) on rows {@code [from, to)} of the run's training inputs, row after row; the
+     * driver puts the parts together ({@link TrainingRunner#teacherLogits}).
      */
-    public static float[] teacherLogitsInTask(Path runDir, Path driverDir, String teacherId, long from, long to) {
+    public static float[] teacherLogitsInTask(Path runDir, Path driverDir, String teacherFile, long from, long to) {
         RunDirectory run = RunDirectory.open(runDir);
         ExperimentConfig config = taskConfig(run, run.progress(), driverDir);
         INDArray rows = taskData(runDir, config).train().features()
                 .get(org.nd4j.linalg.indexing.NDArrayIndex.interval(from, to), org.nd4j.linalg.indexing.NDArrayIndex.all())
                 .dup(); // a copy: TeacherLogits' batches of this view came out empty here (ND4J M2.1: "Invalid input: length 0")
-        Network teacher = ModelReader.network(run.model(teacherId + ".zip"));
+        Network teacher = ModelReader.network(runDir.resolve(teacherFile));
         return dev.distill.core.train.TeacherLogits.compute(teacher, rows).data().asFloat();
     }
 
@@ -536,7 +628,8 @@ public final class Pipeline {
         String relative = (sweepPoint ? Sweep.DIR : "models") + "/" + fileName;
         ModelFiles.saveForShipping(net, run.root().resolve(relative));
         out.printf(Locale.ROOT, "  %s: %s (best epoch %d, val %.4f), %.1f s%n", label,
-                accuracy == null ? "not tested (a sweep point)" : String.format(Locale.ROOT, "test accuracy %.4f", accuracy),
+                accuracy == null ? "not tested (sweep points and candidates are compared on validation)"
+                        : String.format(Locale.ROOT, "test accuracy %.4f", accuracy),
                 result.bestEpoch(), result.bestValidationAccuracy(), result.seconds());
         if (keepAsTeacher) {
             teachers.put(node.id(), net);
@@ -547,25 +640,36 @@ public final class Pipeline {
 
     /**
      * Trains a mutual group with one seed ({@link MutualLearning}; each student starts from its own seed), saves
-     * and tests every student, records the peers as finished and returns {@code node}'s record. Not
-     * checkpointed: an interrupted group trains again from its start.
+     * and tests every student, records the peers as finished and returns {@code node}'s record. Checkpointed
+     * at epoch ends: an interrupted group continues from the last epoch end every student's checkpoint holds.
      */
     private Progress.Finished trainMutual(List<Plan.Node> group, Plan.Node node, long seed, boolean shipped) {
         List<Network> nets = new ArrayList<>();
-        List<List<TrainingListener>> listeners = new ArrayList<>();
+        List<CheckpointStore> stores = new ArrayList<>();
         for (int i = 0; i < group.size(); i++) {
             Plan.Node peer = group.get(i);
             ModelConfig.Declared declared = (ModelConfig.Declared) config.models().get(peer.model());
             nets.add(links.build(peer, declared.network(), declared.training(), MutualLearning.seedOf(seed, i)));
-            MetricsLog log = new MetricsLog(run, peer.id(), seed);
-            log.replace(List.of());
-            listeners.add(List.of(new ConsoleProgress(peer.id() + " seed " + seed, out, interactive), log));
+            stores.add(new CheckpointStore(run.checkpoints(peer.id(), seed), config.checkpoints().keep()));
         }
-        out.printf(Locale.ROOT, "  mutual learning: %s trained together, seed %d%n",
-                String.join(", ", group.stream().map(Plan.Node::id).toList()), seed);
-        List<TrainingResult> results = MutualLearning.fit(nets,
-                ((ModelConfig.Declared) config.models().get(group.get(0).model())).training(),
-                node.distillation().temperature(), listeners, data.train(), data.validation(), seed);
+        String members = String.join(", ", group.stream().map(Plan.Node::id).toList());
+        List<TrainingState> resumed = resumedGroup(stores, nets);
+        TrainingSpec spec = ((ModelConfig.Declared) config.models().get(group.get(0).model())).training();
+        List<List<TrainingListener>> listeners = new ArrayList<>();
+        for (int i = 0; i < group.size(); i++) {
+            MetricsLog log = new MetricsLog(run, group.get(i).id(), seed);
+            log.replace(resumed == null ? List.of() : resumed.get(i).history());
+            listeners.add(List.of(new ConsoleProgress(group.get(i).id() + " seed " + seed, out, interactive), log));
+        }
+        if (resumed == null) {
+            out.printf(Locale.ROOT, "  mutual learning: %s trained together, seed %d%n", members, seed);
+        } else {
+            out.printf(Locale.ROOT, "  mutual learning: %s trained together, seed %d, resuming from their checkpoints "
+                    + "(%d of %d epochs done)%n", members, seed, resumed.get(0).completedEpochs(), spec.epochs());
+        }
+        List<TrainingResult> results = MutualLearning.fit(nets, spec, node.distillation().temperature(), listeners,
+                data.train(), data.validation(), seed,
+                new MutualLearning.Checkpoints(config.checkpoints(), stores, resumed));
         Progress.Finished mine = null;
         for (int i = 0; i < group.size(); i++) {
             Plan.Node peer = group.get(i);
@@ -581,9 +685,60 @@ public final class Pipeline {
                 mine = done;
             } else {
                 progress = progress.with(done);
+                run.write(progress);
+                deleteTree(run.checkpoints(peer.id(), seed));
             }
         }
         return mine;
+    }
+
+    /**
+     * Where an interrupted mutual group stands: the newest epoch end at which every student has an intact
+     * checkpoint (their checkpoints are written one after another, so the last one may be missing), each
+     * network restored from it; null if there is none (the group starts over, saying so if it had any).
+     */
+    private List<TrainingState> resumedGroup(List<CheckpointStore> stores, List<Network> nets) {
+        java.util.Set<Integer> common = null;
+        for (CheckpointStore store : stores) {
+            java.util.Set<Integer> ends = new java.util.HashSet<>();
+            store.entries().stream().filter(e -> e.nextExample() == 0).forEach(e -> ends.add(e.epochsDone()));
+            if (common == null) {
+                common = ends;
+            } else {
+                common.retainAll(ends);
+            }
+        }
+        List<Integer> epochs = new ArrayList<>(common);
+        epochs.sort(java.util.Comparator.reverseOrder());
+        for (int epoch : epochs) {
+            List<CheckpointStore.Restored> restored = new ArrayList<>();
+            for (CheckpointStore store : stores) {
+                store.goodAtEpochEnd(epoch, line -> out.println("warning: " + line)).ifPresent(restored::add);
+            }
+            if (restored.size() < stores.size()) {
+                continue;
+            }
+            List<TrainingState> states = new ArrayList<>();
+            for (int i = 0; i < stores.size(); i++) {
+                try {
+                    restored.get(i).copyInto(nets.get(i));
+                } catch (IllegalArgumentException e) {
+                    throw new DistillException(e.getMessage(), e);
+                }
+                TrainingState state = restored.get(i).state();
+                if (state.examples() != data.train().size()) {
+                    throw new DistillException(restored.get(i).file() + ": made on " + state.examples()
+                            + " training examples, but the data now has " + data.train().size() + "; the data changed "
+                            + "since the run started: start a new run");
+                }
+                states.add(state);
+            }
+            return states;
+        }
+        if (stores.stream().anyMatch(s -> !s.entries().isEmpty())) {
+            out.println("warning: the mutual group's checkpoints share no intact epoch end; the group starts over");
+        }
+        return null;
     }
 
     /**
@@ -594,15 +749,16 @@ public final class Pipeline {
         if (onnxTeachers.containsKey(id)) {
             return Teacher.of("ONNX Runtime", onnxTeachers.get(id)::logits);
         }
-        Teacher here = Teacher.of(teachers.computeIfAbsent(id, k -> ModelReader.network(run.model(k + ".zip"))));
+        Teacher here = Teacher.of(teachers.computeIfAbsent(id, k -> ModelReader.network(teacherFile(k))));
         if (runner == null || inTask) {
             return here;
         }
         // with a runner, the logits on the whole training set (the cached ones) are computed over its parts there
+        String file = run.root().relativize(teacherFile(id)).toString().replace(java.io.File.separatorChar, '/');
         return new Teacher() {
             @Override
             public INDArray logits(INDArray features) {
-                return features == data.train().features() ? runner.teacherLogits(run.root(), id, features.rows())
+                return features == data.train().features() ? runner.teacherLogits(run.root(), file, features.rows())
                         : here.logits(features);
             }
 
@@ -616,6 +772,12 @@ public final class Pipeline {
                 return here.features(layer, inputs);
             }
         };
+    }
+
+    /** A teacher's file: {@code models/<id>.zip}, or, for a candidate unit ({@code <id>@<label>}), the one it was saved in. */
+    private Path teacherFile(String id) {
+        Progress.Finished unit = id.contains("@") ? progress.finished(id, config.seed()) : null;
+        return unit != null ? run.root().resolve(unit.file()) : run.model(id + ".zip");
     }
 
     private ModelEntry loaded(Plan.Node node, ModelConfig.Pretrained p) {

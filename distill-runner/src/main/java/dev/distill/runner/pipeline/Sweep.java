@@ -83,7 +83,8 @@ public final class Sweep {
     /** The labels of the points a link tries, in order; empty when the link is not swept (for {@code validate}). */
     public static List<String> labels(dev.distill.runner.config.ExperimentConfig config, Plan.Node node) {
         if (config.sweep() == null || !(config.models().get(node.model()) instanceof ModelConfig.Declared d)
-                || !applies(config.sweep(), node, d)) {
+                || !applies(config.sweep(), node, d)
+                || ExperimentPlan.chosenByAutoAssistant(config, ExperimentPlan.of(config), node)) {
             return List.of();
         }
         return units(config.sweep(), node, d).stream().map(u -> u.point().label()).toList();
@@ -111,24 +112,9 @@ public final class Sweep {
                 units.get(chosen).point().label(), points));
     }
 
-    /**
-     * The index of the highest mean; on a tie the earlier point, so the order of the grid decides and
-     * nothing else does.
-     */
+    /** The index of the point chosen: {@link dev.distill.core.chain.ValidationChoice#best}, the framework's one rule. */
     static int select(List<double[]> validationPerPoint) {
-        int best = -1;
-        double bestMean = Double.NEGATIVE_INFINITY;
-        for (int i = 0; i < validationPerPoint.size(); i++) {
-            double mean = stats(validationPerPoint.get(i)).getMean();
-            if (mean > bestMean) {
-                best = i;
-                bestMean = mean;
-            }
-        }
-        if (best < 0) {
-            throw new IllegalArgumentException("nothing to choose from: no point has a validation accuracy");
-        }
-        return best;
+        return dev.distill.core.chain.ValidationChoice.best(validationPerPoint);
     }
 
     private static SweepPoint point(Unit unit, double[] validation, double seconds, boolean chosen) {

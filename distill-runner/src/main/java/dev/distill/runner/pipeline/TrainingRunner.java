@@ -21,12 +21,13 @@ public interface TrainingRunner extends AutoCloseable {
     List<Progress.Finished> train(Path runDir, List<Pipeline.PlannedTraining> trainings);
 
     /**
-     * The logits of the finished teacher {@code teacherId} ({@code models/<id>.zip} in {@code runDir})
-     * on the run's {@code examples} training inputs, {@code [examples, classes]}, computed over parts of
-     * them that start at multiples of {@link dev.distill.core.train.TeacherLogits#BATCH} (so the floats
-     * are the ones computing them at once gives). Each part's task calls {@link Pipeline#teacherLogitsInTask}.
+     * The logits of a finished teacher (its model file {@code teacherFile}, relative to {@code runDir},
+     * e.g. {@code models/teacher.zip}) on the run's {@code examples} training inputs,
+     * {@code [examples, classes]}, computed over parts of them that start at multiples of
+     * {@link dev.distill.core.train.TeacherLogits#BATCH} (so the floats are the ones computing them at
+     * once gives). Each part's task calls {@link Pipeline#teacherLogitsInTask}.
      */
-    org.nd4j.linalg.api.ndarray.INDArray teacherLogits(Path runDir, String teacherId, long examples);
+    org.nd4j.linalg.api.ndarray.INDArray teacherLogits(Path runDir, String teacherFile, long examples);
 
     @Override
     void close();

@@ -43,6 +43,7 @@ public final class HtmlReport {
         models(h, data, budget);
         verdicts(h, s);
         h.append(SweepTables.html(s));
+        h.append(AssistantTables.html(s));
         curves(h, data);
         pareto(h, data);
         layers(h, data);

@@ -31,6 +31,7 @@ public final class MarkdownReport {
         md.append("Plots, per-layer costs and per-class results: `").append(HtmlReport.FILE).append("`.\n\n");
         md.append(StageTables.markdown(s));
         md.append(SweepTables.markdown(s));
+        md.append(AssistantTables.markdown(s));
         md.append("## Provenance\n\n");
         for (Map.Entry<String, String> e : s.provenance().entrySet()) {
             md.append("- ").append(e.getKey()).append(": ").append(e.getValue()).append('\n');

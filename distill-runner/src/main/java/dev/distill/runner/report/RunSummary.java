@@ -13,17 +13,45 @@ import java.util.Map;
  * What {@code summary.json} holds; written last, atomically, so its presence means the run finished.
  * Field names are written in snake_case. Fields added after the first release ({@code nonzero_params},
  * {@code layers}, {@code logits_seconds}, the stage fields, {@code sweeps}) are null when read from an older run.
- * {@code sweeps} has one entry per swept link: every point tried and the one chosen on validation.
+ * {@code sweeps} has one entry per swept link: every point tried and the one chosen on validation;
+ * {@code assistants} one per automatic teacher assistant: every candidate and the one chosen on validation.
  */
 public record RunSummary(String name, String config, String started, String finished, Dataset dataset,
         List<Long> seeds, List<ModelEntry> models, Map<String, String> provenance,
-        Map<String, Double> logitsSeconds, List<SweepEntry> sweeps) {
+        Map<String, Double> logitsSeconds, List<SweepEntry> sweeps, List<AssistantEntry> assistants) {
 
     public RunSummary {
         seeds = List.copyOf(seeds);
         models = List.copyOf(models);
         logitsSeconds = logitsSeconds == null ? Map.of() : Map.copyOf(logitsSeconds);
         sweeps = sweeps == null ? List.of() : List.copyOf(sweeps);
+        assistants = assistants == null ? List.of() : List.copyOf(assistants);
+    }
+
+    /**
+     * An automatic teacher assistant's choice: the model entry {@code id} (the assistant) is candidate
+     * {@code chosen}, the one whose student (the entry {@code student}) had the best mean validation accuracy.
+     * Candidates are never tested: only the chosen pair is, as those two entries.
+     */
+    public record AssistantEntry(String id, String student, String chosen, List<AssistantCandidate> candidates) {
+        public AssistantEntry {
+            candidates = List.copyOf(candidates);
+        }
+    }
+
+    /**
+     * One candidate: its label ({@code w<width>}, also its unit ids after {@code <id>@}), model name, widest hidden
+     * width and parameters, its own best-epoch validation accuracy (distilled from the teacher), its student's
+     * over the seeds (mean, sample standard deviation, per seed: what the choice compares), and the training
+     * seconds of the candidate and its students.
+     */
+    public record AssistantCandidate(String label, String model, int width, long params,
+            double assistantValidationAccuracy, double studentValidationAccuracyMean,
+            Double studentValidationAccuracyStd, List<Double> studentValidationAccuracyPerSeed, double trainSeconds,
+            boolean chosen) {
+        public AssistantCandidate {
+            studentValidationAccuracyPerSeed = List.copyOf(studentValidationAccuracyPerSeed);
+        }
     }
 
     /**

@@ -83,13 +83,14 @@ final class StageTables {
         if (m.quantization().inferSamplesPerS() != null) {
             p.append(f(" Integer path: test accuracy %s, the input's class on %s of the test examples; %,.0f "
                     + "examples/s one at a time against %,.0f for the input in float32 (%.2fx), DL4J's batched "
-                    + "output %s examples/s (median of %s passes, load average %s).",
+                    + "output %s examples/s (median of %s passes%s, load average %s).",
                     number(d.get("integer_test_accuracy"), "%.4f"),
                     d.get("integer_agreement_with_input") instanceof Number n ? f("%.2f%%", 100 * n.doubleValue())
                             : "n/a", m.quantization().inferSamplesPerS(), m.quantization().fp32InferSamplesPerS(),
                     m.quantization().inferSamplesPerS() / m.quantization().fp32InferSamplesPerS(),
                     number(d.get("dl4j_batch_infer_samples_per_s"), "%,.0f"), d.get("speed_repeats"),
-                    number(d.get("load_average"), "%.2f")));
+                    d.get("speed_examples_per_pass") instanceof Number n ? f(" over %,d examples one at a time", n.intValue())
+                            : "", number(d.get("load_average"), "%.2f")));
         } else if (d.get("integer_path") != null) {
             p.append(" Integer path: ").append(d.get("integer_path")).append('.');
         }

@@ -18,7 +18,7 @@ public final class SummaryTable {
     }
 
     public static String text(RunSummary summary) {
-        return render(rows(summary), false) + verdicts(summary, "");
+        return render(rows(summary), false) + verdicts(summary, "") + AssistantTables.text(summary, false);
     }
 
     public static String markdown(RunSummary summary) {

@@ -157,7 +157,8 @@ record QuantizeStage(StageContext context) implements CompressionStage<StageConf
             List<ToIntFunction<float[]>> predictors = vector
                     ? List.of(integer::classifyPreprocessed, fp32::classifyPreprocessed, scalar::classifyPreprocessed)
                     : List.of(integer::classifyPreprocessed, fp32::classifyPreprocessed);
-            double[] rates = InferenceSpeed.oneAtATime(inputs, StageRunner.SPEED_REPEATS, predictors);
+            InferenceSpeed.OneAtATime speed = InferenceSpeed.oneAtATime(inputs, StageRunner.SPEED_REPEATS, predictors);
+            double[] rates = speed.samplesPerSecond();
             intSpeed = rates[0];
             floatSpeed = rates[1];
             details.put("integer_kernel", integer.int8Kernel());
@@ -165,6 +166,7 @@ record QuantizeStage(StageContext context) implements CompressionStage<StageConf
             details.put("dl4j_batch_infer_samples_per_s", InferenceSpeed.samplesPerSecond(
                     StageRunner.repeated(data.test().features()), StageRunner.SPEED_REPEATS, input.net())[0]);
             details.put("speed_repeats", StageRunner.SPEED_REPEATS);
+            details.put("speed_examples_per_pass", speed.examplesTimed());
             details.put("load_average", ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage());
         }
 

@@ -213,6 +213,26 @@ class ResumeTest {
     }
 
     @Test
+    void aMutualGroupKilledAfterItsSecondEpochResumesFromItsCheckpointsToTheSameResult() throws Exception {
+        List<String> mutual = List.of("--set", "chains=[{mutual: [student, assistant]}]");
+        Path straight = temp.resolve("mutual-straight");
+        List<String> all = new ArrayList<>(List.of(args("run", DigitsRunTest.config().toString(), "--out",
+                straight.toString())));
+        all.addAll(mutual);
+        CliRun reference = CliRun.of(all.toArray(String[]::new));
+        assertEquals(0, reference.code(), reference.err());
+
+        Path run = temp.resolve("mutual-killed");
+        killChild(run, mutual, line -> line.matches("\\s*student-mutual seed 0\\s+epoch\\s+2/3.*"), () -> false);
+        CliRun resumed = resume(run);
+        assertEquals(0, resumed.code(), resumed.err() + resumed.out());
+        assertTrue(resumed.out().contains("mutual learning: student-mutual, assistant-mutual trained together, seed 0, "
+                + "resuming from their checkpoints (2 of 3 epochs done)"), resumed.out());
+        assertSameResults(straight, run);
+        assertFalse(Files.exists(run.resolve("checkpoints/assistant-mutual-seed0")), "a finished peer's checkpoints go");
+    }
+
+    @Test
     void killedDuringACheckpointWriteResumesToTheSameResult() throws Exception {
         Path run = temp.resolve("killed-during-write");
         Path dir = run.resolve(TEACHER_CHECKPOINTS);

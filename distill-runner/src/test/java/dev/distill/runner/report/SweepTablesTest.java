@@ -63,13 +63,13 @@ class SweepTablesTest {
     @Test
     void markdownAndHtmlMarkTheChosenCell() {
         RunSummary s = new RunSummary("r", "c", "a", "b", new RunSummary.Dataset("d", "8x8x1", 10, 1, 1, 1),
-                List.of(0L), List.of(), Map.of(), Map.of(), List.of(KD));
+                List.of(0L), List.of(), Map.of(), Map.of(), List.of(KD), null);
         String md = SweepTables.markdown(s);
         assertTrue(md.contains("| **0.9000 ± 0.0100** |"), md);
         assertTrue(md.contains("Chosen for student-from-teacher: T4-s0.5-h0.5."), md);
         String html = SweepTables.html(s);
         assertTrue(html.contains("<td class=\"n chosen\"><strong>0.9000 ± 0.0100</strong></td>"), html);
         assertEquals("", SweepTables.markdown(new RunSummary("r", "c", "a", "b", s.dataset(), List.of(0L), List.of(),
-                Map.of(), Map.of(), null)), "nothing for a run without a sweep");
+                Map.of(), Map.of(), null, null)), "nothing for a run without a sweep");
     }
 }
