@@ -21,7 +21,11 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
  */
 public final class TeacherLogits {
 
-    private static final int BATCH = 512;
+    /**
+     * Rows per forward pass. A part of the inputs that starts at a multiple of it gets the same floats
+     * as the whole (the same batches): what a cluster's partitions of the training set rely on.
+     */
+    public static final int BATCH = 512;
 
     private TeacherLogits() {
     }

@@ -24,8 +24,9 @@ final class RunCommand implements Callable<Integer> {
     @Parameters(paramLabel = "CONFIG", description = "The experiment's YAML file.")
     Path config;
 
-    @Option(names = "--out", paramLabel = "DIR", description = "Run directory (default runs/<name>-<timestamp>).")
-    Path out;
+    @Option(names = "--out", paramLabel = "DIR", description = "Run directory (default runs/<name>-<timestamp>); "
+            + "with --spark also a Hadoop FileSystem URI (hdfs://, s3a://), the driver keeping a copy under runs/.")
+    String out;
 
     @Mixin
     ConfigOptions options;
@@ -41,6 +42,7 @@ final class RunCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         PrintStream console = DistillCli.Streams.out;
+        java.net.URI elsewhere = runDirectoryElsewhere(out);
         // everything is read and checked before the run directory exists: bad input leaves nothing behind
         ExperimentConfig experiment = options.load(config);
         dev.distill.runner.pipeline.ExperimentPlan.confirmSize(dev.distill.runner.pipeline.ExperimentPlan.of(experiment),
@@ -50,15 +52,42 @@ final class RunCommand implements Callable<Integer> {
         dev.distill.runner.pipeline.Dependencies.make(experiment, console, System.console() != null);
         Map<String, dev.distill.models.network.Network> pretrained = PretrainedModels.load(experiment, data);
         // opened before the run directory exists: without Spark on the class path, nothing is left behind
-        try (TrainingRunner runner = spark == null ? null : TrainingRunner.open(spark, console)) {
-            run(experiment, data, pretrained, runner, console);
+        try (TrainingRunner runner = spark == null ? null : TrainingRunner.open(spark, console, elsewhere)) {
+            Path dir = out == null || elsewhere != null ? null
+                    : out.startsWith("file:") ? Path.of(java.net.URI.create(out)) : Path.of(out);
+            run(experiment, data, pretrained, runner, console, dir, elsewhere);
         }
         return 0;
     }
 
+    /**
+     * {@code --out} as a URI of another file system than this machine's (hdfs://, s3a://), or null: a
+     * path (or a file: URI). Such a run directory is written by Spark's tasks through Hadoop's FileSystem,
+     * so it needs --spark; a local run would make a relative directory named after the URI.
+     */
+    private java.net.URI runDirectoryElsewhere(String out) {
+        if (out == null || !out.matches("[A-Za-z][A-Za-z0-9+.-]+:/.*") || out.startsWith("file:")) {
+            return null;
+        }
+        if (spark == null) {
+            throw new dev.distill.core.DistillException("--out " + out + ": a run directory on another file system "
+                    + "needs --spark (its tasks write there through Hadoop's FileSystem); without it, give a local or "
+                    + "mounted path");
+        }
+        try {
+            return new java.net.URI(out);
+        } catch (java.net.URISyntaxException e) {
+            throw new dev.distill.core.DistillException("--out " + out + ": not a URI: " + e.getMessage(), e);
+        }
+    }
+
     private void run(ExperimentConfig experiment, ExperimentData data,
-            Map<String, dev.distill.models.network.Network> pretrained, TrainingRunner runner, PrintStream console) {
-        RunDirectory run = RunDirectory.create(experiment.name(), out);
+            Map<String, dev.distill.models.network.Network> pretrained, TrainingRunner runner, PrintStream console,
+            Path dir, java.net.URI elsewhere) {
+        RunDirectory run = RunDirectory.create(experiment.name(), dir);
+        if (elsewhere != null) {
+            console.printf("run directory %s, the driver's copy in %s%n", elsewhere, run.root());
+        }
         try (RunLock lock = RunLock.acquire(run.root(), console)) {
             console.printf("distill run %s: %s, %,d train / %,d validation / %,d test examples -> %s%n",
                     experiment.name(), data.name(), data.train().size(), data.validation().size(), data.test().size(),

@@ -22,6 +22,20 @@ public final class DefaultPaths {
         return shipped(Path.of("configs", "fashion-mnist-takd.yaml"));
     }
 
+    /**
+     * The directory shipped files are found under: {@code distill.home}, else the first directory up from
+     * the working directory that holds the digits file, else the working directory. A task in another JVM
+     * (a Spark executor, whose working directory is its own) is given this one as its {@code distill.home}.
+     */
+    public static Path home() {
+        String home = System.getProperty("distill.home");
+        if (home != null) {
+            return Path.of(home).toAbsolutePath();
+        }
+        Path digits = digits();
+        return Files.isRegularFile(digits) ? digits.getParent().getParent() : Path.of("").toAbsolutePath();
+    }
+
     /** A file of the distribution: under {@code distill.home}, else found walking up from the working directory. */
     private static Path shipped(Path relative) {
         String home = System.getProperty("distill.home");

@@ -534,19 +534,45 @@ public final class Pipeline {
      * and progress there) in a runner's task, and returns its record for the driver to write. Resumes
      * from the training's newest good checkpoint, as a local run does: a retried task continues.
      *
+     * @param driverDir the driver's working directory: the recorded config path (and so the config's
+     *                  relative data paths) may be relative to it, and a task's own working directory
+     *                  is not the driver's on a cluster
      * @param listeners told of each epoch too
      */
-    public static Progress.Finished trainInTask(Path runDir, PlannedTraining training, PrintStream out,
+    public static Progress.Finished trainInTask(Path runDir, Path driverDir, PlannedTraining training, PrintStream out,
             List<TrainingListener> listeners) {
         RunDirectory run = RunDirectory.open(runDir);
         Progress recorded = run.progress();
-        Path base = Path.of(recorded.configFile()).toAbsolutePath().getParent();
-        ExperimentConfig config = dev.distill.runner.config.ConfigLoader.load(run.checkpointedConfig(), List.of(), base);
-        ExperimentData data = TASK_DATA.computeIfAbsent(runDir.toAbsolutePath().normalize().toString(),
-                k -> ExperimentData.load(config.data(), config.seed()));
-        Pipeline task = new Pipeline(config, data, Map.of(), run, out, false, null, true, listeners);
+        ExperimentConfig config = taskConfig(run, recorded, driverDir);
+        Pipeline task = new Pipeline(config, taskData(runDir, config), Map.of(), run, out, false, null, true, listeners);
         task.progress = recorded;
         return task.train(training, ExperimentPlan.of(config));
+    }
+
+    /**
+     * In a runner's task: the logits of a finished teacher (its model file {@code teacherFile}, relative
+     * to {@code runDir}) on rows {@code [from, to)} of the run's training inputs, row after row; the
+     * driver puts the parts together ({@link TrainingRunner#teacherLogits}).
+     */
+    public static float[] teacherLogitsInTask(Path runDir, Path driverDir, String teacherFile, long from, long to) {
+        RunDirectory run = RunDirectory.open(runDir);
+        ExperimentConfig config = taskConfig(run, run.progress(), driverDir);
+        INDArray rows = taskData(runDir, config).train().features()
+                .get(org.nd4j.linalg.indexing.NDArrayIndex.interval(from, to), org.nd4j.linalg.indexing.NDArrayIndex.all())
+                .dup(); // a copy: TeacherLogits' batches of this view came out empty here (ND4J M2.1: "Invalid input: length 0")
+        Network teacher = ModelReader.network(runDir.resolve(teacherFile));
+        return dev.distill.core.train.TeacherLogits.compute(teacher, rows).data().asFloat();
+    }
+
+    /** The run's config as its checkpoints were made with it, its relative paths read from the driver's directory. */
+    private static ExperimentConfig taskConfig(RunDirectory run, Progress recorded, Path driverDir) {
+        Path base = driverDir.resolve(recorded.configFile()).toAbsolutePath().normalize().getParent();
+        return dev.distill.runner.config.ConfigLoader.load(run.checkpointedConfig(), List.of(), base);
+    }
+
+    private static ExperimentData taskData(Path runDir, ExperimentConfig config) {
+        return TASK_DATA.computeIfAbsent(runDir.toAbsolutePath().normalize().toString(),
+                k -> ExperimentData.load(config.data(), config.seed()));
     }
 
     /**
@@ -723,7 +749,29 @@ public final class Pipeline {
         if (onnxTeachers.containsKey(id)) {
             return Teacher.of("ONNX Runtime", onnxTeachers.get(id)::logits);
         }
-        return Teacher.of(teachers.computeIfAbsent(id, k -> ModelReader.network(teacherFile(k))));
+        Teacher here = Teacher.of(teachers.computeIfAbsent(id, k -> ModelReader.network(teacherFile(k))));
+        if (runner == null || inTask) {
+            return here;
+        }
+        // with a runner, the logits on the whole training set (the cached ones) are computed over its parts there
+        String file = run.root().relativize(teacherFile(id)).toString().replace(java.io.File.separatorChar, '/');
+        return new Teacher() {
+            @Override
+            public INDArray logits(INDArray features) {
+                return features == data.train().features() ? runner.teacherLogits(run.root(), file, features.rows())
+                        : here.logits(features);
+            }
+
+            @Override
+            public dev.distill.core.train.TeacherLogits.Live live() {
+                return here.live();
+            }
+
+            @Override
+            public INDArray features(int layer, INDArray inputs) {
+                return here.features(layer, inputs);
+            }
+        };
     }
 
     /** A teacher's file: {@code models/<id>.zip}, or, for a candidate unit ({@code <id>@<label>}), the one it was saved in. */

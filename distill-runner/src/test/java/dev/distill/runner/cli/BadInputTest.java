@@ -129,6 +129,12 @@ class BadInputTest {
     }
 
     @Test
+    void runDirectoryOnHdfsWithoutSparkIsOneLine() {
+        rejected(CliRun.of("run", CliRun.repoFile("configs/digits-takd.yaml").toString(), "--out", "hdfs://namenode/runs/x"),
+                "--out hdfs://namenode/runs/x", "needs --spark");
+    }
+
+    @Test
     void missingConfigFileIsNamed() {
         rejected(CliRun.of("run", dir.resolve("nope.yaml").toString(), "--out", out.toString()), "nope.yaml",
                 "not found");
