@@ -93,7 +93,8 @@ class MethodChainsConfigTest {
                 "chains[0].distillation.method", "unknown distillation method 'fitnet'; known: kd, dkd");
         Files.writeString(dir.resolve("m.zip"), "x");
         assertRefused(config(MODELS + "  loaded: {file: m.zip}\n", "{mutual: [student, loaded]}"), "chains[0].mutual",
-                "is loaded from a file");
+                "'loaded' is trained already (given, or loaded from a file) and never trained further; mutual "
+                        + "learning trains every model it names");
     }
 
     @Test
@@ -131,6 +132,21 @@ class MethodChainsConfigTest {
         assertEquals(2, r.code(), r.err());
         assertEquals(1, r.err().strip().lines().count(), r.err());
         assertTrue(r.err().contains("chains[0].weights") && r.err().contains("must sum to 1"), r.err());
+    }
+
+    @Test
+    void aRefusedModelOfAChainWrittenOneNameALineIsPlacedOnItsOwnLine() throws IOException {
+        String head = "name: methods\ndata: {dataset: digits, path: '" + CliRun.repoFile("datasets/digits.csv.gz")
+                + "'}\nmodels:\n" + MODELS + "chains:\n";
+        Path file = dir.resolve("c.yaml");
+        LocatedErrors.assertError(file, head + "  - models:\n      - teacher\n      - studnet  # <-\nseeds: [0]\n",
+                "chains[0].models", "no model named 'studnet'; declared models: teacher, assistant, student");
+        LocatedErrors.assertError(file, head + "  - ensemble:\n      - teacher\n      - assistant\n      - assistant  # <-\n"
+                + "    student: student\nseeds: [0]\n", "chains[0].ensemble", "'assistant' appears twice in the ensemble");
+        LocatedErrors.assertError(file, head + "  - [teacher, student]\n  - - student\n    - teacher  # <-\n"
+                + "seeds: [0]\n", "chains[1]", "'student' -> 'teacher' closes a loop");
+        LocatedErrors.assertError(file, head + "  - ensemble: [teacher, assistant]\n    student: teacher  # <-\n"
+                + "seeds: [0]\n", "chains[0].student", "one of the ensemble's teachers");
     }
 
     private static void assertRefused(Path file, String where, String what) {
