@@ -33,24 +33,26 @@ public final class ChainRules {
 
     /**
      * A model as the rules see it: its kind, its network when its layers are known before training (null
-     * otherwise: a model trained elsewhere, an automatic assistant), and its training (null if trained elsewhere).
+     * otherwise: a model trained elsewhere, an automatic assistant), its training (null if trained elsewhere),
+     * and an automatic assistant's family of candidates (null for the others).
      */
-    public record Member(Kind kind, NetworkSpec network, TrainingSpec training) {
+    public record Member(Kind kind, NetworkSpec network, TrainingSpec training, AssistantFamily family) {
         public Member {
             Objects.requireNonNull(kind, "kind");
         }
 
         public static Member declared(NetworkSpec network, TrainingSpec training) {
             return new Member(Kind.DECLARED, Objects.requireNonNull(network, "network"),
-                    Objects.requireNonNull(training, "training"));
+                    Objects.requireNonNull(training, "training"), null);
         }
 
         public static Member trained() {
-            return new Member(Kind.TRAINED, null, null);
+            return new Member(Kind.TRAINED, null, null, null);
         }
 
-        public static Member auto(TrainingSpec training) {
-            return new Member(Kind.AUTO, null, training);
+        public static Member auto(AssistantFamily family, TrainingSpec training) {
+            return new Member(Kind.AUTO, null, Objects.requireNonNull(training, "training"),
+                    Objects.requireNonNull(family, "family"));
         }
     }
 
@@ -155,6 +157,42 @@ public final class ChainRules {
                         + problem);
             }
         }
+    }
+
+    /**
+     * Each automatic assistant's candidates ({@link AssistantFamily#candidates}) between its chain's teacher and
+     * student, once every chain has been {@link #add added}: it must be in exactly one chain, which {@link #add}
+     * made sure has a teacher before it and a declared student after it.
+     *
+     * @throws ChainRefusal at the assistant's name, saying what would be right
+     */
+    public Map<String, List<AssistantFamily.Candidate>> autoAssistants(List<Chain> chains) {
+        Map<String, List<AssistantFamily.Candidate>> candidates = new LinkedHashMap<>();
+        for (Map.Entry<String, Member> model : models.entrySet()) {
+            if (model.getValue().kind() != Kind.AUTO) {
+                continue;
+            }
+            String name = model.getKey();
+            String subject = "automatic assistant '" + name + "'";
+            List<Chain> in = chains.stream().filter(c -> c.models().contains(name)).toList();
+            if (in.size() != 1) {
+                throw new ChainRefusal(subject, name, -1, in.isEmpty()
+                        ? "an automatic assistant in no chain: put it between a teacher and a student, e.g. "
+                                + "[teacher, " + name + ", student]"
+                        : "an automatic assistant is chosen for one student, and '" + name + "' is in " + in.size()
+                                + " chains: declare one automatic assistant per chain");
+            }
+            List<String> names = in.get(0).models();
+            int at = names.indexOf(name);
+            try {
+                candidates.put(name, model.getValue().family().candidates(models.get(names.get(at + 1)).network(),
+                        models.get(names.get(at - 1)).network()));
+            } catch (IllegalArgumentException problem) {
+                throw new ChainRefusal(subject, name, -1, "between " + names.get(at - 1) + " and "
+                        + names.get(at + 1) + ": " + problem.getMessage());
+            }
+        }
+        return candidates;
     }
 
     /** Why the automatic assistant at {@code i} cannot be there, or null. */

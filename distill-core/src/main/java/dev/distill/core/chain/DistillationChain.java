@@ -312,39 +312,7 @@ public final class DistillationChain {
             for (Chain chain : chains) {
                 rules.add(chain);
             }
-            return new DistillationChain(this, autoCandidates());
-        }
-
-        /**
-         * Each automatic assistant's candidates, between its chain's neighbours: it must sit in exactly one
-         * sequence chain, with a teacher before it and a declared student after it.
-         */
-        private Map<String, List<AssistantFamily.Candidate>> autoCandidates() {
-            Map<String, List<AssistantFamily.Candidate>> out = new HashMap<>();
-            for (Map.Entry<String, Model> e : models.entrySet()) {
-                if (!(e.getValue() instanceof Model.Auto auto)) {
-                    continue;
-                }
-                String name = e.getKey();
-                List<Chain> in = chains.stream().filter(c -> c.models().contains(name)).toList();
-                if (in.isEmpty()) {
-                    continue;
-                }
-                if (in.size() > 1) {
-                    throw new IllegalArgumentException("automatic assistant '" + name + "' is in " + in.size()
-                            + " chains; it is chosen for one student: add one automatic assistant per chain");
-                }
-                List<String> names = in.get(0).models();
-                int at = names.indexOf(name);
-                try {
-                    out.put(name, auto.family().candidates(((Model.Declared) models.get(names.get(at + 1))).network(),
-                            models.get(names.get(at - 1)) instanceof Model.Declared t ? t.network() : null));
-                } catch (IllegalArgumentException problem) {
-                    throw new IllegalArgumentException("chain " + names + ": automatic assistant '" + name + "': "
-                            + problem.getMessage(), problem);
-                }
-            }
-            return out;
+            return new DistillationChain(this, rules.autoAssistants(chains));
         }
 
         /** The models as {@link ChainRules} sees them. */
@@ -352,7 +320,8 @@ public final class DistillationChain {
             Map<String, ChainRules.Member> members = new LinkedHashMap<>();
             models.forEach((name, model) -> members.put(name, model instanceof Model.Declared d
                     ? ChainRules.Member.declared(d.network(), d.training())
-                    : model instanceof Model.Auto a ? ChainRules.Member.auto(a.training()) : ChainRules.Member.trained()));
+                    : model instanceof Model.Auto a ? ChainRules.Member.auto(a.family(), a.training())
+                    : ChainRules.Member.trained()));
             return members;
         }
 

@@ -31,7 +31,7 @@ class ChainRulesTest {
         models.put("assistant", ChainRules.Member.declared(TinyData.mlp(16, 3), TRAINING));
         models.put("student", ChainRules.Member.declared(TinyData.mlp(4, 3), TRAINING));
         models.put("frozen", ChainRules.Member.trained());
-        models.put("auto", ChainRules.Member.auto(TRAINING));
+        models.put("auto", ChainRules.Member.auto(AssistantFamily.count(2), TRAINING));
         return new ChainRules(models);
     }
 
@@ -43,8 +43,9 @@ class ChainRulesTest {
         assertEquals(key, e.key(), e.getMessage());
         assertEquals(index, e.index(), e.getMessage());
         assertTrue(e.problem().contains(problem), e.problem());
-        assertTrue(e.getMessage().endsWith(e.problem()) && e.getMessage().contains("["), "names the chain: "
-                + e.getMessage());
+        assertTrue(e.getMessage().endsWith(": " + e.problem())
+                && e.getMessage().matches("^(chain|ensemble|mutual) \\[.*|^automatic assistant '.*"),
+                "names the chain or the assistant: " + e.getMessage());
     }
 
     static Chain chain(String... models) {
@@ -82,7 +83,7 @@ class ChainRulesTest {
         Map<String, ChainRules.Member> two = new LinkedHashMap<>(Map.of(
                 "teacher", ChainRules.Member.declared(TinyData.mlp(32, 3), TRAINING),
                 "student", ChainRules.Member.declared(TinyData.mlp(4, 3), TRAINING),
-                "a", ChainRules.Member.auto(TRAINING), "b", ChainRules.Member.auto(TRAINING)));
+                "a", ChainRules.Member.auto(AssistantFamily.count(2), TRAINING), "b", ChainRules.Member.auto(AssistantFamily.count(2), TRAINING)));
         assertRefusal(refusal(new ChainRules(two), chain("teacher", "a", "b", "student")), "models", 2,
                 "two automatic assistants in a row");
         assertRefusal(refusal(rules(), new Chain(List.of("teacher", "auto", "student"),
@@ -136,6 +137,36 @@ class ChainRulesTest {
         ChainRefusal e = assertThrows(ChainRefusal.class, () -> new ChainRules(models).add(Chain.mutual(List.of("a",
                 "b"), KD)));
         assertRefusal(e, "mutual", 1, "same epochs and batch_size");
+    }
+
+    @Test
+    void anAutomaticAssistantInExactlyOneChainGetsItsFamilysCandidatesBetweenItsNeighbours() {
+        ChainRules rules = rules();
+        Chain chain = chain("teacher", "auto", "student");
+        rules.add(chain);
+        Map<String, List<AssistantFamily.Candidate>> candidates = rules.autoAssistants(List.of(chain));
+        List<Integer> widths = candidates.get("auto").stream().map(AssistantFamily.Candidate::width).toList();
+        assertEquals(2, widths.size(), "count: 2");
+        assertTrue(widths.stream().allMatch(w -> w > 4 && w < 32), "between the student's 4 and the teacher's 32: "
+                + widths);
+
+        ChainRefusal none = assertThrows(ChainRefusal.class, () -> rules().autoAssistants(List.of(chain("teacher",
+                "student"))));
+        assertRefusal(none, "auto", -1, "an automatic assistant in no chain: put it between a teacher and a student");
+        assertTrue(none.getMessage().startsWith("automatic assistant 'auto': "), none.getMessage());
+        ChainRules twice = rules();
+        Chain other = chain("teacher", "auto", "assistant");
+        twice.add(chain);
+        twice.add(other);
+        assertRefusal(assertThrows(ChainRefusal.class, () -> twice.autoAssistants(List.of(chain, other))), "auto", -1,
+                "'auto' is in 2 chains: declare one automatic assistant per chain");
+
+        Map<String, ChainRules.Member> wide = new LinkedHashMap<>(Map.of(
+                "teacher", ChainRules.Member.declared(TinyData.mlp(32, 3), TRAINING),
+                "student", ChainRules.Member.declared(TinyData.mlp(4, 3), TRAINING),
+                "auto", ChainRules.Member.auto(AssistantFamily.widths(List.of(40)), TRAINING)));
+        assertRefusal(assertThrows(ChainRefusal.class, () -> new ChainRules(wide).autoAssistants(List.of(chain))),
+                "auto", -1, "between teacher and student: width 40");
     }
 
     @Test

@@ -107,7 +107,7 @@ final class ChainParser {
         Map<String, ChainRules.Member> members = new LinkedHashMap<>();
         models.forEach((name, model) -> members.put(name, model instanceof ModelConfig.Declared d
                 ? ChainRules.Member.declared(d.network(), d.training())
-                : model instanceof ModelConfig.Auto a ? ChainRules.Member.auto(a.training())
+                : model instanceof ModelConfig.Auto a ? ChainRules.Member.auto(a.family(), a.training())
                 : ChainRules.Member.trained()));
         return members;
     }
@@ -226,41 +226,28 @@ final class ChainParser {
     }
 
     /**
-     * Each automatic assistant's candidates, made from its chain's student and teacher ({@link
-     * dev.distill.core.chain.AssistantFamily}): it must be in exactly one chain; what the family cannot give
-     * (no room between the two, a width outside it) is an error at its declaration.
+     * Each automatic assistant's candidates, made by core's {@link ChainRules#autoAssistants} from its chain's
+     * student and teacher (it must be in exactly one chain; what the family cannot give, no room between the two
+     * or a width outside it, is refused there) and placed at its declaration, each a model named
+     * {@code <assistant>_<label>}.
      */
     static void autoAssistants(YamlMap top, Map<String, ModelConfig> models, List<Chain> chains, DataConfig data) {
         YamlMap declared = top.map("models");
-        for (ModelConfig model : List.copyOf(models.values())) {
-            if (!(model instanceof ModelConfig.Auto auto)) {
-                continue;
+        for (ModelConfig model : models.values()) {
+            if (model instanceof ModelConfig.Auto && !(data.validationSplit() > 0)) {
+                throw declared.error(declared.keyNode(model.name()), declared.child(model.name()), "an automatic "
+                        + "assistant is chosen on the validation split, and data.validation_split is 0; set it, e.g. "
+                        + "validation_split: 0.1");
             }
-            String name = auto.name();
-            if (!(data.validationSplit() > 0)) {
-                throw declared.error(declared.keyNode(name), declared.child(name), "an automatic assistant is chosen "
-                        + "on the validation split, and data.validation_split is 0; set it, e.g. validation_split: 0.1");
-            }
-            List<Chain> in = chains.stream().filter(c -> c.models().contains(name)).toList();
-            if (in.size() != 1) {
-                throw declared.error(declared.keyNode(name), declared.child(name), in.isEmpty()
-                        ? "an automatic assistant in no chain: put it between a teacher and a student, e.g. "
-                                + "[teacher, " + name + ", student]"
-                        : "an automatic assistant is chosen for one student, and '" + name + "' is in " + in.size()
-                                + " chains: declare one automatic assistant per chain");
-            }
-            List<String> names = in.get(0).models();
-            int at = names.indexOf(name);
-            ModelConfig teacher = models.get(names.get(at - 1));
-            ModelConfig.Declared student = (ModelConfig.Declared) models.get(names.get(at + 1));
-            List<dev.distill.core.chain.AssistantFamily.Candidate> candidates;
-            try {
-                candidates = auto.family().candidates(student.network(),
-                        teacher instanceof ModelConfig.Declared t ? t.network() : null);
-            } catch (IllegalArgumentException e) {
-                throw declared.error(declared.keyNode(name), declared.child(name), "between " + names.get(at - 1)
-                        + " and " + names.get(at + 1) + ": " + e.getMessage());
-            }
+        }
+        Map<String, List<dev.distill.core.chain.AssistantFamily.Candidate>> families;
+        try {
+            families = new ChainRules(members(models)).autoAssistants(chains);
+        } catch (ChainRefusal e) {
+            throw declared.error(declared.keyNode(e.key()), declared.child(e.key()), e.problem());
+        }
+        families.forEach((name, candidates) -> {
+            ModelConfig.Auto auto = (ModelConfig.Auto) models.get(name);
             List<ModelConfig.Auto.Candidate> resolved = new ArrayList<>();
             for (dev.distill.core.chain.AssistantFamily.Candidate c : candidates) {
                 String candidate = name + "_" + c.label();
@@ -272,7 +259,7 @@ final class ChainParser {
                         auto.training(), c.network().cost(data.input(), data.classes()))));
             }
             models.put(name, new ModelConfig.Auto(name, auto.family(), auto.training(), resolved));
-        }
+        });
     }
 
     /**
