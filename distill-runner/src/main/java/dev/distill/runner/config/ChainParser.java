@@ -166,8 +166,12 @@ final class ChainParser {
                         + "e.g. {student_layer: 0, teacher_layer: 4}");
             }
         }
-        return YamlMap.check(h, "", () -> new dev.distill.core.chain.Hint(h.integer("student_layer"),
-                h.integer("teacher_layer"), h.integer("epochs", 0), stage, h.number("weight", 1)));
+        try {
+            return new dev.distill.core.chain.Hint(h.integer("student_layer"), h.integer("teacher_layer"),
+                    h.integer("epochs", 0), stage, h.number("weight", 1));
+        } catch (dev.distill.core.SettingException e) {
+            throw h.error(e);
+        }
     }
 
     /**

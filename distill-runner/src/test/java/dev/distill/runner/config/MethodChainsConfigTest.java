@@ -118,9 +118,10 @@ class MethodChainsConfigTest {
         assertRefused(config(MODELS, "{models: [teacher, student], distillation: {hint: {student_layer: 0, "
                 + "teacher_layer: 0, weight: 2}}}"), "chains[0].distillation.hint.weight", "belongs to stage: joint");
         assertRefused(config(MODELS, "{models: [teacher, student], distillation: {hint: {student_layer: 0, "
-                + "teacher_layer: 0, stage: joint, epochs: 3}}}"), "chains[0].distillation.hint", "a joint hint trains");
+                + "teacher_layer: 0, stage: joint, epochs: 3}}}"), "chains[0].distillation.hint.epochs", "a joint hint trains");
         assertRefused(config(MODELS, "{models: [teacher, student], distillation: {hint: {student_layer: -1, "
-                + "teacher_layer: 0}}}"), "chains[0].distillation.hint", "student_layer must be a layer index from 0");
+                + "teacher_layer: 0}}}"), "chains[0].distillation.hint.student_layer",
+                "student_layer: must be a layer index from 0, found -1");
         assertRefused(config(MODELS, "{ensemble: [teacher, assistant], student: student, distillation: {hint: "
                 + "{student_layer: 0, teacher_layer: 0}}}"), "chains[0]", "an ensemble chain cannot carry one");
     }
