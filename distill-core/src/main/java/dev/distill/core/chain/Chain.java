@@ -78,12 +78,15 @@ public record Chain(List<String> models, DistillationSettings distillation, Kind
     /**
      * A born-again chain (Furlanello et al. 2018, "Born-Again Neural Networks"): {@code model} →
      * {@code generation(model, 1)} → ... → {@code generation(model, generations)}, each generation of
-     * the first model's architecture and training, distilled from the one before.
+     * the first model's architecture and training, distilled from the one before. The first model's own
+     * rules (declared, its generations' names free) are {@link ChainRules#bornAgain}'s.
+     *
+     * @throws dev.distill.core.SettingException at {@code generations}, outside 1..{@link #MAX_GENERATIONS}
      */
     public static Chain bornAgain(String model, int generations, DistillationSettings settings) {
         if (generations < 1 || generations > MAX_GENERATIONS) {
-            throw new IllegalArgumentException("generations must be between 1 and " + MAX_GENERATIONS + ", found "
-                    + generations);
+            throw new dev.distill.core.SettingException("generations", "generations must be between 1 and "
+                    + MAX_GENERATIONS + ", found " + generations);
         }
         List<String> names = new ArrayList<>(List.of(model));
         for (int g = 1; g <= generations; g++) {

@@ -246,13 +246,10 @@ public final class DistillationChain {
          * own architecture and training ({@link Chain#generation}), each distilled from the one before.
          */
         public Builder addBornAgain(DistillationSettings settings, String model, int generations) {
-            if (!(models.get(model) instanceof Model.Declared declared)) {
-                throw new IllegalArgumentException("born-again chain of '" + model + "': add it first with addModel "
-                        + "(a born-again chain retrains its architecture)");
-            }
             Chain chain = Chain.bornAgain(model, generations, settings);
+            new ChainRules(members()).bornAgain(chain);
             for (String name : chain.models().subList(1, chain.models().size())) {
-                add(name, declared);
+                add(name, models.get(model));
             }
             chains.add(chain);
             return this;
@@ -311,43 +308,21 @@ public final class DistillationChain {
             if (chains.isEmpty()) {
                 throw new IllegalArgumentException("addChain: the chain needs at least one chain, e.g. teacher, student");
             }
-            Map<List<String>, DistillationSettings> links = new HashMap<>();
+            ChainRules rules = new ChainRules(members());
             for (Chain chain : chains) {
-                check(chain, links);
+                rules.add(chain);
             }
-            return new DistillationChain(this, autoCandidates());
+            return new DistillationChain(this, rules.autoAssistants(chains));
         }
 
-        /**
-         * Each automatic assistant's candidates, between its chain's neighbours: it must sit in exactly one
-         * sequence chain, with a teacher before it and a declared student after it.
-         */
-        private Map<String, List<AssistantFamily.Candidate>> autoCandidates() {
-            Map<String, List<AssistantFamily.Candidate>> out = new HashMap<>();
-            for (Map.Entry<String, Model> e : models.entrySet()) {
-                if (!(e.getValue() instanceof Model.Auto auto)) {
-                    continue;
-                }
-                String name = e.getKey();
-                List<Chain> in = chains.stream().filter(c -> c.models().contains(name)).toList();
-                if (in.isEmpty()) {
-                    continue;
-                }
-                if (in.size() > 1) {
-                    throw new IllegalArgumentException("automatic assistant '" + name + "' is in " + in.size()
-                            + " chains; it is chosen for one student: add one automatic assistant per chain");
-                }
-                List<String> names = in.get(0).models();
-                int at = names.indexOf(name);
-                try {
-                    out.put(name, auto.family().candidates(((Model.Declared) models.get(names.get(at + 1))).network(),
-                            models.get(names.get(at - 1)) instanceof Model.Declared t ? t.network() : null));
-                } catch (IllegalArgumentException problem) {
-                    throw new IllegalArgumentException("chain " + names + ": automatic assistant '" + name + "': "
-                            + problem.getMessage(), problem);
-                }
-            }
-            return out;
+        /** The models as {@link ChainRules} sees them. */
+        private Map<String, ChainRules.Member> members() {
+            Map<String, ChainRules.Member> members = new LinkedHashMap<>();
+            models.forEach((name, model) -> members.put(name, model instanceof Model.Declared d
+                    ? ChainRules.Member.declared(d.network(), d.training())
+                    : model instanceof Model.Auto a ? ChainRules.Member.auto(a.family(), a.training())
+                    : ChainRules.Member.trained()));
+            return members;
         }
 
         private Builder add(String name, Model model) {
@@ -356,98 +331,6 @@ public final class DistillationChain {
                 throw new IllegalArgumentException("a model named '" + name + "' was added already");
             }
             return this;
-        }
-
-        /**
-         * An ensemble's or a mutual group's rules: known names, each once; an ensemble's student and every
-         * mutual student declared (trained here), mutual students trained alike (they step together).
-         */
-        private void checkShaped(Chain chain) {
-            List<String> names = chain.models();
-            String what = chain.kind().label() + " " + names;
-            for (int i = 0; i < names.size(); i++) {
-                String name = names.get(i);
-                if (!models.containsKey(name)) {
-                    throw new IllegalArgumentException(what + ": no model named '" + name + "'; added: "
-                            + String.join(", ", models.keySet()));
-                }
-                if (names.subList(0, i).contains(name)) {
-                    throw new IllegalArgumentException(what + ": '" + name + "' appears twice");
-                }
-                if (models.get(name) instanceof Model.Auto) {
-                    throw new IllegalArgumentException(what + ": '" + name + "' is an automatic assistant; it goes "
-                            + "between a teacher and a student of a chain, e.g. teacher, " + name + ", student");
-                }
-                if (chain.distilled().contains(name) && models.get(name) instanceof Model.Given) {
-                    throw new IllegalArgumentException(what + ": '" + name + "' is a given network, never trained, "
-                            + "so it cannot be a student");
-                }
-            }
-            if (chain.kind() == Chain.Kind.MUTUAL) {
-                TrainingSpec first = ((Model.Declared) models.get(names.get(0))).training();
-                for (String name : names) {
-                    String clash = MutualLearning.clash(first, ((Model.Declared) models.get(name)).training());
-                    if (clash != null) {
-                        throw new IllegalArgumentException(what + ": '" + name + "' " + clash);
-                    }
-                }
-            }
-        }
-
-        /** The rules of a chain: known names, each once, a given model only first, one setting per shared link. */
-        private void check(Chain chain, Map<List<String>, DistillationSettings> links) {
-            List<String> names = chain.models();
-            if (chain.kind() != Chain.Kind.SEQUENCE) {
-                checkShaped(chain);
-                return;
-            }
-            if (names.size() < 2) {
-                throw new IllegalArgumentException("chain " + names + ": a chain needs at least a teacher and a student");
-            }
-            for (int i = 0; i < names.size(); i++) {
-                String name = names.get(i);
-                if (!models.containsKey(name)) {
-                    throw new IllegalArgumentException("chain " + names + ": no model named '" + name + "'; added: "
-                            + String.join(", ", models.keySet()));
-                }
-                if (names.subList(0, i).contains(name)) {
-                    throw new IllegalArgumentException("chain " + names + ": '" + name + "' appears twice");
-                }
-                if (i > 0 && models.get(name) instanceof Model.Given) {
-                    throw new IllegalArgumentException("chain " + names + ": '" + name + "' is a given network, never "
-                            + "trained, so it can only be the first model of a chain (the teacher)");
-                }
-                if (models.get(name) instanceof Model.Auto) {
-                    if (i == 0 || i == names.size() - 1) {
-                        throw new IllegalArgumentException("chain " + names + ": '" + name + "' is an automatic "
-                                + "assistant; it goes between a teacher and a student, e.g. teacher, " + name
-                                + ", student" + (names.size() == 2 ? " (a chain of two has no room for one)" : ""));
-                    }
-                    if (models.get(names.get(i + 1)) instanceof Model.Auto) {
-                        throw new IllegalArgumentException("chain " + names + ": two automatic assistants in a row; "
-                                + "each is chosen by the validation of the declared student it teaches");
-                    }
-                    if (chain.distillation().hint() != null) {
-                        throw new IllegalArgumentException("chain " + names + ": a hint names layers of declared "
-                                + "models; the automatic assistant '" + name + "' has none until it is chosen");
-                    }
-                }
-                if (i > 0 && chain.distillation().hint() != null
-                        && models.get(names.get(i - 1)) instanceof Model.Declared teacher) {
-                    String problem = chain.distillation().hint().problem(teacher.network(),
-                            ((Model.Declared) models.get(name)).network());
-                    if (problem != null) {
-                        throw new IllegalArgumentException("chain " + names + ": " + names.get(i - 1) + " -> " + name
-                                + ": hint: " + problem);
-                    }
-                }
-                DistillationSettings earlier = i == 0 ? null
-                        : links.putIfAbsent(List.copyOf(names.subList(0, i + 1)), chain.distillation());
-                if (earlier != null && !earlier.equals(chain.distillation())) {
-                    throw new IllegalArgumentException("chain " + names + ": " + String.join(" -> ", names.subList(0, i + 1))
-                            + " is also in an earlier chain with other distillation settings");
-                }
-            }
         }
     }
 }

@@ -1,5 +1,6 @@
 package dev.distill.core.chain;
 
+import dev.distill.core.SettingException;
 import dev.distill.models.spec.LayerSpec;
 import dev.distill.models.spec.ModelSpec;
 import dev.distill.models.spec.NetworkSpec;
@@ -38,24 +39,26 @@ public record Hint(int studentLayer, int teacherLayer, int epochs, Stage stage, 
         this(studentLayer, teacherLayer, epochs, Stage.TWO_STAGE, 1);
     }
 
-    /** @throws IllegalArgumentException naming the value out of range */
+    /** @throws dev.distill.core.SettingException at the key of the value out of range, as a hint block writes it */
     public Hint {
         if (studentLayer < 0) {
-            throw new IllegalArgumentException("student_layer must be a layer index from 0, found " + studentLayer);
+            throw new SettingException("student_layer", "student_layer must be a layer index from 0, found "
+                    + studentLayer);
         }
         if (teacherLayer < 0) {
-            throw new IllegalArgumentException("teacher_layer must be a layer index from 0, found " + teacherLayer);
+            throw new SettingException("teacher_layer", "teacher_layer must be a layer index from 0, found "
+                    + teacherLayer);
         }
         if (epochs < 0) {
-            throw new IllegalArgumentException("hint epochs must be 0 (the student's) or more, found " + epochs);
+            throw new SettingException("epochs", "hint epochs must be 0 (the student's) or more, found " + epochs);
         }
         java.util.Objects.requireNonNull(stage, "stage");
         if (!(weight >= 0) || Double.isInfinite(weight)) {
-            throw new IllegalArgumentException("hint weight must be a non-negative number, found " + weight);
+            throw new SettingException("weight", "hint weight must be a non-negative number, found " + weight);
         }
         if (stage == Stage.JOINT && epochs != 0) {
-            throw new IllegalArgumentException("hint epochs belong to the two-stage hint; a joint hint trains with "
-                    + "the link for the student's own epochs");
+            throw new SettingException("epochs", "hint epochs belong to the two-stage hint; a joint hint trains "
+                    + "with the link for the student's own epochs");
         }
     }
 

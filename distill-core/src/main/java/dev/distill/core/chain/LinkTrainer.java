@@ -11,6 +11,7 @@ import dev.distill.models.network.Networks;
 import dev.distill.models.spec.InputShape;
 import dev.distill.models.spec.NetworkSpec;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.lossfunctions.ILossFunction;
 import org.nd4j.linalg.lossfunctions.impl.LossMCXENT;
 
 /**
@@ -36,10 +37,26 @@ public final class LinkTrainer {
         this.teachers = teachers;
     }
 
-    /** A new network of {@code network} for the node: its loss is the link's distillation loss, or cross-entropy. */
+    /** A new network of {@code network} for the node, with its {@link #loss}. */
     public Network build(Plan.Node node, NetworkSpec network, TrainingSpec training, long seed) {
-        return Networks.build(network, input, training.updater(), training.weightDecay(), seed,
-                node.distilled() ? node.distillation().loss() : new LossMCXENT());
+        return Networks.build(network, input, training.updater(), training.weightDecay(), seed, loss(node, true));
+    }
+
+    /**
+     * The loss a node trains with: its link's distillation loss when it is distilled and {@code fromTeacher}
+     * (a compression stage may fine-tune a distilled student on labels alone), else cross-entropy on the labels.
+     */
+    public static ILossFunction loss(Plan.Node node, boolean fromTeacher) {
+        return fromTeacher && node.distilled() ? node.distillation().loss() : new LossMCXENT();
+    }
+
+    /**
+     * What the node trains towards on the training inputs, the pair of its {@link #loss}: the labels packed with
+     * its teachers' cached logits ({@link DistillationLoss#labels}), or the one-hot labels alone.
+     */
+    public INDArray targets(Plan.Node node, boolean fromTeacher) {
+        return fromTeacher && node.distilled() ? DistillationLoss.labels(train.oneHot(), teachers.logits(node))
+                : train.oneHot();
     }
 
     /**
@@ -96,8 +113,7 @@ public final class LinkTrainer {
             trainer = trainer.withAugmentation(input, node.distilled() ? teachers.live(node) : null);
             targets = train.oneHot();
         } else {
-            targets = node.distilled() ? DistillationLoss.labels(train.oneHot(), teachers.logits(node))
-                    : train.oneHot();
+            targets = targets(node, true);
         }
         return trainer.fit(net, train.features(), targets, validation, seed, resumed);
     }

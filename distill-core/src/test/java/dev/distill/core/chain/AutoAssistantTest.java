@@ -75,7 +75,7 @@ class AutoAssistantTest {
                 .contains("is an automatic assistant"));
         assertTrue(message(() -> chain().addModel("tiny", TinyData.mlp(12, 3), DistillationChainTest.TRAINING)
                 .addChain(DistillationSettings.DEFAULTS, "tiny", "assistant", "student").build())
-                .startsWith("chain [tiny, assistant, student]: automatic assistant 'assistant': width"),
+                .startsWith("automatic assistant 'assistant': between tiny and student: width"),
                 "a listed width wider than this teacher");
     }
 

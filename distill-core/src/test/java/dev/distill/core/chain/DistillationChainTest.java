@@ -187,6 +187,14 @@ class DistillationChainTest {
                 .addBornAgain(DistillationSettings.DEFAULTS, "student", 11));
     }
 
+    @Test
+    void buildRefusesALoopAcrossChainsAndABornAgainChainOfAnUnknownModel() {
+        assertMessage("chain [student, teacher]: 'student' -> 'teacher' closes a loop", () -> teacherToStudent()
+                .addChain(DistillationSettings.DEFAULTS, "student", "teacher").build());
+        assertMessage("no model named 'studnet'", () -> teacherToStudent()
+                .addBornAgain(DistillationSettings.DEFAULTS, "studnet", 2));
+    }
+
     private static void assertMessage(String part, org.junit.jupiter.api.function.Executable build) {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, build);
         assertTrue(e.getMessage().contains(part), e.getMessage());

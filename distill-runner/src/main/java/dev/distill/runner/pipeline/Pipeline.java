@@ -222,7 +222,7 @@ public final class Pipeline {
             }
         }
         if (config.stages().stream().anyMatch(s -> !(s instanceof dev.distill.runner.config.StageConfig.Export))) {
-            entries.addAll(new StageRunner(config, data, run, out, logits::logits,
+            entries.addAll(new StageRunner(config, data, run, out, links,
                     label -> new ConsoleProgress(label, out, interactive))
                     .run(trained.stream().filter(n -> n.role() == Role.STUDENT).toList()));
         }

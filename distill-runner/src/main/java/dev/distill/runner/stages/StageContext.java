@@ -1,6 +1,6 @@
 package dev.distill.runner.stages;
 
-import dev.distill.core.loss.DistillationLoss;
+import dev.distill.core.chain.LinkTrainer;
 import dev.distill.core.train.FineTuning;
 import dev.distill.core.train.Optimizer;
 import dev.distill.core.train.TrainingListener;
@@ -23,14 +23,13 @@ import java.util.function.Function;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.lossfunctions.ILossFunction;
-import org.nd4j.linalg.lossfunctions.impl.LossMCXENT;
 
 /**
- * What every stage works with: the config, the data, the run directory, the console, the teachers'
- * cached logits by node id and a console progress listener by label.
+ * What every stage works with: the config, the data, the run directory, the console, the run's link trainer
+ * (whose teachers' cached logits and losses the stages fine-tune with) and a console progress listener by label.
  */
 record StageContext(ExperimentConfig config, ExperimentData data, RunDirectory run, PrintStream out,
-        Function<Plan.Node, INDArray> teacherLogits, Function<String, TrainingListener> progress) {
+        LinkTrainer links, Function<String, TrainingListener> progress) {
 
     /** How a stage fine-tunes, and whether with the distillation loss. */
     record Tuning(boolean distill, FineTuning fineTuning) {
@@ -44,7 +43,7 @@ record StageContext(ExperimentConfig config, ExperimentData data, RunDirectory r
     /**
      * The student's own training settings with the stage's learning rate, and either its link's
      * distillation loss with its teacher's cached logits or plain cross-entropy on the labels (also for
-     * a student that was not distilled); progress printed under {@code id}.
+     * a student that was not distilled), both as the link trainer pairs them; progress printed under {@code id}.
      *
      * @param learningRate the stage's, or null for the student's
      */
@@ -59,9 +58,8 @@ record StageContext(ExperimentConfig config, ExperimentData data, RunDirectory r
                 learningRate != null ? learningRate : training.learningRate(), training.schedule(),
                 training.weightDecay());
         boolean distill = distillLoss && node.distilled();
-        ILossFunction loss = distill ? node.distillation().loss() : new LossMCXENT();
-        INDArray oneHot = data.train().oneHot();
-        INDArray targets = distill ? DistillationLoss.labels(oneHot, teacherLogits.apply(node)) : oneHot;
+        ILossFunction loss = LinkTrainer.loss(node, distill);
+        INDArray targets = links.targets(node, distill);
         long seed = config.seeds().get(0);
         Function<ModelSpec, MultiLayerNetwork> build = s -> NetworkFactory.build(s, config.data().input(),
                 spec.updater(), spec.weightDecay(), seed, loss);

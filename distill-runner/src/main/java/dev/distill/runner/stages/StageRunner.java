@@ -1,5 +1,6 @@
 package dev.distill.runner.stages;
 
+import dev.distill.core.chain.LinkTrainer;
 import dev.distill.core.modelfile.ModelReader;
 import dev.distill.core.train.TrainingListener;
 import dev.distill.models.network.Network;
@@ -54,14 +55,14 @@ public final class StageRunner {
     }
 
     /**
-     * @param teacherLogits what a distilled node learns from, as one teacher's logits on the training split
+     * @param links         the run's link trainer: what a distilled node learns from, with which loss
      * @param progress      a console progress listener for a label
      */
     public StageRunner(ExperimentConfig config, ExperimentData data, RunDirectory run, PrintStream out,
-            Function<Plan.Node, INDArray> teacherLogits, Function<String, TrainingListener> progress) {
+            LinkTrainer links, Function<String, TrainingListener> progress) {
         this.config = config;
         this.run = run;
-        this.context = new StageContext(config, data, run, out, teacherLogits, progress);
+        this.context = new StageContext(config, data, run, out, links, progress);
         this.prune = new PruneStage(context);
         this.lowRank = new LowRankStage(context);
         this.quantize = new QuantizeStage(context);

@@ -330,7 +330,7 @@ class ConfigLoadingTest {
                 """).replace("  - [teacher, student]", "  - [student, teacher]  " + MARK);
         ConfigException e = error(yaml);
         assertLocated(e, yaml, "chains[0]");
-        assertContains(e, "'teacher' is loaded from a file and is never trained");
+        assertContains(e, "'teacher' is trained already (given, or loaded from a file) and never trained further");
         assertContains(e, "first model of a chain");
     }
 

@@ -93,7 +93,8 @@ class MethodChainsConfigTest {
                 "chains[0].distillation.method", "unknown distillation method 'fitnet'; known: kd, dkd");
         Files.writeString(dir.resolve("m.zip"), "x");
         assertRefused(config(MODELS + "  loaded: {file: m.zip}\n", "{mutual: [student, loaded]}"), "chains[0].mutual",
-                "is loaded from a file");
+                "'loaded' is trained already (given, or loaded from a file) and never trained further; mutual "
+                        + "learning trains every model it names");
     }
 
     @Test
@@ -117,9 +118,10 @@ class MethodChainsConfigTest {
         assertRefused(config(MODELS, "{models: [teacher, student], distillation: {hint: {student_layer: 0, "
                 + "teacher_layer: 0, weight: 2}}}"), "chains[0].distillation.hint.weight", "belongs to stage: joint");
         assertRefused(config(MODELS, "{models: [teacher, student], distillation: {hint: {student_layer: 0, "
-                + "teacher_layer: 0, stage: joint, epochs: 3}}}"), "chains[0].distillation.hint", "a joint hint trains");
+                + "teacher_layer: 0, stage: joint, epochs: 3}}}"), "chains[0].distillation.hint.epochs", "a joint hint trains");
         assertRefused(config(MODELS, "{models: [teacher, student], distillation: {hint: {student_layer: -1, "
-                + "teacher_layer: 0}}}"), "chains[0].distillation.hint", "student_layer must be a layer index from 0");
+                + "teacher_layer: 0}}}"), "chains[0].distillation.hint.student_layer",
+                "student_layer: must be a layer index from 0, found -1");
         assertRefused(config(MODELS, "{ensemble: [teacher, assistant], student: student, distillation: {hint: "
                 + "{student_layer: 0, teacher_layer: 0}}}"), "chains[0]", "an ensemble chain cannot carry one");
     }
@@ -131,6 +133,21 @@ class MethodChainsConfigTest {
         assertEquals(2, r.code(), r.err());
         assertEquals(1, r.err().strip().lines().count(), r.err());
         assertTrue(r.err().contains("chains[0].weights") && r.err().contains("must sum to 1"), r.err());
+    }
+
+    @Test
+    void aRefusedModelOfAChainWrittenOneNameALineIsPlacedOnItsOwnLine() throws IOException {
+        String head = "name: methods\ndata: {dataset: digits, path: '" + CliRun.repoFile("datasets/digits.csv.gz")
+                + "'}\nmodels:\n" + MODELS + "chains:\n";
+        Path file = dir.resolve("c.yaml");
+        LocatedErrors.assertError(file, head + "  - models:\n      - teacher\n      - studnet  # <-\nseeds: [0]\n",
+                "chains[0].models", "no model named 'studnet'; declared models: teacher, assistant, student");
+        LocatedErrors.assertError(file, head + "  - ensemble:\n      - teacher\n      - assistant\n      - assistant  # <-\n"
+                + "    student: student\nseeds: [0]\n", "chains[0].ensemble", "'assistant' appears twice in the ensemble");
+        LocatedErrors.assertError(file, head + "  - [teacher, student]\n  - - student\n    - teacher  # <-\n"
+                + "seeds: [0]\n", "chains[1]", "'student' -> 'teacher' closes a loop");
+        LocatedErrors.assertError(file, head + "  - ensemble: [teacher, assistant]\n    student: teacher  # <-\n"
+                + "seeds: [0]\n", "chains[0].student", "one of the ensemble's teachers");
     }
 
     private static void assertRefused(Path file, String where, String what) {
