@@ -230,10 +230,7 @@ public final class MutualLearning {
         }
         int done = resumed.get(0).completedEpochs();
         for (TrainingState r : resumed) {
-            if (r.examples() != examples) {
-                throw new IllegalArgumentException("the checkpoint was made on " + r.examples()
-                        + " training examples, not " + examples);
-            }
+            r.requireExamples(examples);
             if (!r.atEpochBoundary() || r.completedEpochs() != done) {
                 throw new IllegalArgumentException("a mutual group continues from one epoch end of all its students, "
                         + "found epochs " + resumed.stream().map(TrainingState::completedEpochs).toList());

@@ -120,10 +120,7 @@ public final class Trainer {
             Nd4j.getRandom().setSeed(dev.distill.models.network.Seeds.dl4j(seed));
             run = new Run(n);
         } else {
-            if (resumed.examples() != n) {
-                throw new IllegalArgumentException("the checkpoint was made on " + resumed.examples()
-                        + " training examples, not " + n);
-            }
+            resumed.requireExamples(n);
             Nd4j.getRandom().setStates(resumed.rngRoot(), resumed.rngNode());
             // the shuffle's generator is not stored: replaying the epochs' shuffles puts it where it was
             int shuffled = resumed.completedEpochs() + (resumed.atEpochBoundary() ? 0 : 1);

@@ -40,4 +40,12 @@ public record TrainingState(int examples, int completedEpochs, int nextExample, 
     public boolean atEpochBoundary() {
         return nextExample == 0;
     }
+
+    /** Refuses to continue this state on a training set of another size: the shuffle replay would not match. */
+    public void requireExamples(int examples) {
+        if (this.examples != examples) {
+            throw new IllegalArgumentException("the checkpoint was made on " + this.examples
+                    + " training examples, not " + examples);
+        }
+    }
 }

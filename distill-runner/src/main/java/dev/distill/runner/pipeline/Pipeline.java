@@ -587,17 +587,7 @@ public final class Pipeline {
         TrainingState resumed = null;
         Optional<CheckpointStore.Restored> restored = store.newestGood(line -> out.println("warning: " + line));
         if (restored.isPresent()) {
-            try {
-                restored.get().copyInto(net);
-            } catch (IllegalArgumentException e) {
-                throw new DistillException(e.getMessage(), e);
-            }
-            resumed = restored.get().state();
-            if (resumed.examples() != data.train().size()) {
-                throw new DistillException(restored.get().file() + ": made on " + resumed.examples()
-                        + " training examples, but the data now has " + data.train().size() + "; the data changed "
-                        + "since the run started: start a new run");
-            }
+            resumed = restoreInto(restored.get(), net);
             out.printf(Locale.ROOT, "  %s: resuming from %s (%d of %d epochs done%s)%n", label,
                     run.root().relativize(restored.get().file()), resumed.completedEpochs(),
                     declared.training().epochs(), resumed.atEpochBoundary() ? ""
@@ -684,12 +674,29 @@ public final class Pipeline {
             if (peer.id().equals(node.id())) {
                 mine = done;
             } else {
-                progress = progress.with(done);
-                run.write(progress);
-                deleteTree(run.checkpoints(peer.id(), seed));
+                record(done);
             }
         }
         return mine;
+    }
+
+    /**
+     * Puts a checkpoint into {@code net} (built from the same specification) and returns where its training
+     * stood; a checkpoint of another model or made on other data is one line.
+     */
+    private TrainingState restoreInto(CheckpointStore.Restored restored, Network net) {
+        try {
+            restored.copyInto(net);
+        } catch (IllegalArgumentException e) {
+            throw new DistillException(e.getMessage(), e);
+        }
+        TrainingState state = restored.state();
+        if (state.examples() != data.train().size()) {
+            throw new DistillException(restored.file() + ": made on " + state.examples()
+                    + " training examples, but the data now has " + data.train().size() + "; the data changed "
+                    + "since the run started: start a new run");
+        }
+        return state;
     }
 
     /**
@@ -713,25 +720,18 @@ public final class Pipeline {
         for (int epoch : epochs) {
             List<CheckpointStore.Restored> restored = new ArrayList<>();
             for (CheckpointStore store : stores) {
-                store.goodAtEpochEnd(epoch, line -> out.println("warning: " + line)).ifPresent(restored::add);
+                Optional<CheckpointStore.Restored> r = store.goodAtEpochEnd(epoch, line -> out.println("warning: " + line));
+                if (r.isEmpty()) {
+                    break;
+                }
+                restored.add(r.get());
             }
             if (restored.size() < stores.size()) {
                 continue;
             }
             List<TrainingState> states = new ArrayList<>();
             for (int i = 0; i < stores.size(); i++) {
-                try {
-                    restored.get(i).copyInto(nets.get(i));
-                } catch (IllegalArgumentException e) {
-                    throw new DistillException(e.getMessage(), e);
-                }
-                TrainingState state = restored.get(i).state();
-                if (state.examples() != data.train().size()) {
-                    throw new DistillException(restored.get(i).file() + ": made on " + state.examples()
-                            + " training examples, but the data now has " + data.train().size() + "; the data changed "
-                            + "since the run started: start a new run");
-                }
-                states.add(state);
+                states.add(restoreInto(restored.get(i), nets.get(i)));
             }
             return states;
         }
