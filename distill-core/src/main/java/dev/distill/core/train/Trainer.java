@@ -4,16 +4,18 @@ import dev.distill.core.data.Augmenter;
 import dev.distill.core.data.LabeledData;
 import dev.distill.core.eval.Accuracy;
 import dev.distill.core.loss.DistillationLoss;
+import dev.distill.models.network.ComputeThreads;
+import dev.distill.models.network.Network;
 import dev.distill.models.spec.InputShape;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
-import dev.distill.models.network.Network;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
 import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.NDArrayIndex;
 
 /**
  * The training loop: shuffled mini-batches (the last partial batch kept), one validation pass per
@@ -129,6 +131,16 @@ public final class Trainer {
             }
             run = new Run(resumed);
         }
+        int threads = ComputeThreads.forTraining(net,
+                features.get(NDArrayIndex.interval(0, 1), NDArrayIndex.all()), spec.batchSize());
+        try (ComputeThreads.Scope restore = ComputeThreads.use(threads)) {
+            return train(net, features, targets, validation, seed, order, shuffle, run);
+        }
+    }
+
+    private TrainingResult train(Network net, INDArray features, INDArray targets, LabeledData validation,
+            long seed, int[] order, Random shuffle, Run run) {
+        int n = order.length;
         BatchBuffers buffers = new BatchBuffers(features, targets, spec.batchSize());
         long lastCheckpoint = System.nanoTime();
         for (int epoch = run.completedEpochs + 1; epoch <= spec.epochs(); epoch++) {

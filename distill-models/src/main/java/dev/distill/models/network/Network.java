@@ -3,6 +3,7 @@ package dev.distill.models.network;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.util.Map;
 import java.util.zip.ZipEntry;
 import java.util.zip.ZipInputStream;
 import org.deeplearning4j.nn.api.Model;
@@ -62,6 +63,9 @@ public sealed interface Network permits Network.Sequential, Network.Graph {
 
     /** Kind of network, for messages: {@code sequential} or {@code graph}. */
     String kind();
+
+    /** Each layer's output for {@code features} in inference mode, by layer (what a cost count needs). */
+    Map<org.deeplearning4j.nn.api.Layer, INDArray> layerOutputs(INDArray features);
 
     /** The sequential network, or a one-line error saying that {@code what} handles only those. */
     default MultiLayerNetwork sequential(String what) {
@@ -164,6 +168,15 @@ public sealed interface Network permits Network.Sequential, Network.Graph {
             return "sequential";
         }
 
+        public Map<org.deeplearning4j.nn.api.Layer, INDArray> layerOutputs(INDArray features) {
+            java.util.List<INDArray> activations = net.feedForward(features, false);   // [input, layer 0, ...]
+            Map<org.deeplearning4j.nn.api.Layer, INDArray> out = new java.util.LinkedHashMap<>();
+            for (int i = 0; i < net.getnLayers(); i++) {
+                out.put(net.getLayer(i), activations.get(i + 1));
+            }
+            return out;
+        }
+
         public org.deeplearning4j.nn.api.Layer[] layers() {
             return net.getLayers();
         }
@@ -231,6 +244,15 @@ public sealed interface Network permits Network.Sequential, Network.Graph {
 
         public String kind() {
             return "graph";
+        }
+
+        public Map<org.deeplearning4j.nn.api.Layer, INDArray> layerOutputs(INDArray features) {
+            Map<String, INDArray> activations = graph.feedForward(features, false);   // by vertex name
+            Map<org.deeplearning4j.nn.api.Layer, INDArray> out = new java.util.LinkedHashMap<>();
+            for (org.deeplearning4j.nn.api.Layer layer : graph.getLayers()) {
+                out.put(layer, activations.get(layer.conf().getLayer().getLayerName()));
+            }
+            return out;
         }
 
         public org.deeplearning4j.nn.api.Layer[] layers() {

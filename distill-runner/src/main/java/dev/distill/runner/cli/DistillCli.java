@@ -42,6 +42,7 @@ public final class DistillCli implements Runnable {
     public static int execute(String[] args, PrintStream out, PrintStream err) {
         // before anything starts ND4J: its ops then run through the fenced executioner from the first one
         dev.distill.models.nd4j.NativeSafety.prepare();
+        dev.distill.models.nd4j.JavaCppSettings.prepare();
         boolean verbose = Arrays.asList(args).contains("--verbose");
         CommandLine cli = new CommandLine(new DistillCli());
         cli.setOut(new PrintWriter(out, true));

@@ -1,0 +1,135 @@
+package dev.distill.models.network;
+
+import java.util.Map;
+import org.deeplearning4j.nn.api.Layer;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.nativeblas.NativeOpsHolder;
+
+/**
+ * How many threads ND4J computes a training step with, chosen per network.
+ *
+ * <p>Why: a small network's step is a few dozen short ops, and splitting each over several OpenMP
+ * threads costs more than it saves; on a shared machine the extra threads also compete with each other
+ * and with the JVM's own (the 784-32-10 student trained 2.3x faster on one thread than on two on a
+ * quiet 2-core machine, and 10-20x faster under load). A large network's convolutions do gain from more
+ * threads. So a training uses one thread when one batch costs fewer than {@link #ONE_THREAD_BELOW}
+ * multiply-adds, and every allowed thread otherwise.
+ *
+ * <p>The allowed threads are {@code OMP_NUM_THREADS} when it is set (the user's cap, as before), else
+ * the machine's cores; {@code -Ddistill.threads=N} forces N for every training. ND4J's thread settings
+ * are process-wide: {@link #use} changes them for the duration of a training and puts them back after.
+ */
+public final class ComputeThreads {
+
+    /**
+     * Multiply-adds of one batch's forward pass below which one thread trains faster than two on this kind of
+     * machine. Between the 784-128-10 MLP at batch 128 (13 million: faster on one thread) and the protocol's
+     * teacher CNN (594 million: faster on two); docs/results.md has the measurements.
+     */
+    public static final long ONE_THREAD_BELOW = 100_000_000L;
+
+    private ComputeThreads() {
+    }
+
+    /** The threads a training may use: {@code OMP_NUM_THREADS} if set to a positive number, else the cores. */
+    public static int allowed() {
+        // ND4J ignores a malformed value too; bench says so (BusyMachine)
+        int omp = positive(System.getenv("OMP_NUM_THREADS"));
+        return omp > 0 ? omp : Runtime.getRuntime().availableProcessors();
+    }
+
+    /** The threads to train {@code net} with on batches of {@code batchSize} rows like {@code oneExample}. */
+    public static int forTraining(Network net, INDArray oneExample, int batchSize) {
+        String forced = System.getProperty("distill.threads");
+        if (forced != null) {
+            int n = positive(forced);
+            if (n < 1) {
+                throw new IllegalArgumentException("-Ddistill.threads=" + forced
+                        + ": expected a positive number of threads");
+            }
+            return n;
+        }
+        return forBatchCost(multiplyAdds(net, oneExample) * batchSize, allowed());
+    }
+
+    /** The positive number {@code value} holds, or 0 when it is missing, malformed or not positive. */
+    private static int positive(String value) {
+        try {
+            return value == null ? 0 : Math.max(0, Integer.parseInt(value.trim()));
+        } catch (NumberFormatException e) {
+            return 0;
+        }
+    }
+
+    /** The rule: one thread for a batch cheaper than {@link #ONE_THREAD_BELOW}, else all {@code allowed}. */
+    public static int forBatchCost(long multiplyAddsPerBatch, int allowed) {
+        return multiplyAddsPerBatch < ONE_THREAD_BELOW ? 1 : Math.max(1, allowed);
+    }
+
+    /**
+     * Multiply-adds of one forward pass over {@code oneExample} ({@code [1, ...]}): each weight array (a
+     * parameter named like {@code W}: dense, conv, depthwise and pointwise kernels) times the spatial
+     * positions of its layer's output, and one per output value of a batch norm, as {@code ModelCost} counts
+     * them from a spec. Biases are not counted.
+     */
+    public static long multiplyAdds(Network net, INDArray oneExample) {
+        long total = 0;
+        for (Map.Entry<Layer, INDArray> e : net.layerOutputs(oneExample).entrySet()) {
+            INDArray out = e.getValue();
+            if (out == null) {
+                continue;
+            }
+            long positions = 1;
+            for (int d = 2; d < out.rank(); d++) {   // [1, channels, h, w] for conv layers, [1, units] for dense
+                positions *= out.size(d);
+            }
+            for (Map.Entry<String, INDArray> p : e.getKey().paramTable().entrySet()) {
+                if (p.getKey().contains("W")) {
+                    total += p.getValue().length() * positions;
+                } else if (p.getKey().equals("gamma")) {   // batch norm: one multiply-add per output value
+                    total += out.length();
+                }
+            }
+        }
+        return total;
+    }
+
+    /** ND4J computing with {@code threads} threads until {@link Scope#close()} restores the previous counts. */
+    public static Scope use(int threads) {
+        Scope previous = new Scope(Nd4j.getEnvironment().maxMasterThreads(),
+                NativeOpsHolder.getInstance().getDeviceNativeOps().ompGetMaxThreads(),
+                Nd4j.factory().blas().getMaxThreads());
+        set(threads, threads, threads);
+        return previous;
+    }
+
+    /**
+     * The three pools a step's ops run on: libnd4j's own loops (its "master threads"; its {@code setMaxThreads}
+     * is a no-op in this version), OpenMP's (conv and pooling through oneDNN), and the BLAS's (matrix products).
+     * None can go above the count the process started with.
+     */
+    private static void set(int libnd4jThreads, int openMpThreads, int blasThreads) {
+        Nd4j.getEnvironment().setMaxMasterThreads(libnd4jThreads);
+        NativeOpsHolder.getInstance().getDeviceNativeOps().setOmpNumThreads(openMpThreads);
+        Nd4j.factory().blas().setMaxThreads(blasThreads);
+    }
+
+    /** The thread counts to put back. */
+    public static final class Scope implements AutoCloseable {
+        private final int libnd4jThreads;
+        private final int openMpThreads;
+        private final int blasThreads;
+
+        private Scope(int libnd4jThreads, int openMpThreads, int blasThreads) {
+            this.libnd4jThreads = libnd4jThreads;
+            this.openMpThreads = openMpThreads;
+            this.blasThreads = blasThreads;
+        }
+
+        @Override
+        public void close() {
+            set(libnd4jThreads, openMpThreads, blasThreads);
+        }
+    }
+}
