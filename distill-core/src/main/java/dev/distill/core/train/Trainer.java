@@ -47,6 +47,8 @@ public final class Trainer {
 
     /** The name of the thread preparing the next batch, while a {@code fit} call runs. */
     static final String PREFETCH_THREAD = "distill-prefetch";
+    /** The system property that, set to {@code false}, makes every batch on the training thread. */
+    public static final String PREFETCH_PROPERTY = "distill.prefetch";
 
     private final TrainingSpec spec;
     private final List<TrainingListener> listeners;
@@ -67,6 +69,25 @@ public final class Trainer {
         this.sink = sink;
         this.augmenter = augmenter;
         this.teacher = teacher;
+    }
+
+    /**
+     * {@code body}'s result with {@link #PREFETCH_PROPERTY} at {@code on} while it runs, the property as it
+     * was afterwards: the serial and the prefetched paths compared in one process (bench, tests). A process
+     * setting: trainings running meanwhile on other threads see it too.
+     */
+    public static <T> T withPrefetch(boolean on, java.util.function.Supplier<T> body) {
+        String before = System.getProperty(PREFETCH_PROPERTY);
+        System.setProperty(PREFETCH_PROPERTY, Boolean.toString(on));
+        try {
+            return body.get();
+        } finally {
+            if (before == null) {
+                System.clearProperty(PREFETCH_PROPERTY);
+            } else {
+                System.setProperty(PREFETCH_PROPERTY, before);
+            }
+        }
     }
 
     /** How this trainer trains: epochs, batch size, optimizer, augmentation. */
@@ -144,7 +165,7 @@ public final class Trainer {
         }
         // gathering alone is cheap: only augmentation or a teacher's forward pass is worth a second thread
         boolean prefetch = (augmenter != null || teacher != null)
-                && !"false".equalsIgnoreCase(System.getProperty("distill.prefetch", "true").trim());
+                && !"false".equalsIgnoreCase(System.getProperty(PREFETCH_PROPERTY, "true").trim());
         try (Prefetch ahead = prefetch ? new Prefetch(features, targets, seed) : null) {
             train(net, features, targets, validation, seed, order, shuffle, run, ahead);
         }

@@ -24,7 +24,6 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.function.Supplier;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -61,21 +60,6 @@ class PrefetchTest {
                 new DistillationLoss(2, 0.5, 0.5));
     }
 
-    /** Runs {@code body} with {@code distill.prefetch} set to {@code on}, the property restored afterwards. */
-    static <T> T withPrefetch(boolean on, Supplier<T> body) {
-        String before = System.getProperty("distill.prefetch");
-        System.setProperty("distill.prefetch", Boolean.toString(on));
-        try {
-            return body.get();
-        } finally {
-            if (before == null) {
-                System.clearProperty("distill.prefetch");
-            } else {
-                System.setProperty("distill.prefetch", before);
-            }
-        }
-    }
-
     static boolean prefetchThreadAlive() {
         return Thread.getAllStackTraces().keySet().stream()
                 .anyMatch(t -> t.getName().equals(Trainer.PREFETCH_THREAD) && t.isAlive());
@@ -96,14 +80,14 @@ class PrefetchTest {
         for (TrainingSpec spec : List.of(SPEC, unaugmented)) {
             teacherThreads.clear();
             MultiLayerNetwork serial = student();
-            TrainingResult serialResult = withPrefetch(false, () -> new Trainer(spec, List.of())
+            TrainingResult serialResult = Trainer.withPrefetch(false, () -> new Trainer(spec, List.of())
                     .withAugmentation(IMAGE, teacher)
                     .fit(serial, TRAIN.features(), TRAIN.oneHot(), PARTS.second(), SEED));
             assertEquals(Set.of(Thread.currentThread().getName()), teacherThreads, "serial: the training thread");
 
             teacherThreads.clear();
             MultiLayerNetwork prefetched = student();
-            TrainingResult prefetchedResult = withPrefetch(true, () -> new Trainer(spec, List.of())
+            TrainingResult prefetchedResult = Trainer.withPrefetch(true, () -> new Trainer(spec, List.of())
                     .withAugmentation(IMAGE, teacher)
                     .fit(prefetched, TRAIN.features(), TRAIN.oneHot(), PARTS.second(), SEED));
             assertEquals(Set.of(Trainer.PREFETCH_THREAD), teacherThreads, "prefetched: only the preparing thread");
@@ -130,7 +114,7 @@ class PrefetchTest {
             }
             return compiled.logits(x);
         });
-        IllegalStateException thrown = assertThrows(IllegalStateException.class, () -> withPrefetch(true,
+        IllegalStateException thrown = assertThrows(IllegalStateException.class, () -> Trainer.withPrefetch(true,
                 () -> new Trainer(SPEC, List.of()).withAugmentation(IMAGE, teacher)
                         .fit(student(), TRAIN.features(), TRAIN.oneHot(), PARTS.second(), SEED)));
         assertSame(broken, thrown);
@@ -166,13 +150,13 @@ class PrefetchTest {
     void aPrefetchedRunStoppedMidEpochAndResumedEndsAsTheSerialStraightRun() {
         TeacherLogits.Live teacher = TeacherLogits.live(Network.of(convTeacher()));
         MultiLayerNetwork straight = student();
-        withPrefetch(false, () -> new Trainer(SPEC, List.of()).withAugmentation(IMAGE, teacher)
+        Trainer.withPrefetch(false, () -> new Trainer(SPEC, List.of()).withAugmentation(IMAGE, teacher)
                 .fit(straight, TRAIN.features(), TRAIN.oneHot(), PARTS.second(), SEED));
         // a checkpoint at every batch boundary: 240 examples in batches of 32 are 8 per epoch with its end
         CheckpointPolicy everyBatch = new CheckpointPolicy(1, 3, 1e-9);
         for (int stopAt : new int[] {3, 11}) {
             CheckpointStore store = new CheckpointStore(temp.resolve("stop" + stopAt), 3);
-            assertThrows(Stopped.class, () -> withPrefetch(true, () -> new Trainer(SPEC, List.of())
+            assertThrows(Stopped.class, () -> Trainer.withPrefetch(true, () -> new Trainer(SPEC, List.of())
                     .withCheckpoints(everyBatch, new StopAt(store, stopAt)).withAugmentation(IMAGE, teacher)
                     .fit(student(), TRAIN.features(), TRAIN.oneHot(), PARTS.second(), SEED)));
             assertFalse(prefetchThreadAlive(), "the preparing thread ended with the stopped fit call");
@@ -182,7 +166,7 @@ class PrefetchTest {
             assertTrue(!restored.state().atEpochBoundary(), "stopped in the middle of an epoch");
             MultiLayerNetwork resumed = student();
             restored.copyInto(resumed);
-            withPrefetch(true, () -> new Trainer(SPEC, List.of()).withAugmentation(IMAGE, teacher)
+            Trainer.withPrefetch(true, () -> new Trainer(SPEC, List.of()).withAugmentation(IMAGE, teacher)
                     .fit(resumed, TRAIN.features(), TRAIN.oneHot(), PARTS.second(), SEED, restored.state()));
             assertArrayEquals(straight.params().toFloatVector(), resumed.params().toFloatVector(), 0f,
                     "stopped at checkpoint " + stopAt);
