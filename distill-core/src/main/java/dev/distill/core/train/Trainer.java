@@ -11,7 +11,12 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.nd4j.linalg.api.memory.MemoryWorkspace;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
 import org.nd4j.linalg.factory.Nd4j;
@@ -28,6 +33,11 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
  * Deterministic for a given seed: the shuffle order comes from {@code java.util.Random(seed)} and
  * ND4J's generator (dropout) is seeded with it too; augmented views are a function of the seed, the
  * epoch and the batch's position ({@link Augmenter}).
+ *
+ * <p>Augmented batches and a live teacher's targets are prepared one batch ahead on a thread of the
+ * {@code fit} call's own, overlapping the network's step; {@code -Ddistill.prefetch=false} prepares them
+ * on the training thread instead, with the same results bit for bit (a batch is a function of its
+ * position, and neither augmentation nor the teacher's inference draws from ND4J's generator).
  */
 public final class Trainer {
 
@@ -36,6 +46,11 @@ public final class Trainer {
         dev.distill.models.nd4j.NativeSafety.install();
     }
 
+
+    /** The name of the thread preparing the next batch, while a {@code fit} call runs. */
+    static final String PREFETCH_THREAD = "distill-prefetch";
+    /** The system property that, set to {@code false}, makes every batch on the training thread. */
+    public static final String PREFETCH_PROPERTY = "distill.prefetch";
 
     private final TrainingSpec spec;
     private final List<TrainingListener> listeners;
@@ -56,6 +71,25 @@ public final class Trainer {
         this.sink = sink;
         this.augmenter = augmenter;
         this.teacher = teacher;
+    }
+
+    /**
+     * {@code body}'s result with {@link #PREFETCH_PROPERTY} at {@code on} while it runs, the property as it
+     * was afterwards: the serial and the prefetched paths compared in one process (bench, tests). A process
+     * setting: trainings running meanwhile on other threads see it too.
+     */
+    public static <T> T withPrefetch(boolean on, java.util.function.Supplier<T> body) {
+        String before = System.getProperty(PREFETCH_PROPERTY);
+        System.setProperty(PREFETCH_PROPERTY, Boolean.toString(on));
+        try {
+            return body.get();
+        } finally {
+            if (before == null) {
+                System.clearProperty(PREFETCH_PROPERTY);
+            } else {
+                System.setProperty(PREFETCH_PROPERTY, before);
+            }
+        }
     }
 
     /** How this trainer trains: epochs, batch size, optimizer, augmentation. */
@@ -133,15 +167,22 @@ public final class Trainer {
         }
         int threads = ComputeThreads.forTraining(net,
                 features.get(NDArrayIndex.interval(0, 1), NDArrayIndex.all()), spec.batchSize());
-        try (ComputeThreads.Scope restore = ComputeThreads.use(threads)) {
-            return train(net, features, targets, validation, seed, order, shuffle, run);
+        // gathering alone is cheap: only augmentation or a teacher's forward pass is worth a second thread
+        boolean prefetch = (augmenter != null || teacher != null)
+                && !"false".equalsIgnoreCase(System.getProperty(PREFETCH_PROPERTY, "true").trim());
+        try (ComputeThreads.Scope restore = ComputeThreads.use(threads);
+                Prefetch ahead = prefetch ? new Prefetch(features, targets, seed) : null) {
+            train(net, features, targets, validation, seed, order, shuffle, run, ahead);
         }
+        net.setParams(run.bestParams);
+        return new TrainingResult(run.history, run.bestEpoch, run.bestAccuracy, run.seconds());
     }
 
-    private TrainingResult train(Network net, INDArray features, INDArray targets, LabeledData validation,
-            long seed, int[] order, Random shuffle, Run run) {
+    /** The epochs left to {@code run}, with batches from {@code ahead} when given, else made here. */
+    private void train(Network net, INDArray features, INDArray targets, LabeledData validation, long seed,
+            int[] order, Random shuffle, Run run, Prefetch ahead) {
         int n = order.length;
-        BatchBuffers buffers = new BatchBuffers(features, targets, spec.batchSize());
+        BatchBuffers buffers = ahead == null ? new BatchBuffers(features, targets, spec.batchSize()) : null;
         long lastCheckpoint = System.nanoTime();
         for (int epoch = run.completedEpochs + 1; epoch <= spec.epochs(); epoch++) {
             long epochStart = System.nanoTime() - (long) (run.epochSeconds * 1e9);
@@ -155,11 +196,11 @@ public final class Trainer {
             }
             for (int start = first; start < n; start += spec.batchSize()) {
                 int end = Math.min(n, start + spec.batchSize());
-                int[] rows = Arrays.copyOfRange(order, start, end);
-                DataSet batch = batch(features, targets, rows, seed, epoch, start, buffers);
+                DataSet batch = ahead != null ? ahead.take(order, epoch, start)
+                        : batch(features, targets, Arrays.copyOfRange(order, start, end), seed, epoch, start, buffers);
                 net.fit(batch);
                 double batchLoss = net.score();
-                run.lossSum += batchLoss * rows.length;
+                run.lossSum += batchLoss * (end - start);
                 for (TrainingListener l : listeners) {
                     l.batchDone(end, batchLoss);
                 }
@@ -184,8 +225,6 @@ public final class Trainer {
                 l.epochDone(metrics, best);
             }
         }
-        net.setParams(run.bestParams);
-        return new TrainingResult(run.history, run.bestEpoch, run.bestAccuracy, run.seconds());
     }
 
     /** One batch as trained on: the rows gathered, augmented if asked, and the teacher's targets added if given. */
@@ -232,6 +271,104 @@ public final class Trainer {
 
         boolean fits(int rows) {
             return rows == features.rows();
+        }
+    }
+
+    /**
+     * Batches prepared one ahead on a daemon thread of their own, so that augmenting a batch and the
+     * teacher's forward pass on it overlap the network's step on the batch before. Two sets of buffers
+     * are used in turn: the batch being trained on is never the one being gathered into. Only this
+     * thread uses the teacher while it lives; what it throws, {@link #take} throws.
+     */
+    private final class Prefetch implements AutoCloseable {
+        /** The executor's thread, to be waited for until it has ended. */
+        private final List<Thread> started = new java.util.concurrent.CopyOnWriteArrayList<>();
+        private final ExecutorService thread = Executors.newSingleThreadExecutor(r -> {
+            Thread t = new Thread(r, PREFETCH_THREAD);
+            t.setDaemon(true);
+            started.add(t);
+            return t;
+        });
+        private final INDArray features;
+        private final INDArray targets;
+        private final long seed;
+        private final BatchBuffers[] buffers;
+        private int turn;
+        private Future<DataSet> next;
+
+        Prefetch(INDArray features, INDArray targets, long seed) {
+            this.features = features;
+            this.targets = targets;
+            this.seed = seed;
+            this.buffers = new BatchBuffers[] {new BatchBuffers(features, targets, spec.batchSize()),
+                    new BatchBuffers(features, targets, spec.batchSize())};
+        }
+
+        /**
+         * The batch of {@code epoch} at {@code start} of {@code order}, having set the next one of the
+         * epoch going. A checkpoint taken before the next call does not see that one: it is a function of
+         * its position, made again on resuming.
+         */
+        DataSet take(int[] order, int epoch, int start) {
+            if (next == null) {
+                submit(order, epoch, start);
+            }
+            Future<DataSet> ready = next;
+            next = null;
+            DataSet batch = await(ready);
+            if (start + spec.batchSize() < order.length) {
+                submit(order, epoch, start + spec.batchSize());
+            }
+            return batch;
+        }
+
+        private void submit(int[] order, int epoch, int start) {
+            // the rows are copied here: the next epoch's shuffle rearranges order on this thread
+            int[] rows = Arrays.copyOfRange(order, start, Math.min(order.length, start + spec.batchSize()));
+            BatchBuffers into = buffers[turn];
+            turn ^= 1;
+            next = thread.submit(() -> {
+                // workspaces are per thread: what is handed to the training thread must live outside them
+                try (MemoryWorkspace outside = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
+                    return batch(features, targets, rows, seed, epoch, start, into);
+                }
+            });
+        }
+
+        private static DataSet await(Future<DataSet> batch) {
+            try {
+                return batch.get();
+            } catch (ExecutionException e) {
+                if (e.getCause() instanceof RuntimeException r) {
+                    throw r;
+                }
+                if (e.getCause() instanceof Error err) {
+                    throw err;
+                }
+                throw new IllegalStateException(e.getCause().getMessage(), e.getCause());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("interrupted while waiting for the next batch", e);
+            }
+        }
+
+        /** Ends the thread, after the batch it may still be preparing: the teacher is free again once this returns. */
+        @Override
+        public void close() {
+            thread.shutdownNow();
+            boolean interrupted = false;
+            for (Thread t : started) {
+                while (t.isAlive()) {
+                    try {
+                        t.join();
+                    } catch (InterruptedException e) {
+                        interrupted = true;
+                    }
+                }
+            }
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
         }
     }
 

@@ -8,7 +8,7 @@ import java.util.List;
  */
 public record BenchReport(String config, boolean quick, int repeats, Machine machine, double gemmGflops,
         List<ModelFigures> models, List<TrainerFigures> trainerOverhead, KdOverhead kdOverhead,
-        List<SavedModelFigures> savedModels, PeerComparison peer, long peakRssBytes, double seconds) {
+        LiveTeacherOverhead liveTeacherOverhead, List<SavedModelFigures> savedModels, PeerComparison peer, long peakRssBytes, double seconds) {
 
     public BenchReport {
         models = List.copyOf(models);
@@ -19,7 +19,7 @@ public record BenchReport(String config, boolean quick, int repeats, Machine mac
     /** The same report beside a peer's figures (null: none). */
     public BenchReport withPeer(PeerComparison comparison) {
         return new BenchReport(config, quick, repeats, machine, gemmGflops, models, trainerOverhead, kdOverhead,
-                savedModels, comparison, peakRssBytes, seconds);
+                liveTeacherOverhead, savedModels, comparison, peakRssBytes, seconds);
     }
 
     /**
@@ -145,5 +145,21 @@ public record BenchReport(String config, boolean quick, int repeats, Machine mac
      */
     public record KdOverhead(String model, int examples, double kdSecondsPerEpoch, double hardSecondsPerEpoch,
             double ratio) {
+    }
+
+    /**
+     * Seconds per augmented epoch of a student distilled from a live teacher (its logits computed on every
+     * view) and of the same student on the same views with labels alone, both through the project's Trainer;
+     * with each batch made on the training thread ({@code serial}) and with the next one prepared on a
+     * second thread while the student trains ({@code prefetched}, the default). Null in {@code bench.json}
+     * where there is no such figure (flat data, or a teacher that is not a declared model).
+     *
+     * @param teacherEngine what computes the teacher's logits ("compiled runtime" or DL4J's output())
+     * @param serialRatio     live teacher over labels, both serial
+     * @param prefetchedRatio live teacher over labels, both prefetched
+     */
+    public record LiveTeacherOverhead(String model, String teacher, String teacherEngine, String augmentation,
+            int examples, double serialLiveSecondsPerEpoch, double serialLabelsSecondsPerEpoch, double serialRatio,
+            double prefetchedLiveSecondsPerEpoch, double prefetchedLabelsSecondsPerEpoch, double prefetchedRatio) {
     }
 }

@@ -14,11 +14,14 @@ import dev.distill.runtime.ModelFormatException;
 import dev.distill.runtime.Precision;
 import dev.distill.runtime.Preprocessing;
 import dev.distill.core.loss.DistillationLoss;
+import dev.distill.core.data.Augmentation;
+import dev.distill.core.train.TeacherLogits;
 import dev.distill.core.train.Trainer;
 import dev.distill.core.train.TrainingSpec;
 import dev.distill.models.network.ConvBackend;
 import dev.distill.models.network.Network;
 import dev.distill.models.network.Networks;
+import dev.distill.models.spec.InputShape;
 import dev.distill.models.spec.LayerSpec;
 import dev.distill.core.chain.Chain;
 import dev.distill.runner.config.ExperimentConfig;
@@ -85,10 +88,11 @@ public final class Benchmark {
             trainer.add(trainerOverhead(config, data, model));
         }
         BenchReport.KdOverhead kd = kdOverhead(config, data, student(config, models));
+        BenchReport.LiveTeacherOverhead live = liveTeacherOverhead(config, data, student(config, models));
         List<BenchReport.SavedModelFigures> saved = new ArrayList<>();
         saved.addAll(measureFiles(modelFiles, data));
         return new BenchReport(config.file().toString(), quick, settings.repeats(), MachineInfo.describe(loadAtStart),
-                gemm, figures, trainer, kd, saved, null, MachineInfo.peakRssBytes(),
+                gemm, figures, trainer, kd, live, saved, null, MachineInfo.peakRssBytes(),
                 (System.nanoTime() - started) / 1e9);
     }
 
@@ -716,12 +720,10 @@ public final class Benchmark {
         Nd4j.getRandom().setSeed(7);
         INDArray logits = Nd4j.randn(DataType.FLOAT, n, config.data().classes()).muli(3);
         INDArray kdTargets = DistillationLoss.labels(oneHot, logits);
-        LabeledData validation = settings.kdExamples() == 0 ? data.validation()
-                : data.validation().subset(java.util.stream.IntStream.range(0,
-                        Math.min(500, data.validation().size())).toArray());
+        LabeledData validation = validation(data, settings.kdExamples());
         TrainingSpec t = model.training();
-        TrainingSpec oneEpoch = new TrainingSpec(1, t.batchSize(), t.optimizer(), t.learningRate(), t.schedule(),
-                t.weightDecay());
+        Trainer oneEpoch = new Trainer(new TrainingSpec(1, t.batchSize(), t.optimizer(), t.learningRate(),
+                t.schedule(), t.weightDecay()), List.of());
         org.nd4j.linalg.lossfunctions.ILossFunction loss = config.distillation().loss();
         List<Double> kd = new ArrayList<>();
         List<Double> hard = new ArrayList<>();
@@ -751,12 +753,83 @@ public final class Benchmark {
         return new BenchReport.KdOverhead(model.name(), n, kdMedian, hardMedian, kdMedian / hardMedian);
     }
 
-    private static double epochSeconds(ModelConfig.Declared model, ExperimentConfig config, TrainingSpec oneEpoch,
+    /**
+     * One augmented epoch of {@code model} distilled from a live teacher (its logits on every view) over the
+     * same augmented epoch on labels alone, each with batches made serially and prepared one ahead
+     * ({@code distill.prefetch}): four epochs a round, every other round in reverse order, median of the
+     * rounds. The teacher is the first chain's, built from its declared layers and left untrained: its
+     * forward pass costs the same whatever its weights. The augmentation is the student's own, else shift 2
+     * and flip. Null, with a line saying why, for flat data or a teacher that is not a declared model.
+     */
+    private BenchReport.LiveTeacherOverhead liveTeacherOverhead(ExperimentConfig config, ExperimentData data,
+            ModelConfig.Declared model) {
+        InputShape shape = config.data().input();
+        if (!shape.image()) {
+            log.println("live_teacher_overhead: skipped (augmentation needs images; the data are flat: " + shape + ")");
+            return null;
+        }
+        String teacherName = config.chains().isEmpty() ? null : config.chains().get(0).models().get(0);
+        if (!(teacherName != null && config.models().get(teacherName) instanceof ModelConfig.Declared teacher)) {
+            log.println("live_teacher_overhead: skipped (" + (teacherName == null ? "no chain names a teacher"
+                    : "the first chain's teacher '" + teacherName + "' is not a declared model") + ")");
+            return null;
+        }
+        LabeledData train = data.train();
+        int n = settings.liveExamples() == 0 ? train.size() : Math.min(settings.liveExamples(), train.size());
+        INDArray features = rows(train.features(), n);
+        INDArray oneHot = rows(train.oneHot(), n);
+        LabeledData validation = validation(data, settings.liveExamples());
+        TrainingSpec t = model.training();
+        Augmentation augment = t.augment().active() ? t.augment() : new Augmentation(2, true, 0);
+        TrainingSpec oneEpoch = new TrainingSpec(1, t.batchSize(), t.optimizer(), t.learningRate(), t.schedule(),
+                t.weightDecay(), augment);
+        TeacherLogits.Live live = TeacherLogits.live(Networks.build(teacher.network(), shape,
+                teacher.training().updater(), 0, 0, new LossMCXENT()));
+        Trainer onLabels = new Trainer(oneEpoch, List.of()).withAugmentation(shape, null);
+        Trainer fromTeacher = new Trainer(oneEpoch, List.of()).withAugmentation(shape, live);
+        // serial labels, serial teacher, prefetched labels, prefetched teacher
+        List<DoubleSupplier> epochs = new ArrayList<>();
+        for (boolean prefetch : new boolean[] {false, true}) {
+            epochs.add(() -> Trainer.withPrefetch(prefetch, () -> epochSeconds(model, config, onLabels, features,
+                    oneHot, validation, new LossMCXENT())));
+            epochs.add(() -> Trainer.withPrefetch(prefetch, () -> epochSeconds(model, config, fromTeacher, features,
+                    oneHot, validation, config.distillation().loss())));
+        }
+        List<List<Double>> seconds = emptyLists(epochs.size());
+        for (int r = -1; r < settings.kdRepeats(); r++) {     // r = -1: warm-up, not counted
+            for (int k = 0; k < epochs.size(); k++) {
+                int i = r % 2 == 0 ? k : epochs.size() - 1 - k;
+                double s = epochs.get(i).getAsDouble();
+                if (r >= 0) {
+                    seconds.get(i).add(s);
+                }
+            }
+        }
+        double[] median = seconds.stream().mapToDouble(Stopwatch::median).toArray();
+        BenchReport.LiveTeacherOverhead f = new BenchReport.LiveTeacherOverhead(model.name(), teacherName,
+                live.how(), augment.toString(), n, median[1], median[0], median[1] / median[0], median[3], median[2],
+                median[3] / median[2]);
+        log.printf(Locale.ROOT, "live_teacher_overhead %s (teacher %s on %s, %s, %,d examples): serial %.2f s/epoch"
+                + " vs %.2f s on labels: %.3f; prefetched %.2f s vs %.2f s: %.3f%n", f.model(), f.teacher(),
+                f.teacherEngine(), f.augmentation(), n, f.serialLiveSecondsPerEpoch(), f.serialLabelsSecondsPerEpoch(),
+                f.serialRatio(), f.prefetchedLiveSecondsPerEpoch(), f.prefetchedLabelsSecondsPerEpoch(),
+                f.prefetchedRatio());
+        return f;
+    }
+
+    /** The validation data of an overhead's epochs: all of it with the whole training set, else 500 examples. */
+    private static LabeledData validation(ExperimentData data, int examples) {
+        return examples == 0 ? data.validation() : data.validation().subset(java.util.stream.IntStream.range(0,
+                Math.min(500, data.validation().size())).toArray());
+    }
+
+    /** One epoch of a fresh {@code model} with {@code loss} through {@code trainer}, in seconds. */
+    private static double epochSeconds(ModelConfig.Declared model, ExperimentConfig config, Trainer trainer,
             INDArray features, INDArray targets, LabeledData validation,
             org.nd4j.linalg.lossfunctions.ILossFunction loss) {
-        Network net = Networks.build(model.network(), config.data().input(), oneEpoch.updater(),
-                oneEpoch.weightDecay(), 0, loss);
-        Trainer trainer = new Trainer(oneEpoch, List.of());
+        TrainingSpec spec = trainer.spec();
+        Network net = Networks.build(model.network(), config.data().input(), spec.updater(), spec.weightDecay(), 0,
+                loss);
         System.gc();   // start each timed epoch without the previous one's garbage
         return Stopwatch.seconds(() -> trainer.fit(net, features, targets, validation, 0, null));
     }

@@ -97,6 +97,22 @@ class BenchCommandTest {
         assertEquals(kd.get("kd_seconds_per_epoch").asDouble() / kd.get("hard_seconds_per_epoch").asDouble(),
                 kd.get("ratio").asDouble(), 1e-9);
         assertTrue(run.out().contains("kd_overhead student") && run.out().contains("wrote "), run.out());
+
+        // the first chain's teacher computing logits on every augmented view, serial and prefetched
+        JsonNode live = bench.get("live_teacher_overhead");
+        assertEquals("student", live.get("model").asText());
+        assertEquals("teacher", live.get("teacher").asText());
+        assertEquals("compiled runtime", live.get("teacher_engine").asText());
+        assertEquals("shift 2, flip", live.get("augmentation").asText(), "the student has none of its own");
+        assertEquals(512, live.get("examples").asInt());
+        for (String mode : List.of("serial", "prefetched")) {
+            double withTeacher = live.get(mode + "_live_seconds_per_epoch").asDouble();
+            double onLabels = live.get(mode + "_labels_seconds_per_epoch").asDouble();
+            assertTrue(withTeacher > 0 && onLabels > 0, live.toString());
+            assertEquals(withTeacher / onLabels, live.get(mode + "_ratio").asDouble(), 1e-9, mode);
+        }
+        assertTrue(run.out().contains("live_teacher_overhead student (teacher teacher on compiled runtime, shift 2, flip,"
+                + " 512 examples): serial "), run.out());
     }
 
     @Test
@@ -180,6 +196,41 @@ class BenchCommandTest {
         }
         assertTrue(run.out().contains("ONNX Runtime (the file exported by PackedOnnxExporter)"), run.out());
         assertTrue(saved.get("infer_samples_per_s").isNull(), "DL4J does not run a packed file");
+    }
+
+    @Test
+    void flatDataHaveNoLiveTeacherOverheadAndSayWhy(@TempDir Path dir) throws IOException {
+        StringBuilder csv = new StringBuilder();
+        java.util.Random random = new java.util.Random(3);
+        for (int i = 0; i < 300; i++) {
+            csv.append(String.format(java.util.Locale.ROOT, "%.4f,%.4f,%.4f,%d%n", i % 3 + random.nextGaussian(),
+                    random.nextGaussian(), random.nextGaussian(), i % 3));
+        }
+        Files.writeString(dir.resolve("flat.csv"), csv);
+        Path config = Files.writeString(dir.resolve("flat.yaml"), """
+                name: flat
+                seed: 1
+                data:
+                  dataset: csv
+                  train: flat.csv
+                  input: {features: 3}
+                  classes: 3
+                  batch_size: 32
+                models:
+                  teacher:
+                    layers: [{type: dense, units: 16, activation: relu}, {type: output, classes: 3}]
+                  student:
+                    layers: [{type: dense, units: 4, activation: relu}, {type: output, classes: 3}]
+                chains: [[teacher, student]]
+                """);
+        CliRun run = CliRun.of("bench", config.toString(), "--quick", "--repeats", "1", "--models", "student",
+                "--out", dir.toString());
+        assertEquals(0, run.code(), run.err());
+        JsonNode bench = new ObjectMapper().readTree(dir.resolve("bench.json").toFile());
+        assertTrue(bench.get("live_teacher_overhead").isNull(), bench.get("live_teacher_overhead").toString());
+        assertTrue(bench.get("kd_overhead").get("ratio").asDouble() > 0);
+        assertTrue(run.out().contains("live_teacher_overhead: skipped (augmentation needs images; the data are flat"),
+                run.out());
     }
 
     /** An empty run directory of the digits config under {@code dir}: its models/ folder. */
