@@ -170,7 +170,7 @@ public sealed interface Network permits Network.Sequential, Network.Graph {
 
         public Map<org.deeplearning4j.nn.api.Layer, INDArray> layerOutputs(INDArray features) {
             java.util.List<INDArray> activations = net.feedForward(features, false);   // [input, layer 0, ...]
-            Map<org.deeplearning4j.nn.api.Layer, INDArray> out = new java.util.LinkedHashMap<>();
+            Map<org.deeplearning4j.nn.api.Layer, INDArray> out = new java.util.IdentityHashMap<>();   // a layer hashes its input
             for (int i = 0; i < net.getnLayers(); i++) {
                 out.put(net.getLayer(i), activations.get(i + 1));
             }
@@ -248,7 +248,7 @@ public sealed interface Network permits Network.Sequential, Network.Graph {
 
         public Map<org.deeplearning4j.nn.api.Layer, INDArray> layerOutputs(INDArray features) {
             Map<String, INDArray> activations = graph.feedForward(features, false);   // by vertex name
-            Map<org.deeplearning4j.nn.api.Layer, INDArray> out = new java.util.LinkedHashMap<>();
+            Map<org.deeplearning4j.nn.api.Layer, INDArray> out = new java.util.IdentityHashMap<>();   // a layer hashes its input
             for (org.deeplearning4j.nn.api.Layer layer : graph.getLayers()) {
                 out.put(layer, activations.get(layer.conf().getLayer().getLayerName()));
             }

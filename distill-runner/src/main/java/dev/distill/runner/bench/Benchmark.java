@@ -18,6 +18,7 @@ import dev.distill.core.data.Augmentation;
 import dev.distill.core.train.TeacherLogits;
 import dev.distill.core.train.Trainer;
 import dev.distill.core.train.TrainingSpec;
+import dev.distill.models.network.ComputeThreads;
 import dev.distill.models.network.ConvBackend;
 import dev.distill.models.network.Network;
 import dev.distill.models.network.Networks;
@@ -196,13 +197,17 @@ public final class Benchmark {
             }
         }
         List<DataSet> timed = batches.subList(WARMUP_BATCHES, batches.size());
+        int trainThreads = ComputeThreads.forTraining(nets.get(0), single, batchSize);
         int trainSamples = timed.stream().mapToInt(DataSet::numExamples).sum();
         List<List<Double>> train = emptyLists(backends.size());
         List<List<Double>> infer = emptyLists(backends.size());
         for (int r = 0; r < settings.repeats(); r++) {
             for (int i = 0; i < nets.size(); i++) {
                 Network net = nets.get(i);
-                train.get(i).add(trainSamples / Stopwatch.seconds(() -> timed.forEach(net::fit)));
+                // on the threads a training of this network gets (ComputeThreads), as the Trainer does
+                try (ComputeThreads.Scope restore = ComputeThreads.use(trainThreads)) {
+                    train.get(i).add(trainSamples / Stopwatch.seconds(() -> timed.forEach(net::fit)));
+                }
                 infer.get(i).add(inferSamplesPerS(net, inferBatch));
                 if (i == 0 && ort != null) {
                     ortInfer.add(inferSamplesPerS(b -> ort.run(b, dev.distill.onnx.OnnxExporter.PROBABILITIES),
@@ -254,7 +259,7 @@ public final class Benchmark {
             BenchReport.ModelFigures f = new BenchReport.ModelFigures(model.name(),
                     conv ? backends.get(i).name().toLowerCase(Locale.ROOT) : "-",
                     ConvBackend.acceleratedLayers(net.layers()), model.cost().params(), 2 * macs, batchSize,
-                    trainRate, Stopwatch.median(infer.get(i)), Stopwatch.median(latencies),
+                    trainThreads, trainRate, Stopwatch.median(infer.get(i)), Stopwatch.median(latencies),
                     Stopwatch.percentile(latencies, 99),
                     runtime == null ? null : Stopwatch.median(runtime),
                     runtime == null ? null : Stopwatch.percentile(runtime, 99),
@@ -269,9 +274,9 @@ public final class Benchmark {
                 log.printf("warning: %s: %d layer(s) gave up on oneDNN and fell back to DL4J's path%n", model.name(),
                         fallbacks);
             }
-            log.printf(Locale.ROOT, "%-10s %-6s train %8.1f samples/s  infer %8.1f samples/s  batch-1 p50 %.3f ms"
+            log.printf(Locale.ROOT, "%-10s %-6s train %8.1f samples/s (%d thread%s)  infer %8.1f samples/s  batch-1 p50 %.3f ms"
                     + "  p99 %.3f ms%s  train_efficiency %.3f%n", f.model(), f.convBackend(), f.trainSamplesPerS(),
-                    f.inferSamplesPerS(), f.inferLatencyMsP50(), f.inferLatencyMsP99(), runtime == null ? ""
+                    f.trainThreads(), f.trainThreads() == 1 ? "" : "s", f.inferSamplesPerS(), f.inferLatencyMsP50(), f.inferLatencyMsP99(), runtime == null ? ""
                             : String.format(Locale.ROOT, " (distill-runtime float32 p50 %.4f ms  p99 %.4f ms)",
                                     f.runtimeLatencyMsP50(), f.runtimeLatencyMsP99()), f.trainEfficiency());
             if (ortLatencies != null) {

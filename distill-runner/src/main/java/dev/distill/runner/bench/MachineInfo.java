@@ -22,6 +22,7 @@ final class MachineInfo {
         return new BenchReport.Machine(cpuModel(), Runtime.getRuntime().availableProcessors(), nativeBuild(),
                 ConvBackend.oneDnnAvailable(),
                 omp != null ? omp : env.get("omp.threads") + " (OMP_NUM_THREADS unset)",
+                System.getenv().getOrDefault("OMP_WAIT_POLICY", "unset (OpenMP threads spin between ops)"),
                 String.valueOf(env.get("blas.threads")),
                 System.getProperty("java.vm.name") + " " + System.getProperty("java.version"),
                 List.of(loadAtStart, loadAverage()));

@@ -3,6 +3,7 @@ package dev.distill.runner.bench;
 import dev.distill.core.data.LabeledData;
 import dev.distill.core.train.Trainer;
 import dev.distill.core.train.TrainingSpec;
+import dev.distill.models.network.ComputeThreads;
 import dev.distill.models.network.Network;
 import dev.distill.models.spec.InputShape;
 import java.lang.management.ManagementFactory;
@@ -55,7 +56,14 @@ final class TrainerOverhead {
         LabeledData noValidation = train.subset(new int[0]);
         Network floorNet = newNetwork.get();
         Network trainerNet = newNetwork.get();
-        Runnable floor = () -> batches.forEach(floorNet::fit);
+        // the engine's floor on the threads the Trainer picks for this network (ComputeThreads)
+        int threads = ComputeThreads.forTraining(floorNet, features.get(NDArrayIndex.interval(0, 1),
+                NDArrayIndex.all()), training.batchSize());
+        Runnable floor = () -> {
+            try (ComputeThreads.Scope restore = ComputeThreads.use(threads)) {
+                batches.forEach(floorNet::fit);
+            }
+        };
         Runnable ours = () -> trainer.fit(trainerNet, features, oneHot, noValidation, 0, null);
         floor.run();
         ours.run();

@@ -112,8 +112,8 @@ final class BenchCommand implements Callable<Integer> {
         Path file = (out != null ? out : Path.of("")).toAbsolutePath().resolve("bench.json");
         ModelFiles.writeAtomically(file, tmp -> Files.writeString(tmp, Json.pretty(report), StandardCharsets.UTF_8));
         BenchReport.Machine m = report.machine();
-        console.printf(Locale.ROOT, "native build %s (oneDNN %s), OMP threads %s, peak RSS %,d MB, load average %.2f"
-                + " -> %.2f, %.0f s%n", m.nativeBuild(), m.oneDnn() ? "yes" : "no", m.ompThreads(),
+        console.printf(Locale.ROOT, "native build %s (oneDNN %s), OMP threads %s, OMP_WAIT_POLICY %s, peak RSS %,d MB, load average %.2f"
+                + " -> %.2f, %.0f s%n", m.nativeBuild(), m.oneDnn() ? "yes" : "no", m.ompThreads(), m.ompWaitPolicy(),
                 report.peakRssBytes() >> 20, m.loadAverage().get(0), m.loadAverage().get(1), report.seconds());
         console.println("wrote " + file);
         return 0;
