@@ -152,9 +152,23 @@ public final class ConfigLoader {
                 }
                 current = child;
             } else {
-                current = found.getValueNode();
+                // a mapping reached through an alias (*name) is shared with every other use of its anchor:
+                // the override changes a copy of it on this path only, never the anchor's other uses
+                current = found.getValueNode() instanceof MappingNode shared ? copyOf(shared, overridden)
+                        : found.getValueNode();
+                mapping.getValue().set(index, new NodeTuple(found.getKeyNode(), current));
             }
         }
+    }
+
+    /** A mapping with the same entries and source marks (for error lines), its children still shared. */
+    private static MappingNode copyOf(MappingNode node, Map<Node, String> overridden) {
+        MappingNode copy = new MappingNode(node.getTag(), true, new ArrayList<>(node.getValue()), node.getStartMark(),
+                node.getEndMark(), node.getFlowStyle());
+        if (overridden.containsKey(node)) {
+            overridden.put(copy, overridden.get(node));
+        }
+        return copy;
     }
 
     private static void markAll(Node node, String where, Map<Node, String> overridden) {

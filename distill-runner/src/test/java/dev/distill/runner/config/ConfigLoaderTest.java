@@ -15,6 +15,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.distill.core.chain.Plan;
+import dev.distill.core.train.TrainingSpec;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -72,6 +73,30 @@ class ConfigLoaderTest {
         assertEquals(List.of(5L, 6L), c.seeds());
         assertTrue(c.effectiveYaml().contains("temperature: 2"), c.effectiveYaml());
         assertTrue(ExperimentPlan.of(c).nodes().stream().noneMatch(n -> n.role() == Role.BASELINE));
+    }
+
+    @Test
+    void anOverrideOfAModelDeclaredByAnAliasChangesThatModelOnlyNotTheAnchorsOtherUses(@TempDir Path dir)
+            throws IOException {
+        Path file = dir.resolve("c.yaml");
+        Files.writeString(file, "name: alias\ndata: {dataset: digits, path: " + CliRun.repoFile("datasets/digits.csv.gz")
+                + "}\nmodels:\n  t: {layers: [{type: dense, units: 8}, {type: output}]}\n"
+                + "  a: &mlp\n    layers: [{type: dense, units: 4}, {type: output}]\n    training: {epochs: 2}\n"
+                + "  b: *mlp\n  c: *mlp\nchains:\n  - [t, a]\n  - [t, b]\n  - [t, c]\n");
+        ExperimentConfig c = ConfigLoader.load(file, List.of("models.b.training.epochs=5",
+                "models.b.training.augment={shift: 1}", "models.c.training.epochs=7"));
+        java.util.function.Function<String, TrainingSpec> training =
+                name -> ((ModelConfig.Declared) c.models().get(name)).training();
+        assertEquals(2, training.apply("a").epochs());
+        assertEquals(5, training.apply("b").epochs());
+        assertEquals(7, training.apply("c").epochs());
+        assertTrue(training.apply("b").augment().active());
+        assertTrue(!training.apply("a").augment().active() && !training.apply("c").augment().active());
+        // an error in the copy names the model it was set on, at the anchor's line
+        ConfigException e = assertThrows(ConfigException.class, () -> ConfigLoader.load(file,
+                List.of("models.b.training.epochs=0")));
+        assertTrue(e.getMessage().contains("c.yaml:7: models.b.training: epochs must be a positive integer"),
+                e.getMessage());
     }
 
     @Test
