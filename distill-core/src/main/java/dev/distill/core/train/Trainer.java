@@ -235,15 +235,16 @@ public final class Trainer {
     /**
      * As {@link #batch(INDArray, INDArray, int[], long, int, int)}, gathering the rows into {@code reuse}'s
      * arrays when it is given and its shape fits: a fresh native buffer per batch cost about 15% of a small
-     * network's step (the allocation, not the copy). Safe because nothing keeps a batch past its step.
+     * network's step (the allocation, not the copy); {@link RowGather} copies the rows. Safe because nothing
+     * keeps a batch past its step.
      */
     DataSet batch(INDArray features, INDArray targets, int[] rows, long seed, int epoch, int start,
             BatchBuffers reuse) {
         INDArray x;
         INDArray y;
         if (reuse != null && reuse.fits(rows.length)) {
-            x = Nd4j.pullRows(features, reuse.features, 1, rows);
-            y = Nd4j.pullRows(targets, reuse.targets, 1, rows);
+            x = RowGather.into(features, reuse.features, rows);
+            y = RowGather.into(targets, reuse.targets, rows);
         } else {
             x = Nd4j.pullRows(features, 1, rows);
             y = Nd4j.pullRows(targets, 1, rows);
