@@ -11,8 +11,8 @@ import org.nd4j.nativeblas.NativeOpsHolder;
  *
  * <p>Why: a small network's step is a few dozen short ops, and splitting each over several OpenMP
  * threads costs more than it saves; on a shared machine the extra threads also compete with each other
- * and with the JVM's own (the 784-32-10 student trained 2.3x faster on one thread than on two on a
- * quiet 2-core machine, and 10-20x faster under load). A large network's convolutions do gain from more
+ * and with the JVM's own (on a quiet 2-core machine the 784-32-10 student trained 1.3x faster on one thread
+ * than on two with passive OpenMP threads, 2.3x with spinning ones, and 10-20x faster under load). A large network's convolutions do gain from more
  * threads. So a training uses one thread when one batch costs fewer than {@link #ONE_THREAD_BELOW}
  * multiply-adds, and every allowed thread otherwise.
  *
@@ -23,9 +23,10 @@ import org.nd4j.nativeblas.NativeOpsHolder;
 public final class ComputeThreads {
 
     /**
-     * Multiply-adds of one batch's forward pass below which one thread trains faster than two on this kind of
-     * machine. Between the 784-128-10 MLP at batch 128 (13 million: faster on one thread) and the protocol's
-     * teacher CNN (594 million: faster on two); docs/results.md has the measurements.
+     * Multiply-adds of one batch's forward pass below which one thread trains as fast as two or faster on this kind
+     * of machine: measured (tools/threads/ThreadChoice.java, docs/results.md) equal at 68 million (an
+     * 784-512-256-10 MLP at batch 128), faster on two from 156 million (a CNN 16-32) and at 594 million (the
+     * protocol's teacher CNN: 1,526 against 1,214 samples/s).
      */
     public static final long ONE_THREAD_BELOW = 100_000_000L;
 
