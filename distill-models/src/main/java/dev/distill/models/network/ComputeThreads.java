@@ -19,6 +19,8 @@ import org.nd4j.nativeblas.NativeOpsHolder;
  * <p>The allowed threads are {@code OMP_NUM_THREADS} when it is set (the user's cap, as before), else
  * the machine's cores; {@code -Ddistill.threads=N} forces N for every training. ND4J's thread settings
  * are process-wide: {@link #use} changes them for the duration of a training and puts them back after.
+ * Trainings running at once in one JVM (Spark's {@code local[N]}) share them: each sets its own count when
+ * it starts, which changes speed only, never results (OpenMP's count is per calling thread).
  */
 public final class ComputeThreads {
 
