@@ -20,7 +20,8 @@ import org.nd4j.nativeblas.NativeOpsHolder;
  * the machine's cores; {@code -Ddistill.threads=N} forces N for every training. ND4J's thread settings
  * are process-wide: {@link #use} changes them for the duration of a training and puts them back after.
  * Trainings running at once in one JVM (Spark's {@code local[N]}) share them: each sets its own count when
- * it starts, which changes speed only, never results (OpenMP's count is per calling thread).
+ * it starts, so a large network's training may continue on another count than it started with (its speed
+ * changes, and a threaded reduction may round differently); with {@code OMP_NUM_THREADS=1} nothing changes.
  */
 public final class ComputeThreads {
 
