@@ -165,7 +165,7 @@ public final class Trainer {
             }
             run = new Run(resumed);
         }
-        int threads = ComputeThreads.forTraining(net,
+        int threads = n == 0 ? 1 : ComputeThreads.forTraining(net,
                 features.get(NDArrayIndex.interval(0, 1), NDArrayIndex.all()), spec.batchSize());
         // gathering alone is cheap: only augmentation or a teacher's forward pass is worth a second thread
         boolean prefetch = (augmenter != null || teacher != null)
