@@ -37,8 +37,12 @@ import org.nd4j.linalg.factory.Nd4j;
  * The checkpoints of one training run, in one directory: {@code ckpt-NNNNNN.zip} files and a
  * {@code manifest.tsv} that lists each with its size and SHA-256 and the epoch and example it
  * stands at. A checkpoint holds the network with its optimizer state (DL4J's own format, with the
- * iteration and epoch counters that learning-rate schedules read), the best epoch's parameters and
- * the rest of the {@link TrainingState}.
+ * iteration and epoch counters that learning-rate schedules read), the best epoch's parameters,
+ * the networks trained beside it ({@link TrainingState#companions}, in the same format) and the rest of
+ * the {@link TrainingState}.
+ *
+ * <p>Checkpoint format {@value #FORMAT} (the {@code format} line of its state); a checkpoint without that line is
+ * format 1, written before companions were kept, and reads with none.
  *
  * <p>Every file is written atomically (temporary file in the same directory, fsync, rename, fsync
  * of the directory), the checkpoint before the manifest entry that vouches for it, so nothing good
@@ -53,6 +57,10 @@ public final class CheckpointStore implements CheckpointSink {
     private static final String NETWORK = "network.zip";
     private static final String BEST = "best-params.bin";
     private static final String STATE = "state.properties";
+    /** The checkpoint format written: 2 added the companions ({@code companion-NAME.zip}, listed in the state). */
+    static final int FORMAT = 2;
+    private static final String COMPANION_PREFIX = "companion-";
+    private static final String COMPANION_SUFFIX = ".zip";
 
     private final Path dir;
     private final int keep;
@@ -105,17 +113,11 @@ public final class CheckpointStore implements CheckpointSink {
          * sets up beyond the saved configuration is there too).
          */
         public void copyInto(Network fresh) {
-            if (fresh.numParams() != network.numParams() || !fresh.kind().equals(network.kind())) {
-                throw new IllegalArgumentException(file + ": holds a " + network.kind() + " model with "
-                        + network.numParams() + " parameters but the model is a " + fresh.kind() + " with "
-                        + fresh.numParams() + "; was the model's configuration changed?");
+            try {
+                fresh.copyTrainingStateFrom(network);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException(file + ": " + e.getMessage(), e);
             }
-            fresh.setParams(network.params().dup());
-            INDArray updaterState = network.updaterState();
-            if (updaterState != null) {
-                fresh.setUpdaterState(updaterState.dup());
-            }
-            fresh.setCounts(network.iterationCount(), network.epochCount());
         }
     }
 
@@ -241,6 +243,13 @@ public final class CheckpointStore implements CheckpointSink {
             data.flush();
             zip.closeEntry();
         }
+        for (java.util.Map.Entry<String, Network> c : state.companions().entrySet()) {
+            zip.putNextEntry(new ZipEntry(COMPANION_PREFIX + c.getKey() + COMPANION_SUFFIX));
+            ByteArrayOutputStream companion = new ByteArrayOutputStream();
+            ModelSerializer.writeModel(c.getValue().model(), companion, true);
+            companion.writeTo(zip);
+            zip.closeEntry();
+        }
         zip.putNextEntry(new ZipEntry(STATE));
         zip.write(properties(state).getBytes(StandardCharsets.UTF_8));
         zip.closeEntry();
@@ -251,6 +260,7 @@ public final class CheckpointStore implements CheckpointSink {
         Network net = null;
         INDArray best = null;
         Properties p = null;
+        java.util.Map<String, Network> companions = new java.util.TreeMap<>();
         try (ZipInputStream zip = new ZipInputStream(Files.newInputStream(file))) {
             for (ZipEntry entry; (entry = zip.getNextEntry()) != null; ) {
                 byte[] content = zip.readAllBytes();
@@ -261,19 +271,28 @@ public final class CheckpointStore implements CheckpointSink {
                         p = new Properties();
                         p.load(new java.io.StringReader(new String(content, StandardCharsets.UTF_8)));
                     }
-                    default -> throw new IOException("unexpected entry " + entry.getName());
+                    default -> {
+                        String name = entry.getName();
+                        if (!name.startsWith(COMPANION_PREFIX) || !name.endsWith(COMPANION_SUFFIX)) {
+                            throw new IOException("unexpected entry " + name);
+                        }
+                        companions.put(name.substring(COMPANION_PREFIX.length(),
+                                name.length() - COMPANION_SUFFIX.length()), Network.restore(content, true));
+                    }
                 }
             }
         }
         if (net == null || p == null) {
             throw new IOException("no " + (net == null ? NETWORK : STATE) + " in it");
         }
-        return new Restored(net, state(p, best), file);
+        return new Restored(net, state(p, best, companions), file);
     }
 
     /** The state as text; doubles as Java prints them, which reads back to the same bits. */
     private static String properties(TrainingState s) {
         StringBuilder b = new StringBuilder();
+        b.append("format=").append(FORMAT).append('\n');
+        b.append("companions=").append(String.join(",", s.companions().keySet())).append('\n');
         b.append("examples=").append(s.examples()).append('\n');
         b.append("completed_epochs=").append(s.completedEpochs()).append('\n');
         b.append("next_example=").append(s.nextExample()).append('\n');
@@ -292,7 +311,23 @@ public final class CheckpointStore implements CheckpointSink {
         return b.toString();
     }
 
-    private static TrainingState state(Properties p, INDArray best) throws IOException {
+    private static TrainingState state(Properties p, INDArray best, java.util.Map<String, Network> companions)
+            throws IOException {
+        int format = Integer.parseInt(p.getProperty("format", "1"));
+        if (format > FORMAT) {
+            throw new IOException("checkpoint format " + format + ", this version reads up to " + FORMAT);
+        }
+        // format 1 had no companions; from 2 the state lists them, so a missing one is damage, not age
+        java.util.Set<String> listed = new java.util.TreeSet<>();
+        for (String name : p.getProperty("companions", "").split(",")) {
+            if (!name.isEmpty()) {
+                listed.add(name);
+            }
+        }
+        if (!listed.equals(companions.keySet())) {
+            throw new IOException(STATE + " lists companions " + listed + " but the checkpoint holds "
+                    + companions.keySet());
+        }
         try {
             int done = Integer.parseInt(p.getProperty("completed_epochs"));
             List<EpochMetrics> history = new ArrayList<>();
@@ -306,7 +341,7 @@ public final class CheckpointStore implements CheckpointSink {
                     Double.parseDouble(p.getProperty("epoch_seconds")), history,
                     Integer.parseInt(p.getProperty("best_epoch")), Double.parseDouble(p.getProperty("best_accuracy")),
                     best, Double.parseDouble(p.getProperty("seconds")), Long.parseLong(p.getProperty("rng_root")),
-                    Long.parseLong(p.getProperty("rng_node")));
+                    Long.parseLong(p.getProperty("rng_node")), companions);
         } catch (RuntimeException e) {
             throw new IOException(STATE + ": " + e, e);
         }

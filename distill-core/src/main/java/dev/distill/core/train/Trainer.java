@@ -1,5 +1,6 @@
 package dev.distill.core.train;
 
+import dev.distill.core.DistillException;
 import dev.distill.core.data.Augmenter;
 import dev.distill.core.data.LabeledData;
 import dev.distill.core.eval.Accuracy;
@@ -10,6 +11,7 @@ import dev.distill.models.spec.InputShape;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
@@ -58,19 +60,21 @@ public final class Trainer {
     private final CheckpointSink sink;
     private final Augmenter augmenter;
     private final TeacherLogits.Live teacher;
+    private final Map<String, Network> companions;
 
     public Trainer(TrainingSpec spec, List<TrainingListener> listeners) {
-        this(spec, listeners, CheckpointPolicy.DEFAULT, null, null, null);
+        this(spec, listeners, CheckpointPolicy.DEFAULT, null, null, null, Map.of());
     }
 
     private Trainer(TrainingSpec spec, List<TrainingListener> listeners, CheckpointPolicy policy,
-            CheckpointSink sink, Augmenter augmenter, TeacherLogits.Live teacher) {
+            CheckpointSink sink, Augmenter augmenter, TeacherLogits.Live teacher, Map<String, Network> companions) {
         this.spec = spec;
         this.listeners = List.copyOf(listeners);
         this.policy = policy;
         this.sink = sink;
         this.augmenter = augmenter;
         this.teacher = teacher;
+        this.companions = Map.copyOf(companions);
     }
 
     /**
@@ -99,7 +103,21 @@ public final class Trainer {
 
     /** The same trainer, handing a checkpoint to {@code sink} whenever {@code policy} says. */
     public Trainer withCheckpoints(CheckpointPolicy policy, CheckpointSink sink) {
-        return new Trainer(spec, listeners, policy, sink, augmenter, teacher);
+        return new Trainer(spec, listeners, policy, sink, augmenter, teacher, companions);
+    }
+
+    /**
+     * The same trainer, with {@code companion}, a network that something listening to the trained one steps
+     * beside it (a joint hint's regressor), in every checkpoint ({@link TrainingState#companions}) under
+     * {@code name} and put back from the resumed state: without it, a resumed run would not end where a straight
+     * one does.
+     */
+    public Trainer withCompanion(String name, Network companion) {
+        Map<String, Network> more = new java.util.HashMap<>(companions);
+        if (more.put(name, companion) != null) {
+            throw new IllegalArgumentException("two companions named " + name);
+        }
+        return new Trainer(spec, listeners, policy, sink, augmenter, teacher, more);
     }
 
     /**
@@ -111,7 +129,7 @@ public final class Trainer {
      */
     public Trainer withAugmentation(InputShape shape, TeacherLogits.Live teacher) {
         Augmenter a = spec.augment().active() ? new Augmenter(spec.augment(), shape) : null;
-        return new Trainer(spec, listeners, policy, sink, a, teacher);
+        return new Trainer(spec, listeners, policy, sink, a, teacher, companions);
     }
 
     /**
@@ -157,6 +175,7 @@ public final class Trainer {
             run = new Run(n);
         } else {
             resumed.requireExamples(n);
+            restoreCompanions(resumed);
             Nd4j.getRandom().setStates(resumed.rngRoot(), resumed.rngNode());
             // the shuffle's generator is not stored: replaying the epochs' shuffles puts it where it was
             int shuffled = resumed.completedEpochs() + (resumed.atEpochBoundary() ? 0 : 1);
@@ -176,6 +195,33 @@ public final class Trainer {
         }
         net.setParams(run.bestParams);
         return new TrainingResult(run.history, run.bestEpoch, run.bestAccuracy, run.seconds());
+    }
+
+    /**
+     * Puts the resumed state's companions into this trainer's. A companion the state lacks (a checkpoint written
+     * before it was kept) or one this training has no place for is one line: continuing without it would
+     * silently differ from the run that was interrupted.
+     */
+    private void restoreCompanions(TrainingState resumed) {
+        for (Map.Entry<String, Network> c : companions.entrySet()) {
+            Network saved = resumed.companions().get(c.getKey());
+            if (saved == null) {
+                throw new DistillException("the checkpoint to resume holds no " + c.getKey() + " (checkpoints "
+                        + "written before it was kept have none), so this training cannot continue where it "
+                        + "stopped; remove its checkpoints to train it from the start");
+            }
+            try {
+                c.getValue().copyTrainingStateFrom(saved);
+            } catch (IllegalArgumentException e) {
+                throw new DistillException("the checkpoint's " + c.getKey() + " " + e.getMessage(), e);
+            }
+        }
+        for (String name : resumed.companions().keySet()) {
+            if (!companions.containsKey(name)) {
+                throw new DistillException("the checkpoint to resume holds a " + name + " this training does not "
+                        + "have; was its configuration changed? remove its checkpoints to train it from the start");
+            }
+        }
     }
 
     /** The epochs left to {@code run}, with batches from {@code ahead} when given, else made here. */
@@ -207,7 +253,7 @@ public final class Trainer {
                 if (sink != null && end < n && policy.dueByTime(System.nanoTime() - lastCheckpoint)) {
                     run.nextExample = end;
                     run.epochSeconds = (System.nanoTime() - epochStart) / 1e9;
-                    sink.save(net, run.state());
+                    sink.save(net, run.state(companions));
                     lastCheckpoint = System.nanoTime();
                 }
             }
@@ -218,7 +264,7 @@ public final class Trainer {
             EpochMetrics metrics = new EpochMetrics(epoch, run.lossSum / n, accuracy, seconds, n / seconds);
             boolean best = run.epochDone(metrics, net, validation.size() == 0);
             if (sink != null && policy.dueAtEpochEnd(epoch, spec.epochs())) {
-                sink.save(net, run.state());
+                sink.save(net, run.state(companions));
                 lastCheckpoint = System.nanoTime();
             }
             for (TrainingListener l : listeners) {
@@ -426,10 +472,10 @@ public final class Trainer {
             return secondsBefore + (System.nanoTime() - started) / 1e9;
         }
 
-        TrainingState state() {
+        TrainingState state(Map<String, Network> companions) {
             return new TrainingState(examples, completedEpochs, nextExample, lossSum, epochSeconds, history,
                     bestEpoch, bestAccuracy, bestParams, seconds(), Nd4j.getRandom().rootState(),
-                    Nd4j.getRandom().nodeState());
+                    Nd4j.getRandom().nodeState(), companions);
         }
     }
 

@@ -1,6 +1,8 @@
 package dev.distill.core.train;
 
+import dev.distill.models.network.Network;
 import java.util.List;
+import java.util.Map;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
@@ -21,13 +23,33 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * @param seconds         seconds of training so far, over all sessions
  * @param rngRoot         ND4J's random generator (dropout), {@code rootState()}
  * @param rngNode         ND4J's random generator, {@code nodeState()}
+ * @param companions      the networks trained beside this one, by name (a joint hint's regressor,
+ *                        {@link Trainer#withCompanion}), each with its optimizer state and counters: live while
+ *                        a checkpoint is handed to its sink, restored copies when read back; empty for most
  */
 public record TrainingState(int examples, int completedEpochs, int nextExample, double lossSum, double epochSeconds,
         List<EpochMetrics> history, int bestEpoch, double bestAccuracy, INDArray bestParams, double seconds,
-        long rngRoot, long rngNode) {
+        long rngRoot, long rngNode, Map<String, Network> companions) {
+
+    /** A training with no network beside it. */
+    public TrainingState(int examples, int completedEpochs, int nextExample, double lossSum, double epochSeconds,
+            List<EpochMetrics> history, int bestEpoch, double bestAccuracy, INDArray bestParams, double seconds,
+            long rngRoot, long rngNode) {
+        this(examples, completedEpochs, nextExample, lossSum, epochSeconds, history, bestEpoch, bestAccuracy,
+                bestParams, seconds, rngRoot, rngNode, Map.of());
+    }
 
     public TrainingState {
         history = List.copyOf(history);
+        // sorted: a checkpoint lists its companions in one order whatever the caller's map
+        companions = java.util.Collections.unmodifiableSortedMap(new java.util.TreeMap<>(companions));
+        for (String name : companions.keySet()) {
+            // a checkpoint stores each as a file of that name and lists them with commas
+            if (!name.matches("[a-z0-9][a-z0-9-]*")) {
+                throw new IllegalArgumentException("a companion's name is lower-case letters, digits and hyphens, "
+                        + "not " + name);
+            }
+        }
         if (history.size() != completedEpochs) {
             throw new IllegalArgumentException(completedEpochs + " epochs done but " + history.size()
                     + " in the history");

@@ -55,6 +55,28 @@ public sealed interface Network permits Network.Sequential, Network.Graph {
 
     void setUpdaterState(INDArray state);
 
+    /**
+     * Puts {@code saved}'s parameters, optimizer state and iteration and epoch counters into this network, built
+     * from the same specification (so that whatever the builder sets up beyond the saved configuration is there
+     * too): how a checkpoint's network, and any network trained beside it, comes back.
+     *
+     * @throws IllegalArgumentException if {@code saved} is of another kind or size, in a sentence that follows
+     *                                  what holds it ("...: holds a ...")
+     */
+    default void copyTrainingStateFrom(Network saved) {
+        if (numParams() != saved.numParams() || !kind().equals(saved.kind())) {
+            throw new IllegalArgumentException("holds a " + saved.kind() + " model with " + saved.numParams()
+                    + " parameters but the model is a " + kind() + " with " + numParams()
+                    + "; was the model's configuration changed?");
+        }
+        setParams(saved.params().dup());
+        INDArray updaterState = saved.updaterState();
+        if (updaterState != null) {
+            setUpdaterState(updaterState.dup());
+        }
+        setCounts(saved.iterationCount(), saved.epochCount());
+    }
+
     /** Puts the conv backend's helpers into the layers (new and restored networks lack them). */
     void applyConvBackend();
 
