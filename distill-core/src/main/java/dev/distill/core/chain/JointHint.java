@@ -19,6 +19,14 @@ import org.nd4j.linalg.dataset.DataSet;
  */
 final class JointHint extends BaseTrainingListener {
 
+    /**
+     * The regressor's name in a checkpoint ({@link dev.distill.core.train.Trainer#withCompanion}): it is all the
+     * state this listener carries from one step to the next (its parameters, optimizer state and counters; the
+     * guided layers' copies are refreshed from the student before every step, and dropout draws from ND4J's
+     * generator, which the checkpoint keeps).
+     */
+    static final String REGRESSOR = "joint-hint-regressor";
+
     private final MultiLayerNetwork regression;
     private final int guided;
     private final double weight;

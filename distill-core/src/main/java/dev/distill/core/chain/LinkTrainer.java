@@ -85,8 +85,9 @@ public final class LinkTrainer {
     }
 
     /**
-     * The link's training with a joint hint ({@link JointHint}) listening to every step; its regressor starts
-     * afresh on a resume (it is not checkpointed).
+     * The link's training with a joint hint ({@link JointHint}) listening to every step; its regressor is the
+     * trainer's companion, in every checkpoint and put back on a resume, so a resumed training ends as a straight
+     * one does.
      */
     private TrainingResult fitJoint(Plan.Node node, dev.distill.models.spec.ModelSpec spec, Network.Sequential net,
             Hint hint, Trainer trainer, long seed, TrainingState resumed) {
@@ -100,7 +101,8 @@ public final class LinkTrainer {
                 new java.util.ArrayList<>(net.net().getListeners());
         net.net().addListeners(new JointHint(regression, hint, x -> teachers.features(teacher, hint.teacherLayer(), x)));
         try {
-            return fitLink(node, net, trainer, seed, resumed);
+            return fitLink(node, net, trainer.withCompanion(JointHint.REGRESSOR, Network.of(regression)), seed,
+                    resumed);
         } finally {
             net.net().setListeners(before);
         }
