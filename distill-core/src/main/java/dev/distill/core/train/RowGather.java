@@ -9,7 +9,7 @@ import org.nd4j.linalg.factory.Nd4j;
  * Copies chosen rows of a matrix into a batch matrix: the Trainer's gather of each shuffled batch.
  *
  * <p>Why not only {@code Nd4j.pullRows}: that op builds its tensor-along-dimension shape information on
- * every call, and with a small network trained on one thread the gather was 18% of the Trainer's sampled
+ * every call, and with a small network trained on one thread the gather was 10-18% of the Trainer's sampled
  * step (Java Flight Recorder, the 784-32-10 student, {@code distill bench}). Float matrices laid out row by
  * row are copied here straight between the two native buffers, one bulk copy per row; anything else goes
  * through {@code pullRows}. Both give the same values.

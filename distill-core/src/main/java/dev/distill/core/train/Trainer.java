@@ -22,7 +22,6 @@ import org.nd4j.linalg.api.memory.MemoryWorkspace;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
 import org.nd4j.linalg.factory.Nd4j;
-import org.nd4j.linalg.indexing.NDArrayIndex;
 
 /**
  * The training loop: shuffled mini-batches (the last partial batch kept), one validation pass per
@@ -184,8 +183,7 @@ public final class Trainer {
             }
             run = new Run(resumed);
         }
-        int threads = n == 0 ? 1 : ComputeThreads.forTraining(net,
-                features.get(NDArrayIndex.interval(0, 1), NDArrayIndex.all()), spec.batchSize());
+        int threads = ComputeThreads.forTraining(net, features, spec.batchSize());
         // gathering alone is cheap: only augmentation or a teacher's forward pass is worth a second thread
         boolean prefetch = (augmenter != null || teacher != null)
                 && !"false".equalsIgnoreCase(System.getProperty(PREFETCH_PROPERTY, "true").trim());

@@ -4,6 +4,7 @@ import java.util.Map;
 import org.deeplearning4j.nn.api.Layer;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.NDArrayIndex;
 import org.nd4j.nativeblas.NativeOpsHolder;
 
 /**
@@ -43,8 +44,11 @@ public final class ComputeThreads {
         return omp > 0 ? omp : Runtime.getRuntime().availableProcessors();
     }
 
-    /** The threads to train {@code net} with on batches of {@code batchSize} rows like {@code oneExample}. */
-    public static int forTraining(Network net, INDArray oneExample, int batchSize) {
+    /**
+     * The threads to train {@code net} with on batches of {@code batchSize} rows of {@code features} ({@code [n, ...]};
+     * the cost is counted on its first row; one thread when it has none).
+     */
+    public static int forTraining(Network net, INDArray features, int batchSize) {
         String forced = System.getProperty("distill.threads");
         if (forced != null) {
             int n = positive(forced);
@@ -54,7 +58,11 @@ public final class ComputeThreads {
             }
             return n;
         }
-        return forBatchCost(multiplyAdds(net, oneExample) * batchSize, allowed());
+        if (features.rows() == 0) {
+            return 1;
+        }
+        INDArray first = features.get(NDArrayIndex.interval(0, 1), NDArrayIndex.all());
+        return forBatchCost(multiplyAdds(net, first) * batchSize, allowed());
     }
 
     /** The positive number {@code value} holds, or 0 when it is missing, malformed or not positive. */

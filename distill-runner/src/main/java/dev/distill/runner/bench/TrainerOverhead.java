@@ -57,8 +57,7 @@ final class TrainerOverhead {
         Network floorNet = newNetwork.get();
         Network trainerNet = newNetwork.get();
         // the engine's floor on the threads the Trainer picks for this network (ComputeThreads)
-        int threads = ComputeThreads.forTraining(floorNet, features.get(NDArrayIndex.interval(0, 1),
-                NDArrayIndex.all()), training.batchSize());
+        int threads = ComputeThreads.forTraining(floorNet, features, training.batchSize());
         Runnable floor = () -> {
             try (ComputeThreads.Scope restore = ComputeThreads.use(threads)) {
                 batches.forEach(floorNet::fit);
