@@ -730,29 +730,11 @@ public final class Benchmark {
         Trainer oneEpoch = new Trainer(new TrainingSpec(1, t.batchSize(), t.optimizer(), t.learningRate(),
                 t.schedule(), t.weightDecay()), List.of());
         org.nd4j.linalg.lossfunctions.ILossFunction loss = config.distillation().loss();
-        List<Double> kd = new ArrayList<>();
-        List<Double> hard = new ArrayList<>();
-        for (int r = -1; r < settings.kdRepeats(); r++) {     // r = -1: warm-up, not counted
-            // ABBA order: whichever runs second in a pair inherits the first one's garbage and cache state
-            DoubleSupplier kdEpoch = () -> epochSeconds(model, config, oneEpoch, features, kdTargets, validation, loss);
-            DoubleSupplier hardEpoch = () -> epochSeconds(model, config, oneEpoch, features, oneHot, validation,
-                    new LossMCXENT());
-            double kdSeconds;
-            double hardSeconds;
-            if (r % 2 == 0) {
-                kdSeconds = kdEpoch.getAsDouble();
-                hardSeconds = hardEpoch.getAsDouble();
-            } else {
-                hardSeconds = hardEpoch.getAsDouble();
-                kdSeconds = kdEpoch.getAsDouble();
-            }
-            if (r >= 0) {
-                kd.add(kdSeconds);
-                hard.add(hardSeconds);
-            }
-        }
-        double kdMedian = Stopwatch.median(kd);
-        double hardMedian = Stopwatch.median(hard);
+        double[] median = mediansInTurns(List.of(
+                () -> epochSeconds(model, config, oneEpoch, features, kdTargets, validation, loss),
+                () -> epochSeconds(model, config, oneEpoch, features, oneHot, validation, new LossMCXENT())));
+        double kdMedian = median[0];
+        double hardMedian = median[1];
         log.printf(Locale.ROOT, "kd_overhead %s: %.2f s/epoch distilled vs %.2f s/epoch on labels (%,d examples):"
                 + " %.3f%n", model.name(), kdMedian, hardMedian, n, kdMedian / hardMedian);
         return new BenchReport.KdOverhead(model.name(), n, kdMedian, hardMedian, kdMedian / hardMedian);
@@ -800,6 +782,23 @@ public final class Benchmark {
             epochs.add(() -> Trainer.withPrefetch(prefetch, () -> epochSeconds(model, config, fromTeacher, features,
                     oneHot, validation, config.distillation().loss())));
         }
+        double[] median = mediansInTurns(epochs);
+        BenchReport.LiveTeacherOverhead f = new BenchReport.LiveTeacherOverhead(model.name(), teacherName,
+                live.how(), augment.toString(), n, median[1], median[0], median[1] / median[0], median[3], median[2],
+                median[3] / median[2]);
+        log.printf(Locale.ROOT, "live_teacher_overhead %s (teacher %s on %s, %s, %,d examples): serial %.2f s/epoch"
+                + " vs %.2f s on labels: %.3f; prefetched %.2f s vs %.2f s: %.3f%n", f.model(), f.teacher(),
+                f.teacherEngine(), f.augmentation(), n, f.serialLiveSecondsPerEpoch(), f.serialLabelsSecondsPerEpoch(),
+                f.serialRatio(), f.prefetchedLiveSecondsPerEpoch(), f.prefetchedLabelsSecondsPerEpoch(),
+                f.prefetchedRatio());
+        return f;
+    }
+
+    /**
+     * The median seconds of each of {@code epochs} over {@code kdRepeats} rounds after an untimed one, each round
+     * in the reverse order of the one before: whichever runs later inherits the others' garbage and cache state.
+     */
+    private double[] mediansInTurns(List<DoubleSupplier> epochs) {
         List<List<Double>> seconds = emptyLists(epochs.size());
         for (int r = -1; r < settings.kdRepeats(); r++) {     // r = -1: warm-up, not counted
             for (int k = 0; k < epochs.size(); k++) {
@@ -810,16 +809,7 @@ public final class Benchmark {
                 }
             }
         }
-        double[] median = seconds.stream().mapToDouble(Stopwatch::median).toArray();
-        BenchReport.LiveTeacherOverhead f = new BenchReport.LiveTeacherOverhead(model.name(), teacherName,
-                live.how(), augment.toString(), n, median[1], median[0], median[1] / median[0], median[3], median[2],
-                median[3] / median[2]);
-        log.printf(Locale.ROOT, "live_teacher_overhead %s (teacher %s on %s, %s, %,d examples): serial %.2f s/epoch"
-                + " vs %.2f s on labels: %.3f; prefetched %.2f s vs %.2f s: %.3f%n", f.model(), f.teacher(),
-                f.teacherEngine(), f.augmentation(), n, f.serialLiveSecondsPerEpoch(), f.serialLabelsSecondsPerEpoch(),
-                f.serialRatio(), f.prefetchedLiveSecondsPerEpoch(), f.prefetchedLabelsSecondsPerEpoch(),
-                f.prefetchedRatio());
-        return f;
+        return seconds.stream().mapToDouble(Stopwatch::median).toArray();
     }
 
     /** The validation data of an overhead's epochs: all of it with the whole training set, else 500 examples. */
