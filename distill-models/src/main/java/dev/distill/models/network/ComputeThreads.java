@@ -49,20 +49,32 @@ public final class ComputeThreads {
      * the cost is counted on its first row; one thread when it has none).
      */
     public static int forTraining(Network net, INDArray features, int batchSize) {
-        String forced = System.getProperty("distill.threads");
-        if (forced != null) {
-            int n = positive(forced);
-            if (n < 1) {
-                throw new IllegalArgumentException("-Ddistill.threads=" + forced
-                        + ": expected a positive number of threads");
-            }
-            return n;
+        int forced = forced();
+        if (forced > 0) {
+            return forced;
         }
         if (features.rows() == 0) {
             return 1;
         }
         INDArray first = features.get(NDArrayIndex.interval(0, 1), NDArrayIndex.all());
         return forBatchCost(multiplyAdds(net, first) * batchSize, allowed());
+    }
+
+    /**
+     * The count {@code -Ddistill.threads=N} forces, or 0 when it is not set.
+     *
+     * @throws IllegalArgumentException in one line when it is set to anything but a positive number
+     */
+    public static int forced() {
+        String forced = System.getProperty("distill.threads");
+        if (forced == null) {
+            return 0;
+        }
+        int n = positive(forced);
+        if (n < 1) {
+            throw new IllegalArgumentException("-Ddistill.threads=" + forced + ": expected a positive number of threads");
+        }
+        return n;
     }
 
     /** The positive number {@code value} holds, or 0 when it is missing, malformed or not positive. */

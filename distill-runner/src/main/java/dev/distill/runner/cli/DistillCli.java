@@ -43,6 +43,13 @@ public final class DistillCli implements Runnable {
         // before anything starts ND4J: its ops then run through the fenced executioner from the first one
         dev.distill.models.nd4j.NativeSafety.prepare();
         dev.distill.models.nd4j.JavaCppSettings.prepare();
+        try {
+            // a malformed thread count is the command line's mistake: said before anything runs
+            dev.distill.models.network.ComputeThreads.forced();
+        } catch (IllegalArgumentException e) {
+            err.println("error: " + e.getMessage());
+            return BAD_INPUT;
+        }
         boolean verbose = Arrays.asList(args).contains("--verbose");
         CommandLine cli = new CommandLine(new DistillCli());
         cli.setOut(new PrintWriter(out, true));

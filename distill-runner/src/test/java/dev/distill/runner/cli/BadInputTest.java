@@ -129,6 +129,22 @@ class BadInputTest {
     }
 
     @Test
+    void aMalformedForcedThreadCountIsOneLineBeforeAnythingRuns() {
+        String before = System.getProperty("distill.threads");
+        System.setProperty("distill.threads", "many");
+        try {
+            rejected(CliRun.of("run", CliRun.repoFile("configs/digits-takd.yaml").toString(), "--out", out.toString()),
+                    "-Ddistill.threads=many", "expected a positive number of threads");
+        } finally {
+            if (before == null) {
+                System.clearProperty("distill.threads");
+            } else {
+                System.setProperty("distill.threads", before);
+            }
+        }
+    }
+
+    @Test
     void runDirectoryOnHdfsWithoutSparkIsOneLine() {
         rejected(CliRun.of("run", CliRun.repoFile("configs/digits-takd.yaml").toString(), "--out", "hdfs://namenode/runs/x"),
                 "--out hdfs://namenode/runs/x", "needs --spark");
