@@ -65,21 +65,29 @@ public class ThreadChoice {
     }
     for (String kind : a) {
       MultiLayerNetwork net = net(kind);
-      int steps = kind.startsWith("mlp") ? 20 : kind.equals("teacher") ? 4 : 10;
-      Map<Integer, List<Double>> rates = new TreeMap<>();
+      int steps = kind.startsWith("mlp") ? 20 : kind.equals("teacher") ? 8 : 10;
+      // modes: one thread, two threads, the batch split in two halves on one thread each (SplitBatchSteps)
+      String[] modes = {"1 thr", "2 thr", "2 halves"};
+      dev.distill.models.network.SplitBatchSteps split = dev.distill.models.network.SplitBatchSteps.of(
+          dev.distill.models.network.Network.of(net), 2);
+      Map<String, List<Double>> rates = new LinkedHashMap<>();
       for (int round = -1; round < 6; round++) {
-        for (int t : (round % 2 == 0 ? new int[]{1, 2} : new int[]{2, 1})) {
-          threads(t);
+        for (int m = 0; m < modes.length; m++) {
+          int mode = (m + Math.max(round, 0)) % modes.length;   // each mode first in turn
+          threads(mode == 1 ? 2 : 1);
           long w0 = System.nanoTime();
-          for (int s = 0; s < steps; s++) net.fit(batches.get(s % batches.size()));
+          for (int s = 0; s < steps; s++) {
+            if (mode == 2) split.fit(batches.get(s % batches.size())); else net.fit(batches.get(s % batches.size()));
+          }
           double rate = steps * 128 / ((System.nanoTime() - w0) / 1e9);
-          if (round >= 0) rates.computeIfAbsent(t, k -> new ArrayList<>()).add(rate);
+          if (round >= 0) rates.computeIfAbsent(modes[mode], k -> new ArrayList<>()).add(rate);
         }
       }
+      split.close();
       long macs = dev.distill.models.network.ComputeThreads.multiplyAdds(dev.distill.models.network.Network.of(net),
           Nd4j.rand(DataType.FLOAT, 1, 784)) * 128;
       StringBuilder sb = new StringBuilder(String.format("%-8s %,9d params %,13d multiply-adds a batch", kind, net.numParams(), macs));
-      for (var e : rates.entrySet()) { List<Double> v = e.getValue(); Collections.sort(v); sb.append(String.format("  %d thr median %.0f (min %.0f max %.0f)", e.getKey(), v.get(v.size()/2), v.get(0), v.get(v.size()-1))); }
+      for (var e : rates.entrySet()) { List<Double> v = e.getValue(); Collections.sort(v); sb.append(String.format("  %s median %.0f (min %.0f max %.0f)", e.getKey(), v.get(v.size()/2), v.get(0), v.get(v.size()-1))); }
       System.out.println(sb);
     }
   }

@@ -7,6 +7,7 @@ import dev.distill.core.eval.Accuracy;
 import dev.distill.core.loss.DistillationLoss;
 import dev.distill.models.network.ComputeThreads;
 import dev.distill.models.network.Network;
+import dev.distill.models.network.SplitBatchSteps;
 import dev.distill.models.spec.InputShape;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -60,13 +61,16 @@ public final class Trainer {
     private final Augmenter augmenter;
     private final TeacherLogits.Live teacher;
     private final Map<String, Network> companions;
+    /** How to compute, or null to choose per network ({@link ComputeThreads#planTraining}). */
+    private final ComputeThreads.Plan plan;
 
     public Trainer(TrainingSpec spec, List<TrainingListener> listeners) {
-        this(spec, listeners, CheckpointPolicy.DEFAULT, null, null, null, Map.of());
+        this(spec, listeners, CheckpointPolicy.DEFAULT, null, null, null, Map.of(), null);
     }
 
     private Trainer(TrainingSpec spec, List<TrainingListener> listeners, CheckpointPolicy policy,
-            CheckpointSink sink, Augmenter augmenter, TeacherLogits.Live teacher, Map<String, Network> companions) {
+            CheckpointSink sink, Augmenter augmenter, TeacherLogits.Live teacher, Map<String, Network> companions,
+            ComputeThreads.Plan plan) {
         this.spec = spec;
         this.listeners = List.copyOf(listeners);
         this.policy = policy;
@@ -74,6 +78,7 @@ public final class Trainer {
         this.augmenter = augmenter;
         this.teacher = teacher;
         this.companions = Map.copyOf(companions);
+        this.plan = plan;
     }
 
     /**
@@ -102,7 +107,7 @@ public final class Trainer {
 
     /** The same trainer, handing a checkpoint to {@code sink} whenever {@code policy} says. */
     public Trainer withCheckpoints(CheckpointPolicy policy, CheckpointSink sink) {
-        return new Trainer(spec, listeners, policy, sink, augmenter, teacher, companions);
+        return new Trainer(spec, listeners, policy, sink, augmenter, teacher, companions, plan);
     }
 
     /**
@@ -116,7 +121,7 @@ public final class Trainer {
         if (more.put(name, companion) != null) {
             throw new IllegalArgumentException("two companions named " + name);
         }
-        return new Trainer(spec, listeners, policy, sink, augmenter, teacher, more);
+        return new Trainer(spec, listeners, policy, sink, augmenter, teacher, more, plan);
     }
 
     /**
@@ -128,7 +133,16 @@ public final class Trainer {
      */
     public Trainer withAugmentation(InputShape shape, TeacherLogits.Live teacher) {
         Augmenter a = spec.augment().active() ? new Augmenter(spec.augment(), shape) : null;
-        return new Trainer(spec, listeners, policy, sink, a, teacher, companions);
+        return new Trainer(spec, listeners, policy, sink, a, teacher, companions, plan);
+    }
+
+    /**
+     * The same trainer, computing as {@code plan} says for every network instead of the plan chosen for each
+     * ({@link ComputeThreads#planTraining}): a split plan needs a network {@link SplitBatchSteps#supports}.
+     */
+    public Trainer withComputePlan(ComputeThreads.Plan plan) {
+        return new Trainer(spec, listeners, policy, sink, augmenter, teacher, companions,
+                java.util.Objects.requireNonNull(plan, "plan"));
     }
 
     /**
@@ -183,13 +197,14 @@ public final class Trainer {
             }
             run = new Run(resumed);
         }
-        int threads = ComputeThreads.forTraining(net, features, spec.batchSize());
+        ComputeThreads.Plan compute = plan != null ? plan : ComputeThreads.planTraining(net, features, spec.batchSize());
         // gathering alone is cheap: only augmentation or a teacher's forward pass is worth a second thread
         boolean prefetch = (augmenter != null || teacher != null)
                 && !"false".equalsIgnoreCase(System.getProperty(PREFETCH_PROPERTY, "true").trim());
-        try (ComputeThreads.Scope restore = ComputeThreads.use(threads);
+        try (ComputeThreads.Scope restore = ComputeThreads.use(compute.threadsPerPart());
+                SplitBatchSteps split = compute.parts() > 1 ? SplitBatchSteps.of(net, compute.parts()) : null;
                 Prefetch ahead = prefetch ? new Prefetch(features, targets, seed) : null) {
-            train(net, features, targets, validation, seed, order, shuffle, run, ahead);
+            train(net, features, targets, validation, seed, order, shuffle, run, ahead, split);
         }
         net.setParams(run.bestParams);
         return new TrainingResult(run.history, run.bestEpoch, run.bestAccuracy, run.seconds());
@@ -222,9 +237,12 @@ public final class Trainer {
         }
     }
 
-    /** The epochs left to {@code run}, with batches from {@code ahead} when given, else made here. */
+    /**
+     * The epochs left to {@code run}, with batches from {@code ahead} when given, else made here, each step split
+     * by {@code split} when given.
+     */
     private void train(Network net, INDArray features, INDArray targets, LabeledData validation, long seed,
-            int[] order, Random shuffle, Run run, Prefetch ahead) {
+            int[] order, Random shuffle, Run run, Prefetch ahead, SplitBatchSteps split) {
         int n = order.length;
         BatchBuffers buffers = ahead == null ? new BatchBuffers(features, targets, spec.batchSize()) : null;
         long lastCheckpoint = System.nanoTime();
@@ -242,8 +260,13 @@ public final class Trainer {
                 int end = Math.min(n, start + spec.batchSize());
                 DataSet batch = ahead != null ? ahead.take(order, epoch, start)
                         : batch(features, targets, Arrays.copyOfRange(order, start, end), seed, epoch, start, buffers);
-                net.fit(batch);
-                double batchLoss = net.score();
+                double batchLoss;
+                if (split != null) {
+                    batchLoss = split.fit(batch);
+                } else {
+                    net.fit(batch);
+                    batchLoss = net.score();
+                }
                 run.lossSum += batchLoss * (end - start);
                 for (TrainingListener l : listeners) {
                     l.batchDone(end, batchLoss);

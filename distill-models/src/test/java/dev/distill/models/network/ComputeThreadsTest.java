@@ -94,10 +94,10 @@ class ComputeThreadsTest {
         String old = System.getProperty("distill.threads");
         try {
             System.setProperty("distill.threads", "3");
-            assertEquals(3, ComputeThreads.forTraining(net, Nd4j.rand(DataType.FLOAT, 1, 784), 128));
+            assertEquals(3, ComputeThreads.planTraining(net, Nd4j.rand(DataType.FLOAT, 1, 784), 128).threads());
             System.setProperty("distill.threads", "many");
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                    () -> ComputeThreads.forTraining(net, Nd4j.rand(DataType.FLOAT, 1, 784), 128));
+                    () -> ComputeThreads.planTraining(net, Nd4j.rand(DataType.FLOAT, 1, 784), 128).threads());
             assertEquals("-Ddistill.threads=many: expected a positive number of threads", e.getMessage());
         } finally {
             if (old == null) {

@@ -133,7 +133,7 @@ public record BenchReport(String config, boolean quick, int repeats, Machine mac
      * @param int8InferSamplesPerS the int8 path on the batch of 256; null with the latency
      */
     public record ModelFigures(String model, String convBackend, int oneDnnLayers, long params, long flopsPerSample,
-            int batchSize, int trainThreads, double trainSamplesPerS, double inferSamplesPerS, double inferLatencyMsP50,
+            int batchSize, int trainThreads, int trainParts, double trainSamplesPerS, double inferSamplesPerS, double inferLatencyMsP50,
             double inferLatencyMsP99, Double runtimeLatencyMsP50, Double runtimeLatencyMsP99,
             double trainEfficiency, Double onnxRuntimeInferSamplesPerS, Double onnxRuntimeLatencyMsP50,
             Double runtimeInferSamplesPerS, Double int8LatencyMsP50, Double int8InferSamplesPerS) {

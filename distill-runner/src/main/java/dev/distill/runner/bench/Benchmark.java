@@ -19,6 +19,7 @@ import dev.distill.core.train.TeacherLogits;
 import dev.distill.core.train.Trainer;
 import dev.distill.core.train.TrainingSpec;
 import dev.distill.models.network.ComputeThreads;
+import dev.distill.models.network.SplitBatchSteps;
 import dev.distill.models.network.ConvBackend;
 import dev.distill.models.network.Network;
 import dev.distill.models.network.Networks;
@@ -36,6 +37,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.function.Consumer;
 import java.util.Locale;
 import java.util.Map;
 import java.util.function.DoubleSupplier;
@@ -197,16 +199,19 @@ public final class Benchmark {
             }
         }
         List<DataSet> timed = batches.subList(WARMUP_BATCHES, batches.size());
-        int trainThreads = ComputeThreads.forTraining(nets.get(0), single, batchSize);
+        ComputeThreads.Plan trainPlan = ComputeThreads.planTraining(nets.get(0), single, batchSize);
         int trainSamples = timed.stream().mapToInt(DataSet::numExamples).sum();
         List<List<Double>> train = emptyLists(backends.size());
         List<List<Double>> infer = emptyLists(backends.size());
         for (int r = 0; r < settings.repeats(); r++) {
             for (int i = 0; i < nets.size(); i++) {
                 Network net = nets.get(i);
-                // on the threads a training of this network gets (ComputeThreads), as the Trainer does
-                try (ComputeThreads.Scope restore = ComputeThreads.use(trainThreads)) {
-                    train.get(i).add(trainSamples / Stopwatch.seconds(() -> timed.forEach(net::fit)));
+                // computed as a training of this network is (ComputeThreads' plan), as the Trainer does
+                try (ComputeThreads.Scope restore = ComputeThreads.use(trainPlan.threadsPerPart());
+                        SplitBatchSteps split = trainPlan.parts() > 1 ? SplitBatchSteps.of(net, trainPlan.parts())
+                                : null) {
+                    Consumer<DataSet> step = split != null ? split::fit : net::fit;
+                    train.get(i).add(trainSamples / Stopwatch.seconds(() -> timed.forEach(step)));
                 }
                 infer.get(i).add(inferSamplesPerS(net, inferBatch));
                 if (i == 0 && ort != null) {
@@ -259,7 +264,7 @@ public final class Benchmark {
             BenchReport.ModelFigures f = new BenchReport.ModelFigures(model.name(),
                     conv ? backends.get(i).name().toLowerCase(Locale.ROOT) : "-",
                     ConvBackend.acceleratedLayers(net.layers()), model.cost().params(), 2 * macs, batchSize,
-                    trainThreads, trainRate, Stopwatch.median(infer.get(i)), Stopwatch.median(latencies),
+                    trainPlan.threads(), trainPlan.parts(), trainRate, Stopwatch.median(infer.get(i)), Stopwatch.median(latencies),
                     Stopwatch.percentile(latencies, 99),
                     runtime == null ? null : Stopwatch.median(runtime),
                     runtime == null ? null : Stopwatch.percentile(runtime, 99),
@@ -274,9 +279,9 @@ public final class Benchmark {
                 log.printf("warning: %s: %d layer(s) gave up on oneDNN and fell back to DL4J's path%n", model.name(),
                         fallbacks);
             }
-            log.printf(Locale.ROOT, "%-10s %-6s train %8.1f samples/s (%d thread%s)  infer %8.1f samples/s  batch-1 p50 %.3f ms"
+            log.printf(Locale.ROOT, "%-10s %-6s train %8.1f samples/s (%s)  infer %8.1f samples/s  batch-1 p50 %.3f ms"
                     + "  p99 %.3f ms%s  train_efficiency %.3f%n", f.model(), f.convBackend(), f.trainSamplesPerS(),
-                    f.trainThreads(), f.trainThreads() == 1 ? "" : "s", f.inferSamplesPerS(), f.inferLatencyMsP50(), f.inferLatencyMsP99(), runtime == null ? ""
+                    trainPlan, f.inferSamplesPerS(), f.inferLatencyMsP50(), f.inferLatencyMsP99(), runtime == null ? ""
                             : String.format(Locale.ROOT, " (distill-runtime float32 p50 %.4f ms  p99 %.4f ms)",
                                     f.runtimeLatencyMsP50(), f.runtimeLatencyMsP99()), f.trainEfficiency());
             if (ortLatencies != null) {

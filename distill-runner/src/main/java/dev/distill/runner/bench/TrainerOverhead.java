@@ -4,6 +4,7 @@ import dev.distill.core.data.LabeledData;
 import dev.distill.core.train.Trainer;
 import dev.distill.core.train.TrainingSpec;
 import dev.distill.models.network.ComputeThreads;
+import dev.distill.models.network.SplitBatchSteps;
 import dev.distill.models.network.Network;
 import dev.distill.models.spec.InputShape;
 import java.lang.management.ManagementFactory;
@@ -56,11 +57,13 @@ final class TrainerOverhead {
         LabeledData noValidation = train.subset(new int[0]);
         Network floorNet = newNetwork.get();
         Network trainerNet = newNetwork.get();
-        // the engine's floor on the threads the Trainer picks for this network (ComputeThreads)
-        int threads = ComputeThreads.forTraining(floorNet, features, training.batchSize());
+        // the engine's floor computed as the Trainer computes this network (ComputeThreads' plan: threads, and
+        // batches split in parts where it splits them), so that the ratio is the Trainer's own overhead
+        ComputeThreads.Plan plan = ComputeThreads.planTraining(floorNet, features, training.batchSize());
         Runnable floor = () -> {
-            try (ComputeThreads.Scope restore = ComputeThreads.use(threads)) {
-                batches.forEach(floorNet::fit);
+            try (ComputeThreads.Scope restore = ComputeThreads.use(plan.threadsPerPart());
+                    SplitBatchSteps split = plan.parts() > 1 ? SplitBatchSteps.of(floorNet, plan.parts()) : null) {
+                batches.forEach(split != null ? split::fit : floorNet::fit);
             }
         };
         Runnable ours = () -> trainer.fit(trainerNet, features, oneHot, noValidation, 0, null);
