@@ -19,6 +19,7 @@ import dev.distill.core.train.TeacherLogits;
 import dev.distill.core.train.Trainer;
 import dev.distill.core.train.TrainingSpec;
 import dev.distill.models.network.ComputeThreads;
+import dev.distill.models.network.JavaAdamUpdater;
 import dev.distill.models.network.SplitBatchSteps;
 import dev.distill.models.network.ConvBackend;
 import dev.distill.models.network.Network;
@@ -170,16 +171,41 @@ public final class Benchmark {
         INDArray single = rows(data.test().features(), 1);
 
         List<Network> nets = new ArrayList<>();
+        // each network's training step as a training of it computes (ComputeThreads' plan), as the Trainer does
+        List<Consumer<DataSet>> steps = new ArrayList<>();
+        List<SplitBatchSteps> splits = new ArrayList<>();
+        ComputeThreads.Plan trainPlan = null;
         for (ConvBackend backend : backends) {
             Network net = Networks.build(model.network(), config.data().input(),
                     model.training().updater(), model.training().weightDecay(), 0, new LossMCXENT());
             backend.apply(net);
-            for (DataSet b : batches.subList(0, WARMUP_BATCHES)) {
-                net.fit(b);
+            JavaAdamUpdater.install(net);   // as the Trainer trains it
+            if (trainPlan == null) {
+                trainPlan = ComputeThreads.planTraining(net, single, batchSize);
+            }
+            SplitBatchSteps split = trainPlan.parts() > 1 ? SplitBatchSteps.of(net, trainPlan.parts()) : null;
+            if (split != null) {
+                splits.add(split);
+            }
+            Consumer<DataSet> step = split != null ? split::fit : net::fit;
+            try (ComputeThreads.Scope restore = ComputeThreads.use(trainPlan.threadsPerPart())) {
+                batches.subList(0, WARMUP_BATCHES).forEach(step);
             }
             net.output(inferBatch);
             nets.add(net);
+            steps.add(step);
         }
+        try {
+            return measureModel(model, data, gemm, conv, backends, batchSize, batches, inferBatch, single, nets, steps,
+                    trainPlan);
+        } finally {
+            splits.forEach(SplitBatchSteps::close);
+        }
+    }
+
+    private List<BenchReport.ModelFigures> measureModel(ModelConfig.Declared model, ExperimentData data, double gemm,
+            boolean conv, List<ConvBackend> backends, int batchSize, List<DataSet> batches, INDArray inferBatch,
+            INDArray single, List<Network> nets, List<Consumer<DataSet>> steps, ComputeThreads.Plan trainPlan) {
         // ONNX Runtime as a peer: the first network exported and run beside DL4J's, in turns
         dev.distill.onnx.OrtModel ort = onnxPeer(model.name(), nets.get(0), inferBatch);
         List<Double> ortInfer = new ArrayList<>();
@@ -199,7 +225,6 @@ public final class Benchmark {
             }
         }
         List<DataSet> timed = batches.subList(WARMUP_BATCHES, batches.size());
-        ComputeThreads.Plan trainPlan = ComputeThreads.planTraining(nets.get(0), single, batchSize);
         int trainSamples = timed.stream().mapToInt(DataSet::numExamples).sum();
         List<List<Double>> train = emptyLists(backends.size());
         List<List<Double>> infer = emptyLists(backends.size());
@@ -207,10 +232,8 @@ public final class Benchmark {
             for (int i = 0; i < nets.size(); i++) {
                 Network net = nets.get(i);
                 // computed as a training of this network is (ComputeThreads' plan), as the Trainer does
-                try (ComputeThreads.Scope restore = ComputeThreads.use(trainPlan.threadsPerPart());
-                        SplitBatchSteps split = trainPlan.parts() > 1 ? SplitBatchSteps.of(net, trainPlan.parts())
-                                : null) {
-                    Consumer<DataSet> step = split != null ? split::fit : net::fit;
+                try (ComputeThreads.Scope restore = ComputeThreads.use(trainPlan.threadsPerPart())) {
+                    Consumer<DataSet> step = steps.get(i);
                     train.get(i).add(trainSamples / Stopwatch.seconds(() -> timed.forEach(step)));
                 }
                 infer.get(i).add(inferSamplesPerS(net, inferBatch));
