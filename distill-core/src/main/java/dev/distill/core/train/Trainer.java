@@ -6,8 +6,8 @@ import dev.distill.core.data.LabeledData;
 import dev.distill.core.eval.Accuracy;
 import dev.distill.core.loss.DistillationLoss;
 import dev.distill.models.network.ComputeThreads;
-import dev.distill.models.network.JavaAdamUpdater;
 import dev.distill.models.network.Network;
+import dev.distill.models.network.Networks;
 import dev.distill.models.network.SplitBatchSteps;
 import dev.distill.models.spec.InputShape;
 import java.util.ArrayList;
@@ -198,7 +198,7 @@ public final class Trainer {
             }
             run = new Run(resumed);
         }
-        JavaAdamUpdater.install(net);   // the same bits as ND4J's Adam, several times faster
+        Networks.speedUpTraining(net);   // the same bits, less work
         ComputeThreads.Plan compute = plan != null ? plan : ComputeThreads.planTraining(net, features, spec.batchSize());
         // gathering alone is cheap: only augmentation or a teacher's forward pass is worth a second thread
         boolean prefetch = (augmenter != null || teacher != null)

@@ -21,4 +21,14 @@ public final class Networks {
         }
         return Network.of(GraphFactory.build((GraphSpec) spec, input, updater, weightDecay, seed, outputLoss));
     }
+
+    /**
+     * Puts into {@code net} the project's faster computation of the same training steps, bit for bit: Adam's update
+     * in Java ({@link JavaAdamUpdater}) and dense layers that skip work DL4J repeats or drops
+     * ({@link LeanDenseBackprop}). The network's configuration and files do not change.
+     */
+    public static void speedUpTraining(Network net) {
+        JavaAdamUpdater.install(net);
+        LeanDenseBackprop.install(net);
+    }
 }

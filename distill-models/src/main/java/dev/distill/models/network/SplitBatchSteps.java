@@ -52,6 +52,7 @@ public final class SplitBatchSteps implements AutoCloseable {
             MultiLayerNetwork replica = new MultiLayerNetwork(net.getLayerWiseConfigurations().clone());
             replica.init(net.params(), false);   // the network's own parameter array: updates are seen at once
             backend.apply(replica);
+            LeanDenseBackprop.install(Network.of(replica));   // computes gradients as the network does
             replicas.add(replica);
         }
         pool = Executors.newFixedThreadPool(parts - 1, r -> {

@@ -19,7 +19,6 @@ import dev.distill.core.train.TeacherLogits;
 import dev.distill.core.train.Trainer;
 import dev.distill.core.train.TrainingSpec;
 import dev.distill.models.network.ComputeThreads;
-import dev.distill.models.network.JavaAdamUpdater;
 import dev.distill.models.network.SplitBatchSteps;
 import dev.distill.models.network.ConvBackend;
 import dev.distill.models.network.Network;
@@ -179,7 +178,7 @@ public final class Benchmark {
             Network net = Networks.build(model.network(), config.data().input(),
                     model.training().updater(), model.training().weightDecay(), 0, new LossMCXENT());
             backend.apply(net);
-            JavaAdamUpdater.install(net);   // as the Trainer trains it
+            Networks.speedUpTraining(net);   // as the Trainer trains it
             if (trainPlan == null) {
                 trainPlan = ComputeThreads.planTraining(net, single, batchSize);
             }

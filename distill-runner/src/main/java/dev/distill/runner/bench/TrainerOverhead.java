@@ -4,9 +4,9 @@ import dev.distill.core.data.LabeledData;
 import dev.distill.core.train.Trainer;
 import dev.distill.core.train.TrainingSpec;
 import dev.distill.models.network.ComputeThreads;
-import dev.distill.models.network.JavaAdamUpdater;
 import dev.distill.models.network.SplitBatchSteps;
 import dev.distill.models.network.Network;
+import dev.distill.models.network.Networks;
 import dev.distill.models.spec.InputShape;
 import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadMXBean;
@@ -58,10 +58,10 @@ final class TrainerOverhead {
         LabeledData noValidation = train.subset(new int[0]);
         Network floorNet = newNetwork.get();
         Network trainerNet = newNetwork.get();
-        // the engine's floor computed as the Trainer computes this network (Adam's update in Java; ComputeThreads'
+        // the engine's floor computed as the Trainer computes this network (Networks.speedUpTraining; ComputeThreads'
         // plan: threads, and batches split in parts where it splits them), so that the ratio is the Trainer's own
         // overhead
-        JavaAdamUpdater.install(floorNet);
+        Networks.speedUpTraining(floorNet);
         ComputeThreads.Plan plan = ComputeThreads.planTraining(floorNet, features, training.batchSize());
         Runnable floor = () -> {
             try (ComputeThreads.Scope restore = ComputeThreads.use(plan.threadsPerPart());
