@@ -87,8 +87,9 @@ public final class Benchmark {
         List<BenchReport.ModelFigures> figures = new ArrayList<>();
         List<BenchReport.TrainerFigures> trainer = new ArrayList<>();
         for (ModelConfig.Declared model : models.values()) {
-            figures.addAll(measureModel(config, data, model, gemm));
-            trainer.add(trainerOverhead(config, data, model));
+            List<BenchReport.ModelFigures> measured = measureModel(config, data, model, gemm);
+            figures.addAll(measured);
+            trainer.add(trainerOverhead(config, data, model, measured.get(0).trainSamplesPerS()));
         }
         BenchReport.KdOverhead kd = kdOverhead(config, data, student(config, models));
         BenchReport.LiveTeacherOverhead live = liveTeacherOverhead(config, data, student(config, models));
@@ -327,14 +328,24 @@ public final class Benchmark {
         return out;
     }
 
-    /** The Trainer against DL4J's plain fit on the same examples ({@link TrainerOverhead}), with its log line. */
+    /** Seconds a side of the Trainer's overhead measurement should take, so that a fast model's ratio is not noise. */
+    static final double TRAINER_OVERHEAD_SECONDS = 1.0;
+
+    /**
+     * The Trainer against DL4J's plain fit on the same examples ({@link TrainerOverhead}), with its log line: as many
+     * examples as the model trains in about {@link #TRAINER_OVERHEAD_SECONDS} at {@code trainSamplesPerS} (its
+     * training figure), at least {@code trainBatches} x 4 batches, at most the training set. A fixed 10,240 took
+     * the student under 0.1 s a side, and its ratio wandered from 0.72 to 1.07 between runs of one session.
+     */
     private BenchReport.TrainerFigures trainerOverhead(ExperimentConfig config, ExperimentData data,
-            ModelConfig.Declared model) {
+            ModelConfig.Declared model, double trainSamplesPerS) {
         TrainingSpec t = model.training();
+        int fewest = settings.trainBatches() * t.batchSize() * 4;
+        int examples = (int) Math.min(data.train().size(), Math.max(fewest, trainSamplesPerS * TRAINER_OVERHEAD_SECONDS));
         BenchReport.TrainerFigures f = TrainerOverhead.measure(model.name(),
                 () -> Networks.build(model.network(), config.data().input(), t.updater(), t.weightDecay(), 0,
                         new LossMCXENT()),
-                t, data.train(), settings.trainBatches() * t.batchSize() * 4, settings.repeats());
+                t, data.train(), examples, settings.repeats());
         log.printf(Locale.ROOT, "%-10s trainer %8.1f samples/s vs plain fit %8.1f (%,d examples): %.3f wall,"
                 + " %.3f CPU (%.1f vs %.1f samples per CPU second)%n", f.model(), f.trainerSamplesPerS(),
                 f.floorSamplesPerS(), f.examples(), f.wallRatio(), f.cpuRatio(), f.trainerCpuSamplesPerS(),
