@@ -47,28 +47,11 @@ public class AdamKernel {
       System.out.printf("%-8s %,9d params: adam_updater op %.1f us, Java loop %.1f us (without the copies in and out)%n",
           kind, n, median(op), median(loop));
       // whole steps
-      Random r = new Random(1);
-      List<DataSet> batches = new ArrayList<>();
-      for (int i = 0; i < 10; i++) {
-        INDArray x = Nd4j.rand(DataType.FLOAT, 128, 784);
-        INDArray y = Nd4j.zeros(DataType.FLOAT, 128, 10);
-        for (int j = 0; j < 128; j++) y.putScalar(j, r.nextInt(10), 1f);
-        batches.add(new DataSet(x, y));
-      }
-      int steps = kind.equals("teacher") ? 8 : 400;
-      Map<String, List<Double>> rates = new LinkedHashMap<>();
-      for (int turn = -1; turn < 8; turn++) {
-        for (MultiLayerNetwork net : (turn % 2 == 0 ? List.of(nd4j, java) : List.of(java, nd4j))) {
-          long t = System.nanoTime();
-          for (int s = 0; s < steps; s++) net.fit(batches.get(s % batches.size()));
-          double rate = steps * 128 / ((System.nanoTime() - t) / 1e9);
-          if (turn >= 0) rates.computeIfAbsent(net == nd4j ? "nd4j's Adam" : "Java Adam", x -> new ArrayList<>()).add(rate);
-        }
-      }
-      StringBuilder sb = new StringBuilder(String.format("%-8s steps, samples/s:", kind));
-      for (var e : rates.entrySet()) { List<Double> s = new ArrayList<>(e.getValue()); Collections.sort(s);
-        sb.append(String.format("  %s median %.0f (min %.0f max %.0f)", e.getKey(), median(s), s.get(0), s.get(s.size() - 1))); }
-      System.out.println(sb);
+      Map<String, MultiLayerNetwork> nets = new LinkedHashMap<>();
+      nets.put("nd4j's Adam", nd4j);
+      nets.put("Java Adam", java);
+      System.out.println(String.format("%-8s steps, samples/s:", kind)
+          + ThreadChoice.inTurns(nets, ThreadChoice.randomBatches(10), kind.equals("teacher") ? 8 : 400, 8));
     }
   }
 }

@@ -54,15 +54,48 @@ public class ThreadChoice {
     dev.distill.models.network.ConvBackend.DEFAULT.apply(net);
     return net;
   }
-  public static void main(String[] a) {
+  /** {@code count} batches of 128 random 28x28 inputs with random one-hot labels. */
+  static List<DataSet> randomBatches(int count) {
     Random r = new Random(1);
     List<DataSet> batches = new ArrayList<>();
-    for (int i = 0; i < 20; i++) {
+    for (int i = 0; i < count; i++) {
       INDArray x = Nd4j.rand(DataType.FLOAT, 128, 784);
       INDArray y = Nd4j.zeros(DataType.FLOAT, 128, 10);
       for (int k = 0; k < 128; k++) y.putScalar(k, r.nextInt(10), 1f);
       batches.add(new DataSet(x, y));
     }
+    return batches;
+  }
+
+  /**
+   * Samples/s of {@code steps} fit calls of each named network in turns, the order reversed every other turn, one
+   * warm-up turn and then {@code turns}: "name median (min max)" for each.
+   */
+  static String inTurns(Map<String, MultiLayerNetwork> nets, List<DataSet> batches, int steps, int turns) {
+    List<String> names = new ArrayList<>(nets.keySet());
+    Map<String, List<Double>> rates = new LinkedHashMap<>();
+    for (int turn = -1; turn < turns; turn++) {
+      List<String> order = new ArrayList<>(names);
+      if (turn % 2 != 0) Collections.reverse(order);
+      for (String name : order) {
+        MultiLayerNetwork net = nets.get(name);
+        long t = System.nanoTime();
+        for (int s = 0; s < steps; s++) net.fit(batches.get(s % batches.size()));
+        double rate = steps * 128 / ((System.nanoTime() - t) / 1e9);
+        if (turn >= 0) rates.computeIfAbsent(name, x -> new ArrayList<>()).add(rate);
+      }
+    }
+    StringBuilder sb = new StringBuilder();
+    for (String name : names) {
+      List<Double> v = new ArrayList<>(rates.get(name));
+      Collections.sort(v);
+      sb.append(String.format("  %s median %.0f (min %.0f max %.0f)", name, v.get(v.size() / 2), v.get(0), v.get(v.size() - 1)));
+    }
+    return sb.toString();
+  }
+
+  public static void main(String[] a) {
+    List<DataSet> batches = randomBatches(20);
     for (String kind : a) {
       MultiLayerNetwork net = net(kind);
       int steps = kind.startsWith("mlp") ? 20 : kind.equals("teacher") ? 8 : 10;
