@@ -166,7 +166,9 @@ public final class Trainer {
 
     /**
      * Trains {@code net} in place, continuing from {@code resumed} (null: from scratch), where
-     * {@code net} is the network restored from the same checkpoint.
+     * {@code net} is the network restored from the same checkpoint. Its steps are computed with
+     * {@link Networks#speedUpTraining} (installed into {@code net}; the same bits as DL4J's) and as
+     * {@link ComputeThreads#planTraining} plans for it, or as {@link #withComputePlan} says.
      */
     public TrainingResult fit(Network net, INDArray features, INDArray targets, LabeledData validation,
             long seed, TrainingState resumed) {
