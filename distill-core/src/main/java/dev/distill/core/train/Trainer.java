@@ -8,7 +8,7 @@ import dev.distill.core.loss.DistillationLoss;
 import dev.distill.models.network.ComputeThreads;
 import dev.distill.models.network.Network;
 import dev.distill.models.network.Networks;
-import dev.distill.models.network.SplitBatchSteps;
+import dev.distill.models.network.TrainingSteps;
 import dev.distill.models.spec.InputShape;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -139,7 +139,8 @@ public final class Trainer {
 
     /**
      * The same trainer, computing as {@code plan} says for every network instead of the plan chosen for each
-     * ({@link ComputeThreads#planTraining}): a split plan needs a network {@link SplitBatchSteps#supports}.
+     * ({@link ComputeThreads#planTraining}): a split plan needs a network
+     * {@link dev.distill.models.network.SplitBatchSteps#supports}.
      */
     public Trainer withComputePlan(ComputeThreads.Plan plan) {
         return new Trainer(spec, listeners, policy, sink, augmenter, teacher, companions,
@@ -206,9 +207,9 @@ public final class Trainer {
         boolean prefetch = (augmenter != null || teacher != null)
                 && !"false".equalsIgnoreCase(System.getProperty(PREFETCH_PROPERTY, "true").trim());
         try (ComputeThreads.Scope restore = ComputeThreads.use(compute.threadsPerPart());
-                SplitBatchSteps split = compute.parts() > 1 ? SplitBatchSteps.of(net, compute.parts()) : null;
+                TrainingSteps steps = TrainingSteps.of(net, compute);
                 Prefetch ahead = prefetch ? new Prefetch(features, targets, seed) : null) {
-            train(net, features, targets, validation, seed, order, shuffle, run, ahead, split);
+            train(net, features, targets, validation, seed, order, shuffle, run, ahead, steps);
         }
         net.setParams(run.bestParams);
         return new TrainingResult(run.history, run.bestEpoch, run.bestAccuracy, run.seconds());
@@ -242,11 +243,11 @@ public final class Trainer {
     }
 
     /**
-     * The epochs left to {@code run}, with batches from {@code ahead} when given, else made here, each step split
-     * by {@code split} when given.
+     * The epochs left to {@code run}, with batches from {@code ahead} when given, else made here, each step taken by
+     * {@code steps}.
      */
     private void train(Network net, INDArray features, INDArray targets, LabeledData validation, long seed,
-            int[] order, Random shuffle, Run run, Prefetch ahead, SplitBatchSteps split) {
+            int[] order, Random shuffle, Run run, Prefetch ahead, TrainingSteps steps) {
         int n = order.length;
         BatchBuffers buffers = ahead == null ? new BatchBuffers(features, targets, spec.batchSize()) : null;
         long lastCheckpoint = System.nanoTime();
@@ -264,13 +265,7 @@ public final class Trainer {
                 int end = Math.min(n, start + spec.batchSize());
                 DataSet batch = ahead != null ? ahead.take(order, epoch, start)
                         : batch(features, targets, Arrays.copyOfRange(order, start, end), seed, epoch, start, buffers);
-                double batchLoss;
-                if (split != null) {
-                    batchLoss = split.fit(batch);
-                } else {
-                    net.fit(batch);
-                    batchLoss = net.score();
-                }
+                double batchLoss = steps.fit(batch);
                 run.lossSum += batchLoss * (end - start);
                 for (TrainingListener l : listeners) {
                     l.batchDone(end, batchLoss);

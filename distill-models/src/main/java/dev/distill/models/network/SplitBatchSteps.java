@@ -36,7 +36,7 @@ import org.nd4j.nativeblas.NativeOpsHolder;
  * per-thread generators), no DL4J listeners (they would see one part's gradient). Results are deterministic for
  * a given number of parts; they differ from the unsplit step in the last bits of the sums.
  */
-public final class SplitBatchSteps implements AutoCloseable {
+public final class SplitBatchSteps implements TrainingSteps {
 
     private final MultiLayerNetwork net;
     private final List<MultiLayerNetwork> replicas = new ArrayList<>();
@@ -108,6 +108,7 @@ public final class SplitBatchSteps implements AutoCloseable {
     }
 
     /** One optimizer step on {@code batch}; returns its loss (the parts' losses weighted by their sizes). */
+    @Override
     public double fit(DataSet batch) {
         INDArray x = batch.getFeatures();
         INDArray y = batch.getLabels();

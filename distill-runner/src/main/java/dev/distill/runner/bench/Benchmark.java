@@ -19,7 +19,7 @@ import dev.distill.core.train.TeacherLogits;
 import dev.distill.core.train.Trainer;
 import dev.distill.core.train.TrainingSpec;
 import dev.distill.models.network.ComputeThreads;
-import dev.distill.models.network.SplitBatchSteps;
+import dev.distill.models.network.TrainingSteps;
 import dev.distill.models.network.ConvBackend;
 import dev.distill.models.network.Network;
 import dev.distill.models.network.Networks;
@@ -37,7 +37,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.function.Consumer;
 import java.util.Locale;
 import java.util.Map;
 import java.util.function.DoubleSupplier;
@@ -172,8 +171,7 @@ public final class Benchmark {
 
         List<Network> nets = new ArrayList<>();
         // each network's training step as a training of it computes (ComputeThreads' plan), as the Trainer does
-        List<Consumer<DataSet>> steps = new ArrayList<>();
-        List<SplitBatchSteps> splits = new ArrayList<>();
+        List<TrainingSteps> steps = new ArrayList<>();
         ComputeThreads.Plan trainPlan = null;
         for (ConvBackend backend : backends) {
             Network net = Networks.build(model.network(), config.data().input(),
@@ -183,29 +181,25 @@ public final class Benchmark {
             if (trainPlan == null) {
                 trainPlan = ComputeThreads.planTraining(net, single, batchSize);
             }
-            SplitBatchSteps split = trainPlan.parts() > 1 ? SplitBatchSteps.of(net, trainPlan.parts()) : null;
-            if (split != null) {
-                splits.add(split);
-            }
-            Consumer<DataSet> step = split != null ? split::fit : net::fit;
+            TrainingSteps step = TrainingSteps.of(net, trainPlan);
+            steps.add(step);
             try (ComputeThreads.Scope restore = ComputeThreads.use(trainPlan.threadsPerPart())) {
-                batches.subList(0, WARMUP_BATCHES).forEach(step);
+                batches.subList(0, WARMUP_BATCHES).forEach(step::fit);
             }
             net.output(inferBatch);
             nets.add(net);
-            steps.add(step);
         }
         try {
             return measureModel(model, data, gemm, conv, backends, batchSize, batches, inferBatch, single, nets, steps,
                     trainPlan);
         } finally {
-            splits.forEach(SplitBatchSteps::close);
+            steps.forEach(TrainingSteps::close);
         }
     }
 
     private List<BenchReport.ModelFigures> measureModel(ModelConfig.Declared model, ExperimentData data, double gemm,
             boolean conv, List<ConvBackend> backends, int batchSize, List<DataSet> batches, INDArray inferBatch,
-            INDArray single, List<Network> nets, List<Consumer<DataSet>> steps, ComputeThreads.Plan trainPlan) {
+            INDArray single, List<Network> nets, List<TrainingSteps> steps, ComputeThreads.Plan trainPlan) {
         // ONNX Runtime as a peer: the first network exported and run beside DL4J's, in turns
         dev.distill.onnx.OrtModel ort = onnxPeer(model.name(), nets.get(0), inferBatch);
         List<Double> ortInfer = new ArrayList<>();
@@ -233,8 +227,8 @@ public final class Benchmark {
                 Network net = nets.get(i);
                 // computed as a training of this network is (ComputeThreads' plan), as the Trainer does
                 try (ComputeThreads.Scope restore = ComputeThreads.use(trainPlan.threadsPerPart())) {
-                    Consumer<DataSet> step = steps.get(i);
-                    train.get(i).add(trainSamples / Stopwatch.seconds(() -> timed.forEach(step)));
+                    TrainingSteps step = steps.get(i);
+                    train.get(i).add(trainSamples / Stopwatch.seconds(() -> timed.forEach(step::fit)));
                 }
                 infer.get(i).add(inferSamplesPerS(net, inferBatch));
                 if (i == 0 && ort != null) {

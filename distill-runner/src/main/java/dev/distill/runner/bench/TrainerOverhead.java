@@ -4,7 +4,7 @@ import dev.distill.core.data.LabeledData;
 import dev.distill.core.train.Trainer;
 import dev.distill.core.train.TrainingSpec;
 import dev.distill.models.network.ComputeThreads;
-import dev.distill.models.network.SplitBatchSteps;
+import dev.distill.models.network.TrainingSteps;
 import dev.distill.models.network.Network;
 import dev.distill.models.network.Networks;
 import dev.distill.models.spec.InputShape;
@@ -63,13 +63,21 @@ final class TrainerOverhead {
         // overhead
         Networks.speedUpTraining(floorNet);
         ComputeThreads.Plan plan = ComputeThreads.planTraining(floorNet, features, training.batchSize());
-        Runnable floor = () -> {
-            try (ComputeThreads.Scope restore = ComputeThreads.use(plan.threadsPerPart());
-                    SplitBatchSteps split = plan.parts() > 1 ? SplitBatchSteps.of(floorNet, plan.parts()) : null) {
-                batches.forEach(split != null ? split::fit : floorNet::fit);
-            }
-        };
-        Runnable ours = () -> trainer.fit(trainerNet, features, oneHot, noValidation, 0, null);
+        // made once: a split's replicas are the Trainer's per-training cost, not the engine's per-epoch one
+        try (TrainingSteps floorSteps = TrainingSteps.of(floorNet, plan)) {
+            Runnable floor = () -> {
+                try (ComputeThreads.Scope restore = ComputeThreads.use(plan.threadsPerPart())) {
+                    batches.forEach(floorSteps::fit);
+                }
+            };
+            return measure(model, n, floor, () -> trainer.fit(trainerNet, features, oneHot, noValidation, 0, null),
+                    repeats);
+        }
+    }
+
+    /** The figures of {@code ours} against {@code floor}, each training {@code n} examples a run. */
+    private static BenchReport.TrainerFigures measure(String model, int n, Runnable floor, Runnable ours,
+            int repeats) {
         floor.run();
         ours.run();
         List<Double> floorWall = new ArrayList<>();
