@@ -146,6 +146,15 @@ class PrefetchTest {
     static final class Stopped extends RuntimeException {
     }
 
+    /** The newest good checkpoint of {@code store}, which must have been written in the middle of an epoch. */
+    static CheckpointStore.Restored newestMidEpoch(CheckpointStore store) {
+        CheckpointStore.Restored restored = store.newestGood(w -> {
+            throw new AssertionError(w);
+        }).orElseThrow();
+        assertTrue(!restored.state().atEpochBoundary(), "stopped in the middle of an epoch");
+        return restored;
+    }
+
     @Test
     void aPrefetchedRunStoppedMidEpochAndResumedEndsAsTheSerialStraightRun() {
         TeacherLogits.Live teacher = TeacherLogits.live(Network.of(convTeacher()));
@@ -160,10 +169,7 @@ class PrefetchTest {
                     .withCheckpoints(everyBatch, new StopAt(store, stopAt)).withAugmentation(IMAGE, teacher)
                     .fit(student(), TRAIN.features(), TRAIN.oneHot(), PARTS.second(), SEED)));
             assertFalse(prefetchThreadAlive(), "the preparing thread ended with the stopped fit call");
-            CheckpointStore.Restored restored = store.newestGood(w -> {
-                throw new AssertionError(w);
-            }).orElseThrow();
-            assertTrue(!restored.state().atEpochBoundary(), "stopped in the middle of an epoch");
+            CheckpointStore.Restored restored = newestMidEpoch(store);
             MultiLayerNetwork resumed = student();
             restored.copyInto(resumed);
             Trainer.withPrefetch(true, () -> new Trainer(SPEC, List.of()).withAugmentation(IMAGE, teacher)
