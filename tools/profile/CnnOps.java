@@ -44,19 +44,31 @@ public class CnnOps {
     System.out.println("onednn layers " + dev.distill.models.network.ConvBackend.DEFAULT.apply(net));
     List<DataSet> batches = new ArrayList<>();
     Random r = new Random(1);
+    int batch = Integer.getInteger("batch", 128);
+    // -Dfashion=true: the first Fashion-MNIST training images (pixels / 255), whose ReLU signs are as training
+    // sees them; random pixels make the sign branches unpredictable
+    dev.distill.core.data.LabeledData fashion = Boolean.getBoolean("fashion")
+        ? dev.distill.runner.data.Datasets.fashionMnistTrain(dev.distill.runner.data.Datasets.FASHION_MNIST_DIR) : null;
     for (int i = 0; i < 10; i++) {
-      INDArray x = Nd4j.rand(DataType.FLOAT, 128, 784);
-      INDArray y = Nd4j.zeros(DataType.FLOAT, 128, 10);
-      for (int k = 0; k < 128; k++) y.putScalar(k, r.nextInt(10), 1f);
+      INDArray x = fashion != null ? fashion.features().get(org.nd4j.linalg.indexing.NDArrayIndex.interval(i * batch, (i + 1) * batch)).dup()
+          : Nd4j.rand(DataType.FLOAT, batch, 784);
+      INDArray y = Nd4j.zeros(DataType.FLOAT, batch, 10);
+      for (int k = 0; k < batch; k++) y.putScalar(k, fashion != null ? fashion.labels()[i * batch + k] : r.nextInt(10), 1f);
       batches.add(new DataSet(x, y));
     }
+    if (Boolean.getBoolean("conv1dl4j")) { try { java.lang.reflect.Field f = org.deeplearning4j.nn.layers.convolution.ConvolutionLayer.class.getDeclaredField("helper"); f.setAccessible(true); f.set(net.getLayer(0), null); } catch (ReflectiveOperationException e) { throw new RuntimeException(e); } }
+    // -Dspeedup=true: Adam in Java and lean dense layers (bit for bit DL4J); -Dfewchannel=true: also the first
+    // convolution computed in Java (FewChannelConvolution)
+    dev.distill.models.network.Network wrapped = dev.distill.models.network.Network.of(net);
+    if (Boolean.getBoolean("speedup")) { dev.distill.models.network.JavaAdamUpdater.install(wrapped); dev.distill.models.network.LeanDenseBackprop.install(wrapped); }
+    if (Boolean.getBoolean("fewchannel")) System.out.println("java conv layers " + dev.distill.models.network.FewChannelConvolution.install(wrapped));
     ThreadMXBean mx = ManagementFactory.getThreadMXBean();
     int reps = Integer.parseInt(System.getProperty("reps","5"));
     for (int rep = 0; rep < reps; rep++) {
       long c0 = mx.getCurrentThreadCpuTime(), w0 = System.nanoTime();
       for (DataSet d : batches) net.fit(d);
       long c1 = mx.getCurrentThreadCpuTime(), w1 = System.nanoTime();
-      System.out.printf("pass %d: %.3f ms/step wall, %.3f ms/step cpu, %.0f samples/cpu-s%n", rep, (w1-w0)/1e6/10, (c1-c0)/1e6/10, 1280/((c1-c0)/1e9));
+      System.out.printf("pass %d: %.3f ms/step wall, %.3f ms/step cpu, %.0f samples/cpu-s%n", rep, (w1-w0)/1e6/10, (c1-c0)/1e6/10, 10.0*batch/((c1-c0)/1e9));
     }
     if (a.length > 0) {
       Nd4j.getExecutioner().setProfilingMode(OpExecutioner.ProfilingMode.OPERATIONS);

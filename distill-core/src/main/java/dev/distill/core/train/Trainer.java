@@ -168,7 +168,8 @@ public final class Trainer {
     /**
      * Trains {@code net} in place, continuing from {@code resumed} (null: from scratch), where
      * {@code net} is the network restored from the same checkpoint. Its steps are computed with
-     * {@link Networks#speedUpTraining} (installed into {@code net}; the same bits as DL4J's) and as
+     * {@link Networks#speedUpTraining} (put into {@code net} for the training's duration; DL4J's bits, or for
+     * convolutions over few input channels its sums in another order) and as
      * {@link ComputeThreads#planTraining} plans for it, or as {@link #withComputePlan} says.
      */
     public TrainingResult fit(Network net, INDArray features, INDArray targets, LabeledData validation,
@@ -201,12 +202,13 @@ public final class Trainer {
             }
             run = new Run(resumed);
         }
-        Networks.speedUpTraining(net);   // the same bits, less work
         ComputeThreads.Plan compute = plan != null ? plan : ComputeThreads.planTraining(net, features, spec.batchSize());
         // gathering alone is cheap: only augmentation or a teacher's forward pass is worth a second thread
         boolean prefetch = (augmenter != null || teacher != null)
                 && !"false".equalsIgnoreCase(System.getProperty(PREFETCH_PROPERTY, "true").trim());
-        try (ComputeThreads.Scope restore = ComputeThreads.use(compute.threadsPerPart());
+        // less work: DL4J's bits, or its sums in another order; DL4J's layers are back when the training ends
+        try (Networks.SpedUpLayers spedUp = Networks.speedUpTraining(net);
+                ComputeThreads.Scope restore = ComputeThreads.use(compute.threadsPerPart());
                 TrainingSteps steps = TrainingSteps.of(net, compute);
                 Prefetch ahead = prefetch ? new Prefetch(features, targets, seed) : null) {
             train(net, features, targets, validation, seed, order, shuffle, run, ahead, steps);

@@ -5,7 +5,6 @@ import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.gradient.DefaultGradient;
 import org.deeplearning4j.nn.gradient.Gradient;
 import org.deeplearning4j.nn.layers.feedforward.dense.DenseLayer;
-import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.nn.params.DefaultParamInitializer;
 import org.deeplearning4j.nn.workspace.ArrayType;
 import org.deeplearning4j.nn.workspace.LayerWorkspaceMgr;
@@ -55,48 +54,31 @@ public final class LeanDenseBackprop extends DenseLayer {
      * @return the number of dense layers that now compute this way
      */
     public static int install(Network net) {
-        if (!(net instanceof Network.Sequential s)) {
-            return 0;
-        }
-        MultiLayerNetwork mln = s.net();
-        if (mln.getFlattenedGradients() == null) {
-            mln.initGradientsView();   // made at the first step otherwise; the new layers need its views now
-        }
-        Layer[] layers = mln.getLayers();   // DL4J's own array: a layer put here is the one the network runs
-        int installed = 0;
-        for (int i = 0; i < layers.length; i++) {
+        return LayerObjects.replace(net, LeanDenseBackprop.class, (layers, i, inputGradientUnused) -> {
             Layer layer = layers[i];
-            if (layer instanceof LeanDenseBackprop) {
-                installed++;
-            } else if (layer.getClass() == DenseLayer.class && qualifies((DenseLayer) layer)
+            boolean qualifies = layer.getClass() == DenseLayer.class && qualifies((DenseLayer) layer)
                     // dropout in the next layer may scale the kept activations in place
-                    && (i + 1 == layers.length || layers[i + 1].conf().getLayer().getIDropout() == null)) {
-                // with a preprocessor before the first layer DL4J hands it the input gradient: keep computing it
-                boolean unused = i == 0 && mln.getLayerWiseConfigurations().getInputPreProcess(0) == null;
-                LeanDenseBackprop lean = new LeanDenseBackprop(layer.conf(), layer.getParam(
-                        DefaultParamInitializer.WEIGHT_KEY).dataType(), unused);
-                lean.setListeners(layer.getListeners());
-                lean.setIndex(layer.getIndex());
-                lean.setParamsViewArray(layer.params());
-                lean.setParamTable(layer.paramTable());
-                lean.setBackpropGradientsViewArray(layer.getGradientsViewArray());
-                lean.setIterationCount(layer.getIterationCount());
-                lean.setEpochCount(layer.getEpochCount());
-                layers[i] = lean;
-                installed++;
-            }
-        }
-        return installed;
+                    && (i + 1 == layers.length || layers[i + 1].conf().getLayer().getIDropout() == null);
+            return qualifies ? new LeanDenseBackprop(layer.conf(),
+                    layer.getParam(DefaultParamInitializer.WEIGHT_KEY).dataType(), inputGradientUnused) : null;
+        });
     }
 
     private static boolean qualifies(DenseLayer layer) {
         org.deeplearning4j.nn.conf.layers.DenseLayer conf =
                 (org.deeplearning4j.nn.conf.layers.DenseLayer) layer.conf().getLayer();
-        IActivation activation = conf.getActivationFn();
+        return reluOrIdentity(conf.getActivationFn()) && !conf.hasLayerNorm()
+                && conf.getIDropout() == null && conf.getWeightNoise() == null;
+    }
+
+    /**
+     * Whether {@code activation} is plain ReLU (no cap, threshold or slope) or the identity: the two whose
+     * derivative at the pre-activations can be read from the activations.
+     */
+    static boolean reluOrIdentity(IActivation activation) {
         boolean plainRelu = activation instanceof ActivationReLU relu && relu.getMax() == null
                 && relu.getThreshold() == null && relu.getNegativeSlope() == null;
-        return (plainRelu || activation instanceof ActivationIdentity) && !conf.hasLayerNorm()
-                && conf.getIDropout() == null && conf.getWeightNoise() == null;
+        return plainRelu || activation instanceof ActivationIdentity;
     }
 
     /** How many backward passes used the activations of their forward pass. */

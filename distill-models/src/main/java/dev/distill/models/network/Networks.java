@@ -4,6 +4,7 @@ import dev.distill.models.spec.GraphSpec;
 import dev.distill.models.spec.InputShape;
 import dev.distill.models.spec.ModelSpec;
 import dev.distill.models.spec.NetworkSpec;
+import org.deeplearning4j.nn.api.Layer;
 import org.nd4j.linalg.learning.config.IUpdater;
 import org.nd4j.linalg.lossfunctions.ILossFunction;
 
@@ -23,12 +24,59 @@ public final class Networks {
     }
 
     /**
-     * Puts into {@code net} the project's faster computation of the same training steps, bit for bit: Adam's update
-     * in Java ({@link JavaAdamUpdater}) and dense layers that skip work DL4J repeats or drops
-     * ({@link LeanDenseBackprop}). The network's configuration and files do not change.
+     * Puts into {@code net} the project's faster computation of the same training steps: Adam's update in Java
+     * ({@link JavaAdamUpdater}) and dense layers that skip work DL4J repeats or drops ({@link LeanDenseBackprop}),
+     * both bit for bit DL4J's, and convolutions over few input channels computed in Java
+     * ({@link FewChannelConvolution}), DL4J's sums in another order. The network's configuration and files do not
+     * change. The layers stay until the returned handle is closed, which puts DL4J's own layer objects back (Adam
+     * stays: the same bits and state either way), so that whatever the network computes after its training (an
+     * evaluation, a later stage's own {@code fit}) is DL4J's computation whether or not it was trained in this
+     * process: a run resumed from a checkpoint then matches the run that was not interrupted.
      */
-    public static void speedUpTraining(Network net) {
+    public static SpedUpLayers speedUpTraining(Network net) {
         JavaAdamUpdater.install(net);
+        return installLayers(net);
+    }
+
+    /** The layers of {@link #speedUpTraining}: what a replica of a sped-up network needs to compute as it does. */
+    static SpedUpLayers installLayers(Network net) {
+        SpedUpLayers handle = new SpedUpLayers(net);
         LeanDenseBackprop.install(net);
+        FewChannelConvolution.install(net);
+        return handle;
+    }
+
+    /** The layer objects a network had before {@link #speedUpTraining}, put back by {@link #close}. */
+    public static final class SpedUpLayers implements AutoCloseable {
+
+        private final Layer[] running;
+        private final Layer[] own;
+
+        private SpedUpLayers(Network net) {
+            running = net instanceof Network.Sequential s ? s.net().getLayers() : new Layer[0];
+            own = running.clone();
+        }
+
+        /** Puts the network's earlier layer objects back, with the step and epoch counts the others reached. */
+        @Override
+        public void close() {
+            for (int i = 0; i < running.length; i++) {
+                if (running[i] != own[i]) {
+                    own[i].setIterationCount(running[i].getIterationCount());
+                    own[i].setEpochCount(running[i].getEpochCount());
+                    running[i] = own[i];
+                }
+            }
+        }
+    }
+
+    /** Whether any of {@code layers} is one {@link #installLayers} puts in. */
+    static boolean hasInstalledLayers(Layer[] layers) {
+        for (Layer layer : layers) {
+            if (layer instanceof LeanDenseBackprop || layer instanceof FewChannelConvolution) {
+                return true;
+            }
+        }
+        return false;
     }
 }

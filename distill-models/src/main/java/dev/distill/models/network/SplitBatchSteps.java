@@ -48,11 +48,14 @@ public final class SplitBatchSteps implements TrainingSteps {
         this.parts = parts;
         // the replicas compute as the network does (bench times both conv backends)
         ConvBackend backend = ConvBackend.acceleratedLayers(net.getLayers()) > 0 ? ConvBackend.ONEDNN : ConvBackend.DL4J;
+        boolean spedUp = Networks.hasInstalledLayers(net.getLayers());
         for (int i = 1; i < parts; i++) {
             MultiLayerNetwork replica = new MultiLayerNetwork(net.getLayerWiseConfigurations().clone());
             replica.init(net.params(), false);   // the network's own parameter array: updates are seen at once
             backend.apply(replica);
-            LeanDenseBackprop.install(Network.of(replica));   // computes gradients as the network does
+            if (spedUp) {
+                Networks.installLayers(Network.of(replica));   // computes gradients as the network does
+            }
             replicas.add(replica);
         }
         pool = Executors.newFixedThreadPool(parts - 1, r -> {

@@ -177,13 +177,14 @@ public final class Benchmark {
             Network net = Networks.build(model.network(), config.data().input(),
                     model.training().updater(), model.training().weightDecay(), 0, new LossMCXENT());
             backend.apply(net);
-            Networks.speedUpTraining(net);   // as the Trainer trains it
             if (trainPlan == null) {
                 trainPlan = ComputeThreads.planTraining(net, single, batchSize);
             }
-            TrainingSteps step = TrainingSteps.of(net, trainPlan);
-            steps.add(step);
-            try (ComputeThreads.Scope restore = ComputeThreads.use(trainPlan.threadsPerPart())) {
+            // trained with the layers the Trainer puts in (split replicas keep theirs), inferred with DL4J's
+            try (Networks.SpedUpLayers spedUp = Networks.speedUpTraining(net);
+                    ComputeThreads.Scope restore = ComputeThreads.use(trainPlan.threadsPerPart())) {
+                TrainingSteps step = TrainingSteps.of(net, trainPlan);
+                steps.add(step);
                 batches.subList(0, WARMUP_BATCHES).forEach(step::fit);
             }
             net.output(inferBatch);
@@ -226,7 +227,8 @@ public final class Benchmark {
             for (int i = 0; i < nets.size(); i++) {
                 Network net = nets.get(i);
                 // computed as a training of this network is (ComputeThreads' plan), as the Trainer does
-                try (ComputeThreads.Scope restore = ComputeThreads.use(trainPlan.threadsPerPart())) {
+                try (Networks.SpedUpLayers spedUp = Networks.speedUpTraining(net);
+                        ComputeThreads.Scope restore = ComputeThreads.use(trainPlan.threadsPerPart())) {
                     TrainingSteps step = steps.get(i);
                     train.get(i).add(trainSamples / Stopwatch.seconds(() -> timed.forEach(step::fit)));
                 }

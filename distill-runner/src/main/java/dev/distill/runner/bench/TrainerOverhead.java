@@ -61,10 +61,10 @@ final class TrainerOverhead {
         // the engine's floor computed as the Trainer computes this network (Networks.speedUpTraining; ComputeThreads'
         // plan: threads, and batches split in parts where it splits them), so that the ratio is the Trainer's own
         // overhead
-        Networks.speedUpTraining(floorNet);
         ComputeThreads.Plan plan = ComputeThreads.planTraining(floorNet, features, training.batchSize());
         // made once: a split's replicas are the Trainer's per-training cost, not the engine's per-epoch one
-        try (TrainingSteps floorSteps = TrainingSteps.of(floorNet, plan)) {
+        try (Networks.SpedUpLayers spedUp = Networks.speedUpTraining(floorNet);
+                TrainingSteps floorSteps = TrainingSteps.of(floorNet, plan)) {
             Runnable floor = () -> {
                 try (ComputeThreads.Scope restore = ComputeThreads.use(plan.threadsPerPart())) {
                     batches.forEach(floorSteps::fit);
