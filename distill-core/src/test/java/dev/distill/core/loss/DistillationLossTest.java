@@ -138,6 +138,34 @@ class DistillationLossTest {
     }
 
     @Test
+    void aStudentWhoseOutputLayerEvaluatesTheLossOnceAStepTrainsToTheSameBits() {
+        java.util.List<dev.distill.models.spec.LayerSpec> layers = java.util.List.of(
+                new dev.distill.models.spec.LayerSpec.Dense(12, dev.distill.models.spec.Activation.RELU, true),
+                new dev.distill.models.spec.LayerSpec.Output(4));
+        dev.distill.models.network.Network[] nets = new dev.distill.models.network.Network[2];
+        for (int k = 0; k < 2; k++) {
+            nets[k] = dev.distill.models.network.Networks.build(new dev.distill.models.spec.ModelSpec(layers),
+                    dev.distill.models.spec.InputShape.image(3, 3, 1), new org.nd4j.linalg.learning.config.Adam(1e-2),
+                    0, 5, new DistillationLoss(4, 0.9, 0.1));
+        }
+        assertEquals(1, dev.distill.models.network.OnePassOutputLayer.install(nets[1]));
+        Nd4j.getRandom().setSeed(12);
+        for (int step = 0; step < 10; step++) {
+            INDArray x = Nd4j.rand(DataType.FLOAT, 16, 9);
+            INDArray oneHot = Nd4j.zeros(DataType.FLOAT, 16, 4);
+            for (int r = 0; r < 16; r++) {
+                oneHot.putScalar(r, r % 4, 1f);
+            }
+            INDArray teacher = Nd4j.randn(DataType.FLOAT, 16, 4).muli(3);
+            DataSet batch = new DataSet(x, DistillationLoss.labels(oneHot, teacher));
+            nets[0].fit(batch);
+            nets[1].fit(batch);
+            assertEquals(nets[0].score(), nets[1].score(), 0.0);
+        }
+        assertTrue(java.util.Arrays.equals(nets[0].params().toFloatVector(), nets[1].params().toFloatVector()));
+    }
+
+    @Test
     void gradientCheckCatchesAGradientOffByFivePercent() {
         MultiLayerNetwork net = doubleNet(new WrongGradient());
         Nd4j.getRandom().setSeed(11);

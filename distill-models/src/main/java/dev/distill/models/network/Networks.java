@@ -26,8 +26,8 @@ public final class Networks {
     /**
      * Puts into {@code net} the project's faster computation of the same training steps: Adam's update in Java
      * ({@link JavaAdamUpdater}) and dense layers that skip work DL4J repeats or drops ({@link LeanDenseBackprop}),
-     * both bit for bit DL4J's, and convolutions over few input channels computed in Java
-     * ({@link FewChannelConvolution}), DL4J's sums in another order. The network's configuration and files do not
+     * both bit for bit DL4J's, and convolutions over few input channels and the softmax cross-entropy output computed
+     * in Java ({@link FewChannelConvolution}, {@link OnePassOutputLayer}), DL4J's results up to rounding. The network's configuration and files do not
      * change. The layers stay until the returned handle is closed, which puts DL4J's own layer objects back (Adam
      * stays: the same bits and state either way), so that whatever the network computes after its training (an
      * evaluation, a later stage's own {@code fit}) is DL4J's computation whether or not it was trained in this
@@ -43,6 +43,7 @@ public final class Networks {
         SpedUpLayers handle = new SpedUpLayers(net);
         LeanDenseBackprop.install(net);
         FewChannelConvolution.install(net);
+        OnePassOutputLayer.install(net);
         return handle;
     }
 
@@ -73,7 +74,8 @@ public final class Networks {
     /** Whether any of {@code layers} is one {@link #installLayers} puts in. */
     static boolean hasInstalledLayers(Layer[] layers) {
         for (Layer layer : layers) {
-            if (layer instanceof LeanDenseBackprop || layer instanceof FewChannelConvolution) {
+            if (layer instanceof LeanDenseBackprop || layer instanceof FewChannelConvolution
+                    || layer instanceof OnePassOutputLayer) {
                 return true;
             }
         }
