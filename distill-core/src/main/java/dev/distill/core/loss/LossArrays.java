@@ -1,5 +1,6 @@
 package dev.distill.core.loss;
 
+import dev.distill.models.nd4j.JavaArrays;
 import java.util.Arrays;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -30,6 +31,14 @@ final class LossArrays {
         }
 
         INDArray gradient() {
+            if (type == DataType.FLOAT) {
+                // rounded as ND4J's cast from double rounds, without a double array and a cast op in between
+                float[] values = new float[gradientRowMajor.length];
+                for (int i = 0; i < values.length; i++) {
+                    values[i] = (float) gradientRowMajor[i];
+                }
+                return Nd4j.create(values, new long[] {n, classes}, 'c');
+            }
             return Nd4j.create(gradientRowMajor, new long[] {n, classes}, 'c').castTo(type);
         }
     }
@@ -49,9 +58,18 @@ final class LossArrays {
 
     /**
      * The values of a matrix in row-major order, copied in bulk: {@code INDArray.toDoubleMatrix()} reads
-     * element by element and took 16 ms for a [128, 10] batch, a hundred times the whole training step.
+     * element by element and took 16 ms for a [128, 10] batch, a hundred times the whole training step. A float
+     * matrix is read without ND4J's copy ({@link JavaArrays}) and widened here.
      */
     static double[] rowMajor(INDArray matrix) {
+        if (matrix.dataType() == DataType.FLOAT) {
+            float[] values = JavaArrays.read(matrix, null, Math.toIntExact(matrix.length()));
+            double[] wide = new double[values.length];
+            for (int i = 0; i < values.length; i++) {
+                wide[i] = values[i];
+            }
+            return wide;
+        }
         return matrix.dup('c').data().asDouble();
     }
 

@@ -1,5 +1,6 @@
 package dev.distill.models.network;
 
+import dev.distill.models.nd4j.JavaArrays;
 import java.util.Arrays;
 import org.deeplearning4j.nn.api.Layer;
 import org.deeplearning4j.nn.conf.CNN2DFormat;

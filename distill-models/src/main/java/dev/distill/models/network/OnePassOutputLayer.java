@@ -1,5 +1,6 @@
 package dev.distill.models.network;
 
+import dev.distill.models.nd4j.JavaArrays;
 import org.deeplearning4j.nn.api.Layer;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.gradient.DefaultGradient;

@@ -1,19 +1,20 @@
-package dev.distill.models.network;
+package dev.distill.models.nd4j;
 
 import java.nio.FloatBuffer;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
- * Copies between ND4J's arrays and Java's, and reusable working arrays, for the layers computed in Java
- * ({@link FewChannelConvolution}): one bulk copy each way, no element-wise calls.
+ * Copies between ND4J's float arrays and Java's, one bulk copy each way (no element-wise calls, no ND4J op where the
+ * values already lie in order), and reusable working arrays: for what the project computes in Java on ND4J's
+ * arrays (the layers of {@code Networks.speedUpTraining}, the distillation losses).
  */
-final class JavaArrays {
+public final class JavaArrays {
 
     private JavaArrays() {
     }
 
     /** {@code array}'s first {@code length} values in C order, into {@code into} when it is large enough. */
-    static float[] read(INDArray array, float[] into, int length) {
+    public static float[] read(INDArray array, float[] into, int length) {
         INDArray c = contiguous(array) ? array : array.dup('c');
         float[] values = into != null && into.length >= length ? into : new float[length];
         FloatBuffer buffer = c.data().asNioFloat();
@@ -23,7 +24,7 @@ final class JavaArrays {
     }
 
     /** Writes the first {@code target.length()} values into {@code target}, whose values lie in C order. */
-    static void write(float[] values, INDArray target) {
+    public static void write(float[] values, INDArray target) {
         if (!contiguous(target)) {
             throw new IllegalStateException("expected an array whose values lie one after the other in C order, got "
                     + target.shapeInfoToString());
@@ -34,7 +35,7 @@ final class JavaArrays {
     }
 
     /** Whether {@code array}'s values lie in C order one after the other in its buffer. */
-    static boolean contiguous(INDArray array) {
+    public static boolean contiguous(INDArray array) {
         long expected = 1;
         for (int d = array.rank() - 1; d >= 0; d--) {
             if (array.size(d) > 1 && array.stride(d) != expected) {
@@ -46,12 +47,12 @@ final class JavaArrays {
     }
 
     /** {@code array} when it holds {@code length} values, else a new one that does. */
-    static float[] sized(float[] array, int length) {
+    public static float[] sized(float[] array, int length) {
         return array.length >= length ? array : new float[length];
     }
 
     /** {@code array} when it holds {@code count} arrays of {@code length} values, else new ones. */
-    static float[][] planes(float[][] array, int count, int length) {
+    public static float[][] planes(float[][] array, int count, int length) {
         if (array.length >= count && (count == 0 || array[0].length >= length)) {
             return array;
         }
