@@ -168,8 +168,8 @@ public final class Trainer {
     /**
      * Trains {@code net} in place, continuing from {@code resumed} (null: from scratch), where
      * {@code net} is the network restored from the same checkpoint. Its steps are computed with
-     * {@link Networks#speedUpTraining} (put into {@code net} for the training's duration; DL4J's bits, or for
-     * convolutions over few input channels its sums in another order) and as
+     * {@link Networks#speedUpTraining} (put into {@code net} for the training's duration; DL4J's bits, or its
+     * results up to rounding for convolutions over few input channels and softmax cross-entropy) and as
      * {@link ComputeThreads#planTraining} plans for it, or as {@link #withComputePlan} says.
      */
     public TrainingResult fit(Network net, INDArray features, INDArray targets, LabeledData validation,
@@ -206,7 +206,7 @@ public final class Trainer {
         // gathering alone is cheap: only augmentation or a teacher's forward pass is worth a second thread
         boolean prefetch = (augmenter != null || teacher != null)
                 && !"false".equalsIgnoreCase(System.getProperty(PREFETCH_PROPERTY, "true").trim());
-        // less work: DL4J's bits, or its sums in another order; DL4J's layers are back when the training ends
+        // less work: DL4J's bits or its results up to rounding; DL4J's layers are back when the training ends
         try (Networks.SpedUpLayers spedUp = Networks.speedUpTraining(net);
                 ComputeThreads.Scope restore = ComputeThreads.use(compute.threadsPerPart());
                 TrainingSteps steps = TrainingSteps.of(net, compute);

@@ -25,9 +25,10 @@ public final class Networks {
 
     /**
      * Puts into {@code net} the project's faster computation of the same training steps: Adam's update in Java
-     * ({@link JavaAdamUpdater}) and dense layers that skip work DL4J repeats or drops ({@link LeanDenseBackprop}),
-     * both bit for bit DL4J's, and convolutions over few input channels and the softmax cross-entropy output computed
-     * in Java ({@link FewChannelConvolution}, {@link OnePassOutputLayer}), DL4J's results up to rounding. The network's configuration and files do not
+     * ({@link JavaAdamUpdater}), dense layers that skip work DL4J repeats or drops ({@link LeanDenseBackprop}) and an
+     * output layer that evaluates its loss once a step ({@link OnePassOutputLayer}), bit for bit DL4J's, except for
+     * what runs in Java, DL4J's results up to rounding: convolutions over few input channels
+     * ({@link FewChannelConvolution}) and softmax cross-entropy. The network's configuration and files do not
      * change. The layers stay until the returned handle is closed, which puts DL4J's own layer objects back (Adam
      * stays: the same bits and state either way), so that whatever the network computes after its training (an
      * evaluation, a later stage's own {@code fit}) is DL4J's computation whether or not it was trained in this
