@@ -56,11 +56,13 @@ public final class FewChannelConvolution extends ConvolutionLayer {
     private final int padBottom;
     private final int padRight;
 
-    /** The input and activations (batch x channels x height x width, as Java arrays) of the last training pass. */
+    /**
+     * The input of the last training pass (null after any other pass), and its values and activations (batch x
+     * channels x height x width, as Java arrays).
+     */
     private INDArray trainingInput;
     private float[] inputValues = new float[0];
     private float[] activations = new float[0];
-    private boolean activationsKept;
     /** Working arrays, reused from step to step (a layer object serves one thread at a time). */
     private float[][] columns = new float[0][];
     private float[] plane = new float[0];
@@ -134,7 +136,6 @@ public final class FewChannelConvolution extends ConvolutionLayer {
 
     @Override
     public INDArray activate(boolean training, LayerWorkspaceMgr workspaceMgr) {
-        activationsKept = false;
         trainingInput = null;
         if (input == null || input.rank() != 4 || input.dataType() != DataType.FLOAT || maskArray != null
                 || input.size(1) != inChannels) {
@@ -177,15 +178,13 @@ public final class FewChannelConvolution extends ConvolutionLayer {
         INDArray out = workspaceMgr.createUninitialized(ArrayType.ACTIVATIONS, DataType.FLOAT,
                 new long[] {batch, outChannels, outHeight, outWidth}, 'c');
         JavaArrays.write(activations, out);
-        activationsKept = training;
         trainingInput = training ? input : null;
         return out;
     }
 
     @Override
     public Pair<Gradient, INDArray> backpropGradient(INDArray epsilon, LayerWorkspaceMgr workspaceMgr) {
-        boolean kept = activationsKept && trainingInput == input && input != null;
-        activationsKept = false;
+        boolean kept = trainingInput != null && trainingInput == input;
         trainingInput = null;
         if (!kept) {
             return super.backpropGradient(epsilon, workspaceMgr);
@@ -198,7 +197,10 @@ public final class FewChannelConvolution extends ConvolutionLayer {
         int outWidth = (int) epsilon.size(3);
         int outPlane = outHeight * outWidth;
         int taps = inChannels * kernelHeight * kernelWidth;
-        float[] weights = JavaArrays.read(getParam(ConvolutionParamInitializer.WEIGHT_KEY), null, outChannels * taps);
+        boolean wantInput = !inputGradientUnused;
+        // the weights only carry the gradient back to the input
+        float[] weights = wantInput
+                ? JavaArrays.read(getParam(ConvolutionParamInitializer.WEIGHT_KEY), null, outChannels * taps) : null;
         incoming = JavaArrays.read(epsilon.castTo(DataType.FLOAT), incoming, batch * outChannels * outPlane);
         weightSums = JavaArrays.planes(weightSums, outChannels * taps, outPlane);
         biasSums = JavaArrays.planes(biasSums, outChannels, outPlane);
@@ -208,7 +210,6 @@ public final class FewChannelConvolution extends ConvolutionLayer {
         for (float[] sums : biasSums) {
             Arrays.fill(sums, 0, outPlane, 0f);
         }
-        boolean wantInput = !inputGradientUnused;
         if (wantInput) {
             inputGradientColumns = JavaArrays.planes(inputGradientColumns, taps, outPlane);
             inputGradient = JavaArrays.sized(inputGradient, batch * inChannels * height * width);

@@ -98,15 +98,12 @@ public final class OnePassOutputLayer extends OutputLayer {
         onePassBackwardPasses++;
         INDArray preOut = preOutput2d(true, workspaceMgr);
         INDArray labels2d = getLabels2d(workspaceMgr, ArrayType.BP_WORKING_MEM);
-        INDArray delta;
-        if (inJava) {
-            delta = softmaxCrossEntropy(preOut, labels2d.castTo(DataType.FLOAT), workspaceMgr);
-        } else {
-            Pair<Double, INDArray> evaluated = layerConf().getLossFn().computeGradientAndScore(labels2d, preOut,
-                    layerConf().getActivationFn(), maskArray, false);
-            keptLoss = evaluated.getFirst();
-            delta = workspaceMgr.leverageTo(ArrayType.ACTIVATION_GRAD, evaluated.getSecond());
-        }
+        Pair<Double, INDArray> evaluated = inJava
+                ? softmaxCrossEntropy(preOut, labels2d.castTo(DataType.FLOAT), workspaceMgr)
+                : layerConf().getLossFn().computeGradientAndScore(labels2d, preOut, layerConf().getActivationFn(),
+                        maskArray, false);
+        keptLoss = evaluated.getFirst();
+        INDArray delta = workspaceMgr.leverageTo(ArrayType.ACTIVATION_GRAD, evaluated.getSecond());
         keptInput = input;
         keptLabels = labels;
         // as DL4J's output layer from here: the weight and bias gradients, and the gradient handed back
@@ -126,8 +123,9 @@ public final class OnePassOutputLayer extends OutputLayer {
         return new Pair<>(gradient, epsilonNext);
     }
 
-    /** The loss's gradient at the logits {@code preOut}; keeps the summed loss. */
-    private INDArray softmaxCrossEntropy(INDArray preOut, INDArray labels2d, LayerWorkspaceMgr workspaceMgr) {
+    /** The summed loss and its gradient at the logits {@code preOut}, as {@code computeGradientAndScore} gives them. */
+    private Pair<Double, INDArray> softmaxCrossEntropy(INDArray preOut, INDArray labels2d,
+            LayerWorkspaceMgr workspaceMgr) {
         int rows = (int) preOut.size(0);
         int classes = (int) preOut.size(1);
         int n = rows * classes;
@@ -155,11 +153,10 @@ public final class OnePassOutputLayer extends OutputLayer {
                 delta[i] = p - targets[i];
             }
         }
-        keptLoss = -loss;
         INDArray gradientArray = workspaceMgr.createUninitialized(ArrayType.ACTIVATION_GRAD, DataType.FLOAT,
                 new long[] {rows, classes}, 'c');
         JavaArrays.write(delta, gradientArray);
-        return gradientArray;
+        return new Pair<>(-loss, gradientArray);
     }
 
     @Override
