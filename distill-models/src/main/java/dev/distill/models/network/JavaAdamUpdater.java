@@ -1,11 +1,6 @@
 package dev.distill.models.network;
 
 import java.nio.FloatBuffer;
-import org.deeplearning4j.nn.api.Model;
-import org.deeplearning4j.nn.api.Updater;
-import org.deeplearning4j.nn.graph.ComputationGraph;
-import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
-import org.deeplearning4j.nn.updater.BaseMultiLayerUpdater;
 import org.deeplearning4j.nn.updater.UpdaterBlock;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -41,14 +36,8 @@ public final class JavaAdamUpdater extends AdamUpdater {
      * @return the number of blocks now computed here
      */
     public static int install(Network net) {
-        Model model = net.model();
-        Updater updater = model instanceof MultiLayerNetwork m ? m.getUpdater()
-                : ((ComputationGraph) model).getUpdater();
-        if (!(updater instanceof BaseMultiLayerUpdater<?> blocks)) {
-            return 0;
-        }
         int installed = 0;
-        for (UpdaterBlock block : blocks.getUpdaterBlocks()) {
+        for (UpdaterBlock block : Networks.updaterBlocks(net)) {
             GradientUpdater<?> current = block.getGradientUpdater();
             if (current instanceof JavaAdamUpdater) {
                 installed++;

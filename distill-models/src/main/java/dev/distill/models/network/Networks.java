@@ -4,7 +4,14 @@ import dev.distill.models.spec.GraphSpec;
 import dev.distill.models.spec.InputShape;
 import dev.distill.models.spec.ModelSpec;
 import dev.distill.models.spec.NetworkSpec;
+import java.util.List;
 import org.deeplearning4j.nn.api.Layer;
+import org.deeplearning4j.nn.api.Model;
+import org.deeplearning4j.nn.api.Updater;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
+import org.deeplearning4j.nn.updater.BaseMultiLayerUpdater;
+import org.deeplearning4j.nn.updater.UpdaterBlock;
 import org.nd4j.linalg.learning.config.IUpdater;
 import org.nd4j.linalg.lossfunctions.ILossFunction;
 
@@ -25,17 +32,19 @@ public final class Networks {
 
     /**
      * Puts into {@code net} the project's faster computation of the same training steps: Adam's update in Java
-     * ({@link JavaAdamUpdater}), dense layers that skip work DL4J repeats or drops ({@link LeanDenseBackprop}) and an
+     * ({@link JavaAdamUpdater}), updater blocks that skip regularization passes with nothing to apply
+     * ({@link LeanUpdaterBlock}), dense layers that skip work DL4J repeats or drops ({@link LeanDenseBackprop}) and an
      * output layer that evaluates its loss once a step ({@link OnePassOutputLayer}), bit for bit DL4J's, except for
      * what runs in Java, DL4J's results up to rounding: convolutions over few input channels
      * ({@link FewChannelConvolution}) and softmax cross-entropy. The network's configuration and files do not
      * change. The layers stay until the returned handle is closed, which puts DL4J's own layer objects back (Adam
-     * stays: the same bits and state either way), so that whatever the network computes after its training (an
-     * evaluation, a later stage's own {@code fit}) is DL4J's computation whether or not it was trained in this
-     * process: a run resumed from a checkpoint then matches the run that was not interrupted.
+     * and the updater blocks stay: the same bits and state either way), so that whatever the network computes
+     * after its training (an evaluation, a later stage's own {@code fit}) is DL4J's computation whether or not it
+     * was trained in this process: a run resumed from a checkpoint then matches the run that was not interrupted.
      */
     public static SpedUpLayers speedUpTraining(Network net) {
         JavaAdamUpdater.install(net);
+        LeanUpdaterBlock.install(net);
         return installLayers(net);
     }
 
@@ -70,6 +79,17 @@ public final class Networks {
                 }
             }
         }
+    }
+
+    /**
+     * The blocks of {@code net}'s updater, made if it has none yet (DL4J makes it at the first step), as a list the
+     * caller may replace blocks in; empty for an updater without blocks.
+     */
+    static List<UpdaterBlock> updaterBlocks(Network net) {
+        Model model = net.model();
+        Updater updater = model instanceof MultiLayerNetwork m ? m.getUpdater()
+                : ((ComputationGraph) model).getUpdater();
+        return updater instanceof BaseMultiLayerUpdater<?> blocks ? blocks.getUpdaterBlocks() : List.of();
     }
 
     /** Whether any of {@code layers} is one {@link #installLayers} puts in. */
