@@ -11,8 +11,8 @@ import java.util.List;
  * @param inferBatches   batches of {@link #INFER_BATCH} per timed inference repeat
  * @param latencyCalls   single-example calls timed for the latency percentiles
  * @param kdExamples     training examples per epoch of the distillation-overhead measurement (0: all)
- * @param kdRepeats      epoch pairs timed for the distillation overhead (a ratio near 1 needs more than the rest),
- *                       and rounds of the live teacher's overhead
+ * @param kdRepeats      epoch pairs timed for the distillation overhead, and rounds of the live teacher's overhead:
+ *                       three times {@code repeats} (whether a ratio near 1 is under 1.1 needs more than the rest)
  * @param liveExamples   training examples per epoch of the live teacher's overhead (0: all)
  * @param backends       conv backends to measure conv models on, interleaved repeat by repeat
  */
@@ -38,7 +38,7 @@ public record BenchSettings(int repeats, int trainBatches, int inferBatches, int
      * training set: four epochs a round, a CNN teacher's forward pass in two of them.
      */
     public static BenchSettings full(List<ConvBackend> backends) {
-        return new BenchSettings(5, 20, 8, 2000, 0, 9, 10_000, backends);
+        return new BenchSettings(5, 20, 8, 2000, 0, 15, 10_000, backends);
     }
 
     /** A smoke test of the command, under a minute: checks that it works, not the figures. */
@@ -56,8 +56,9 @@ public record BenchSettings(int repeats, int trainBatches, int inferBatches, int
         return new BenchSettings(repeats, trainBatches, inferBatches, n, kdExamples, kdRepeats, liveExamples, backends);
     }
 
-    /** {@code n} repeats for every figure, the distillation overhead included. */
+    /** {@code n} repeats for every figure, and three times as many rounds of the overhead ratios. */
     public BenchSettings withRepeats(int n) {
-        return new BenchSettings(n, trainBatches, inferBatches, latencyCalls, kdExamples, n, liveExamples, backends);
+        return new BenchSettings(n, trainBatches, inferBatches, latencyCalls, kdExamples, 3 * n, liveExamples,
+                backends);
     }
 }

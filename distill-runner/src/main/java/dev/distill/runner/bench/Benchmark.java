@@ -91,7 +91,7 @@ public final class Benchmark {
             trainer.add(trainerOverhead(config, data, model, measured.get(0).trainSamplesPerS()));
         }
         BenchReport.KdOverhead kd = kdOverhead(config, data, student(config, models));
-        BenchReport.LiveTeacherOverhead live = liveTeacherOverhead(config, data, student(config, models));
+        BenchReport.LiveTeacherOverhead live = liveTeacherOverhead(config, data, student(config, models), gemm);
         List<BenchReport.SavedModelFigures> saved = new ArrayList<>();
         saved.addAll(measureFiles(modelFiles, data));
         return new BenchReport(config.file().toString(), quick, settings.repeats(), MachineInfo.describe(loadAtStart),
@@ -781,9 +781,10 @@ public final class Benchmark {
      * rounds. The teacher is the first chain's, built from its declared layers and left untrained: its
      * forward pass costs the same whatever its weights. The augmentation is the student's own, else shift 2
      * and flip. Null, with a line saying why, for flat data or a teacher that is not a declared model.
+     * Beside the ratios, the lowest one reachable here: the teacher's forward passes at {@code gemmGflops}.
      */
     private BenchReport.LiveTeacherOverhead liveTeacherOverhead(ExperimentConfig config, ExperimentData data,
-            ModelConfig.Declared model) {
+            ModelConfig.Declared model, double gemmGflops) {
         InputShape shape = config.data().input();
         if (!shape.image()) {
             log.println("live_teacher_overhead: skipped (augmentation needs images; the data are flat: " + shape + ")");
@@ -817,14 +818,18 @@ public final class Benchmark {
                     oneHot, validation, config.distillation().loss())));
         }
         double[] median = mediansInTurns(epochs);
+        long teacherMacs = teacher.cost().multiplyAdds();
+        double teacherAtGemmRate = 2.0 * teacherMacs * n / (gemmGflops * 1e9);
+        double lowestReachable = Math.max(1.0, teacherAtGemmRate / Math.max(median[0], median[2]));
         BenchReport.LiveTeacherOverhead f = new BenchReport.LiveTeacherOverhead(model.name(), teacherName,
                 live.how(), augment.toString(), n, median[1], median[0], median[1] / median[0], median[3], median[2],
-                median[3] / median[2]);
+                median[3] / median[2], teacherMacs, teacherAtGemmRate, lowestReachable);
         log.printf(Locale.ROOT, "live_teacher_overhead %s (teacher %s on %s, %s, %,d examples): serial %.2f s/epoch"
-                + " vs %.2f s on labels: %.3f; prefetched %.2f s vs %.2f s: %.3f%n", f.model(), f.teacher(),
+                + " vs %.2f s on labels: %.3f; prefetched %.2f s vs %.2f s: %.3f; lowest reachable here %.2f (the"
+                + " teacher's %,d multiply-adds a view at the GEMM rate: %.2f s)%n", f.model(), f.teacher(),
                 f.teacherEngine(), f.augmentation(), n, f.serialLiveSecondsPerEpoch(), f.serialLabelsSecondsPerEpoch(),
                 f.serialRatio(), f.prefetchedLiveSecondsPerEpoch(), f.prefetchedLabelsSecondsPerEpoch(),
-                f.prefetchedRatio());
+                f.prefetchedRatio(), f.lowestReachableRatio(), teacherMacs, teacherAtGemmRate);
         return f;
     }
 

@@ -44,7 +44,8 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--quick", description = "A reduced run (under a minute) that checks the command works.")
     boolean quick;
 
-    @Option(names = "--repeats", paramLabel = "N", description = "Timed repeats per figure (median reported).")
+    @Option(names = "--repeats", paramLabel = "N", description = "Timed repeats per figure (median reported); the"
+            + " distillation and live-teacher overheads get three times as many rounds.")
     Integer repeats;
 
     @Option(names = "--latency-calls", paramLabel = "N",

@@ -111,6 +111,14 @@ class BenchCommandTest {
             assertTrue(withTeacher > 0 && onLabels > 0, live.toString());
             assertEquals(withTeacher / onLabels, live.get(mode + "_ratio").asDouble(), 1e-9, mode);
         }
+        // the lowest ratio reachable: the teacher's forward passes over the epoch at the measured GEMM rate
+        long teacherMacs = live.get("teacher_multiply_adds_per_view").asLong();
+        assertEquals(bench.get("models").get(0).get("flops_per_sample").asLong(), 2 * teacherMacs);
+        double atGemmRate = 2.0 * teacherMacs * 512 / (bench.get("gemm_gflops").asDouble() * 1e9);
+        assertEquals(atGemmRate, live.get("teacher_at_gemm_rate_seconds").asDouble(), 1e-12);
+        double longerLabelsEpoch = Math.max(live.get("serial_labels_seconds_per_epoch").asDouble(),
+                live.get("prefetched_labels_seconds_per_epoch").asDouble());
+        assertEquals(Math.max(1.0, atGemmRate / longerLabelsEpoch), live.get("lowest_reachable_ratio").asDouble(), 1e-9);
         assertTrue(run.out().contains("live_teacher_overhead student (teacher teacher on compiled runtime, shift 2, flip,"
                 + " 512 examples): serial "), run.out());
     }
