@@ -12,7 +12,8 @@ import java.util.List;
  * @param latencyCalls   single-example calls timed for the latency percentiles
  * @param kdExamples     training examples per epoch of the distillation-overhead measurement (0: all)
  * @param kdRepeats      epoch pairs timed for the distillation overhead, and rounds of the live teacher's overhead:
- *                       three times {@code repeats} (whether a ratio near 1 is under 1.1 needs more than the rest)
+ *                       three times {@code repeats} (whether a ratio near 1 is under 1.1 needs more than the rest),
+ *                       as many in the quick smoke test
  * @param liveExamples   training examples per epoch of the live teacher's overhead (0: all)
  * @param backends       conv backends to measure conv models on, interleaved repeat by repeat
  */
