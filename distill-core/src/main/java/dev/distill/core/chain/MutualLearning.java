@@ -11,6 +11,7 @@ import dev.distill.core.train.TrainingResult;
 import dev.distill.core.train.TrainingSpec;
 import dev.distill.core.train.TrainingState;
 import dev.distill.models.network.Network;
+import dev.distill.models.network.Networks;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
@@ -150,68 +151,75 @@ public final class MutualLearning {
             }
         }
         long started = System.nanoTime();
-        for (int epoch = done + 1; epoch <= spec.epochs(); epoch++) {
-            long epochStart = System.nanoTime();
-            for (int s = 0; s < k; s++) {
-                for (TrainingListener l : listeners.get(s)) {
-                    l.epochStarted(epoch, spec.epochs(), n);
-                }
-            }
-            dev.distill.core.train.Trainer.shuffleInPlace(order, shuffle);
-            double[] lossSum = new double[k];
-            for (int start = 0; start < n; start += spec.batchSize()) {
-                int end = Math.min(n, start + spec.batchSize());
-                int[] rows = java.util.Arrays.copyOfRange(order, start, end);
-                INDArray x = Nd4j.pullRows(features, 1, rows);
-                INDArray y = Nd4j.pullRows(oneHot, 1, rows);
+        // the project's faster training steps for the group's training only (DL4J's bits for its losses, dense
+        // layers and Adam; see Networks.speedUpTraining): DL4J's own layer objects are back when it ends
+        List<Networks.SpedUpLayers> spedUp = nets.stream().map(Networks::speedUpTraining).toList();
+        try {
+            for (int epoch = done + 1; epoch <= spec.epochs(); epoch++) {
+                long epochStart = System.nanoTime();
                 for (int s = 0; s < k; s++) {
-                    List<INDArray> peers = new ArrayList<>();
-                    for (int p = 0; p < k; p++) {
-                        if (p != s) {
-                            peers.add(logProbabilities(nets.get(p), x));
+                    for (TrainingListener l : listeners.get(s)) {
+                        l.epochStarted(epoch, spec.epochs(), n);
+                    }
+                }
+                dev.distill.core.train.Trainer.shuffleInPlace(order, shuffle);
+                double[] lossSum = new double[k];
+                for (int start = 0; start < n; start += spec.batchSize()) {
+                    int end = Math.min(n, start + spec.batchSize());
+                    int[] rows = java.util.Arrays.copyOfRange(order, start, end);
+                    INDArray x = Nd4j.pullRows(features, 1, rows);
+                    INDArray y = Nd4j.pullRows(oneHot, 1, rows);
+                    for (int s = 0; s < k; s++) {
+                        List<INDArray> peers = new ArrayList<>();
+                        for (int p = 0; p < k; p++) {
+                            if (p != s) {
+                                peers.add(logProbabilities(nets.get(p), x));
+                            }
+                        }
+                        double[] equal = new double[peers.size()];
+                        java.util.Arrays.fill(equal, 1.0 / peers.size());
+                        INDArray targets = EnsembleTargets.logits(peers, equal, temperature);
+                        Network net = nets.get(s);
+                        net.fit(new DataSet(x, DistillationLoss.labels(y, targets)));
+                        double loss = net.score();
+                        lossSum[s] += loss * rows.length;
+                        for (TrainingListener l : listeners.get(s)) {
+                            l.batchDone(end, loss);
                         }
                     }
-                    double[] equal = new double[peers.size()];
-                    java.util.Arrays.fill(equal, 1.0 / peers.size());
-                    INDArray targets = EnsembleTargets.logits(peers, equal, temperature);
+                }
+                double seconds = (System.nanoTime() - epochStart) / 1e9;
+                boolean[] best = new boolean[k];
+                for (int s = 0; s < k; s++) {
                     Network net = nets.get(s);
-                    net.fit(new DataSet(x, DistillationLoss.labels(y, targets)));
-                    double loss = net.score();
-                    lossSum[s] += loss * rows.length;
+                    net.incrementEpochCount();
+                    double accuracy = validation.size() > 0 ? Accuracy.of(net, validation) : Double.NaN;
+                    history.get(s).add(new EpochMetrics(epoch, lossSum[s] / n, accuracy, seconds, n / seconds));
+                    best[s] = validation.size() == 0 || accuracy > bestAccuracy[s];
+                    if (best[s]) {
+                        bestAccuracy[s] = accuracy;
+                        bestEpoch[s] = epoch;
+                        bestParams[s] = net.params().dup();
+                    }
+                }
+                // every student's checkpoint before any listener hears of the epoch: one interrupted after the
+                // epoch finds the whole group there
+                if (!checkpoints.sinks().isEmpty() && checkpoints.policy().dueAtEpochEnd(epoch, spec.epochs())) {
+                    double soFar = secondsBefore + (System.nanoTime() - started) / 1e9;
+                    for (int s = 0; s < k; s++) {
+                        checkpoints.sinks().get(s).save(nets.get(s), new TrainingState(n, epoch, 0, 0, 0, history.get(s),
+                                bestEpoch[s], bestAccuracy[s], bestParams[s], soFar, Nd4j.getRandom().rootState(),
+                                Nd4j.getRandom().nodeState()));
+                    }
+                }
+                for (int s = 0; s < k; s++) {
                     for (TrainingListener l : listeners.get(s)) {
-                        l.batchDone(end, loss);
+                        l.epochDone(history.get(s).get(epoch - 1), best[s]);
                     }
                 }
             }
-            double seconds = (System.nanoTime() - epochStart) / 1e9;
-            boolean[] best = new boolean[k];
-            for (int s = 0; s < k; s++) {
-                Network net = nets.get(s);
-                net.incrementEpochCount();
-                double accuracy = validation.size() > 0 ? Accuracy.of(net, validation) : Double.NaN;
-                history.get(s).add(new EpochMetrics(epoch, lossSum[s] / n, accuracy, seconds, n / seconds));
-                best[s] = validation.size() == 0 || accuracy > bestAccuracy[s];
-                if (best[s]) {
-                    bestAccuracy[s] = accuracy;
-                    bestEpoch[s] = epoch;
-                    bestParams[s] = net.params().dup();
-                }
-            }
-            // every student's checkpoint before any listener hears of the epoch: one interrupted after the
-            // epoch finds the whole group there
-            if (!checkpoints.sinks().isEmpty() && checkpoints.policy().dueAtEpochEnd(epoch, spec.epochs())) {
-                double soFar = secondsBefore + (System.nanoTime() - started) / 1e9;
-                for (int s = 0; s < k; s++) {
-                    checkpoints.sinks().get(s).save(nets.get(s), new TrainingState(n, epoch, 0, 0, 0, history.get(s),
-                            bestEpoch[s], bestAccuracy[s], bestParams[s], soFar, Nd4j.getRandom().rootState(),
-                            Nd4j.getRandom().nodeState()));
-                }
-            }
-            for (int s = 0; s < k; s++) {
-                for (TrainingListener l : listeners.get(s)) {
-                    l.epochDone(history.get(s).get(epoch - 1), best[s]);
-                }
-            }
+        } finally {
+            spedUp.forEach(Networks.SpedUpLayers::close);
         }
         // the group trains as one: each student's time is the group's
         double seconds = secondsBefore + (System.nanoTime() - started) / 1e9;

@@ -60,6 +60,29 @@ class MutualLearningTest {
     static final int AFTER = 2;
 
     @Test
+    void theGroupTrainsOnTheFasterStepsAndHasDl4jsLayerObjectsBackAfterwards() {
+        List<Network> nets = group();
+        List<Class<?>> seenWhileTraining = new ArrayList<>();
+        TrainingListener looks = new TrainingListener() {
+            @Override
+            public void batchDone(long examplesDone, double loss) {
+                seenWhileTraining.add(firstLayer(nets.get(0)).getClass());
+            }
+        };
+        MutualLearning.fit(nets, TRAINING, 1, listeners(looks), TRAIN, VALIDATION, SEED);
+        assertTrue(!seenWhileTraining.isEmpty() && seenWhileTraining.stream().allMatch(
+                c -> c == dev.distill.models.network.LeanDenseBackprop.class), seenWhileTraining.toString());
+        for (Network net : nets) {
+            assertEquals(org.deeplearning4j.nn.layers.feedforward.dense.DenseLayer.class, firstLayer(net).getClass(),
+                    "DL4J's own layer object after the group's training");
+        }
+    }
+
+    private static org.deeplearning4j.nn.api.Layer firstLayer(Network net) {
+        return ((Network.Sequential) net).net().getLayers()[0];
+    }
+
+    @Test
     void anInterruptedGroupContinuesFromItsEpochEndCheckpointsToTheUninterruptedResult(@TempDir Path dir) {
         List<Network> straight = group();
         List<TrainingResult> expected = MutualLearning.fit(straight, TRAINING, 1, listeners(QUIET), TRAIN, VALIDATION,
