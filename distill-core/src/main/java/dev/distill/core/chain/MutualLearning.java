@@ -207,9 +207,9 @@ public final class MutualLearning {
                 if (!checkpoints.sinks().isEmpty() && checkpoints.policy().dueAtEpochEnd(epoch, spec.epochs())) {
                     double soFar = secondsBefore + (System.nanoTime() - started) / 1e9;
                     for (int s = 0; s < k; s++) {
-                        checkpoints.sinks().get(s).save(nets.get(s), new TrainingState(n, epoch, 0, 0, 0, history.get(s),
-                                bestEpoch[s], bestAccuracy[s], bestParams[s], soFar, Nd4j.getRandom().rootState(),
-                                Nd4j.getRandom().nodeState()));
+                        checkpoints.sinks().get(s).save(nets.get(s), new TrainingState(n, epoch, 0, 0, 0,
+                                history.get(s), bestEpoch[s], bestAccuracy[s], bestParams[s], soFar,
+                                Nd4j.getRandom().rootState(), Nd4j.getRandom().nodeState()));
                     }
                 }
                 for (int s = 0; s < k; s++) {
