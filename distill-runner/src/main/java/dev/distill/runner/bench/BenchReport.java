@@ -158,9 +158,9 @@ public record BenchReport(String config, boolean quick, int repeats, Machine mac
      * @param serialRatio     live teacher over labels, both serial
      * @param prefetchedRatio live teacher over labels, both prefetched
      * @param teacherMultiplyAddsPerView the teacher's forward pass on one view, as its spec counts it
-     * @param teacherAtGemmRateSeconds   the teacher's forward passes over the epoch's views at the machine's
-     *                                   float GEMM rate (bench's {@code gemm_gflops}): no engine here computes
-     *                                   them in less
+     * @param bestGemmGflops             the best of bench's GEMM repeats (its {@code gemm_gflops} is their median)
+     * @param teacherAtGemmRateSeconds   the teacher's forward passes over the epoch's views at that float GEMM
+     *                                   rate: no engine here computes them in less
      * @param lowestReachableRatio       the lowest ratio any engine could reach on this machine, however it
      *                                   overlapped the teacher with the student: the teacher's time at the GEMM
      *                                   rate over the longer labels epoch, and never below 1
@@ -168,6 +168,7 @@ public record BenchReport(String config, boolean quick, int repeats, Machine mac
     public record LiveTeacherOverhead(String model, String teacher, String teacherEngine, String augmentation,
             int examples, double serialLiveSecondsPerEpoch, double serialLabelsSecondsPerEpoch, double serialRatio,
             double prefetchedLiveSecondsPerEpoch, double prefetchedLabelsSecondsPerEpoch, double prefetchedRatio,
-            long teacherMultiplyAddsPerView, double teacherAtGemmRateSeconds, double lowestReachableRatio) {
+            long teacherMultiplyAddsPerView, double bestGemmGflops, double teacherAtGemmRateSeconds,
+            double lowestReachableRatio) {
     }
 }

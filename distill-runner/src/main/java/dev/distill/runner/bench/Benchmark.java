@@ -35,6 +35,7 @@ import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -80,9 +81,11 @@ public final class Benchmark {
         long started = System.nanoTime();
         double loadAtStart = MachineInfo.loadAverage();
         Map<String, ModelConfig.Declared> models = declared(config, modelNames);
-        double gemm = gemmGflops();
-        log.printf(Locale.ROOT, "gemm %dx%d float: %.1f GFLOP/s (median of %d)%n", GEMM_SIZE, GEMM_SIZE, gemm,
-                gemmRepeats());
+        List<Double> gemmRepeats = gemmGflops();
+        double gemm = Stopwatch.median(gemmRepeats);
+        double bestGemm = Collections.max(gemmRepeats);
+        log.printf(Locale.ROOT, "gemm %dx%d float: %.1f GFLOP/s (median of %d, best %.1f)%n", GEMM_SIZE, GEMM_SIZE,
+                gemm, gemmRepeats(), bestGemm);
         List<BenchReport.ModelFigures> figures = new ArrayList<>();
         List<BenchReport.TrainerFigures> trainer = new ArrayList<>();
         for (ModelConfig.Declared model : models.values()) {
@@ -91,7 +94,7 @@ public final class Benchmark {
             trainer.add(trainerOverhead(config, data, model, measured.get(0).trainSamplesPerS()));
         }
         BenchReport.KdOverhead kd = kdOverhead(config, data, student(config, models));
-        BenchReport.LiveTeacherOverhead live = liveTeacherOverhead(config, data, student(config, models), gemm);
+        BenchReport.LiveTeacherOverhead live = liveTeacherOverhead(config, data, student(config, models), bestGemm);
         List<BenchReport.SavedModelFigures> saved = new ArrayList<>();
         saved.addAll(measureFiles(modelFiles, data));
         return new BenchReport(config.file().toString(), quick, settings.repeats(), MachineInfo.describe(loadAtStart),
@@ -132,12 +135,12 @@ public final class Benchmark {
     }
 
     /**
-     * Float GEMM at 1024x1024 through ND4J's BLAS call: the machine's practical peak, the denominator of
-     * train_efficiency. Not through {@code mmuli}: that goes through libnd4j's matmul op, which a
+     * Float GEMM at 1024x1024 through ND4J's BLAS call, GFLOP/s of each repeat: the machine's practical peak (the
+     * median is the denominator of train_efficiency, the best the live teacher's floor). Not through {@code mmuli}: that goes through libnd4j's matmul op, which a
      * throw-away timing (one thread, the two in turns, median of 9, load ~3) measured at 24.8 GFLOP/s
      * against 86.5 for the BLAS call on the same matrices.
      */
-    double gemmGflops() {
+    List<Double> gemmGflops() {
         Nd4j.getRandom().setSeed(1);
         INDArray a = Nd4j.rand(DataType.FLOAT, GEMM_SIZE, GEMM_SIZE);
         INDArray b = Nd4j.rand(DataType.FLOAT, GEMM_SIZE, GEMM_SIZE);
@@ -155,7 +158,7 @@ public final class Benchmark {
             });
             gflops.add(perRepeat * 2.0 * GEMM_SIZE * GEMM_SIZE * GEMM_SIZE / s / 1e9);
         }
-        return Stopwatch.median(gflops);
+        return gflops;
     }
 
     private List<BenchReport.ModelFigures> measureModel(ExperimentConfig config, ExperimentData data,
@@ -781,10 +784,11 @@ public final class Benchmark {
      * rounds. The teacher is the first chain's, built from its declared layers and left untrained: its
      * forward pass costs the same whatever its weights. The augmentation is the student's own, else shift 2
      * and flip. Null, with a line saying why, for flat data or a teacher that is not a declared model.
-     * Beside the ratios, the lowest one reachable here: the teacher's forward passes at {@code gemmGflops}.
+     * Beside the ratios, the lowest one reachable here: the teacher's forward passes at {@code bestGemmGflops}
+     * (the best GEMM repeat: a bound should not inherit a repeat slowed by the machine's other work).
      */
     private BenchReport.LiveTeacherOverhead liveTeacherOverhead(ExperimentConfig config, ExperimentData data,
-            ModelConfig.Declared model, double gemmGflops) {
+            ModelConfig.Declared model, double bestGemmGflops) {
         InputShape shape = config.data().input();
         if (!shape.image()) {
             log.println("live_teacher_overhead: skipped (augmentation needs images; the data are flat: " + shape + ")");
@@ -819,11 +823,11 @@ public final class Benchmark {
         }
         double[] median = mediansInTurns(epochs);
         long teacherMacs = teacher.cost().multiplyAdds();
-        double teacherAtGemmRate = 2.0 * teacherMacs * n / (gemmGflops * 1e9);
+        double teacherAtGemmRate = 2.0 * teacherMacs * n / (bestGemmGflops * 1e9);
         double lowestReachable = Math.max(1.0, teacherAtGemmRate / Math.max(median[0], median[2]));
         BenchReport.LiveTeacherOverhead f = new BenchReport.LiveTeacherOverhead(model.name(), teacherName,
                 live.how(), augment.toString(), n, median[1], median[0], median[1] / median[0], median[3], median[2],
-                median[3] / median[2], teacherMacs, teacherAtGemmRate, lowestReachable);
+                median[3] / median[2], teacherMacs, bestGemmGflops, teacherAtGemmRate, lowestReachable);
         log.printf(Locale.ROOT, "live_teacher_overhead %s (teacher %s on %s, %s, %,d examples): serial %.2f s/epoch"
                 + " vs %.2f s on labels: %.3f; prefetched %.2f s vs %.2f s: %.3f; lowest reachable here %.2f (the"
                 + " teacher's %,d multiply-adds a view at the GEMM rate: %.2f s)%n", f.model(), f.teacher(),

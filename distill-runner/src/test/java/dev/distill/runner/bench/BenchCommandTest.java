@@ -114,7 +114,9 @@ class BenchCommandTest {
         // the lowest ratio reachable: the teacher's forward passes over the epoch at the measured GEMM rate
         long teacherMacs = live.get("teacher_multiply_adds_per_view").asLong();
         assertEquals(bench.get("models").get(0).get("flops_per_sample").asLong(), 2 * teacherMacs);
-        double atGemmRate = 2.0 * teacherMacs * 512 / (bench.get("gemm_gflops").asDouble() * 1e9);
+        double bestGemm = live.get("best_gemm_gflops").asDouble();
+        assertTrue(bestGemm >= bench.get("gemm_gflops").asDouble(), "the best repeat is at least the median");
+        double atGemmRate = 2.0 * teacherMacs * 512 / (bestGemm * 1e9);
         assertEquals(atGemmRate, live.get("teacher_at_gemm_rate_seconds").asDouble(), 1e-12);
         double longerLabelsEpoch = Math.max(live.get("serial_labels_seconds_per_epoch").asDouble(),
                 live.get("prefetched_labels_seconds_per_epoch").asDouble());
