@@ -81,11 +81,11 @@ public final class Benchmark {
         long started = System.nanoTime();
         double loadAtStart = MachineInfo.loadAverage();
         Map<String, ModelConfig.Declared> models = declared(config, modelNames);
-        List<Double> gemmRepeats = gemmGflops();
-        double gemm = Stopwatch.median(gemmRepeats);
-        double bestGemm = Collections.max(gemmRepeats);
+        List<Double> gemmRates = gemmGflops();
+        double gemm = Stopwatch.median(gemmRates);
+        double bestGemm = Collections.max(gemmRates);
         log.printf(Locale.ROOT, "gemm %dx%d float: %.1f GFLOP/s (median of %d, best %.1f)%n", GEMM_SIZE, GEMM_SIZE,
-                gemm, gemmRepeats(), bestGemm);
+                gemm, gemmRates.size(), bestGemm);
         List<BenchReport.ModelFigures> figures = new ArrayList<>();
         List<BenchReport.TrainerFigures> trainer = new ArrayList<>();
         for (ModelConfig.Declared model : models.values()) {
@@ -136,9 +136,9 @@ public final class Benchmark {
 
     /**
      * Float GEMM at 1024x1024 through ND4J's BLAS call, GFLOP/s of each repeat: the machine's practical peak (the
-     * median is the denominator of train_efficiency, the best the live teacher's floor). Not through {@code mmuli}: that goes through libnd4j's matmul op, which a
-     * throw-away timing (one thread, the two in turns, median of 9, load ~3) measured at 24.8 GFLOP/s
-     * against 86.5 for the BLAS call on the same matrices.
+     * median is the denominator of train_efficiency, the best the live teacher's floor). Not through
+     * {@code mmuli}: that goes through libnd4j's matmul op, which a throw-away timing (one thread, the two in
+     * turns, median of 9, load ~3) measured at 24.8 GFLOP/s against 86.5 for the BLAS call on the same matrices.
      */
     List<Double> gemmGflops() {
         Nd4j.getRandom().setSeed(1);
