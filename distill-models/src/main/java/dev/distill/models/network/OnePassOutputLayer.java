@@ -132,6 +132,20 @@ public final class OnePassOutputLayer extends OutputLayer {
         logits = JavaArrays.read(preOut, logits, n);
         targets = JavaArrays.read(labels2d, targets, n);
         float[] delta = logits;   // each row's logits become its gradient in place
+        double loss = softmaxCrossEntropy(delta, targets, rows, classes, clipLow, clipHigh);
+        INDArray gradientArray = workspaceMgr.createUninitialized(ArrayType.ACTIVATION_GRAD, DataType.FLOAT,
+                new long[] {rows, classes}, 'c');
+        JavaArrays.write(delta, gradientArray);
+        return new Pair<>(loss, gradientArray);
+    }
+
+    /**
+     * The summed softmax cross-entropy of {@code rows} rows of {@code classes} logits in {@code delta} against
+     * {@code targets}, the probabilities clipped to {@code [clipLow, clipHigh]} for the score; each row's logits
+     * become its gradient (probabilities minus targets) in place.
+     */
+    static double softmaxCrossEntropy(float[] delta, float[] targets, int rows, int classes, float clipLow,
+            float clipHigh) {
         double loss = 0;
         for (int r = 0; r < rows; r++) {
             int from = r * classes;
@@ -149,14 +163,15 @@ public final class OnePassOutputLayer extends OutputLayer {
             for (int i = from; i < to; i++) {
                 float p = delta[i] / sum;
                 float clipped = p < clipLow ? clipLow : p > clipHigh ? clipHigh : p;
-                loss += targets[i] * Math.log(clipped);
+                // a zero target's term is a signed zero that leaves the sum's bits alone, unless its log is not
+                // finite (a probability of 0 with no clipping: 0 times -infinity is NaN, as in DL4J's loss)
+                if (targets[i] != 0f || !(clipped > 0f)) {
+                    loss += targets[i] * Math.log(clipped);
+                }
                 delta[i] = p - targets[i];
             }
         }
-        INDArray gradientArray = workspaceMgr.createUninitialized(ArrayType.ACTIVATION_GRAD, DataType.FLOAT,
-                new long[] {rows, classes}, 'c');
-        JavaArrays.write(delta, gradientArray);
-        return new Pair<>(-loss, gradientArray);
+        return -loss;
     }
 
     @Override

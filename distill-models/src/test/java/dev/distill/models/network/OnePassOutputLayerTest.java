@@ -133,4 +133,67 @@ class OnePassOutputLayerTest {
             assertArrayEquals(own.params().toFloatVector(), onePass.params().toFloatVector(), 0f, loss.toString());
         }
     }
+
+    /** The loss with every class's term, as before zero targets' logs were skipped: the reference for the test below. */
+    private static double everyTerm(float[] delta, float[] targets, int rows, int classes, float clipLow,
+            float clipHigh) {
+        double loss = 0;
+        for (int r = 0; r < rows; r++) {
+            int from = r * classes;
+            float max = delta[from];
+            for (int i = from + 1; i < from + classes; i++) {
+                max = Math.max(max, delta[i]);
+            }
+            float sum = 0f;
+            for (int i = from; i < from + classes; i++) {
+                delta[i] = (float) Math.exp(delta[i] - max);
+                sum += delta[i];
+            }
+            for (int i = from; i < from + classes; i++) {
+                float p = delta[i] / sum;
+                float clipped = p < clipLow ? clipLow : p > clipHigh ? clipHigh : p;
+                loss += targets[i] * Math.log(clipped);
+                delta[i] = p - targets[i];
+            }
+        }
+        return -loss;
+    }
+
+    @Test
+    void zeroTargetsSkipTheirLogsWithoutChangingABitOfLossOrGradient() {
+        java.util.Random random = new java.util.Random(3);
+        int rows = 64;
+        int classes = 10;
+        int nan = 0;
+        for (int trial = 0; trial < 200; trial++) {
+            float[] logits = new float[rows * classes];
+            float[] targets = new float[rows * classes];
+            float spread = trial % 4 == 0 ? 200f : 4f;   // 200: probabilities that underflow to 0
+            for (int r = 0; r < rows; r++) {
+                for (int c = 0; c < classes; c++) {
+                    logits[r * classes + c] = (float) random.nextGaussian() * spread;
+                }
+                int label = random.nextInt(classes);
+                for (int c = 0; c < classes; c++) {
+                    float t = switch (trial % 3) {
+                        case 0 -> c == label ? 1f : 0f;                       // one-hot
+                        case 1 -> c == label ? 0.91f : 0.01f;                  // smoothed
+                        default -> c == label ? 1f : (c % 2 == 0 ? -0f : 0f);  // negative zeros too
+                    };
+                    targets[r * classes + c] = t;
+                }
+            }
+            float clip = trial % 2 == 0 ? 0f : 1e-10f;
+            float[] expectedDelta = logits.clone();
+            float[] actualDelta = logits.clone();
+            double expected = everyTerm(expectedDelta, targets, rows, classes, clip, 1f - clip);
+            double actual = OnePassOutputLayer.softmaxCrossEntropy(actualDelta, targets, rows, classes, clip, 1f - clip);
+            assertEquals(Double.doubleToRawLongBits(expected), Double.doubleToRawLongBits(actual),
+                    "trial " + trial + ": " + expected + " vs " + actual);
+            assertArrayEquals(expectedDelta, actualDelta, 0f, "trial " + trial);
+            nan += Double.isNaN(actual) ? 1 : 0;
+        }
+        // without clipping, a probability of 0 under a zero target makes the loss NaN, as DL4J's does
+        assertEquals(true, nan > 0, "some trials underflowed a probability without clipping");
+    }
 }
