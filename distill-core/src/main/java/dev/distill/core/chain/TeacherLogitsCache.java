@@ -89,8 +89,13 @@ public final class TeacherLogitsCache {
         java.util.List<TeacherLogits.Live> members = t.ids().stream().map(this::live).toList();
         double[] weights = t.weightArray();
         double temperature = student.distillation().temperature();
-        return new TeacherLogits.Live("ensemble of " + String.join(", ", t.ids()), x -> EnsembleTargets.logits(
-                members.stream().map(m -> m.logits(x)).toList(), weights, temperature));
+        java.util.function.UnaryOperator<INDArray> ensemble = x -> EnsembleTargets.logits(
+                members.stream().map(m -> m.logits(x)).toList(), weights, temperature);
+        String how = "ensemble of " + String.join(", ", t.ids());
+        // the members keep a copy per calling thread when they can: the ensemble then needs none of its own
+        return members.stream().allMatch(TeacherLogits.Live::concurrent)
+                ? TeacherLogits.Live.concurrent(how, ensemble, () -> ensemble)
+                : new TeacherLogits.Live(how, ensemble);
     }
 
     /** The teacher's pooled output at {@code layer} on the training inputs (a FitNets hint), computed once. */

@@ -3,6 +3,11 @@ package dev.distill.core.train;
 import dev.distill.core.DistillException;
 import dev.distill.core.infer.ConvRuntime;
 import dev.distill.models.network.Network;
+import java.util.Deque;
+import java.util.Objects;
+import java.util.concurrent.ConcurrentLinkedDeque;
+import java.util.function.Supplier;
+import java.util.function.UnaryOperator;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.conf.layers.BaseOutputLayer;
 import org.deeplearning4j.nn.conf.layers.Layer;
@@ -50,19 +55,24 @@ public final class TeacherLogits {
      * A frozen teacher's logits for one batch at a time, for training on augmented views whose targets
      * cannot be cached. A sequential teacher is compiled with {@link ConvRuntime} (a small CNN's forward
      * pass several times faster than DL4J's {@code output()}); what the runtime refuses, and graph
-     * teachers, go through DL4J.
+     * teachers, go through DL4J. Either way each thread computing at once gets a copy of its own
+     * ({@link Live#concurrent}).
      */
     public static Live live(Network teacher) {
         if (teacher instanceof Network.Sequential s) {
             MultiLayerNetwork logitsNet = withIdentityOutput(s.net());
             try {
-                ConvRuntime runtime = ConvRuntime.compile(logitsNet);
-                return new Live("compiled runtime", runtime::output);
+                ConvRuntime first = ConvRuntime.compile(logitsNet);
+                return Live.concurrent("compiled runtime", first::output,
+                        () -> ConvRuntime.compile(logitsNet)::output);
             } catch (IllegalArgumentException e) {
-                return new Live("DL4J output() (" + e.getMessage() + ")", logitsNet::output);
+                return Live.concurrent("DL4J output() (" + e.getMessage() + ")", logitsNet::output,
+                        () -> withIdentityOutput(s.net())::output);
             }
         }
-        return new Live("DL4J output()", withIdentityOutput((Network.Graph) teacher)::output);
+        Network.Graph graph = (Network.Graph) teacher;
+        return Live.concurrent("DL4J output()", withIdentityOutput(graph)::output,
+                () -> withIdentityOutput(graph)::output);
     }
 
     /** The graph with its output layer's softmax replaced by the identity: its outputs are logits. */
@@ -74,20 +84,59 @@ public final class TeacherLogits {
         }
     }
 
-    /** A teacher computing logits on demand; {@link #how()} says which engine does it. */
+    /**
+     * A teacher computing logits on demand; {@link #how()} says which engine does it. Built from one forward
+     * function it is called by one thread at a time; built {@link #concurrent} it may be called by several at
+     * once, each call on a copy of the teacher no other call is using (made when all are busy, kept for the
+     * next call): what lets augmented batches be prepared on several threads.
+     */
     public static final class Live {
         private final String how;
-        private final java.util.function.UnaryOperator<INDArray> forward;
+        /** Makes another copy of the forward pass; null when there is only the one. */
+        private final Supplier<UnaryOperator<INDArray>> copy;
+        /** The copies no call is using; the one forward pass when there is no {@link #copy}. */
+        private final Deque<UnaryOperator<INDArray>> idle = new ConcurrentLinkedDeque<>();
 
         /** A teacher whose {@code forward} gives logits for a batch; {@code how} names the engine (for messages). */
-        public Live(String how, java.util.function.UnaryOperator<INDArray> forward) {
+        public Live(String how, UnaryOperator<INDArray> forward) {
+            this(how, forward, null);
+        }
+
+        private Live(String how, UnaryOperator<INDArray> forward, Supplier<UnaryOperator<INDArray>> copy) {
             this.how = how;
-            this.forward = forward;
+            this.copy = copy;
+            idle.push(Objects.requireNonNull(forward, "forward"));
+        }
+
+        /**
+         * A teacher that several threads may call at once: {@code first} computes the first call's logits and
+         * {@code copy} makes another forward pass, sharing no state with the others, whenever every one made so far
+         * is in use.
+         */
+        public static Live concurrent(String how, UnaryOperator<INDArray> first,
+                Supplier<UnaryOperator<INDArray>> copy) {
+            return new Live(how, first, Objects.requireNonNull(copy, "copy"));
+        }
+
+        /** Whether several threads may call {@link #logits} at once. */
+        public boolean concurrent() {
+            return copy != null;
         }
 
         /** Logits {@code [b, classes]} in float for the inputs {@code [b, d]}. */
         public INDArray logits(INDArray features) {
-            return forward.apply(features).castTo(DataType.FLOAT);
+            if (copy == null) {
+                return idle.peek().apply(features).castTo(DataType.FLOAT);
+            }
+            UnaryOperator<INDArray> forward = idle.poll();
+            if (forward == null) {
+                forward = copy.get();
+            }
+            try {
+                return forward.apply(features).castTo(DataType.FLOAT);
+            } finally {
+                idle.push(forward);
+            }
         }
 
         public String how() {

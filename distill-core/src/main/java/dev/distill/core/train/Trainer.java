@@ -37,10 +37,11 @@ import org.nd4j.linalg.factory.Nd4j;
  * ND4J's generator (dropout) is seeded with it too; augmented views are a function of the seed, the
  * epoch and the batch's position ({@link Augmenter}).
  *
- * <p>Augmented batches and a live teacher's targets are prepared one batch ahead on a thread of the
- * {@code fit} call's own, overlapping the network's step; {@code -Ddistill.prefetch=false} prepares them
- * on the training thread instead, with the same results bit for bit (a batch is a function of its
- * position, and neither augmentation nor the teacher's inference draws from ND4J's generator).
+ * <p>Augmented batches and a live teacher's targets are prepared ahead on threads of the {@code fit} call's
+ * own, overlapping the network's step (one batch ahead; with a teacher that several threads may call at once, as
+ * many as the threads a training may use); {@code -Ddistill.prefetch=false} prepares them on the training thread
+ * instead, with the same results bit for bit (a batch is a function of its position, and neither augmentation nor
+ * the teacher's inference draws from ND4J's generator).
  */
 public final class Trainer {
 
@@ -52,7 +53,11 @@ public final class Trainer {
 
     /** The name of the thread preparing the next batch, while a {@code fit} call runs. */
     static final String PREFETCH_THREAD = "distill-prefetch";
-    /** The system property that, set to {@code false}, makes every batch on the training thread. */
+    /**
+     * The system property saying where batches are made: {@code false} on the training thread, a number N on N
+     * threads of their own (one when the teacher must be called by one thread at a time), unset or {@code true} as
+     * {@link #prefetchThreads} says.
+     */
     public static final String PREFETCH_PROPERTY = "distill.prefetch";
 
     private final TrainingSpec spec;
@@ -88,8 +93,17 @@ public final class Trainer {
      * setting: trainings running meanwhile on other threads see it too.
      */
     public static <T> T withPrefetch(boolean on, java.util.function.Supplier<T> body) {
+        return withPrefetch(Boolean.toString(on), body);
+    }
+
+    /** As {@link #withPrefetch(boolean, java.util.function.Supplier)}, with batches made on {@code threads} threads. */
+    public static <T> T withPrefetchThreads(int threads, java.util.function.Supplier<T> body) {
+        return withPrefetch(Integer.toString(threads), body);
+    }
+
+    private static <T> T withPrefetch(String value, java.util.function.Supplier<T> body) {
         String before = System.getProperty(PREFETCH_PROPERTY);
-        System.setProperty(PREFETCH_PROPERTY, Boolean.toString(on));
+        System.setProperty(PREFETCH_PROPERTY, value);
         try {
             return body.get();
         } finally {
@@ -203,18 +217,48 @@ public final class Trainer {
             run = new Run(resumed);
         }
         ComputeThreads.Plan compute = plan != null ? plan : ComputeThreads.planTraining(net, features, spec.batchSize());
-        // gathering alone is cheap: only augmentation or a teacher's forward pass is worth a second thread
-        boolean prefetch = (augmenter != null || teacher != null)
-                && !"false".equalsIgnoreCase(System.getProperty(PREFETCH_PROPERTY, "true").trim());
+        // gathering alone is cheap: only augmentation or a teacher's forward pass is worth another thread
+        int prefetchThreads = augmenter != null || teacher != null ? prefetchThreads(teacher) : 0;
         // less work: DL4J's bits or its results up to rounding; DL4J's layers are back when the training ends
         try (Networks.SpedUpLayers spedUp = Networks.speedUpTraining(net);
                 ComputeThreads.Scope restore = ComputeThreads.use(compute.threadsPerPart());
                 TrainingSteps steps = TrainingSteps.of(net, compute);
-                Prefetch ahead = prefetch ? new Prefetch(features, targets, seed) : null) {
+                Prefetch ahead = prefetchThreads > 0 ? new Prefetch(features, targets, seed, prefetchThreads) : null) {
             train(net, features, targets, validation, seed, order, shuffle, run, ahead, steps);
         }
         net.setParams(run.bestParams);
         return new TrainingResult(run.history, run.bestEpoch, run.bestAccuracy, run.seconds());
+    }
+
+    /**
+     * The threads that make batches ahead of an augmented training distilled from {@code teacher} (null: none) as
+     * {@link #PREFETCH_PROPERTY} says (0: the training thread makes them): by default one, and with a teacher several
+     * threads may call at once ({@link TeacherLogits.Live#concurrent}) as many as a training may use
+     * ({@link ComputeThreads#allowed}); never more than one for a teacher that is not.
+     *
+     * @throws IllegalArgumentException in one line when the property is neither {@code true}, {@code false} nor a
+     *                                  positive number
+     */
+    public static int prefetchThreads(TeacherLogits.Live teacher) {
+        String value = System.getProperty(PREFETCH_PROPERTY, "true").trim();
+        boolean concurrentTeacher = teacher != null && teacher.concurrent();
+        if (value.equalsIgnoreCase("false")) {
+            return 0;
+        }
+        if (value.equalsIgnoreCase("true")) {
+            return concurrentTeacher ? Math.max(1, ComputeThreads.allowed()) : 1;
+        }
+        int threads;
+        try {
+            threads = Integer.parseInt(value);
+        } catch (NumberFormatException e) {
+            threads = 0;
+        }
+        if (threads < 1) {
+            throw new IllegalArgumentException("-D" + PREFETCH_PROPERTY + "=" + value
+                    + ": expected true, false or a positive number of threads");
+        }
+        return teacher == null || concurrentTeacher ? threads : 1;
     }
 
     /**
@@ -344,64 +388,85 @@ public final class Trainer {
     }
 
     /**
-     * Batches prepared one ahead on a daemon thread of their own, so that augmenting a batch and the
-     * teacher's forward pass on it overlap the network's step on the batch before. Two sets of buffers
-     * are used in turn: the batch being trained on is never the one being gathered into. Only this
-     * thread uses the teacher while it lives; what it throws, {@link #take} throws.
+     * Batches prepared ahead on daemon threads of their own, so that augmenting a batch and the teacher's forward
+     * pass on it overlap the network's step on the batch before: one thread, one batch ahead; with a teacher that
+     * several threads may call at once ({@link TeacherLogits.Live#concurrent}), {@code depth} threads and batches
+     * ahead. Why more than one: ND4J's thread count is the process's, so while a small student trains on one
+     * thread the teacher's forward pass runs on one too, and a teacher costing several student steps a batch
+     * left the other cores idle. One set of buffers more than the batches ahead is used in turn: the batch being
+     * trained on is never one being gathered into. What a thread throws, {@link #take} throws.
      */
     private final class Prefetch implements AutoCloseable {
-        /** The executor's thread, to be waited for until it has ended. */
+        /** The executor's threads, to be waited for until they have ended. */
         private final List<Thread> started = new java.util.concurrent.CopyOnWriteArrayList<>();
-        private final ExecutorService thread = Executors.newSingleThreadExecutor(r -> {
-            Thread t = new Thread(r, PREFETCH_THREAD);
-            t.setDaemon(true);
-            started.add(t);
-            return t;
-        });
+        private final ExecutorService threads;
+        private final int depth;
         private final INDArray features;
         private final INDArray targets;
         private final long seed;
         private final BatchBuffers[] buffers;
         private int turn;
-        private Future<DataSet> next;
+        /** The batches submitted and not yet taken, in the epoch's order. */
+        private final java.util.ArrayDeque<Pending> pending = new java.util.ArrayDeque<>();
+        /** Where the next batch to submit starts. */
+        private int nextStart;
 
-        Prefetch(INDArray features, INDArray targets, long seed) {
+        private record Pending(int start, Future<DataSet> batch) {
+        }
+
+        Prefetch(INDArray features, INDArray targets, long seed, int depth) {
             this.features = features;
             this.targets = targets;
             this.seed = seed;
-            this.buffers = new BatchBuffers[] {new BatchBuffers(features, targets, spec.batchSize()),
-                    new BatchBuffers(features, targets, spec.batchSize())};
+            this.depth = depth;
+            this.threads = Executors.newFixedThreadPool(depth, r -> {
+                Thread t = new Thread(r, PREFETCH_THREAD);
+                t.setDaemon(true);
+                started.add(t);
+                return t;
+            });
+            this.buffers = new BatchBuffers[depth + 1];
+            for (int i = 0; i < buffers.length; i++) {
+                buffers[i] = new BatchBuffers(features, targets, spec.batchSize());
+            }
         }
 
         /**
-         * The batch of {@code epoch} at {@code start} of {@code order}, having set the next one of the
-         * epoch going. A checkpoint taken before the next call does not see that one: it is a function of
-         * its position, made again on resuming.
+         * The batch of {@code epoch} at {@code start} of {@code order}, having set the epoch's next ones going (up
+         * to {@code depth}). A checkpoint taken before the next call does not see those: each is a function of its
+         * position, made again on resuming.
          */
         DataSet take(int[] order, int epoch, int start) {
-            if (next == null) {
-                submit(order, epoch, start);
+            if (pending.isEmpty()) {
+                nextStart = start;
+                submitAhead(order, epoch);
             }
-            Future<DataSet> ready = next;
-            next = null;
-            DataSet batch = await(ready);
-            if (start + spec.batchSize() < order.length) {
-                submit(order, epoch, start + spec.batchSize());
+            Pending next = pending.poll();
+            if (next.start() != start) {
+                throw new IllegalStateException("the batch at " + start + " was asked for, the one prepared starts at "
+                        + next.start());
             }
+            DataSet batch = await(next.batch());
+            submitAhead(order, epoch);
             return batch;
         }
 
-        private void submit(int[] order, int epoch, int start) {
-            // the rows are copied here: the next epoch's shuffle rearranges order on this thread
-            int[] rows = Arrays.copyOfRange(order, start, Math.min(order.length, start + spec.batchSize()));
-            BatchBuffers into = buffers[turn];
-            turn ^= 1;
-            next = thread.submit(() -> {
-                // workspaces are per thread: what is handed to the training thread must live outside them
-                try (MemoryWorkspace outside = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
-                    return batch(features, targets, rows, seed, epoch, start, into);
-                }
-            });
+        /** Submits the epoch's next batches until {@code depth} are pending or the epoch has none left. */
+        private void submitAhead(int[] order, int epoch) {
+            while (pending.size() < depth && nextStart < order.length) {
+                int start = nextStart;
+                // the rows are copied here: the next epoch's shuffle rearranges order on this thread
+                int[] rows = Arrays.copyOfRange(order, start, Math.min(order.length, start + spec.batchSize()));
+                BatchBuffers into = buffers[turn];
+                turn = (turn + 1) % buffers.length;
+                pending.add(new Pending(start, threads.submit(() -> {
+                    // workspaces are per thread: what is handed to the training thread must live outside them
+                    try (MemoryWorkspace outside = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
+                        return batch(features, targets, rows, seed, epoch, start, into);
+                    }
+                })));
+                nextStart += spec.batchSize();
+            }
         }
 
         private static DataSet await(Future<DataSet> batch) {
@@ -421,10 +486,10 @@ public final class Trainer {
             }
         }
 
-        /** Ends the thread, after the batch it may still be preparing: the teacher is free again once this returns. */
+        /** Ends the threads, after the batches they may still be preparing: the teacher is free again after this. */
         @Override
         public void close() {
-            thread.shutdownNow();
+            threads.shutdownNow();
             boolean interrupted = false;
             for (Thread t : started) {
                 while (t.isAlive()) {

@@ -123,6 +123,86 @@ class PrefetchTest {
         assertFalse(prefetchThreadAlive(), "the preparing thread ended with the fit call");
     }
 
+    @Test
+    void aTeacherSeveralThreadsMayCallPreparesBatchesOnSeveralThreadsWithTheSerialRunsBitsNeverSharingACopy() {
+        TeacherLogits.Live compiled = TeacherLogits.live(Network.of(convTeacher()));
+        assertTrue(compiled.concurrent(), "a compiled teacher may be called by several threads at once");
+        Set<Thread> callers = ConcurrentHashMap.newKeySet();
+        AtomicInteger sharedCopy = new AtomicInteger();
+        java.util.function.Supplier<java.util.function.UnaryOperator<org.nd4j.linalg.api.ndarray.INDArray>> copy =
+                () -> {
+                    java.util.concurrent.atomic.AtomicBoolean inUse = new java.util.concurrent.atomic.AtomicBoolean();
+                    return x -> {
+                        if (!inUse.compareAndSet(false, true)) {
+                            sharedCopy.incrementAndGet();
+                        }
+                        try {
+                            callers.add(Thread.currentThread());
+                            return compiled.logits(x);
+                        } finally {
+                            inUse.set(false);
+                        }
+                    };
+                };
+        TeacherLogits.Live teacher = TeacherLogits.Live.concurrent("recording", copy.get(), copy);
+        // without augmentation the student trains on the gathered rows themselves: the buffer sets in turn
+        TrainingSpec unaugmented = new TrainingSpec(SPEC.epochs(), SPEC.batchSize(), SPEC.optimizer(),
+                SPEC.learningRate(), SPEC.schedule(), 0);
+        for (TrainingSpec spec : List.of(SPEC, unaugmented)) {
+            MultiLayerNetwork serial = student();
+            TrainingResult serialResult = Trainer.withPrefetch(false, () -> new Trainer(spec, List.of())
+                    .withAugmentation(IMAGE, teacher)
+                    .fit(serial, TRAIN.features(), TRAIN.oneHot(), PARTS.second(), SEED));
+            callers.clear();
+            MultiLayerNetwork threeThreads = student();
+            TrainingResult threeResult = Trainer.withPrefetchThreads(3, () -> new Trainer(spec, List.of())
+                    .withAugmentation(IMAGE, teacher)
+                    .fit(threeThreads, TRAIN.features(), TRAIN.oneHot(), PARTS.second(), SEED));
+            assertEquals(3, callers.size(), "three threads called the teacher");
+            assertTrue(callers.stream().allMatch(t -> t.getName().equals(Trainer.PREFETCH_THREAD)));
+            assertEquals(0, sharedCopy.get(), "no two calls at once on one copy");
+            assertArrayEquals(serial.params().toFloatVector(), threeThreads.params().toFloatVector(), 0f,
+                    spec.augment().toString());
+            for (int e = 0; e < spec.epochs(); e++) {
+                assertEquals(serialResult.history().get(e).trainLoss(), threeResult.history().get(e).trainLoss(), 0.0,
+                        spec.augment() + ", epoch " + (e + 1));
+            }
+            assertFalse(prefetchThreadAlive(), "the preparing threads ended with the fit call");
+        }
+    }
+
+    @Test
+    void aTeacherOfOneForwardPassIsCalledByOneThreadWhateverThePropertyAsks() {
+        TeacherLogits.Live compiled = TeacherLogits.live(Network.of(convTeacher()));
+        Set<Thread> callers = ConcurrentHashMap.newKeySet();
+        TeacherLogits.Live teacher = new TeacherLogits.Live("one forward", x -> {
+            callers.add(Thread.currentThread());
+            return compiled.logits(x);
+        });
+        Trainer.withPrefetchThreads(3, () -> new Trainer(SPEC, List.of()).withAugmentation(IMAGE, teacher)
+                .fit(student(), TRAIN.features(), TRAIN.oneHot(), PARTS.second(), SEED));
+        assertEquals(1, callers.size());
+    }
+
+    @Test
+    void aMalformedPrefetchPropertyIsOneLineNamingItAndWhatWouldBeRight() {
+        String before = System.getProperty(Trainer.PREFETCH_PROPERTY);
+        System.setProperty(Trainer.PREFETCH_PROPERTY, "two");
+        try {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new Trainer(SPEC,
+                    List.of()).withAugmentation(IMAGE, null)
+                    .fit(student(), TRAIN.features(), TRAIN.oneHot(), PARTS.second(), SEED));
+            assertEquals("-Ddistill.prefetch=two: expected true, false or a positive number of threads",
+                    e.getMessage());
+        } finally {
+            if (before == null) {
+                System.clearProperty(Trainer.PREFETCH_PROPERTY);
+            } else {
+                System.setProperty(Trainer.PREFETCH_PROPERTY, before);
+            }
+        }
+    }
+
     /** Stores every checkpoint, and stops the run (by throwing) at the chosen one. */
     static final class StopAt implements CheckpointSink {
         final CheckpointStore store;

@@ -2,6 +2,7 @@ package dev.distill.core.train;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -109,5 +110,48 @@ class TeacherLogitsTest {
         // the logits copy computes its conv, batch-norm and pooling layers where the teacher does: on oneDNN
         assertEquals(3, dev.distill.models.network.ConvBackend.acceleratedLayers(
                 TeacherLogits.withIdentityOutput(teacher).getLayers()));
+    }
+
+    @Test
+    void aConcurrentLiveTeacherMakesACopyOnlyWhenEveryOneIsInUseAndReusesItAfterwards() throws Exception {
+        java.util.concurrent.atomic.AtomicInteger copies = new java.util.concurrent.atomic.AtomicInteger();
+        java.util.concurrent.CountDownLatch firstInside = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.CountDownLatch releaseFirst = new java.util.concurrent.CountDownLatch(1);
+        java.util.Set<Integer> forwardsUsed = java.util.concurrent.ConcurrentHashMap.newKeySet();
+        java.util.function.Supplier<java.util.function.UnaryOperator<INDArray>> copy = () -> {
+            int id = copies.incrementAndGet();
+            return x -> {
+                forwardsUsed.add(id);
+                if (id == 1 && firstInside.getCount() > 0) {   // the first call holds its copy until released
+                    firstInside.countDown();
+                    try {
+                        releaseFirst.await();
+                    } catch (InterruptedException e) {
+                        throw new IllegalStateException(e);
+                    }
+                }
+                return x.mul(id);
+            };
+        };
+        TeacherLogits.Live live = TeacherLogits.Live.concurrent("test", copy.get(), copy);
+        assertTrue(live.concurrent());
+        INDArray x = Nd4j.ones(DataType.FLOAT, 2, 3);
+        java.util.concurrent.ExecutorService other = java.util.concurrent.Executors.newSingleThreadExecutor();
+        try {
+            var held = other.submit(() -> live.logits(x));
+            firstInside.await();
+            assertEquals(2.0, live.logits(x).getDouble(0, 0), "the first copy is busy: a second one computed this");
+            assertEquals(2, copies.get());
+            releaseFirst.countDown();
+            assertEquals(1.0, held.get().getDouble(0, 0));
+            for (int i = 0; i < 5; i++) {
+                live.logits(x);
+            }
+            assertEquals(2, copies.get(), "calls one at a time reuse the copies made");
+            assertEquals(java.util.Set.of(1, 2), forwardsUsed);
+        } finally {
+            other.shutdownNow();
+        }
+        assertFalse(new TeacherLogits.Live("one forward", x1 -> x1).concurrent());
     }
 }

@@ -150,8 +150,9 @@ public record BenchReport(String config, boolean quick, int repeats, Machine mac
     /**
      * Seconds per augmented epoch of a student distilled from a live teacher (its logits computed on every
      * view) and of the same student on the same views with labels alone, both through the project's Trainer;
-     * with each batch made on the training thread ({@code serial}) and with the next one prepared on a
-     * second thread while the student trains ({@code prefetched}, the default). Null in {@code bench.json}
+     * with each batch made on the training thread ({@code serial}) and with the next ones prepared on
+     * {@code prefetchThreads} threads of their own while the student trains ({@code prefetched}, the default:
+     * {@code Trainer.prefetchThreads}). Null in {@code bench.json}
      * where there is no such figure (flat data, or a teacher that is not a declared model).
      *
      * @param teacherEngine what computes the teacher's logits ("compiled runtime" or DL4J's output())
@@ -167,7 +168,7 @@ public record BenchReport(String config, boolean quick, int repeats, Machine mac
      */
     public record LiveTeacherOverhead(String model, String teacher, String teacherEngine, String augmentation,
             int examples, double serialLiveSecondsPerEpoch, double serialLabelsSecondsPerEpoch, double serialRatio,
-            double prefetchedLiveSecondsPerEpoch, double prefetchedLabelsSecondsPerEpoch, double prefetchedRatio,
+            int prefetchThreads, double prefetchedLiveSecondsPerEpoch, double prefetchedLabelsSecondsPerEpoch, double prefetchedRatio,
             long teacherMultiplyAddsPerView, double bestGemmGflops, double teacherAtGemmRateSeconds,
             double lowestReachableRatio) {
     }

@@ -826,14 +826,16 @@ public final class Benchmark {
         double teacherAtGemmRate = 2.0 * teacherMacs * n / (bestGemmGflops * 1e9);
         double lowestReachable = Math.max(1.0, teacherAtGemmRate / Math.max(median[0], median[2]));
         BenchReport.LiveTeacherOverhead f = new BenchReport.LiveTeacherOverhead(model.name(), teacherName,
-                live.how(), augment.toString(), n, median[1], median[0], median[1] / median[0], median[3], median[2],
+                live.how(), augment.toString(), n, median[1], median[0], median[1] / median[0],
+                Trainer.withPrefetch(true, () -> Trainer.prefetchThreads(live)), median[3], median[2],
                 median[3] / median[2], teacherMacs, bestGemmGflops, teacherAtGemmRate, lowestReachable);
         log.printf(Locale.ROOT, "live_teacher_overhead %s (teacher %s on %s, %s, %,d examples): serial %.2f s/epoch"
-                + " vs %.2f s on labels: %.3f; prefetched %.2f s vs %.2f s: %.3f; lowest reachable here %.2f (the"
-                + " teacher's %,d multiply-adds a view at the GEMM rate: %.2f s)%n", f.model(), f.teacher(),
-                f.teacherEngine(), f.augmentation(), n, f.serialLiveSecondsPerEpoch(), f.serialLabelsSecondsPerEpoch(),
-                f.serialRatio(), f.prefetchedLiveSecondsPerEpoch(), f.prefetchedLabelsSecondsPerEpoch(),
-                f.prefetchedRatio(), f.lowestReachableRatio(), teacherMacs, teacherAtGemmRate);
+                + " vs %.2f s on labels: %.3f; prefetched (the teacher's batches on %d threads) %.2f s vs %.2f s: %.3f;"
+                + " lowest reachable here %.2f (the teacher's %,d multiply-adds a view at the GEMM rate: %.2f s)%n",
+                f.model(), f.teacher(), f.teacherEngine(), f.augmentation(), n, f.serialLiveSecondsPerEpoch(),
+                f.serialLabelsSecondsPerEpoch(), f.serialRatio(), f.prefetchThreads(),
+                f.prefetchedLiveSecondsPerEpoch(), f.prefetchedLabelsSecondsPerEpoch(), f.prefetchedRatio(),
+                f.lowestReachableRatio(), teacherMacs, teacherAtGemmRate);
         return f;
     }
 

@@ -111,6 +111,8 @@ class BenchCommandTest {
             assertTrue(withTeacher > 0 && onLabels > 0, live.toString());
             assertEquals(withTeacher / onLabels, live.get(mode + "_ratio").asDouble(), 1e-9, mode);
         }
+        // the compiled teacher may be called by several threads: as many make its batches as a training may use
+        assertEquals(dev.distill.models.network.ComputeThreads.allowed(), live.get("prefetch_threads").asInt());
         // the lowest ratio reachable: the teacher's forward passes over the epoch at the measured GEMM rate
         long teacherMacs = live.get("teacher_multiply_adds_per_view").asLong();
         assertEquals(bench.get("models").get(0).get("flops_per_sample").asLong(), 2 * teacherMacs);
@@ -123,6 +125,8 @@ class BenchCommandTest {
         assertEquals(Math.max(1.0, atGemmRate / longerLabelsEpoch), live.get("lowest_reachable_ratio").asDouble(), 1e-9);
         assertTrue(run.out().contains("live_teacher_overhead student (teacher teacher on compiled runtime, shift 2, flip,"
                 + " 512 examples): serial "), run.out());
+        assertTrue(run.out().contains("; prefetched (the teacher's batches on " + live.get("prefetch_threads").asInt()
+                + " threads) "), run.out());
     }
 
     @Test
