@@ -101,7 +101,8 @@ public final class Trainer {
         return withPrefetch(Integer.toString(threads), body);
     }
 
-    private static <T> T withPrefetch(String value, java.util.function.Supplier<T> body) {
+    /** As {@link #withPrefetch(boolean, java.util.function.Supplier)}, with the property at {@code value}. */
+    static <T> T withPrefetch(String value, java.util.function.Supplier<T> body) {
         String before = System.getProperty(PREFETCH_PROPERTY);
         System.setProperty(PREFETCH_PROPERTY, value);
         try {

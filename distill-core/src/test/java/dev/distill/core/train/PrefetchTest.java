@@ -186,21 +186,10 @@ class PrefetchTest {
 
     @Test
     void aMalformedPrefetchPropertyIsOneLineNamingItAndWhatWouldBeRight() {
-        String before = System.getProperty(Trainer.PREFETCH_PROPERTY);
-        System.setProperty(Trainer.PREFETCH_PROPERTY, "two");
-        try {
-            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new Trainer(SPEC,
-                    List.of()).withAugmentation(IMAGE, null)
-                    .fit(student(), TRAIN.features(), TRAIN.oneHot(), PARTS.second(), SEED));
-            assertEquals("-Ddistill.prefetch=two: expected true, false or a positive number of threads",
-                    e.getMessage());
-        } finally {
-            if (before == null) {
-                System.clearProperty(Trainer.PREFETCH_PROPERTY);
-            } else {
-                System.setProperty(Trainer.PREFETCH_PROPERTY, before);
-            }
-        }
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Trainer.withPrefetch("two",
+                () -> new Trainer(SPEC, List.of()).withAugmentation(IMAGE, null)
+                        .fit(student(), TRAIN.features(), TRAIN.oneHot(), PARTS.second(), SEED)));
+        assertEquals("-Ddistill.prefetch=two: expected true, false or a positive number of threads", e.getMessage());
     }
 
     /** Stores every checkpoint, and stops the run (by throwing) at the chosen one. */

@@ -152,11 +152,12 @@ public record BenchReport(String config, boolean quick, int repeats, Machine mac
      * view) and of the same student on the same views with labels alone, both through the project's Trainer;
      * with each batch made on the training thread ({@code serial}) and with the next ones prepared on
      * {@code prefetchThreads} threads of their own while the student trains ({@code prefetched}, the default:
-     * {@code Trainer.prefetchThreads}). Null in {@code bench.json}
-     * where there is no such figure (flat data, or a teacher that is not a declared model).
+     * {@code Trainer.prefetchThreads}). Null in {@code bench.json} where there is no such figure (flat data, or a
+     * teacher that is not a declared model).
      *
      * @param teacherEngine what computes the teacher's logits ("compiled runtime" or DL4J's output())
      * @param serialRatio     live teacher over labels, both serial
+     * @param prefetchThreads the threads that made the teacher's batches in the prefetched epochs
      * @param prefetchedRatio live teacher over labels, both prefetched
      * @param teacherMultiplyAddsPerView the teacher's forward pass on one view, as its spec counts it
      * @param bestGemmGflops             the best of bench's GEMM repeats (its {@code gemm_gflops} is their median)
@@ -168,7 +169,8 @@ public record BenchReport(String config, boolean quick, int repeats, Machine mac
      */
     public record LiveTeacherOverhead(String model, String teacher, String teacherEngine, String augmentation,
             int examples, double serialLiveSecondsPerEpoch, double serialLabelsSecondsPerEpoch, double serialRatio,
-            int prefetchThreads, double prefetchedLiveSecondsPerEpoch, double prefetchedLabelsSecondsPerEpoch, double prefetchedRatio,
+            int prefetchThreads, double prefetchedLiveSecondsPerEpoch, double prefetchedLabelsSecondsPerEpoch,
+            double prefetchedRatio,
             long teacherMultiplyAddsPerView, double bestGemmGflops, double teacherAtGemmRateSeconds,
             double lowestReachableRatio) {
     }
