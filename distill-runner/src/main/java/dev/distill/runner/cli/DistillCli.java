@@ -44,8 +44,9 @@ public final class DistillCli implements Runnable {
         dev.distill.models.nd4j.NativeSafety.prepare();
         dev.distill.models.nd4j.JavaCppSettings.prepare();
         try {
-            // a malformed thread count is the command line's mistake: said before anything runs
+            // a malformed thread count or prefetch setting is the command line's mistake: said before anything runs
             dev.distill.models.network.ComputeThreads.forced();
+            dev.distill.core.train.Trainer.prefetchThreads(null);
         } catch (IllegalArgumentException e) {
             err.println("error: " + e.getMessage());
             return BAD_INPUT;

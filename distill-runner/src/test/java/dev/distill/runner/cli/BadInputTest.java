@@ -128,20 +128,33 @@ class BadInputTest {
                 "--spark", "local[2]"), "--spark local[2]", "Spark support is not on the class path");
     }
 
-    @Test
-    void aMalformedForcedThreadCountIsOneLineBeforeAnythingRuns() {
-        String before = System.getProperty("distill.threads");
-        System.setProperty("distill.threads", "many");
+    /** {@code body} run with the system property {@code key} at {@code value}, the property as it was afterwards. */
+    static void withProperty(String key, String value, Runnable body) {
+        String before = System.getProperty(key);
+        System.setProperty(key, value);
         try {
-            rejected(CliRun.of("run", CliRun.repoFile("configs/digits-takd.yaml").toString(), "--out", out.toString()),
-                    "-Ddistill.threads=many", "expected a positive number of threads");
+            body.run();
         } finally {
             if (before == null) {
-                System.clearProperty("distill.threads");
+                System.clearProperty(key);
             } else {
-                System.setProperty("distill.threads", before);
+                System.setProperty(key, before);
             }
         }
+    }
+
+    @Test
+    void aMalformedForcedThreadCountIsOneLineBeforeAnythingRuns() {
+        withProperty("distill.threads", "many", () -> rejected(CliRun.of("run",
+                CliRun.repoFile("configs/digits-takd.yaml").toString(), "--out", out.toString()),
+                "-Ddistill.threads=many", "expected a positive number of threads"));
+    }
+
+    @Test
+    void aMalformedPrefetchSettingIsOneLineBeforeAnythingRuns() {
+        withProperty("distill.prefetch", "two", () -> rejected(CliRun.of("run",
+                CliRun.repoFile("configs/digits-takd.yaml").toString(), "--out", out.toString()),
+                "-Ddistill.prefetch=two", "expected true, false or a positive number of threads"));
     }
 
     @Test
